@@ -1,0 +1,24 @@
+/**
+ * The app's pages, in menu order. Hash routing (`#/volunteer`) keeps the app
+ * a set of static files: any static server can serve it, no rewrite rules.
+ * Each page is loaded lazily so the first paint does not wait for ORT.
+ */
+import type { Component } from 'svelte'
+
+export interface Route {
+  path: string
+  label: string
+  load: () => Promise<{ default: Component<any> }>
+}
+
+export const routes: Route[] = [
+  { path: '/volunteer', label: 'Volunteer', load: async () => await import('./pages/Volunteer.svelte') }
+]
+
+export const defaultRoute = '/volunteer'
+
+/** The route for a location hash such as `#/volunteer?x=1`; unknown → default. */
+export function routeFor (hash: string): Route {
+  const path = hash.replace(/^#/, '').split('?')[0] ?? ''
+  return routes.find(r => r.path === path) ?? routes.find(r => r.path === defaultRoute)!
+}
