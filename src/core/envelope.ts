@@ -1,0 +1,163 @@
+/**
+ * Signed envelopes: the only shape in which anything a peer says travels or
+ * is stored. An envelope is the canonical CBOR map (RFC 8949 §4.2.1)
+ *
+ *     { v: 1, kind, signer: pubkey(32), seq, ts, body, sig: ed25519(64) }
+ *
+ * and the signature covers the domain-separated bytes
+ *
+ *     utf8("essaim/v1/" + kind) ‖ canonical({ v, kind, signer, seq, ts, body })
+ *
+ * so a signature made for one kind can never be presented as another (the
+ * kind is both in the tag and inside the signed map). The envelope id is
+ * SHA-256 of that canonical map without the signature: it names the content,
+ * and a re-signed copy (Ed25519 is deterministic, so only another key could
+ * make one) does not change it.
+ *
+ * `open()` is the gate for untrusted bytes. Cheap checks run first (byte cap,
+ * canonical CBOR, shape, version, kind, per-kind cap, body schema, clock),
+ * then the signature, then the replay window (only for signatures that
+ * verified, so forgeries cannot burn a signer's seqs). It never throws: every
+ * refusal is a named error from errors.ts.
+ */
+import { concat, sha256, utf8 } from './bytes.ts'
+import { decodeCanonical, encodeCanonical } from './cbor.ts'
+import { BYTE_CAPS, DOMAIN_PREFIX, ENVELOPE_VERSION, KINDS, MAX_ENVELOPE_BYTES, type Kind } from './constants.ts'
+import {
+  BadSignatureError, FutureMessageError, InvalidEnvelopeError, OversizedError, ReplayError, SchemaError,
+  StaleMessageError, UnexpectedKindError, UnknownVersionError, type OpenError
+} from './errors.ts'
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sign, verifySignature, type Identity } from './identity.ts'
+import { ReplayWindow } from './replay.ts'
+import { checkBody, type BodyOf } from './schemas.ts'
+import { isPlainObject } from './validate.ts'
+
+export type { Kind } from './constants.ts'
+export type { BodyOf } from './schemas.ts'
+export { ReplayWindow } from './replay.ts'
+
+/** An opened (verified) envelope of kind `K`. */
+export interface Envelope<K extends Kind = Kind> {
+  v: typeof ENVELOPE_VERSION
+  kind: K
+  /** Ed25519 public key of the signer (32 bytes). */
+  signer: Uint8Array
+  /** Per (signer, kind) sequence number, for replay protection. */
+  seq: number
+  /** Signing time, ms since epoch. */
+  ts: number
+  body: BodyOf<K>
+  /** Ed25519 signature over {@link signingBytes} (64 bytes). */
+  sig: Uint8Array
+  /** SHA-256 of the canonical unsigned map: the content id. */
+  id: Uint8Array
+}
+
+/** An envelope of one of the kinds in `K`, narrowed by `kind` (distributes over the union). */
+export type AnyEnvelope<K extends Kind = Kind> = K extends Kind ? Envelope<K> : never
+
+/** Sequence number and timestamp chosen by the signer. */
+export interface SealMeta {
+  /** Non-negative safe integer, increasing per (signer, kind). */
+  seq: number
+  /** ms since epoch. */
+  ts: number
+}
+
+export interface OpenOptions<K extends Kind = Kind> {
+  /** Current time in ms (default `Date.now()`), for the age checks. */
+  now?: number
+  /** Kinds accepted here; others give `UnexpectedKindError`. Default: all. */
+  kinds?: readonly K[]
+  /** Refuse envelopes signed more than this long before `now`. Default: no age limit (offline checks). */
+  maxAgeMs?: number
+  /** Refuse envelopes dated more than this after `now`. Default: no limit. */
+  maxFutureMs?: number
+  /** Replay window to consult and update; default none. */
+  replay?: ReplayWindow
+}
+
+/** What `open()` returns: the envelope, or the named reason it was refused. */
+export type OpenResult<K extends Kind = Kind> =
+  | { ok: true, envelope: AnyEnvelope<K> }
+  | { ok: false, error: OpenError }
+
+const TAGS = new Map<string, Uint8Array>(KINDS.map(k => [k, utf8(DOMAIN_PREFIX + k)]))
+const ENVELOPE_KEYS = ['body', 'kind', 'seq', 'sig', 'signer', 'ts', 'v']
+
+function isKind (k: unknown): k is Kind {
+  return typeof k === 'string' && TAGS.has(k)
+}
+
+/** The bytes an envelope's signature covers: the kind's domain tag, then the canonical unsigned map. */
+export function signingBytes (kind: Kind, canonicalUnsigned: Uint8Array): Uint8Array {
+  return concat(TAGS.get(kind)!, canonicalUnsigned)
+}
+
+function isTime (n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+}
+
+/**
+ * Signs `body` as a `kind` envelope and returns its canonical bytes.
+ * @throws {SchemaError} if the body does not pass its kind's schema or `meta` is not two non-negative safe integers.
+ * @throws {OversizedError} if the envelope would exceed its kind's byte cap.
+ * @throws {InvalidKeyError} if the identity's seed is malformed.
+ */
+export function seal<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identity, meta: SealMeta): Uint8Array {
+  if (!isKind(kind)) throw new SchemaError(`unknown kind ${String(kind)}`)
+  const bad = checkBody(kind, body)
+  if (bad !== undefined) throw new SchemaError(bad)
+  if (!isTime(meta.seq)) throw new SchemaError('seq must be a non-negative safe integer')
+  if (!isTime(meta.ts)) throw new SchemaError('ts must be a non-negative safe integer')
+  const unsigned = { v: ENVELOPE_VERSION, kind, signer: identity.publicKey, seq: meta.seq, ts: meta.ts, body }
+  const sig = sign(identity, signingBytes(kind, encodeCanonical(unsigned)))
+  const bytes = encodeCanonical({ ...unsigned, sig })
+  if (bytes.length > BYTE_CAPS[kind]) throw new OversizedError(`${kind} envelope of ${bytes.length} bytes exceeds the cap of ${BYTE_CAPS[kind]}`)
+  return bytes
+}
+
+/**
+ * Checks untrusted bytes and returns the typed envelope, or the reason they
+ * were refused (one of {@link OpenError}). Never throws.
+ */
+export function open<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOptions<K> = {}): OpenResult<K> {
+  const fail = (error: OpenError): OpenResult<K> => ({ ok: false, error })
+  const decoded = decodeCanonical(bytes, MAX_ENVELOPE_BYTES)
+  if (!decoded.ok) return fail(decoded.error)
+  const m = decoded.value
+  if (!isPlainObject(m)) return fail(new InvalidEnvelopeError('envelope is not a map'))
+  const keys = Object.keys(m).sort()
+  if (keys.length !== ENVELOPE_KEYS.length || keys.some((k, i) => k !== ENVELOPE_KEYS[i])) {
+    return fail(new InvalidEnvelopeError(`envelope fields must be exactly ${ENVELOPE_KEYS.join(', ')}`))
+  }
+  if (m.v !== ENVELOPE_VERSION) return fail(new UnknownVersionError(`envelope version ${String(m.v).slice(0, 20)} is not ${ENVELOPE_VERSION}`))
+  const kind = m.kind
+  if (!isKind(kind)) return fail(new InvalidEnvelopeError('unknown kind'))
+  if (options.kinds !== undefined && !(options.kinds as readonly string[]).includes(kind)) {
+    return fail(new UnexpectedKindError(`a ${kind} envelope where ${options.kinds.join(' or ')} was expected`))
+  }
+  if (bytes.length > BYTE_CAPS[kind]) return fail(new OversizedError(`${kind} envelope of ${bytes.length} bytes exceeds the cap of ${BYTE_CAPS[kind]}`))
+  const { signer, seq, ts, sig, body } = m
+  if (!(signer instanceof Uint8Array) || signer.length !== PUBLIC_KEY_BYTES) return fail(new InvalidEnvelopeError(`signer must be ${PUBLIC_KEY_BYTES} bytes`))
+  if (!(sig instanceof Uint8Array) || sig.length !== SIGNATURE_BYTES) return fail(new InvalidEnvelopeError(`sig must be ${SIGNATURE_BYTES} bytes`))
+  if (!isTime(seq)) return fail(new InvalidEnvelopeError('seq must be a non-negative safe integer'))
+  if (!isTime(ts)) return fail(new InvalidEnvelopeError('ts must be a non-negative safe integer'))
+  const bad = checkBody(kind, body)
+  if (bad !== undefined) return fail(new SchemaError(bad))
+  const now = options.now ?? Date.now()
+  if (options.maxAgeMs !== undefined && ts < now - options.maxAgeMs) return fail(new StaleMessageError(`signed ${now - ts} ms ago, limit ${options.maxAgeMs} ms`))
+  if (options.maxFutureMs !== undefined && ts > now + options.maxFutureMs) return fail(new FutureMessageError(`dated ${ts - now} ms ahead, limit ${options.maxFutureMs} ms`))
+  const unsigned = encodeCanonical({ v: ENVELOPE_VERSION, kind, signer, seq, ts, body })
+  if (!verifySignature(sig, signingBytes(kind, unsigned), signer)) return fail(new BadSignatureError(`signature does not verify for this ${kind}`))
+  if (options.replay !== undefined && !options.replay.check({ kind, signer, seq })) {
+    return fail(new ReplayError(`${kind} seq ${seq} from this signer was already seen`))
+  }
+  const envelope = { v: ENVELOPE_VERSION, kind, signer, seq, ts, body, sig, id: sha256(unsigned) }
+  return { ok: true, envelope: envelope as AnyEnvelope<K> }
+}
+
+/** Content id of any value: SHA-256 of its canonical CBOR. @throws {Error} on values CBOR cannot carry. */
+export function contentId (value: unknown): Uint8Array {
+  return sha256(encodeCanonical(value))
+}

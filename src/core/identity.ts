@@ -1,0 +1,70 @@
+/**
+ * A peer's identity is one Ed25519 key pair (RFC 8032) held as its 32-byte
+ * seed. The same key is the libp2p peer key (the net layer builds it with
+ * `privateKeyFromRaw(seed ‖ publicKey)`), so a signature in an envelope and
+ * the peer id on the wire name the same party. Pure @noble/curves: no libp2p
+ * import here, so core stays usable by offline checkers.
+ *
+ * Verification is strict RFC 8032 (`zip215: false`): non-canonical point
+ * encodings and small-order public keys are refused, so one message has one
+ * valid signer and a signature cannot be bent to another key.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { InvalidKeyError } from './errors.ts'
+
+/** An Ed25519 identity. `seed` is private: never log it, never send it. */
+export interface Identity {
+  /** 32-byte Ed25519 public key (RFC 8032 §5.1.5). */
+  publicKey: Uint8Array
+  /** 32-byte Ed25519 secret seed (RFC 8032 §5.1.5 "private key"). */
+  seed: Uint8Array
+}
+
+export const SEED_BYTES = 32
+export const PUBLIC_KEY_BYTES = 32
+export const SIGNATURE_BYTES = 64
+
+/** A fresh identity from the platform CSPRNG (`crypto.getRandomValues`). */
+export function generateIdentity (): Identity {
+  return identityFromSeed(ed25519.utils.randomSecretKey())
+}
+
+/**
+ * The identity for a known seed (deterministic; RFC 8032 §5.1.5).
+ * @throws {InvalidKeyError} if `seed` is not a 32-byte Uint8Array.
+ */
+export function identityFromSeed (seed: Uint8Array): Identity {
+  if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
+    throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
+  }
+  const copy = Uint8Array.from(seed)
+  return { seed: copy, publicKey: ed25519.getPublicKey(copy) }
+}
+
+/**
+ * Ed25519 signature (64 bytes) of `msg` (RFC 8032 §5.1.6). Callers sign
+ * domain-separated bytes (see envelope.ts), never raw bodies.
+ * @throws {InvalidKeyError} if the identity's seed is malformed.
+ */
+export function sign (identity: Identity, msg: Uint8Array): Uint8Array {
+  if (!(identity?.seed instanceof Uint8Array) || identity.seed.length !== SEED_BYTES) {
+    throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
+  }
+  return ed25519.sign(msg, identity.seed)
+}
+
+/**
+ * True iff `sig` is a valid strict RFC 8032 Ed25519 signature of `msg` by
+ * `publicKey`. Returns false (never throws) for any hostile input: wrong
+ * types or lengths, non-canonical encodings, small-order keys.
+ */
+export function verifySignature (sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array): boolean {
+  if (!(sig instanceof Uint8Array) || sig.length !== SIGNATURE_BYTES) return false
+  if (!(msg instanceof Uint8Array)) return false
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) return false
+  try {
+    return ed25519.verify(sig, msg, publicKey, { zip215: false })
+  } catch {
+    return false
+  }
+}

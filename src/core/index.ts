@@ -1,0 +1,10 @@
+/** Public surface of the trust core: re-exports only (STYLE.md rule 2). */
+export * from './errors.ts'
+export * from './bytes.ts'
+export * from './identity.ts'
+export * from './cbor.ts'
+export * from './constants.ts'
+export * from './schemas.ts'
+export * from './replay.ts'
+export { seal, open, signingBytes, contentId } from './envelope.ts'
+export type { Envelope, AnyEnvelope, SealMeta, OpenOptions, OpenResult } from './envelope.ts'

@@ -1,0 +1,230 @@
+/**
+ * The body of every message kind (DESIGN.md "Data flow of one job"), as
+ * TypeScript types and strict runtime checks. `open()` runs the check of the
+ * envelope's kind before anything else sees the body, and `seal()` refuses to
+ * sign a body that would not pass, so a valid envelope is the only kind of
+ * envelope there is.
+ *
+ * Conventions: model hashes are lowercase hex strings (as in
+ * `models/catalog.json` and presence heartbeats); every other hash (job id,
+ * input/output hashes, Merkle roots) and every peer (an Ed25519 public key)
+ * is raw bytes, 32 long. Times are integer ms since the Unix epoch. Byte caps
+ * per kind live in constants.ts.
+ */
+import { toHex } from './bytes.ts'
+import { BYTE_CAPS, LIMITS, type Kind } from './constants.ts'
+import { bytes, int, list, num, oneOf, record, refine, str, variant, type Check } from './validate.ts'
+
+/** Where a volunteer runs inference. */
+export type Provider = 'webgpu' | 'wasm'
+
+/** `essaim/presence/1` heartbeat: who I am and what I can run. */
+export interface PresenceBody {
+  /** libp2p peer id (base58btc) of the signer; the net layer checks it matches the gossip sender. */
+  peerId: string
+  provider: Provider
+  threads: number
+  /** sha256 (hex) of the models this peer has cached. */
+  models: string[]
+  /** App version string, e.g. `essaim/0.1.0`. */
+  app: string
+}
+
+/** How replica outputs are compared (DESIGN.md "Determinism"). */
+export type CompareRule =
+  | { kind: 'exact' }
+  | { kind: 'argmax' }
+  /** |a − b| ≤ atol + rtol·|b| elementwise. */
+  | { kind: 'allclose', atol: number, rtol: number }
+
+/** The requester's verification policy for a job. */
+export interface JobPolicy {
+  /** Replicas scheduled per shard at first (1..16). */
+  replicas: number
+  /** Agreeing replicas needed to accept a shard output (1..replicas). */
+  quorum: number
+  compare: CompareRule
+  /** Fraction of assignments that are canaries (shards with known answers), 0..1. */
+  canaryRate: number
+  /** ms since epoch after which the requester stops accepting results. */
+  deadline: number
+}
+
+/** One shard of a job: its input's sha256 and size, so a volunteer can check and cap what it receives. */
+export interface ShardRef {
+  inputHash: Uint8Array
+  bytes: number
+}
+
+/** `essaim/jobs/1` manifest. Its job id is the envelope id (sha256 of the signed canonical bytes). */
+export interface JobBody {
+  model: { id: string, sha256: string }
+  shards: ShardRef[]
+  policy: JobPolicy
+}
+
+/** `essaim/attest/1`: a volunteer's signed claim about one output it computed. */
+export interface AttestationBody {
+  jobId: Uint8Array
+  shard: number
+  inputHash: Uint8Array
+  outputHash: Uint8Array
+  provider: Provider
+  ortVersion: string
+  threads: number
+  /** Inference time in ms. */
+  ms: number
+}
+
+/** The requester's decision on one shard; a leaf of its transparency log. */
+export interface VerdictBody {
+  jobId: Uint8Array
+  shard: number
+  /** The accepted output's sha256. */
+  outputHash: Uint8Array
+  /** Public keys credited for this shard (no duplicates). */
+  credited: Uint8Array[]
+  /** Public keys whose output was rejected (no duplicates, disjoint from credited). */
+  rejected: Uint8Array[]
+}
+
+/** A signed tree head (RFC 9162 §4.10 in spirit): the requester's log has `size` leaves with this root. The log is the signer's. */
+export interface TreeHeadBody {
+  size: number
+  root: Uint8Array
+}
+
+/** Proof that a verdict is in its requester's log: the verdict envelope, its leaf index, the inclusion path, the tree head envelope. */
+export interface ReceiptBody {
+  verdict: Uint8Array
+  index: number
+  proof: Uint8Array[]
+  head: Uint8Array
+}
+
+/** The body type of each kind. */
+export interface Bodies {
+  presence: PresenceBody
+  job: JobBody
+  attestation: AttestationBody
+  verdict: VerdictBody
+  'tree-head': TreeHeadBody
+  receipt: ReceiptBody
+}
+
+/** The body type for kind `K`. */
+export type BodyOf<K extends Kind> = Bodies[K]
+
+/** Largest input a shard may declare: a volunteer never allocates more for one input. */
+export const MAX_SHARD_BYTES = 64 * 1024 * 1024
+const MAX_TIME = Number.MAX_SAFE_INTEGER
+
+const HEX64 = /^[0-9a-f]{64}$/
+/** base58btc alphabet (no 0, O, I, l). */
+const BASE58 = /^[1-9A-HJ-NP-Za-km-z]+$/
+/** Printable ASCII without spaces: ids and versions, not prose. */
+const TOKEN = /^[\x21-\x7e]+$/
+/** Printable ASCII including space. */
+const PRINTABLE = /^[\x20-\x7e]*$/
+
+const hash32 = bytes(32)
+const provider = oneOf('webgpu', 'wasm')
+const threads = int(1, 256)
+const shardIndex = int(0, LIMITS.jobShards - 1)
+
+function distinctKeys (lists: Array<[string, Uint8Array[]]>): string | undefined {
+  const seen = new Set<string>()
+  for (const [name, items] of lists) {
+    for (const item of items) {
+      const k = toHex(item)
+      if (seen.has(k)) return `${name}: peer listed twice`
+      seen.add(k)
+    }
+  }
+  return undefined
+}
+
+const presence = record<PresenceBody>({
+  peerId: str({ min: 1, max: 64, pattern: BASE58, what: 'a base58btc peer id' }),
+  provider,
+  threads,
+  models: list(str({ min: 64, max: 64, pattern: HEX64, what: 'lowercase sha256 hex' }), LIMITS.presenceModels),
+  app: str({ min: 1, max: 32, pattern: PRINTABLE, what: 'printable ASCII' })
+})
+
+const compare = variant<CompareRule, 'kind'>('kind', {
+  exact: record<{ kind: 'exact' }>({ kind: oneOf('exact') }),
+  argmax: record<{ kind: 'argmax' }>({ kind: oneOf('argmax') }),
+  allclose: record<{ kind: 'allclose', atol: number, rtol: number }>({ kind: oneOf('allclose'), atol: num(0, 1e6), rtol: num(0, 1e6) })
+})
+
+const policy = refine(
+  record<JobPolicy>({
+    replicas: int(1, LIMITS.replicas),
+    quorum: int(1, LIMITS.replicas),
+    compare,
+    canaryRate: num(0, 1),
+    deadline: int(0, MAX_TIME)
+  }),
+  (p, path) => p.quorum > p.replicas ? `${path}.quorum: ${p.quorum} exceeds replicas ${p.replicas}` : undefined
+)
+
+const job = record<JobBody>({
+  model: record<{ id: string, sha256: string }>({
+    id: str({ min: 1, max: 64, pattern: TOKEN, what: 'printable ASCII without spaces' }),
+    sha256: str({ min: 64, max: 64, pattern: HEX64, what: 'lowercase sha256 hex' })
+  }),
+  shards: refine(list(record<ShardRef>({ inputHash: hash32, bytes: int(0, MAX_SHARD_BYTES) }), LIMITS.jobShards),
+    (s, path) => s.length === 0 ? `${path}: a job has at least one shard` : undefined),
+  policy
+})
+
+const attestation = record<AttestationBody>({
+  jobId: hash32,
+  shard: shardIndex,
+  inputHash: hash32,
+  outputHash: hash32,
+  provider,
+  ortVersion: str({ min: 1, max: 32, pattern: TOKEN, what: 'printable ASCII without spaces' }),
+  threads,
+  ms: num(0, 1e9)
+})
+
+const verdict = refine(
+  record<VerdictBody>({
+    jobId: hash32,
+    shard: shardIndex,
+    outputHash: hash32,
+    credited: list(hash32, LIMITS.verdictPeers),
+    rejected: list(hash32, LIMITS.verdictPeers)
+  }),
+  (v, path) => distinctKeys([[`${path}.credited`, v.credited], [`${path}.rejected`, v.rejected]])
+)
+
+const treeHead = record<TreeHeadBody>({
+  size: int(0, MAX_TIME),
+  root: hash32
+})
+
+/** Envelope byte caps of the nested kinds bound the nested byte strings (see constants.ts). */
+const receipt = record<ReceiptBody>({
+  verdict: bytes({ max: BYTE_CAPS.verdict }),
+  index: int(0, MAX_TIME - 1),
+  proof: list(hash32, LIMITS.proofHashes),
+  head: bytes({ max: BYTE_CAPS['tree-head'] })
+})
+
+/** The strict check for each kind's body. */
+export const BODY_SCHEMAS: { readonly [K in Kind]: Check<Bodies[K]> } = {
+  presence,
+  job,
+  attestation,
+  verdict,
+  'tree-head': treeHead,
+  receipt
+}
+
+/** Why `body` is not a valid body of `kind`, or undefined if it is. Never throws. */
+export function checkBody (kind: Kind, body: unknown): string | undefined {
+  return BODY_SCHEMAS[kind](body, 'body')
+}
