@@ -1,0 +1,60 @@
+/**
+ * Every protocol id, gossip topic and network default in one place. Ids are
+ * versioned: a breaking change gets a new id, never a silent reinterpretation.
+ */
+
+/** Gossip topics (DESIGN.md "Data flow of one job"). */
+export const TOPIC_PRESENCE = 'essaim/presence/1'
+export const TOPIC_JOBS = 'essaim/jobs/1'
+export const TOPIC_ATTEST = 'essaim/attest/1'
+export const TOPIC_LOG = 'essaim/log/1'
+
+/** Stream protocols. */
+export const PROTOCOL_WORK = '/essaim/work/1'
+
+/** How often a peer announces itself on the presence topic. */
+export const PRESENCE_INTERVAL_MS = 2_000
+/** A peer whose last heartbeat is older than this many intervals is dropped from the list. */
+export const PRESENCE_MISSED_BEATS = 3
+/** Heartbeats older than this (by their signed timestamp) are stale and rejected. */
+export const PRESENCE_MAX_AGE_MS = 30_000
+/** Heartbeats dated further in the future than this are rejected (clock skew allowance). */
+export const PRESENCE_MAX_FUTURE_MS = 30_000
+
+/** How often pubsub peer-discovery re-broadcasts our addresses through the relay. */
+export const DISCOVERY_INTERVAL_MS = 2_000
+
+/** Relay reconnection backoff: first retry, cap, and jitter fraction. */
+export const RELAY_BACKOFF_MIN_MS = 1_000
+export const RELAY_BACKOFF_MAX_MS = 30_000
+export const BACKOFF_JITTER = 0.3
+
+/** Direct WebRTC dials: attempts and the base delay between them (with jitter). */
+export const DIRECT_DIAL_ATTEMPTS = 5
+export const DIRECT_DIAL_RETRY_MS = 1_000
+export const DIRECT_DIAL_TIMEOUT_MS = 15_000
+
+/** How often the RTT to each connected peer is measured with libp2p ping. */
+export const PING_INTERVAL_MS = 5_000
+
+/** Where the served build keeps its network config (written by `npm start`). */
+export const CONFIG_PATH = 'essaim.config.json'
+
+/**
+ * Content-addressed blobs (model bytes) over `/essaim/blob/1.0.0`: a request
+ * names a sha256, the answer is a header then length-prefixed chunks.
+ */
+export const PROTOCOL_BLOB = '/essaim/blob/1.0.0'
+/** Largest blob served or fetched; no model in the catalog comes close. */
+export const BLOB_MAX_BYTES = 256 * 1024 * 1024
+/** Bytes per data frame: small enough to interleave with other streams, large enough to keep framing cheap. */
+export const BLOB_CHUNK_BYTES = 64 * 1024
+/** Blobs served at once to one peer, and to everybody; beyond that the answer is "busy". */
+export const BLOB_MAX_SERVES_PER_PEER = 2
+export const BLOB_MAX_SERVES_TOTAL = 8
+/** How long a server waits for the request after the stream opens. */
+export const BLOB_REQUEST_TIMEOUT_MS = 10_000
+/** A whole transfer, either side, when the caller gave no signal (256 MiB at ~1 MB/s fits). */
+export const BLOB_TRANSFER_TIMEOUT_MS = 5 * 60_000
+/** A stream that moves no bytes for this long is aborted. */
+export const BLOB_IDLE_TIMEOUT_MS = 30_000
