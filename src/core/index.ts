@@ -11,3 +11,4 @@ export type { Envelope, AnyEnvelope, SealMeta, OpenOptions, OpenResult } from '.
 export * from './merkle.ts'
 export * from './merkle-log.ts'
 export * from './tensors.ts'
+export * from './compare.ts'
