@@ -57,3 +57,42 @@ export function sha256 (data: Uint8Array): Uint8Array {
 export function utf8 (s: string): Uint8Array {
   return new TextEncoder().encode(s)
 }
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+const B64_INDEX = new Map([...B64].map((c, i) => [c, i]))
+
+/** Standard padded base64 (RFC 4648 §4) of `bytes`. */
+export function toBase64 (bytes: Uint8Array): string {
+  let out = ''
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0)
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + (i + 1 < bytes.length ? B64[(n >> 6) & 63]! : '=') + (i + 2 < bytes.length ? B64[n & 63]! : '=')
+  }
+  return out
+}
+
+/**
+ * Bytes of canonical padded base64 (RFC 4648 §4, §3.5: unused bits zero), or
+ * undefined for anything else (whitespace, URL alphabet, bad padding, not a
+ * string). Exactly one string decodes to given bytes. Never throws.
+ */
+export function fromBase64 (s: unknown): Uint8Array | undefined {
+  if (typeof s !== 'string' || s.length % 4 !== 0) return undefined
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0
+  const out = new Uint8Array((s.length / 4) * 3 - pad)
+  let o = 0
+  for (let i = 0; i < s.length; i += 4) {
+    let n = 0
+    for (let j = 0; j < 4; j++) {
+      const c = s[i + j]!
+      const last = i + 4 === s.length
+      const v = c === '=' && last && j >= 4 - pad ? 0 : B64_INDEX.get(c)
+      if (v === undefined) return undefined
+      n = (n << 6) | v
+    }
+    out[o++] = n >> 16
+    if (o < out.length) out[o++] = (n >> 8) & 255
+    if (o < out.length) out[o++] = n & 255
+  }
+  return toBase64(out) === s ? out : undefined
+}

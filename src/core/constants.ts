@@ -41,9 +41,37 @@ export const BYTE_CAPS: Readonly<Record<Kind, number>> = {
   job: 256 * 1024,
   attestation: 1024,
   verdict: 4096,
-  'tree-head': 512,
+  // A head with a 64-hash consistency proof to its predecessor is ~2.4 KiB; without one ~190 bytes.
+  'tree-head': 3 * 1024,
+  // Verdict (4 KiB) + head (3 KiB) + 64-hash inclusion proof (~2.2 KiB) + envelope: under 10 KiB.
   receipt: 16 * 1024
 }
 
 /** The largest cap: input longer than this is refused before even looking at its kind. */
 export const MAX_ENVELOPE_BYTES = Math.max(...Object.values(BYTE_CAPS))
+
+/**
+ * Memory bounds of the credit ledger (ledger.ts). What is stored per
+ * receipt is its verdict bytes and inclusion proof (~1 KiB typical, ≤ 6 KiB),
+ * so one requester costs at most ~16 MiB typical. Beyond a bound, new input
+ * of that requester is refused and counted as dropped; the derivation is
+ * order-independent only while no bound is reached.
+ */
+export const LEDGER_LIMITS = {
+  /** Distinct requesters tracked. */
+  requesters: 4096,
+  /** Distinct signed tree heads kept per requester. */
+  headsPerRequester: 4096,
+  /** Distinct (leaf index, verdict) claims kept per requester. */
+  receiptsPerRequester: 16_384,
+  /** Fork evidence kept (and shown) per requester; the fork point uses all of it. */
+  forksPerRequester: 8
+} as const
+
+/** Bounds on a receipt file or bundle (receipt-bundle.ts), checked before parsing. */
+export const BUNDLE_LIMITS = {
+  /** Characters of JSON text: 100 000 receipts of ~1.5 KiB in base64. */
+  chars: 256 * 1024 * 1024,
+  receipts: 100_000,
+  heads: 100_000
+} as const

@@ -75,6 +75,11 @@ export class ForkError extends CoreError {
   override readonly name = 'ForkError' as const
 }
 
+/** A receipt file or bundle is not JSON, or not in the `essaim-receipts/1` format (receipt-bundle.ts). */
+export class BundleFormatError extends CoreError {
+  override readonly name = 'BundleFormatError' as const
+}
+
 /** Everything `open()` can return instead of an envelope. Discriminate on `.name`. */
 export type OpenError =
   | InvalidEnvelopeError

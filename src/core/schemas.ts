@@ -13,7 +13,7 @@
  */
 import { toHex } from './bytes.ts'
 import { BYTE_CAPS, LIMITS, type Kind } from './constants.ts'
-import { bytes, int, list, num, oneOf, record, refine, str, variant, type Check } from './validate.ts'
+import { bytes, int, list, nullable, num, oneOf, record, refine, str, variant, type Check } from './validate.ts'
 
 /** Where a volunteer runs inference. */
 export type Provider = 'webgpu' | 'wasm'
@@ -88,10 +88,25 @@ export interface VerdictBody {
   rejected: Uint8Array[]
 }
 
-/** A signed tree head (RFC 9162 §4.10 in spirit): the requester's log has `size` leaves with this root. The log is the signer's. */
+/** The head a requester announced before this one, and the RFC 9162 §2.1.4 proof that this one extends it. */
+export interface PrevHead {
+  size: number
+  root: Uint8Array
+  /** Consistency proof from (prev.size, prev.root) to the enclosing head's (size, root). */
+  consistency: Uint8Array[]
+}
+
+/**
+ * A signed tree head (RFC 9162 §4.10 in spirit): the requester's log has
+ * `size` leaves with this root. The log is the signer's. `prev` links each
+ * head to the previous one the requester announced (null for its first), so
+ * an observer holding any two heads of a chain can check the log only grew;
+ * see tree-head.ts.
+ */
 export interface TreeHeadBody {
   size: number
   root: Uint8Array
+  prev: PrevHead | null
 }
 
 /** Proof that a verdict is in its requester's log: the verdict envelope, its leaf index, the inclusion path, the tree head envelope. */
@@ -201,10 +216,18 @@ const verdict = refine(
   (v, path) => distinctKeys([[`${path}.credited`, v.credited], [`${path}.rejected`, v.rejected]])
 )
 
-const treeHead = record<TreeHeadBody>({
-  size: int(0, MAX_TIME),
-  root: hash32
-})
+const treeHead = refine(
+  record<TreeHeadBody>({
+    size: int(0, MAX_TIME),
+    root: hash32,
+    prev: nullable(record<PrevHead>({
+      size: int(0, MAX_TIME),
+      root: hash32,
+      consistency: list(hash32, LIMITS.proofHashes)
+    }))
+  }),
+  (h, path) => h.prev !== null && h.prev.size > h.size ? `${path}.prev.size: ${h.prev.size} exceeds size ${h.size} (a log only grows)` : undefined
+)
 
 /** Envelope byte caps of the nested kinds bound the nested byte strings (see constants.ts). */
 const receipt = record<ReceiptBody>({

@@ -109,6 +109,11 @@ export function variant<T extends object, D extends string> (tag: D, cases: Reco
   })
 }
 
+/** `null` or a valid `T`: an explicit "none" (strict records have no optional fields, so absence is never ambiguous). */
+export function nullable<T> (item: Check<T>): Check<T | null> {
+  return check((v, path) => v === null ? undefined : item(v, path))
+}
+
 /** `base`, then a cross-field rule returning a reason or undefined. */
 export function refine<T> (base: Check<T>, rule: (value: T, path: string) => string | undefined): Check<T> {
   return check((v, path) => base(v, path) ?? rule(v as T, path))

@@ -229,6 +229,10 @@ describe('every body kind has its own strict schema', () => {
     ['verdict', b => ({ ...b.verdict, rejected: [b.verdict.credited[0]!] })],
     ['tree-head', b => ({ ...b['tree-head'], size: -1 })],
     ['tree-head', b => ({ ...b['tree-head'], root: 'ab'.repeat(32) })],
+    ['tree-head', b => ({ size: b['tree-head'].size, root: b['tree-head'].root })],
+    ['tree-head', b => ({ ...b['tree-head'], prev: { ...b['tree-head'].prev!, size: b['tree-head'].size + 1 } })],
+    ['tree-head', b => ({ ...b['tree-head'], prev: { size: 1, root: b['tree-head'].root } })],
+    ['tree-head', b => ({ ...b['tree-head'], prev: { ...b['tree-head'].prev!, consistency: Array.from({ length: 65 }, () => b['tree-head'].root) } })],
     ['receipt', b => ({ ...b.receipt, proof: [new Uint8Array(33)] })],
     ['receipt', b => ({ ...b.receipt, verdict: new Uint8Array(BYTE_CAPS.verdict + 1) })]
   ]

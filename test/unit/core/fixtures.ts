@@ -30,7 +30,7 @@ export function sampleBodies (): Bodies {
     },
     attestation: { jobId: h32(9), shard: 1, inputHash: h32(2), outputHash: h32(3), provider: 'webgpu', ortVersion: '1.30.0', threads: 1, ms: 12.5 },
     verdict: { jobId: h32(9), shard: 1, outputHash: h32(3), credited: [who(1).publicKey, who(2).publicKey], rejected: [who(3).publicKey] },
-    'tree-head': { size: 5, root: h32(4) },
+    'tree-head': { size: 5, root: h32(4), prev: { size: 3, root: h32(5), consistency: [h32(6), h32(7)] } },
     receipt: { verdict: new Uint8Array(100), index: 3, proof: [h32(5), h32(6), h32(7)], head: new Uint8Array(100) }
   }
 }
@@ -47,8 +47,8 @@ export function maxBodies (): Bodies {
     },
     attestation: { jobId: h32(1), shard: LIMITS.jobShards - 1, inputHash: h32(2), outputHash: h32(3), provider: 'webgpu', ortVersion: '~'.repeat(32), threads: 256, ms: 123456.789 },
     verdict: { jobId: h32(1), shard: LIMITS.jobShards - 1, outputHash: h32(3), credited: peers(0), rejected: peers(100) },
-    'tree-head': { size: Number.MAX_SAFE_INTEGER, root: h32(9) },
-    receipt: { verdict: new Uint8Array(4096), index: Number.MAX_SAFE_INTEGER - 1, proof: Array.from({ length: LIMITS.proofHashes }, (_, i) => h32(i)), head: new Uint8Array(512) }
+    'tree-head': { size: Number.MAX_SAFE_INTEGER, root: h32(9), prev: { size: Number.MAX_SAFE_INTEGER, root: h32(8), consistency: Array.from({ length: LIMITS.proofHashes }, (_, i) => h32(i)) } },
+    receipt: { verdict: new Uint8Array(4096), index: Number.MAX_SAFE_INTEGER - 1, proof: Array.from({ length: LIMITS.proofHashes }, (_, i) => h32(i)), head: new Uint8Array(3 * 1024) }
   }
 }
 

@@ -1,0 +1,310 @@
+/**
+ * The public credit ledger, derived deterministically from what a peer has
+ * seen (DESIGN.md step 7). Feed it receipts and tree heads as bytes, in any
+ * order, duplicates included; `snapshot()` is a pure function of the set of
+ * distinct valid inputs, so two peers that saw the same messages show the
+ * same ledger.
+ *
+ * Rules:
+ * - One credit per peer credited by a verdict, counted once per
+ *   (requester, leaf index) whatever the number of receipts for it.
+ * - Every signed head (alone or inside a receipt) is a claim about its
+ *   requester's log. Fork evidence (fork.ts) is derived from all claims:
+ *   two roots for one size, a head whose consistency link fails, two
+ *   verdicts at one leaf index.
+ * - A forked requester gets a fork point F: the largest log size that both
+ *   sides of every conflict provably extend (through verified consistency
+ *   links), 0 if none. Its verdicts at leaf index ≥ F are flagged: shown as
+ *   `flaggedCredit`, not counted. Verdicts below F are in a prefix both
+ *   branches share, so they still count.
+ * - Memory is bounded per requester (LEDGER_LIMITS); see constants.ts.
+ */
+import { fromHex, toHex } from './bytes.ts'
+import { LEDGER_LIMITS } from './constants.ts'
+import { InvalidEnvelopeError } from './errors.ts'
+import { open, type Envelope } from './envelope.ts'
+import type { ForkEvidence } from './fork.ts'
+import { verifyReceipt } from './receipt.ts'
+import { claimKey, headClaims, headLinkHolds, refuse, type Refusal } from './tree-head.ts'
+
+/** One volunteer's line in the ledger. */
+export interface LedgerRow {
+  /** Public key, lowercase hex. */
+  peer: string
+  /** Counted credited verdicts. */
+  credit: number
+  /** Counted verdicts naming this peer, credited or rejected. */
+  verdicts: number
+  /** Counted verdicts rejecting this peer's output. */
+  rejected: number
+  /** Credited verdicts of forked requesters after their fork point: shown, not counted. */
+  flaggedCredit: number
+}
+
+/** One requester's line: how much of its log this peer has seen, and whether it forked. */
+export interface RequesterRow {
+  requester: string
+  heads: number
+  /** Distinct leaf indices with a verified verdict. */
+  verdicts: number
+  largestSize: number
+  forked: boolean
+  /** Leaf index from which its claims are flagged; null if not forked. */
+  forkAt: number | null
+  /** Inputs refused because a LEDGER_LIMITS bound was reached. */
+  dropped: number
+}
+
+/** What the UI renders. Sorted deterministically. */
+export interface LedgerSnapshot {
+  rows: LedgerRow[]
+  requesters: RequesterRow[]
+  forks: ForkEvidence[]
+  totals: { credit: number, flaggedCredit: number, verdicts: number, heads: number, dropped: number }
+}
+
+/** Result of feeding one message: `added` is false for a duplicate. */
+export type LedgerAddResult = { ok: true, added: boolean } | Refusal
+
+export interface LedgerInit {
+  limits?: Partial<typeof LEDGER_LIMITS>
+}
+
+interface HeadRec {
+  envelope: Envelope<'tree-head'>
+  bytes: Uint8Array
+  id: string
+  linkOk: boolean
+}
+
+interface ClaimRec {
+  index: number
+  leaf: string
+  /** Receipt id: the smallest is kept, so the representative does not depend on order. */
+  id: string
+  verdict: Uint8Array
+  proof: Uint8Array[]
+  head: Uint8Array
+  headNode: string
+  credited: string[]
+  rejected: string[]
+}
+
+interface RequesterState {
+  heads: Map<string, HeadRec>
+  claims: Map<string, ClaimRec>
+  dropped: number
+}
+
+/** A pending fork with its fork point, before capping. */
+interface Found { evidence: ForkEvidence, at: number, order: string }
+
+/** Deterministic credit ledger. Not thread-safe; one per observer. */
+export class Ledger {
+  private readonly requesters = new Map<string, RequesterState>()
+  private readonly limits: typeof LEDGER_LIMITS
+  private droppedRequesters = 0
+
+  constructor (init: LedgerInit = {}) {
+    this.limits = { ...LEDGER_LIMITS, ...init.limits }
+  }
+
+  /** Feeds bytes of a receipt or a tree head. Never throws. */
+  add (bytes: Uint8Array): LedgerAddResult {
+    const r = open(bytes, { kinds: ['receipt', 'tree-head'] })
+    if (!r.ok) return refuse(r.error)
+    return r.envelope.kind === 'receipt' ? this.addReceipt(bytes) : this.addTreeHead(bytes)
+  }
+
+  /**
+   * Feeds a signed tree head. A validly signed head whose consistency link
+   * fails is kept (it is fork evidence) and reported as added. Never throws.
+   */
+  addTreeHead (bytes: Uint8Array): LedgerAddResult {
+    const r = open(bytes, { kinds: ['tree-head'] })
+    if (!r.ok) return refuse(r.error, 'tree head')
+    const head = r.envelope as Envelope<'tree-head'>
+    const state = this.state(toHex(head.signer))
+    if (state === undefined) return refuse(new InvalidEnvelopeError('ledger holds the maximum number of requesters'))
+    const linkOk = headLinkHolds(head)
+    const key = headKey(head, linkOk)
+    const rec: HeadRec = { envelope: head, bytes, id: toHex(head.id), linkOk }
+    const have = state.heads.get(key)
+    if (have !== undefined) {
+      if (rec.id < have.id) state.heads.set(key, rec)
+      return { ok: true, added: false }
+    }
+    if (state.heads.size >= this.limits.headsPerRequester) {
+      state.dropped++
+      return refuse(new InvalidEnvelopeError('ledger holds the maximum number of heads for this requester'))
+    }
+    state.heads.set(key, rec)
+    return { ok: true, added: true }
+  }
+
+  /** Feeds a receipt: its head is recorded as a claim even if the receipt fails. Never throws. */
+  addReceipt (bytes: Uint8Array): LedgerAddResult {
+    const outer = open(bytes, { kinds: ['receipt'] })
+    if (outer.ok) this.addTreeHead((outer.envelope as Envelope<'receipt'>).body.head)
+    const v = verifyReceipt(bytes)
+    if (!v.ok) return v
+    const state = this.state(toHex(v.requester))
+    if (state === undefined) return refuse(new InvalidEnvelopeError('ledger holds the maximum number of requesters'))
+    const rec: ClaimRec = {
+      index: v.index,
+      leaf: toHex(v.leaf),
+      id: toHex(v.receipt.id),
+      verdict: v.receipt.body.verdict,
+      proof: v.receipt.body.proof,
+      head: v.receipt.body.head,
+      headNode: claimKey(v.head.body),
+      credited: v.verdict.body.credited.map(toHex),
+      rejected: v.verdict.body.rejected.map(toHex)
+    }
+    const key = `${rec.index}:${rec.leaf}`
+    const have = state.claims.get(key)
+    if (have !== undefined) {
+      if (rec.id < have.id) state.claims.set(key, rec)
+      return { ok: true, added: false }
+    }
+    if (state.claims.size >= this.limits.receiptsPerRequester) {
+      state.dropped++
+      return refuse(new InvalidEnvelopeError('ledger holds the maximum number of receipts for this requester'))
+    }
+    state.claims.set(key, rec)
+    return { ok: true, added: true }
+  }
+
+  /** The ledger derived from everything fed so far. Pure: same inputs, same snapshot. */
+  snapshot (): LedgerSnapshot {
+    const peers = new Map<string, LedgerRow>()
+    const row = (peer: string): LedgerRow => {
+      let r = peers.get(peer)
+      if (r === undefined) { r = { peer, credit: 0, verdicts: 0, rejected: 0, flaggedCredit: 0 }; peers.set(peer, r) }
+      return r
+    }
+    const requesters: RequesterRow[] = []
+    const forks: ForkEvidence[] = []
+    const totals = { credit: 0, flaggedCredit: 0, verdicts: 0, heads: 0, dropped: this.droppedRequesters }
+    for (const requester of [...this.requesters.keys()].sort()) {
+      const state = this.requesters.get(requester)!
+      const found = findForks(fromHex(requester), state)
+      const forkAt = found.length === 0 ? null : Math.min(...found.map(f => f.at))
+      found.sort((a, b) => a.at - b.at || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+      forks.push(...found.slice(0, this.limits.forksPerRequester).map(f => f.evidence))
+      const byIndex = new Map<number, ClaimRec[]>()
+      for (const c of state.claims.values()) byIndex.set(c.index, [...(byIndex.get(c.index) ?? []), c])
+      for (const [index, claims] of byIndex) {
+        const credited = new Set(claims.flatMap(c => c.credited))
+        if (forkAt !== null && index >= forkAt) {
+          for (const p of credited) { row(p).flaggedCredit++; totals.flaggedCredit++ }
+          continue
+        }
+        const only = claims[0]!
+        for (const p of only.credited) { const r = row(p); r.credit++; r.verdicts++; totals.credit++ }
+        for (const p of only.rejected) { const r = row(p); r.rejected++; r.verdicts++ }
+      }
+      totals.verdicts += byIndex.size
+      totals.heads += state.heads.size
+      totals.dropped += state.dropped
+      requesters.push({
+        requester,
+        heads: state.heads.size,
+        verdicts: byIndex.size,
+        largestSize: Math.max(0, ...[...state.heads.values()].map(h => h.envelope.body.size)),
+        forked: forkAt !== null,
+        forkAt,
+        dropped: state.dropped
+      })
+    }
+    const rows = [...peers.values()].sort((a, b) => b.credit - a.credit || b.flaggedCredit - a.flaggedCredit || (a.peer < b.peer ? -1 : 1))
+    return { rows, requesters, forks, totals }
+  }
+
+  private state (requester: string): RequesterState | undefined {
+    let s = this.requesters.get(requester)
+    if (s === undefined) {
+      if (this.requesters.size >= this.limits.requesters) { this.droppedRequesters++; return undefined }
+      s = { heads: new Map(), claims: new Map(), dropped: 0 }
+      this.requesters.set(requester, s)
+    }
+    return s
+  }
+}
+
+/** Heads with the same claims and link outcome are the same statement, whatever their seq/ts. */
+function headKey (head: Envelope<'tree-head'>, linkOk: boolean): string {
+  const own = claimKey(head.body)
+  return head.body.prev === null ? own : `${own}<${claimKey(head.body.prev)}${linkOk ? '' : '!'}`
+}
+
+const sizeOf = (node: string): number => Number(node.slice(0, node.indexOf(':')))
+
+/** All fork evidence of one requester, each with its fork point. Deterministic in the stored sets. */
+function findForks (requester: Uint8Array, state: RequesterState): Found[] {
+  const heads = [...state.heads.values()].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  // The consistency graph: node "size:root" → predecessors proven by a verified link.
+  const edges = new Map<string, Set<string>>()
+  for (const h of heads) {
+    if (h.envelope.body.prev === null || !h.linkOk) continue
+    const from = claimKey(h.envelope.body)
+    const set = edges.get(from) ?? new Set<string>()
+    set.add(claimKey(h.envelope.body.prev))
+    edges.set(from, set)
+  }
+  const memo = new Map<string, Set<string>>()
+  const ancestors = (node: string): Set<string> => {
+    let seen = memo.get(node)
+    if (seen !== undefined) return seen
+    seen = new Set([node])
+    const stack = [node]
+    while (stack.length > 0) {
+      for (const p of edges.get(stack.pop()!) ?? []) if (!seen.has(p)) { seen.add(p); stack.push(p) }
+    }
+    memo.set(node, seen)
+    return seen
+  }
+  /** Largest size both nodes provably extend. */
+  const common = (x: string, y: string): number => {
+    const ax = ancestors(x)
+    let best = 0
+    for (const n of ancestors(y)) if (ax.has(n)) best = Math.max(best, sizeOf(n))
+    return best
+  }
+  const found: Found[] = []
+  // Two roots for one size: group every signed claim by size; first head (by id) per root represents it.
+  const bySize = new Map<number, Map<string, HeadRec>>()
+  for (const h of heads) {
+    for (const c of headClaims(h.envelope)) {
+      const roots = bySize.get(c.size) ?? new Map<string, HeadRec>()
+      const root = toHex(c.root)
+      if (!roots.has(root)) roots.set(root, h)
+      bySize.set(c.size, roots)
+    }
+  }
+  for (const [size, roots] of bySize) {
+    if (roots.size < 2) continue
+    const [ra, rb] = [...roots.keys()].sort()
+    const a = roots.get(ra!)!
+    const b = roots.get(rb!)!
+    found.push({ evidence: { kind: 'same-size', requester, size, a: a.bytes, b: b.bytes }, at: common(`${size}:${ra!}`, `${size}:${rb!}`), order: `a:${size}` })
+  }
+  for (const h of heads) {
+    if (h.linkOk) continue
+    const body = h.envelope.body
+    found.push({ evidence: { kind: 'bad-consistency', requester, size: body.size, head: h.bytes }, at: common(claimKey(body), claimKey(body.prev!)), order: `b:${h.id}` })
+  }
+  const byIndex = new Map<number, ClaimRec[]>()
+  for (const c of state.claims.values()) byIndex.set(c.index, [...(byIndex.get(c.index) ?? []), c])
+  for (const [index, claims] of byIndex) {
+    if (claims.length < 2) continue
+    const [a, b] = claims.sort((x, y) => x.leaf < y.leaf ? -1 : 1)
+    const part = (c: ClaimRec): { verdict: Uint8Array, proof: Uint8Array[], head: Uint8Array } => ({ verdict: c.verdict, proof: c.proof, head: c.head })
+    found.push({
+      evidence: { kind: 'leaf-conflict', requester, index, a: part(a!), b: part(b!) },
+      at: Math.min(index, common(a!.headNode, b!.headNode)),
+      order: `c:${String(index).padStart(16, '0')}`
+    })
+  }
+  return found
+}

@@ -1,0 +1,98 @@
+/**
+ * Signed tree heads: a requester's statement "my verdict log has `size`
+ * leaves with root `root`" (RFC 9162 §4.10 in spirit), sealed as a
+ * `tree-head` envelope. Each head after the first names the previous head
+ * the requester announced and carries the RFC 9162 §2.1.4 consistency proof
+ * from it, so the heads of one requester form a chain any observer can check
+ * offline: every link must verify, and no two heads may give one size two
+ * roots. A head whose own link does not verify is fork evidence by itself:
+ * its signer signed two statements about its log that cannot both be true.
+ */
+import { toHex } from './bytes.ts'
+import { open, seal, type Envelope, type SealMeta } from './envelope.ts'
+import { ForkError, InvalidProofError, type CoreError } from './errors.ts'
+import type { Identity } from './identity.ts'
+import { verifyConsistency } from './merkle.ts'
+import type { MerkleLog } from './merkle-log.ts'
+
+/** A (size, root) pair a requester signed, either as a head or as a head's `prev`. */
+export interface HeadClaim {
+  size: number
+  root: Uint8Array
+}
+
+/** Options of the offline verifiers: clock limits are off unless given (a receipt stays valid forever). */
+export interface VerifyOptions {
+  /** Current time in ms; default `Date.now()`. */
+  now?: number
+  /** Refuse envelopes signed longer ago than this. */
+  maxAgeMs?: number
+  /** Refuse envelopes dated further ahead than this. */
+  maxFutureMs?: number
+}
+
+/** A refusal from a verifier: the named error and a one-line reason (`"<ErrorName>: <message>"`). */
+export interface Refusal {
+  ok: false
+  error: CoreError
+  reason: string
+}
+
+/** Builds a {@link Refusal} from a named error. */
+export function refuse (error: CoreError, context?: string): Refusal {
+  const reason = `${error.name}: ${context === undefined ? '' : `${context}: `}${error.message}`
+  return { ok: false, error, reason }
+}
+
+/** What {@link verifyTreeHead} returns. */
+export type TreeHeadResult = { ok: true, envelope: Envelope<'tree-head'> } | Refusal
+
+/**
+ * Seals the head of the first `size` leaves of `log` (default: all), linked
+ * to `prev`, the head the same requester announced before (null for its first).
+ * @throws {RangeError} if `size` is outside the log or `prev.size` > `size`.
+ * @throws {InvalidProofError} if `prev.root` is not the log's root at `prev.size` (the log was not append-only).
+ * @throws {SchemaError|OversizedError|InvalidKeyError} as `seal()` does.
+ */
+export function sealTreeHead (identity: Identity, log: MerkleLog, meta: SealMeta, prev: HeadClaim | null, size: number = log.size): Uint8Array {
+  const root = log.root(size)
+  let link = null
+  if (prev !== null) {
+    const consistency = log.consistencyProof(prev.size, size)
+    if (!verifyConsistency(prev.size, size, prev.root, root, consistency)) {
+      throw new InvalidProofError(`previous head (size ${prev.size}) is not a prefix of this log`)
+    }
+    link = { size: prev.size, root: prev.root, consistency }
+  }
+  return seal('tree-head', { size, root, prev: link }, identity, meta)
+}
+
+/**
+ * Opens a tree-head envelope and checks its link to the previous head.
+ * A validly signed head whose consistency proof fails is refused with
+ * {@link ForkError}. Never throws.
+ */
+export function verifyTreeHead (bytes: Uint8Array, options: VerifyOptions = {}): TreeHeadResult {
+  const r = open(bytes, { ...options, kinds: ['tree-head'] })
+  if (!r.ok) return refuse(r.error, 'tree head')
+  const head = r.envelope as Envelope<'tree-head'>
+  if (!headLinkHolds(head)) return refuse(new ForkError(`consistency proof from size ${head.body.prev!.size} to ${head.body.size} does not verify`), 'tree head')
+  return { ok: true, envelope: head }
+}
+
+/** True when the head has no `prev`, or its consistency proof from `prev` verifies (RFC 9162 §2.1.4.2). */
+export function headLinkHolds (head: Envelope<'tree-head'>): boolean {
+  const { prev, size, root } = head.body
+  return prev === null || verifyConsistency(prev.size, size, prev.root, root, prev.consistency)
+}
+
+/** The signed claims a head makes: its own (size, root) and, if linked, its predecessor's. */
+export function headClaims (head: Envelope<'tree-head'>): HeadClaim[] {
+  const own = { size: head.body.size, root: head.body.root }
+  return head.body.prev === null ? [own] : [own, { size: head.body.prev.size, root: head.body.prev.root }]
+}
+
+/** Stable text key of a claim, `size:roothex`. */
+export function claimKey (claim: HeadClaim): string {
+  return `${claim.size}:${toHex(claim.root)}`
+}
