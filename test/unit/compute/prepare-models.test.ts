@@ -51,7 +51,7 @@ describe('prepareModels', () => {
 
   it('refuses a one-byte corruption of the source file', async () => {
     await writeFile(join(root, 'catalog.json'), JSON.stringify(catalogFor(model)))
-    const corrupt = model.slice(); corrupt[3] ^= 1
+    const corrupt = model.slice(); corrupt[3] = corrupt[3]! ^ 1
     await writeFile(join(root, 'src', 'tiny.onnx'), corrupt)
     await expect(prepareModels({ root, catalogPath: join(root, 'catalog.json') })).rejects.toThrow(/tiny.onnx.*catalog expects/)
   })

@@ -1,0 +1,146 @@
+/**
+ * `ComputeClient`: the UI-side handle on one inference worker. It owns the
+ * worker, numbers requests, turns replies back into promises and named
+ * errors (errors.ts), and maps AbortSignals onto `cancel` messages. Nothing
+ * here runs a model: every inference happens in worker.ts.
+ *
+ * Thread count and GPU preference are fixed per client (ORT cannot change
+ * them after it starts); make another client to measure another setting.
+ */
+import { CancelledError, WorkerFailedError, reviveComputeError } from './errors.ts'
+import type { ProviderName } from './providers.ts'
+import type { ProgressReply, ReadyReply, ResultReply, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
+
+export interface ComputeClientInit {
+  /** WASM threads wanted; the worker uses 1 without cross-origin isolation. */
+  threads: number
+  /** Try WebGPU first when an adapter exists (default true). */
+  preferGpu?: boolean
+  /** Creates the worker (tests and benches may point elsewhere). */
+  createWorker?: () => Worker
+}
+
+/** A model loaded in the worker. */
+export interface LoadedModel {
+  sha256: string
+  provider: ProviderName
+  reason: string
+  threads: number
+  ortVersion: string
+  inputs: ValueInfo[]
+  outputs: ValueInfo[]
+  /** Hash check + session creation + warm-up. */
+  ms: number
+}
+
+/** One inference. */
+export interface RunResult {
+  /** `encodeTensors` bytes of the outputs. */
+  output: Uint8Array
+  ms: number
+  provider: ProviderName
+  threads: number
+  ortVersion: string
+  batched: number
+}
+
+export interface LoadOptions {
+  signal?: AbortSignal
+  /** Allow queued runs to be concatenated along dim 0 (catalog `batchable`). */
+  batchable?: boolean
+  onProgress?: (stage: ProgressReply['stage']) => void
+}
+
+interface Pending {
+  resolve: (reply: ReadyReply | ResultReply) => void
+  reject: (err: Error) => void
+  onProgress?: ((stage: ProgressReply['stage']) => void) | undefined
+}
+
+function defaultWorker (): Worker {
+  return new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'essaim-compute' })
+}
+
+export class ComputeClient {
+  private readonly worker: Worker
+  private readonly settings: WorkerSettings
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+  private failed: Error | undefined
+
+  constructor (init: ComputeClientInit) {
+    this.settings = { threads: init.threads, preferGpu: init.preferGpu ?? true }
+    this.worker = (init.createWorker ?? defaultWorker)()
+    this.worker.onmessage = (e: MessageEvent<WorkerReply>) => { this.onReply(e.data) }
+    this.worker.onerror = (e: ErrorEvent) => { this.fail(new WorkerFailedError(`compute worker failed: ${e.message ?? 'script error'}`)) }
+    this.worker.onmessageerror = () => { this.fail(new WorkerFailedError('compute worker sent an unreadable message')) }
+  }
+
+  /**
+   * Loads a model into the worker; the worker re-checks `sha256` before creating a session.
+   * @throws {ModelHashMismatchError} if the bytes do not hash to `sha256`.
+   * @throws {UnsupportedModelError} not ONNX, or an operator the runtime lacks.
+   * @throws {OutOfMemoryError}, {ProviderUnavailableError}, {CancelledError} (signal aborted).
+   */
+  async load (model: { sha256: string, bytes: Uint8Array }, options: LoadOptions = {}): Promise<LoadedModel> {
+    const reply = await this.request(id => ({
+      type: 'load', id, sha256: model.sha256, bytes: model.bytes, settings: this.settings, batchable: options.batchable ?? false
+    }), options.signal, options.onProgress) as ReadyReply
+    const { type: _t, id: _i, ...loaded } = reply
+    return loaded
+  }
+
+  /**
+   * Runs a loaded model on `input` (`encodeTensors` bytes of its named inputs).
+   * The input buffer is copied, never transferred, so the caller keeps it (e.g. to hash it).
+   * @throws {BadInputError} undecodable tensors, wrong names or dtypes.
+   * @throws {InputShapeError} dims that do not fit the model.
+   * @throws {ModelNotLoadedError}, {OutOfMemoryError}, {CancelledError}.
+   */
+  async run (sha256: string, input: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<RunResult> {
+    const reply = await this.request(id => ({ type: 'run', id, sha256, input }), options.signal) as ResultReply
+    const { type: _t, id: _i, ...result } = reply
+    return result
+  }
+
+  /** Stops the worker; pending requests fail with WorkerFailedError. */
+  terminate (): void {
+    this.worker.terminate()
+    this.fail(new WorkerFailedError('compute worker terminated'))
+  }
+
+  private async request (make: (id: number) => WorkerRequest, signal?: AbortSignal, onProgress?: Pending['onProgress']): Promise<ReadyReply | ResultReply> {
+    if (this.failed !== undefined) throw this.failed
+    if (signal?.aborted === true) throw new CancelledError('cancelled before it started')
+    const id = this.nextId++
+    return await new Promise<ReadyReply | ResultReply>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (!this.pending.delete(id)) return
+        this.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest)
+        reject(new CancelledError('cancelled'))
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.pending.set(id, {
+        resolve: r => { signal?.removeEventListener('abort', onAbort); resolve(r) },
+        reject: e => { signal?.removeEventListener('abort', onAbort); reject(e) },
+        onProgress
+      })
+      this.worker.postMessage(make(id))
+    })
+  }
+
+  private onReply (reply: WorkerReply): void {
+    const p = this.pending.get(reply.id)
+    if (p === undefined) return // cancelled on this side already
+    if (reply.type === 'progress') { p.onProgress?.(reply.stage); return }
+    this.pending.delete(reply.id)
+    if (reply.type === 'error') p.reject(reviveComputeError(reply.error))
+    else p.resolve(reply)
+  }
+
+  private fail (err: Error): void {
+    this.failed ??= err
+    for (const p of this.pending.values()) p.reject(err)
+    this.pending.clear()
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * The inference worker (a dedicated module Worker; inference never runs on
+ * the UI thread). Speaks src/compute/protocol.ts.
+ *
+ * - Runtime: on the first `load`, picks WebGPU or WASM (providers.ts) and
+ *   imports the matching onnxruntime-web build, its .wasm served from our own
+ *   origin (vite emits it as an asset; no CDN, works offline). A WebGPU
+ *   session that fails to build falls back to the WASM build, with the reason.
+ * - Sessions: cached per model sha256 (a few, least recently used evicted);
+ *   the bytes are re-hashed here before any session is created, whatever the
+ *   caller already checked. A warm-up run follows creation.
+ * - Runs: one at a time per worker (ORT sessions are not re-entrant); queued
+ *   runs of a batchable model are concatenated along dim 0 (batch.ts).
+ * - Cancel: a queued request is dropped at once; a request already inside
+ *   ORT cannot be interrupted, so its result is discarded when it ends.
+ */
+/// <reference lib="webworker" />
+import type * as Ort from 'onnxruntime-web'
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url'
+import webgpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url'
+import { decodeTensors, encodeTensors, type TensorMap } from '../core/tensors.ts'
+import { toHex } from '../core/bytes.ts'
+import {
+  BadInputError, CancelledError, ComputeError, InputShapeError, ModelHashMismatchError, ModelNotLoadedError,
+  OutOfMemoryError, ProviderUnavailableError, UnsupportedModelError, WorkerFailedError, toWireError
+} from './errors.ts'
+import { checkInputs, fromOrtOutputs, sessionValueInfo, toOrtFeeds, zeroTensor, type TensorCtor } from './ort-tensors.ts'
+import { batchKey, batchSize, concatBatch, splitBatch, MAX_BATCH_REQUESTS } from './batch.ts'
+import { selectProvider, type ProviderName } from './providers.ts'
+import type { LoadRequest, RunRequest, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
+
+declare const self: DedicatedWorkerGlobalScope
+
+/** Sessions kept alive at once; the least recently used one is released beyond this. */
+const MAX_SESSIONS = 4
+
+interface Runtime {
+  ort: typeof Ort
+  provider: ProviderName
+  reason: string
+  threads: number
+  ortVersion: string
+}
+
+interface Loaded {
+  session: Ort.InferenceSession
+  inputs: ValueInfo[]
+  outputs: ValueInfo[]
+  batchable: boolean
+  runtime: Runtime
+}
+
+interface QueuedRun { id: number, sha256: string, feeds: TensorMap }
+
+let wasmRuntime: Promise<Runtime> | undefined
+let gpuRuntime: Promise<Runtime> | undefined
+let gpuReason: string | undefined
+const sessions = new Map<string, Loaded>()
+const queue: QueuedRun[] = []
+const cancelled = new Set<number>()
+let running = false
+
+function post (reply: WorkerReply, transfer: Transferable[] = []): void {
+  self.postMessage(reply, transfer)
+}
+
+async function importRuntime (provider: ProviderName, settings: WorkerSettings, reason: string): Promise<Runtime> {
+  const ort = provider === 'webgpu' ? await import('onnxruntime-web/webgpu') : await import('onnxruntime-web/wasm')
+  ort.env.wasm.wasmPaths = { wasm: new URL(provider === 'webgpu' ? webgpuWasmUrl : wasmUrl, self.location.href).href }
+  const threads = self.crossOriginIsolated ? Math.max(1, Math.floor(settings.threads)) : 1
+  ort.env.wasm.numThreads = threads
+  ort.env.wasm.proxy = false
+  return { ort, provider, reason, threads, ortVersion: ort.env.versions.web ?? ort.env.versions.common }
+}
+
+/** The runtime for `settings`: decided once per worker (ORT's thread count cannot change after init). */
+async function runtimeFor (settings: WorkerSettings): Promise<Runtime> {
+  if (gpuRuntime === undefined && wasmRuntime === undefined) {
+    const gpu = (self.navigator as Navigator & { gpu?: { requestAdapter: () => Promise<unknown> } }).gpu
+    const choice = await selectProvider({ gpu, preferGpu: settings.preferGpu, wasm: typeof WebAssembly === 'object' })
+      .catch((err: Error) => { throw new ProviderUnavailableError(err.message) })
+    if (choice.provider === 'webgpu') {
+      gpuRuntime = importRuntime('webgpu', settings, choice.reason)
+    } else {
+      gpuReason = choice.reason
+      wasmRuntime = importRuntime('wasm', settings, choice.reason)
+    }
+  }
+  return await (gpuRuntime ?? wasmRuntime)!
+}
+
+function wasmFallback (settings: WorkerSettings, why: string): Promise<Runtime> {
+  gpuReason = `WASM (CPU): WebGPU failed (${why})`
+  gpuRuntime = undefined
+  wasmRuntime ??= importRuntime('wasm', settings, gpuReason)
+  return wasmRuntime
+}
+
+/** Maps an ORT failure to a named error. ORT reports everything as plain Errors with C++ messages. */
+function classify (err: unknown, phase: 'load' | 'run'): ComputeError {
+  if (err instanceof ComputeError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  if (/out of memory|\bOOM\b|allocation failed|Cannot enlarge memory|bad_alloc/i.test(message)) return new OutOfMemoryError(message)
+  if (phase === 'load') {
+    if (/protobuf|parse|magic|invalid model|ModelProto/i.test(message)) return new UnsupportedModelError(`not a valid ONNX model: ${message}`)
+    if (/implementation for|not implemented|not supported|unsupported|opset/i.test(message)) return new UnsupportedModelError(`unsupported operator or opset: ${message}`)
+    return new UnsupportedModelError(`the runtime could not load this model: ${message}`)
+  }
+  if (/invalid dimensions|invalid rank|shape|dimension/i.test(message)) return new InputShapeError(message)
+  if (/data type|tensor type|input .* type/i.test(message)) return new BadInputError(message)
+  return new WorkerFailedError(`inference failed: ${message}`)
+}
+
+async function createSession (rt: Runtime, bytes: Uint8Array): Promise<Ort.InferenceSession> {
+  return await rt.ort.InferenceSession.create(bytes, {
+    executionProviders: rt.provider === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
+    graphOptimizationLevel: 'all'
+  })
+}
+
+async function handleLoad (req: LoadRequest): Promise<void> {
+  const t0 = performance.now()
+  post({ type: 'progress', id: req.id, stage: 'hash' })
+  const digest = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', req.bytes as Uint8Array<ArrayBuffer>)))
+  if (digest !== req.sha256) throw new ModelHashMismatchError(`model bytes hash to ${digest}, expected ${req.sha256}: refusing to load them`)
+  if (cancelled.has(req.id)) throw new CancelledError('load cancelled')
+  let loaded = sessions.get(req.sha256)
+  if (loaded === undefined) {
+    post({ type: 'progress', id: req.id, stage: 'runtime' })
+    let rt = await runtimeFor(req.settings)
+    post({ type: 'progress', id: req.id, stage: 'session' })
+    let session: Ort.InferenceSession
+    try {
+      session = await createSession(rt, req.bytes)
+    } catch (err) {
+      if (rt.provider !== 'webgpu') throw classify(err, 'load')
+      rt = await wasmFallback(req.settings, err instanceof Error ? err.message : String(err))
+      session = await createSession(rt, req.bytes).catch(e => { throw classify(e, 'load') })
+    }
+    loaded = { session, inputs: sessionValueInfo(session.inputMetadata), outputs: sessionValueInfo(session.outputMetadata), batchable: req.batchable, runtime: rt }
+    post({ type: 'progress', id: req.id, stage: 'warmup' })
+    await warmUp(loaded)
+    if (cancelled.has(req.id)) { await session.release(); throw new CancelledError('load cancelled') }
+    sessions.set(req.sha256, loaded)
+    while (sessions.size > MAX_SESSIONS) {
+      const [oldest, s] = sessions.entries().next().value as [string, Loaded]
+      sessions.delete(oldest)
+      await s.session.release()
+    }
+  }
+  const rt = loaded.runtime
+  post({
+    type: 'ready', id: req.id, sha256: req.sha256, provider: rt.provider, reason: rt.provider === 'wasm' ? (gpuReason ?? rt.reason) : rt.reason,
+    threads: rt.threads, ortVersion: rt.ortVersion, inputs: loaded.inputs, outputs: loaded.outputs, ms: performance.now() - t0
+  })
+}
+
+/** One run on zeros so the first real run does not pay for kernel setup. Models whose zeros are invalid input (e.g. a sample-rate scalar) just skip it. */
+async function warmUp (loaded: Loaded): Promise<void> {
+  const feeds: TensorMap = {}
+  for (const info of loaded.inputs) {
+    const t = zeroTensor(info)
+    if (t === undefined) return
+    feeds[info.name] = t
+  }
+  try {
+    await loaded.session.run(toOrtFeeds(loaded.runtime.ort.Tensor as unknown as TensorCtor, feeds))
+  } catch (err) {
+    const e = classify(err, 'run')
+    if (e instanceof OutOfMemoryError) throw e
+  }
+}
+
+function handleRun (req: RunRequest): void {
+  const loaded = sessions.get(req.sha256)
+  if (loaded === undefined) throw new ModelNotLoadedError(`model ${req.sha256.slice(0, 12)}… is not loaded in this worker`)
+  const decoded = decodeTensors(req.input)
+  if (!decoded.ok) throw new BadInputError(`input is not a valid tensor map: ${decoded.reason}`)
+  checkInputs(loaded.inputs, decoded.tensors)
+  queue.push({ id: req.id, sha256: req.sha256, feeds: decoded.tensors })
+  void drain()
+}
+
+/** Runs queued requests one batch at a time until the queue is empty. */
+async function drain (): Promise<void> {
+  if (running) return
+  running = true
+  try {
+    while (queue.length > 0) {
+      const head = queue.shift()!
+      const loaded = sessions.get(head.sha256)
+      if (loaded === undefined) { post({ type: 'error', id: head.id, error: toWireError(new ModelNotLoadedError('model was evicted before its run')) }); continue }
+      const group = [head]
+      const key = loaded.batchable ? batchKey(head.feeds) : undefined
+      if (key !== undefined && batchSize(head.feeds) !== undefined) {
+        for (let i = 0; i < queue.length && group.length < MAX_BATCH_REQUESTS; i++) {
+          const q = queue[i]!
+          if (q.sha256 === head.sha256 && batchKey(q.feeds) === key && batchSize(q.feeds) !== undefined) { group.push(q); queue.splice(i--, 1) }
+        }
+      }
+      await runGroup(loaded, group)
+    }
+  } finally {
+    running = false
+  }
+}
+
+async function runGroup (loaded: Loaded, group: QueuedRun[]): Promise<void> {
+  const rt = loaded.runtime
+  try {
+    const feeds = group.length === 1 ? group[0]!.feeds : concatBatch(group.map(g => g.feeds))
+    const t0 = performance.now()
+    const out = await loaded.session.run(toOrtFeeds(rt.ort.Tensor as unknown as TensorCtor, feeds))
+    const ms = performance.now() - t0
+    const outputs = fromOrtOutputs(out as Record<string, Ort.Tensor>)
+    for (const t of Object.values(out)) (t as Ort.Tensor).dispose()
+    const pieces = group.length === 1 ? [outputs] : splitBatch(outputs, group.map(g => batchSize(g.feeds)!))
+    group.forEach((g, i) => {
+      if (cancelled.delete(g.id)) { post({ type: 'error', id: g.id, error: toWireError(new CancelledError('run cancelled')) }); return }
+      const output = encodeTensors(pieces[i]!)
+      post({ type: 'result', id: g.id, output, ms, provider: rt.provider, threads: rt.threads, ortVersion: rt.ortVersion, batched: group.length }, [output.buffer as ArrayBuffer])
+    })
+  } catch (err) {
+    const error = toWireError(classify(err, 'run'))
+    for (const g of group) { cancelled.delete(g.id); post({ type: 'error', id: g.id, error }) }
+  }
+}
+
+function handleCancel (id: number): void {
+  const i = queue.findIndex(q => q.id === id)
+  if (i >= 0) {
+    queue.splice(i, 1)
+    post({ type: 'error', id, error: toWireError(new CancelledError('run cancelled')) })
+    return
+  }
+  cancelled.add(id)
+}
+
+self.onmessage = (event: MessageEvent<WorkerRequest>): void => {
+  const req = event.data
+  switch (req.type) {
+    case 'load':
+      handleLoad(req)
+        .catch(err => { post({ type: 'error', id: req.id, error: toWireError(classify(err, 'load')) }) })
+        .finally(() => cancelled.delete(req.id))
+      break
+    case 'run':
+      try { handleRun(req) } catch (err) { post({ type: 'error', id: req.id, error: toWireError(classify(err, 'run')) }) }
+      break
+    case 'cancel':
+      handleCancel(req.id)
+      break
+  }
+}
