@@ -1,0 +1,222 @@
+/**
+ * The credit ledger (src/core/ledger.ts) and fork evidence (src/core/fork.ts):
+ * credit counted once per (requester, leaf index); each kind of fork found,
+ * re-checkable from its bytes, and the forked requester's later claims
+ * flagged, not counted; bounded memory; and (fast-check) the snapshot does
+ * not depend on the order or repetition of inputs.
+ */
+import { describe, it, expect } from 'vitest'
+import fc from 'fast-check'
+import { Ledger, type LedgerSnapshot } from '../../../src/core/ledger.ts'
+import { checkForkEvidence, type ForkEvidence } from '../../../src/core/fork.ts'
+import { seal, open, type Envelope } from '../../../src/core/envelope.ts'
+import { toHex } from '../../../src/core/bytes.ts'
+import { who } from './fixtures.ts'
+import { TS, TestRequester, hash } from './log-fixtures.ts'
+
+const [alice, bob, carol] = [who(1), who(2), who(3)]
+const hex = (k: { publicKey: Uint8Array }): string => toHex(k.publicKey)
+
+function credit (s: LedgerSnapshot, peer: { publicKey: Uint8Array }): { credit: number, flaggedCredit: number, verdicts: number, rejected: number } {
+  const row = s.rows.find(r => r.peer === hex(peer))
+  return row === undefined ? { credit: 0, flaggedCredit: 0, verdicts: 0, rejected: 0 } : { credit: row.credit, flaggedCredit: row.flaggedCredit, verdicts: row.verdicts, rejected: row.rejected }
+}
+
+function feed (ledger: Ledger, items: Uint8Array[]): void {
+  for (const b of items) {
+    const r = ledger.add(b)
+    if (!r.ok) throw new Error(r.reason)
+  }
+}
+
+/** Evidence with one byte of its first envelope flipped: must no longer check. */
+function tamper (e: ForkEvidence): ForkEvidence {
+  const flip = (b: Uint8Array): Uint8Array => Uint8Array.from(b, (x, i) => i === b.length - 5 ? x ^ 1 : x)
+  switch (e.kind) {
+    case 'same-size': return { ...e, a: flip(e.a) }
+    case 'bad-consistency': return { ...e, head: flip(e.head) }
+    case 'leaf-conflict': return { ...e, a: { ...e.a, verdict: flip(e.a.verdict) } }
+  }
+}
+
+describe('credit', () => {
+  it('one credit per credited verdict, once per (requester, leaf index), duplicates and re-proofs ignored', () => {
+    const r = new TestRequester(who(40))
+    r.verdict(0, [alice, bob], [carol])
+    r.verdict(1, [alice])
+    const h2 = r.head()
+    r.verdict(2, [bob, carol])
+    r.head()
+    const ledger = new Ledger()
+    feed(ledger, [r.receipt(0), r.receipt(0, h2), r.receipt(1), r.receipt(2), r.receipt(2), ...r.heads, ...r.heads])
+    expect(ledger.add(r.receipt(1)).ok && (ledger.add(r.receipt(1)) as { added: boolean }).added).toBe(false)
+    const s = ledger.snapshot()
+    expect(credit(s, alice)).toEqual({ credit: 2, flaggedCredit: 0, verdicts: 2, rejected: 0 })
+    expect(credit(s, bob)).toEqual({ credit: 2, flaggedCredit: 0, verdicts: 2, rejected: 0 })
+    expect(credit(s, carol)).toEqual({ credit: 1, flaggedCredit: 0, verdicts: 2, rejected: 1 })
+    expect(s.forks).toEqual([])
+    expect(s.totals).toMatchObject({ credit: 5, flaggedCredit: 0, verdicts: 3, heads: 2 })
+    expect(s.requesters).toEqual([{ requester: hex(r.identity), heads: 2, verdicts: 3, largestSize: 3, forked: false, forkAt: null, dropped: 0 }])
+  })
+
+  it('refuses garbage and receipts that do not verify, without counting them', () => {
+    const r = new TestRequester(who(40))
+    r.verdict(0, [alice])
+    r.head()
+    const ledger = new Ledger()
+    const good = r.receipt(0)
+    const bad = Uint8Array.from(good, (x, i) => i === 40 ? x ^ 0x10 : x)
+    expect(ledger.add(bad).ok).toBe(false)
+    expect(ledger.add(new Uint8Array([1, 2, 3])).ok).toBe(false)
+    expect(ledger.add(r.verdicts[0]!).ok).toBe(false)
+    expect(credit(ledger.snapshot(), alice).credit).toBe(0)
+    feed(ledger, [good])
+    expect(credit(ledger.snapshot(), alice).credit).toBe(1)
+  })
+})
+
+describe('forks', () => {
+  /** An honest prefix of 4 leaves with heads at 2 and 4, then two branches that both extend it to 6. */
+  function forkedAt4 (): { main: TestRequester, alt: TestRequester } {
+    const main = new TestRequester(who(40))
+    main.verdict(0, [alice]); main.verdict(1, [alice]); main.head()
+    main.verdict(2, [alice]); main.verdict(3, [bob]); main.head()
+    const alt = main.fork()
+    main.verdict(4, [alice]); main.verdict(5, [alice]); main.head()
+    alt.verdict(4, [carol]); alt.verdict(5, [carol]); alt.head()
+    return { main, alt }
+  }
+
+  it('two roots for one size: evidence kept, re-checkable, fork point at the shared prefix, later claims flagged', () => {
+    const { main, alt } = forkedAt4()
+    const ledger = new Ledger()
+    feed(ledger, [...main.heads, alt.heads.at(-1)!, ...[0, 1, 2, 3, 4, 5].map(i => main.receipt(i)), alt.receipt(4), alt.receipt(5)])
+    const s = ledger.snapshot()
+    const kinds = s.forks.map(f => f.kind).sort()
+    expect(kinds).toEqual(['leaf-conflict', 'leaf-conflict', 'same-size'])
+    for (const f of s.forks) {
+      expect(checkForkEvidence(f)).toEqual({ ok: true })
+      expect(checkForkEvidence(tamper(f)).ok).toBe(false)
+    }
+    expect(s.requesters[0]).toMatchObject({ forked: true, forkAt: 4 })
+    // Leaves 0..3 are in the prefix both branches provably extend: counted. 4 and 5: flagged.
+    expect(credit(s, alice)).toMatchObject({ credit: 3, flaggedCredit: 2 })
+    expect(credit(s, bob)).toMatchObject({ credit: 1, flaggedCredit: 0 })
+    expect(credit(s, carol)).toMatchObject({ credit: 0, flaggedCredit: 2 })
+  })
+
+  it('two roots for one size with no shared verified head: everything of that requester is flagged', () => {
+    const a = new TestRequester(who(40))
+    a.verdict(0, [alice]); a.verdict(1, [alice]); a.head()
+    const b = new TestRequester(who(40))
+    b.verdict(0, [bob]); b.verdict(1, [bob]); b.head()
+    const ledger = new Ledger()
+    feed(ledger, [a.receipt(0), a.receipt(1), b.heads[0]!])
+    const s = ledger.snapshot()
+    expect(s.forks.map(f => f.kind)).toEqual(['same-size'])
+    expect(s.requesters[0]!.forkAt).toBe(0)
+    expect(credit(s, alice)).toMatchObject({ credit: 0, flaggedCredit: 2 })
+  })
+
+  it('a head\'s prev claim counts: another head with that size and another root is a fork', () => {
+    const { main, alt } = forkedAt4()
+    // alt re-announces size 4 with a different root by rewriting leaf 3.
+    const liar = new TestRequester(who(40))
+    for (let i = 0; i < 3; i++) liar.verdict(i, [alice])
+    liar.verdict(3, [carol])
+    const lie = liar.head()
+    void alt
+    const ledger = new Ledger()
+    feed(ledger, [main.heads[2]!, lie])
+    const s = ledger.snapshot()
+    expect(s.forks).toHaveLength(1)
+    const f = s.forks[0]!
+    expect(f.kind === 'same-size' && f.size).toBe(4)
+    expect(checkForkEvidence(f).ok).toBe(true)
+  })
+
+  it('a validly signed head with a failing consistency proof is kept as evidence', () => {
+    const r = new TestRequester(who(40))
+    r.verdict(0, [alice]); r.verdict(1, [alice]); r.head()
+    r.verdict(2, [alice])
+    const body = (open(r.head()) as { ok: true, envelope: Envelope<'tree-head'> }).envelope.body
+    const broken = seal('tree-head', { ...body, prev: { ...body.prev!, consistency: [hash(1)] } }, r.identity, { seq: 77, ts: TS })
+    const ledger = new Ledger()
+    expect(ledger.addTreeHead(broken)).toEqual({ ok: true, added: true })
+    feed(ledger, [r.receipt(0, r.heads[0]!)])
+    const s = ledger.snapshot()
+    expect(s.forks.map(f => f.kind)).toEqual(['bad-consistency'])
+    expect(checkForkEvidence(s.forks[0]!).ok).toBe(true)
+    expect(checkForkEvidence(tamper(s.forks[0]!)).ok).toBe(false)
+    // Size 2 (the prev it names) and size 3 share no verified head: all flagged.
+    expect(s.requesters[0]!.forkAt).toBe(0)
+    expect(credit(s, alice)).toMatchObject({ credit: 0, flaggedCredit: 1 })
+  })
+
+  it('evidence of another requester, or made of consistent heads, does not check', () => {
+    const { main } = forkedAt4()
+    const other = new TestRequester(who(41))
+    other.verdict(0, [alice]); other.verdict(1, [alice]); other.head()
+    const sameRoot: ForkEvidence = { kind: 'same-size', requester: main.identity.publicKey, size: 4, a: main.heads[1]!, b: main.heads[2]! }
+    expect(checkForkEvidence(sameRoot)).toEqual({ ok: false, reason: 'both heads give size 4 the same root' })
+    const wrongSigner: ForkEvidence = { kind: 'same-size', requester: main.identity.publicKey, size: 2, a: main.heads[0]!, b: other.heads[0]! }
+    expect(checkForkEvidence(wrongSigner).ok).toBe(false)
+    expect(checkForkEvidence({ kind: 'bad-consistency', requester: main.identity.publicKey, size: 6, head: main.heads[2]! }).ok).toBe(false)
+    expect(checkForkEvidence({ kind: 'nonsense' } as unknown as ForkEvidence).ok).toBe(false)
+  })
+})
+
+describe('bounds', () => {
+  it('refuses beyond the per-requester and requester caps and counts what it dropped', () => {
+    const r = new TestRequester(who(40))
+    for (let i = 0; i < 5; i++) r.verdict(i, [alice])
+    r.head()
+    const ledger = new Ledger({ limits: { receiptsPerRequester: 3, headsPerRequester: 1, requesters: 1 } })
+    const results = [0, 1, 2, 3, 4].map(i => ledger.add(r.receipt(i)).ok)
+    expect(results).toEqual([true, true, true, false, false])
+    r.verdict(5, [alice])
+    expect(ledger.add(r.head()).ok).toBe(false)
+    const other = new TestRequester(who(41))
+    other.verdict(0, [bob])
+    expect(ledger.add(other.head()).ok).toBe(false)
+    const s = ledger.snapshot()
+    expect(credit(s, alice).credit).toBe(3)
+    expect(s.requesters[0]!.dropped).toBe(3)
+    expect(s.totals.dropped).toBe(4)
+  })
+})
+
+describe('order independence (fast-check)', () => {
+  // Two requesters, one honest with three heads, one forked at 4; receipts against several heads.
+  const honest = new TestRequester(who(50))
+  honest.verdict(0, [alice, bob]); honest.head()
+  honest.verdict(1, [bob], [carol]); honest.verdict(2, [carol]); honest.head()
+  honest.verdict(3, [alice]); honest.head()
+  const main = new TestRequester(who(40))
+  main.verdict(0, [alice]); main.verdict(1, [alice]); main.head()
+  main.verdict(2, [alice]); main.verdict(3, [bob]); main.head()
+  const alt = main.fork()
+  main.verdict(4, [alice]); main.verdict(5, [alice]); main.head()
+  alt.verdict(4, [carol]); alt.verdict(5, [carol, bob]); alt.head()
+  const items = [
+    ...honest.heads, honest.receipt(0), honest.receipt(0, honest.heads[0]!), honest.receipt(1), honest.receipt(2, honest.heads[1]!), honest.receipt(3),
+    ...main.heads, ...alt.heads.slice(2), ...[0, 1, 2, 3, 4, 5].map(i => main.receipt(i)), alt.receipt(4), alt.receipt(5), alt.receipt(1),
+    new Uint8Array([0xa0]), honest.verdicts[0]!
+  ]
+  const canonical = (s: LedgerSnapshot): string => JSON.stringify(s, (_k, v: unknown) => v instanceof Uint8Array ? toHex(v) : v)
+
+  it('the same set of inputs in any order, with any repetition, gives the same snapshot', () => {
+    const reference = new Ledger()
+    for (const b of items) reference.add(b)
+    const expected = canonical(reference.snapshot())
+    expect(reference.snapshot().forks.length).toBeGreaterThan(0)
+    fc.assert(fc.property(
+      fc.shuffledSubarray(items.map((_, i) => i), { minLength: items.length, maxLength: items.length }),
+      fc.array(fc.nat({ max: items.length - 1 }), { maxLength: 10 }),
+      (order, repeats) => {
+        const ledger = new Ledger()
+        for (const i of [...order, ...repeats]) ledger.add(items[i]!)
+        expect(canonical(ledger.snapshot())).toBe(expected)
+      }), { numRuns: 25 })
+  })
+})
