@@ -1,0 +1,116 @@
+/**
+ * The one libp2p configuration of a browser peer. Why each piece is here:
+ * - WebSockets: the only way a browser reaches a relay.
+ * - Circuit relay (transport): reserve a slot on each relay so other tabs can
+ *   reach us through it, which is how WebRTC signalling (SDP/ICE) travels.
+ * - WebRTC: the direct browser-to-browser connections all gossip and work use.
+ * - Noise + Yamux: encryption and stream multiplexing on relay connections
+ *   (WebRTC brings its own DTLS and data channels, plus a Noise handshake).
+ * - identify: learn each other's listen addresses and protocols.
+ * - ping: liveness and the round-trip times shown on the Volunteer page.
+ * - gossipsub: presence, jobs, attestations, tree heads; one validator per topic.
+ * - mesh: keeps relay connections up (with backoff) and dials every
+ *   discovered tab directly over /webrtc.
+ * - pubsub peer discovery: tabs announce their addresses through the relay's
+ *   generic discovery topic, then dial each other directly.
+ * - blob: model bytes by sha256 from (and to) other tabs over direct
+ *   connections, so the static origin is not the only source.
+ */
+import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
+import { webSockets } from '@libp2p/websockets'
+import { webRTC } from '@libp2p/webrtc'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import { isPrivate } from '@libp2p/utils'
+import { WebSockets } from '@multiformats/multiaddr-matcher'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Identity } from '../core/identity.ts'
+import { DISCOVERY_INTERVAL_MS } from './constants.ts'
+import { mesh, type Mesh } from './mesh.ts'
+import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
+
+export interface BaseServices {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+  mesh: Mesh
+  blob: BlobService
+}
+
+/** libp2p's internal components (not exported by name from 'libp2p'). */
+type Components = Parameters<ServiceFactoryMap<Record<string, unknown>>[string]>[0]
+
+export type EssaimNode<S extends Record<string, unknown> = Record<string, unknown>> = Libp2p<BaseServices & S>
+
+export interface EssaimNodeInit<S extends Record<string, unknown>> {
+  identity: Identity
+  /** Relays to keep a connection (and a reservation) with. */
+  relays: Multiaddr[]
+  /** Dial loopback/private addresses and insecure ws (local swarms and tests only). */
+  allowPrivateAddresses: boolean
+  /** Verified blobs (the model cache) this peer serves; without it the node only fetches. */
+  blobStore?: BlobStore
+  /** ICE servers for WebRTC; none are needed on one machine or one LAN. */
+  iceServers?: RTCIceServer[]
+  /** Extra Essaim services (blob, work, …) in libp2p's factory shape; they may use the base services. */
+  services?: { [K in keyof S]: (components: Components & BaseServices & S) => S[K] }
+}
+
+/** The libp2p private key for an Essaim identity: the same Ed25519 key. */
+export function libp2pKey (identity: Identity): ReturnType<typeof privateKeyFromRaw> {
+  const raw = new Uint8Array(64)
+  raw.set(identity.seed, 0)
+  raw.set(identity.publicKey, 32)
+  return privateKeyFromRaw(raw)
+}
+
+/**
+ * Whether a multiaddr may be dialled. Public deployments refuse private
+ * addresses (a page must not be usable to probe someone's LAN) and insecure
+ * WebSockets; local swarms allow both.
+ */
+export function dialAllowed (addr: Multiaddr, allowPrivateAddresses: boolean): boolean {
+  if (allowPrivateAddresses) return true
+  if (WebSockets.matches(addr)) return false
+  return isPrivate(addr) !== true
+}
+
+/** Creates and starts the browser node. */
+export async function createEssaimNode<S extends Record<string, unknown>> (init: EssaimNodeInit<S>): Promise<EssaimNode<S>> {
+  const allow = init.allowPrivateAddresses
+  return await createLibp2p<BaseServices & S>({
+    privateKey: libp2pKey(init.identity),
+    addresses: { listen: ['/p2p-circuit', '/webrtc'] },
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      circuitRelayTransport()
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: {
+      denyDialMultiaddr: addr => !dialAllowed(addr, allow)
+    },
+    peerDiscovery: [pubsubPeerDiscovery({ interval: DISCOVERY_INTERVAL_MS })],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        // Our own envelopes carry Essaim signatures; gossipsub's StrictSign
+        // additionally binds each message to the libp2p peer that sent it.
+        globalSignaturePolicy: 'StrictSign',
+        emitSelf: false
+      }),
+      mesh: mesh({ relays: init.relays }),
+      blob: blob({ store: init.blobStore }),
+      ...(init.services ?? {})
+    } as ServiceFactoryMap<BaseServices & S>
+  })
+}
