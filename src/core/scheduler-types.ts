@@ -1,0 +1,117 @@
+/**
+ * Contracts of the pull scheduler (scheduler.ts): its options with defaults,
+ * the job it is given, what a pull hands out, and the events it reports.
+ * Peers and jobs are opaque strings (the caller uses hex keys); output
+ * hashes are lowercase hex strings; `O` is the caller's decoded output
+ * (a `TensorMap` in the requester), compared only through the injected
+ * comparator, so the scheduler itself stays pure.
+ */
+import type { CompareRule, JobPolicy } from './schemas.ts'
+
+/** Whether two decoded outputs agree under `rule`; the requester passes `(r, a, b) => compareOutputs(r, a, b).equal`. */
+export type Comparator<O> = (rule: CompareRule, a: O, b: O) => boolean
+
+/** Options of {@link Scheduler}; every field has a default in {@link SCHEDULER_DEFAULTS}. */
+export interface SchedulerInit<O = unknown> {
+  /** Seed of the PRNG behind canary mixing and adaptive replication. */
+  seed?: number
+  /** Lease lifetime in ms; a lease not completed by then is reassigned. */
+  leaseMs?: number
+  /** Most leases one peer may hold at once (bounds memory and what a vanished peer takes with it). */
+  maxLeasesPerPeer?: number
+  /** Replicas a shard may get beyond `policy.replicas` while resolving disagreement or re-verifying. */
+  maxExtraReplicas?: number
+  /** Canaries a peer must pass before it may get single replicas. */
+  trustAfter?: number
+  /** Probability that a fresh shard pulled by a trusted peer is given as a single replica. */
+  singleReplicaRate?: number
+  /** Canary rate for peers not yet trusted (the job's own rate applies if higher). */
+  probationCanaryRate?: number
+  /** Compares outputs whose hashes differ, for `argmax` and `allclose`; without it only equal hashes agree. */
+  comparator?: Comparator<O>
+}
+
+export const SCHEDULER_DEFAULTS = {
+  seed: 1,
+  leaseMs: 60_000,
+  maxLeasesPerPeer: 8,
+  maxExtraReplicas: 6,
+  trustAfter: 3,
+  singleReplicaRate: 0.9,
+  probationCanaryRate: 0.5
+} as const
+
+/** A known answer for a canary shard. */
+export interface KnownAnswer<O = unknown> {
+  outputHash: string
+  /** The decoded output, needed when the rule is not `exact` (compared with the comparator). */
+  output?: O
+}
+
+/** A job as the scheduler sees it. */
+export interface JobSpec<O = unknown> {
+  jobId: string
+  /** Who posted it; fair share rotates over requesters first, then over their jobs. */
+  requester: string
+  /** Number of shards in the manifest, canary shards included. */
+  shards: number
+  policy: JobPolicy
+  /** Shard indices whose answer is known (they are in the manifest like any other shard). */
+  canaries?: Map<number, KnownAnswer<O>>
+  /** Allow single replicas for trusted peers (default true; never when the job has no canaries). */
+  adaptive?: boolean
+}
+
+/** One unit of work handed to a peer. `canary` is for the caller only: never send it to the volunteer. */
+export interface Assignment {
+  jobId: string
+  shard: number
+  leaseId: number
+  canary: boolean
+  /** ms; after this the lease may be reassigned. */
+  deadline: number
+}
+
+/** A result a peer returns for a lease. */
+export interface Completion<O = unknown> {
+  outputHash: string
+  output?: O
+}
+
+/** Everything the scheduler reports; the caller turns `shard:accepted` into a signed Verdict. */
+export type SchedulerEvent =
+  /** A shard's output is decided. `revision` > 0 means it was re-verified and supersedes earlier verdicts. */
+  | { type: 'shard:accepted', jobId: string, shard: number, outputHash: string, credited: string[], rejected: string[], revision: number }
+  /** An accepted shard is reopened because a peer credited for it turned out faulty. */
+  | { type: 'shard:reverify', jobId: string, shard: number, peer: string }
+  /** No quorum within the replica cap. */
+  | { type: 'shard:failed', jobId: string, shard: number, reason: string }
+  | { type: 'peer:faulty', peer: string, jobId: string, shard: number }
+  | { type: 'canary:passed', peer: string, jobId: string, shard: number }
+  /** A lease the peer still holds is no longer needed (shard decided or peer faulty): tell the peer to stop. */
+  | { type: 'lease:cancelled', leaseId: number, peer: string, jobId: string, shard: number }
+  /** A lease ran out and its shard is open again. */
+  | { type: 'lease:expired', leaseId: number, peer: string, jobId: string, shard: number }
+  /** A completion that does not match a live lease of that peer. */
+  | { type: 'result:refused', leaseId: number, peer: string, reason: string }
+  /** Every non-canary shard is accepted or failed and nothing is in flight. */
+  | { type: 'job:done', jobId: string }
+
+/** Counts for a job's progress view. */
+export interface JobProgress {
+  /** Non-canary shards. */
+  shards: number
+  accepted: number
+  failed: number
+  /** Shards with a quorum from peers not yet vetted by a canary. */
+  held: number
+  /** Shards still waiting for results (with or without leases). */
+  open: number
+  /** Leases in flight, canaries included. */
+  inFlight: number
+  /** Results received, canaries included. */
+  results: number
+  /** Canary results received. */
+  canaryResults: number
+  done: boolean
+}

@@ -1,0 +1,460 @@
+/**
+ * The requester's pull scheduler (DESIGN.md "Data flow of one job" steps 2
+ * and 5; issue "Jobs end to end" items 2–3). Pure and deterministic: no
+ * timers (time comes in as `now`), no I/O, random choices from a seeded PRNG,
+ * outputs compared through an injected comparator. The caller (the requester
+ * runtime) feeds it pulls, results and the clock, and turns its events into
+ * verdicts, cancellations and peer-score penalties.
+ *
+ * Rules it enforces:
+ * - Work is leased for `leaseMs`; `expire(now)` reopens lost leases and
+ *   `removePeer` reopens a departed peer's at once.
+ * - A peer never gets two replicas of one shard (nor one canary twice).
+ * - Canaries (manifest shards with a known answer) are mixed in at the job's
+ *   `canaryRate`, at a higher probation rate until a peer is trusted, and a
+ *   peer's first work for a job with canaries is a canary.
+ * - Replicas are grouped by agreement (scheduler-verify.ts): a quorum that
+ *   leads dissent by a full quorum wins; otherwise more replicas, up to
+ *   `policy.replicas + maxExtraReplicas`, then the shard fails.
+ * - Where a job has canaries, a verdict only becomes final once every peer
+ *   credited for it has passed a canary (until then the shard is "held").
+ * - A failed canary marks the peer faulty: its leases are cancelled and
+ *   every shard it answered is re-verified with a fresh replica; accepted
+ *   ones are reopened and accepted again with a higher `revision`.
+ * - Adaptive replication: a fresh shard pulled by a trusted peer is
+ *   sometimes given as a single replica (quorum 1); canaries continue.
+ * - Fair share: each assignment goes to the next requester in rotation that
+ *   has work for this peer, then to that requester's next job, so a requester
+ *   with many shards or jobs cannot starve a small one. Credit plays no part.
+ */
+import { seededRng, type Rng } from './rng.ts'
+import { PeerRecord, standing, type PeerStanding } from './reputation.ts'
+import { decide, sameOutput, type Replica } from './scheduler-verify.ts'
+import {
+  SCHEDULER_DEFAULTS, type Assignment, type Completion, type JobProgress, type JobSpec, type KnownAnswer,
+  type SchedulerEvent, type SchedulerInit
+} from './scheduler-types.ts'
+
+export * from './scheduler-types.ts'
+
+type Status = 'open' | 'held' | 'accepted' | 'failed'
+
+interface Shard<O> {
+  index: number
+  status: Status
+  /** Results required before a decision. */
+  base: number
+  /** Counted results to wait for (from the last decision). */
+  need: number
+  /** Counted results at the last decision. */
+  counted: number
+  single: boolean
+  revision: number
+  results: Array<Replica<O> & { record: PeerRecord }>
+  leases: number[]
+  /** Every peer ever given this shard. */
+  peers: string[]
+}
+
+interface Job<O> {
+  key: number
+  spec: JobSpec<O>
+  shards: Array<Shard<O> | undefined>
+  canaryIdx: number[]
+  canaries: Map<number, KnownAnswer<O>>
+  /** Open shards nobody has touched yet, in index order. */
+  ready: Set<number>
+  /** Open shards already started (second replicas, disagreements, re-verification): served first. */
+  urgent: Set<number>
+  realShards: number
+  accepted: number
+  failed: number
+  held: number
+  results: number
+  canaryResults: number
+  inFlight: number
+  done: boolean
+  removed: boolean
+}
+
+interface Lease<O> {
+  id: number
+  job: Job<O>
+  shard: number
+  peer: PeerRecord
+  canary: boolean
+  deadline: number
+}
+
+interface Requester<O> {
+  id: string
+  jobs: Array<Job<O>>
+  cursor: number
+}
+
+/** How far `take` looks down a queue for a shard this peer has not had. */
+const SCAN_LIMIT = 64
+
+/** Deterministic pull scheduler; see the file header for its rules. `O` is the caller's decoded output type. */
+export class Scheduler<O = unknown> {
+  private readonly opts: Required<Omit<SchedulerInit<O>, 'comparator'>>
+  private readonly comparator: SchedulerInit<O>['comparator']
+  private readonly rng: Rng
+  private readonly peers = new Map<string, PeerRecord>()
+  private readonly jobs = new Map<string, Job<O>>()
+  private readonly jobsByKey: Array<Job<O>> = []
+  private readonly requesters: Array<Requester<O>> = []
+  private readonly leases = new Map<number, Lease<O>>()
+  private requesterCursor = 0
+  private nextLease = 1
+
+  constructor (init: SchedulerInit<O> = {}) {
+    const { comparator, ...rest } = init
+    this.opts = { ...SCHEDULER_DEFAULTS, ...rest }
+    this.comparator = comparator
+    this.rng = seededRng(this.opts.seed)
+  }
+
+  /**
+   * Adds a job. Canary indices must lie in [0, shards).
+   * @throws {RangeError} on a duplicate job id, a bad shard count or a canary index out of range.
+   */
+  addJob (spec: JobSpec<O>): void {
+    if (this.jobs.has(spec.jobId)) throw new RangeError(`job ${spec.jobId} already added`)
+    if (!Number.isSafeInteger(spec.shards) || spec.shards < 1) throw new RangeError(`shards: ${spec.shards}`)
+    const canaries = spec.canaries ?? new Map<number, KnownAnswer<O>>()
+    for (const i of canaries.keys()) if (!Number.isInteger(i) || i < 0 || i >= spec.shards) throw new RangeError(`canary shard ${i} out of range`)
+    const job: Job<O> = {
+      key: this.jobsByKey.length, spec, shards: new Array(spec.shards), canaryIdx: [...canaries.keys()].sort((a, b) => a - b), canaries,
+      ready: new Set(), urgent: new Set(), realShards: spec.shards - canaries.size,
+      accepted: 0, failed: 0, held: 0, results: 0, canaryResults: 0, inFlight: 0, done: false, removed: false
+    }
+    for (let i = 0; i < spec.shards; i++) {
+      if (canaries.has(i)) continue
+      const base = spec.policy.replicas
+      job.shards[i] = { index: i, status: 'open', base, need: base, counted: 0, single: false, revision: 0, results: [], leases: [], peers: [] }
+      job.ready.add(i)
+    }
+    this.jobs.set(spec.jobId, job)
+    this.jobsByKey.push(job)
+    let r = this.requesters.find(x => x.id === spec.requester)
+    if (r === undefined) this.requesters.push(r = { id: spec.requester, jobs: [], cursor: 0 })
+    r.jobs.push(job)
+  }
+
+  /** Drops a job: its leases are cancelled (reported) and it is never served again. */
+  removeJob (jobId: string): SchedulerEvent[] {
+    const job = this.jobs.get(jobId)
+    const events: SchedulerEvent[] = []
+    if (job === undefined) return events
+    job.removed = true
+    for (const lease of [...this.leases.values()]) if (lease.job === job) this.dropLease(lease, events, 'lease:cancelled')
+    this.jobs.delete(jobId)
+    for (const r of this.requesters) r.jobs = r.jobs.filter(j => j !== job)
+    return events
+  }
+
+  /** Up to `capacity` assignments for `peer` (fewer if it holds `maxLeasesPerPeer` leases or work runs out). */
+  pull (peer: string, capacity: number, now: number): Assignment[] {
+    const record = this.record(peer)
+    record.departed = false
+    const out: Assignment[] = []
+    if (record.faulty) return out
+    const n = Math.min(capacity, this.opts.maxLeasesPerPeer - record.leases.size)
+    for (let i = 0; i < n; i++) {
+      const a = this.assignOne(record, now)
+      if (a === undefined) break
+      out.push(a)
+    }
+    return out
+  }
+
+  /** Records `peer`'s result for `leaseId` and returns what it decided. */
+  complete (leaseId: number, peer: string, result: Completion<O>): SchedulerEvent[] {
+    const events: SchedulerEvent[] = []
+    const lease = this.leases.get(leaseId)
+    if (lease === undefined || lease.peer.id !== peer) {
+      events.push({ type: 'result:refused', leaseId, peer, reason: lease === undefined ? 'no such lease (expired, cancelled or unknown)' : 'lease held by another peer' })
+      return events
+    }
+    this.removeLease(lease)
+    const { job, shard: index, peer: record } = lease
+    if (lease.canary) {
+      job.canaryResults++
+      const known = job.canaries.get(index)!
+      if (sameOutput(job.spec.policy.compare, result, known, this.comparator)) {
+        record.canariesPassed++
+        events.push({ type: 'canary:passed', peer, jobId: job.spec.jobId, shard: index })
+        this.revisit(record, s => s.status === 'held', events)
+      } else {
+        this.markFaulty(record, job, index, events)
+      }
+      return events
+    }
+    const shard = job.shards[index]!
+    job.results++
+    shard.results.push({ peer, outputHash: result.outputHash, output: result.output, record })
+    record.contributions.push([job.key, index])
+    this.settle(job, shard, events)
+    return events
+  }
+
+  /** The peer gave up on a lease (e.g. could not run the model): the shard is reopened for others. */
+  fail (leaseId: number, peer: string): SchedulerEvent[] {
+    const events: SchedulerEvent[] = []
+    const lease = this.leases.get(leaseId)
+    if (lease === undefined || lease.peer.id !== peer) return events
+    this.dropLease(lease, events)
+    return events
+  }
+
+  /** Reopens every lease whose deadline is ≤ `now`. */
+  expire (now: number): SchedulerEvent[] {
+    const events: SchedulerEvent[] = []
+    for (const lease of [...this.leases.values()]) if (lease.deadline <= now) this.dropLease(lease, events, 'lease:expired')
+    return events
+  }
+
+  /**
+   * The peer left: its leases are reopened now. Its reputation is kept (it may come
+   * back), but results of a peer never vetted stop counting, since it cannot be vetted any more.
+   */
+  removePeer (peer: string): SchedulerEvent[] {
+    const events: SchedulerEvent[] = []
+    const record = this.peers.get(peer)
+    if (record === undefined) return events
+    record.departed = true
+    for (const id of [...record.leases]) this.dropLease(this.leases.get(id)!, events, 'lease:cancelled')
+    if (!record.vetted) this.revisit(record, s => s.status !== 'failed', events)
+    return events
+  }
+
+  progress (jobId: string): JobProgress | undefined {
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return undefined
+    return {
+      shards: job.realShards,
+      accepted: job.accepted,
+      failed: job.failed,
+      held: job.held,
+      open: job.realShards - job.accepted - job.failed - job.held,
+      inFlight: job.inFlight,
+      results: job.results,
+      canaryResults: job.canaryResults,
+      done: job.done
+    }
+  }
+
+  /** What the scheduler knows of a peer, or undefined if it never pulled. */
+  standing (peer: string): PeerStanding | undefined {
+    const record = this.peers.get(peer)
+    return record === undefined ? undefined : standing(record, this.opts)
+  }
+
+  private record (peer: string): PeerRecord {
+    let record = this.peers.get(peer)
+    if (record === undefined) this.peers.set(peer, record = new PeerRecord(peer))
+    return record
+  }
+
+  /** Fair share: next requester in rotation with work for this peer, then its next job. */
+  private assignOne (peer: PeerRecord, now: number): Assignment | undefined {
+    const R = this.requesters.length
+    for (let k = 0; k < R; k++) {
+      const ri = (this.requesterCursor + k) % R
+      const r = this.requesters[ri]!
+      const J = r.jobs.length
+      for (let j = 0; j < J; j++) {
+        const ji = (r.cursor + j) % J
+        const job = r.jobs[ji]!
+        if (job.removed || now > job.spec.policy.deadline) continue
+        const a = this.assignFromJob(job, peer, now)
+        if (a === undefined) continue
+        r.cursor = (ji + 1) % J
+        this.requesterCursor = (ri + 1) % R
+        return a
+      }
+    }
+    return undefined
+  }
+
+  private assignFromJob (job: Job<O>, peer: PeerRecord, now: number): Assignment | undefined {
+    if (job.ready.size === 0 && job.urgent.size === 0) return undefined
+    if (job.canaryIdx.length > 0) {
+      const trusted = peer.trusted(this.opts)
+      const rate = trusted ? job.spec.policy.canaryRate : Math.max(job.spec.policy.canaryRate, this.opts.probationCanaryRate)
+      const probation = !peer.vetted && peer.canariesInFlight === 0
+      if (probation || this.rng.next() < rate) {
+        const c = this.pickCanary(job, peer)
+        if (c !== undefined) return this.lease(job, c, peer, true, now)
+      }
+    }
+    const shard = this.take(job, job.urgent, peer) ?? this.take(job, job.ready, peer)
+    if (shard === undefined) return undefined
+    const fresh = shard.results.length === 0 && shard.leases.length === 0 && shard.revision === 0
+    if (fresh && job.spec.adaptive !== false && job.canaryIdx.length > 0 && job.spec.policy.replicas > 1 &&
+      peer.trusted(this.opts) && this.rng.next() < this.opts.singleReplicaRate) {
+      shard.single = true
+      shard.base = shard.need = 1
+    }
+    shard.peers.push(peer.id)
+    const a = this.lease(job, shard.index, peer, false, now)
+    shard.leases.push(a.leaseId)
+    this.refresh(job, shard)
+    return a
+  }
+
+  private take (job: Job<O>, queue: Set<number>, peer: PeerRecord): Shard<O> | undefined {
+    let scanned = 0
+    for (const i of queue) {
+      const shard = job.shards[i]!
+      if (!shard.peers.includes(peer.id)) return shard
+      if (++scanned >= SCAN_LIMIT) break
+    }
+    return undefined
+  }
+
+  private pickCanary (job: Job<O>, peer: PeerRecord): number | undefined {
+    for (let tries = 0; tries < 8; tries++) {
+      const c = job.canaryIdx[this.rng.int(job.canaryIdx.length)]!
+      const key = job.key * 2 ** 32 + c
+      if (!peer.canariesSeen.has(key)) {
+        peer.canariesSeen.add(key)
+        return c
+      }
+    }
+    return undefined
+  }
+
+  private lease (job: Job<O>, shard: number, peer: PeerRecord, canary: boolean, now: number): Assignment {
+    const id = this.nextLease++
+    const deadline = Math.min(now + this.opts.leaseMs, job.spec.policy.deadline)
+    this.leases.set(id, { id, job, shard, peer, canary, deadline })
+    peer.leases.add(id)
+    if (canary) peer.canariesInFlight++
+    job.inFlight++
+    return { jobId: job.spec.jobId, shard, leaseId: id, canary, deadline }
+  }
+
+  private removeLease (lease: Lease<O>): void {
+    this.leases.delete(lease.id)
+    lease.peer.leases.delete(lease.id)
+    lease.job.inFlight--
+    if (lease.canary) {
+      lease.peer.canariesInFlight--
+      return
+    }
+    const shard = lease.job.shards[lease.shard]!
+    shard.leases = shard.leases.filter(l => l !== lease.id)
+  }
+
+  /** Removes a lease without a result and reopens its shard; reports it if `type` is given. */
+  private dropLease (lease: Lease<O>, events: SchedulerEvent[], type?: 'lease:expired' | 'lease:cancelled'): void {
+    this.removeLease(lease)
+    if (type !== undefined) events.push({ type, leaseId: lease.id, peer: lease.peer.id, jobId: lease.job.spec.jobId, shard: lease.shard })
+    if (!lease.canary && !lease.job.removed) this.settle(lease.job, lease.job.shards[lease.shard]!, events)
+  }
+
+  private markFaulty (peer: PeerRecord, job: Job<O>, canary: number, events: SchedulerEvent[]): void {
+    peer.canariesFailed++
+    if (peer.faulty) return
+    peer.faulty = true
+    events.push({ type: 'peer:faulty', peer: peer.id, jobId: job.spec.jobId, shard: canary })
+    for (const id of [...peer.leases]) this.dropLease(this.leases.get(id)!, events, 'lease:cancelled')
+    this.revisit(peer, () => true, events)
+  }
+
+  /** Re-decides every shard `peer` answered that matches `which` (after a fault, a departure or a passed canary). */
+  private revisit (peer: PeerRecord, which: (s: Shard<O>) => boolean, events: SchedulerEvent[]): void {
+    for (const [key, index] of peer.contributions) {
+      const job = this.jobsByKey[key]!
+      const shard = job.shards[index]!
+      if (job.removed || !which(shard)) continue
+      if (shard.status === 'accepted' && peer.faulty && shard.results.some(r => r.record === peer)) {
+        // Its accepted work is re-verified with at least one fresh replica before a new verdict.
+        shard.revision++
+        shard.single = false
+        shard.base = this.counted(job, shard).length + 1
+        events.push({ type: 'shard:reverify', jobId: job.spec.jobId, shard: index, peer: peer.id })
+        this.setStatus(job, shard, 'open')
+      }
+      this.settle(job, shard, events)
+    }
+  }
+
+  private counted (job: Job<O>, shard: Shard<O>): Array<Replica<O> & { record: PeerRecord }> {
+    const vetting = job.canaryIdx.length > 0
+    return shard.results.filter(r => !r.record.faulty && !(vetting && r.record.departed && !r.record.vetted))
+  }
+
+  /** Re-decides a shard and updates its queue membership and the job's counters. */
+  private settle (job: Job<O>, shard: Shard<O>, events: SchedulerEvent[]): void {
+    if (shard.status === 'failed' || shard.status === 'accepted') return this.refresh(job, shard)
+    const counted = this.counted(job, shard)
+    const policy = job.spec.policy
+    const vetting = job.canaryIdx.length > 0
+    const d = decide({
+      rule: policy.compare,
+      quorum: shard.single ? 1 : policy.quorum,
+      base: shard.base,
+      counted,
+      vetted: p => !vetting || this.peers.get(p)!.vetted,
+      comparator: this.comparator
+    })
+    shard.counted = counted.length
+    if (d.kind === 'accept') {
+      const credited = d.top.map(r => r.peer)
+      const rejected = [...new Set(shard.results.map(r => r.peer).filter(p => !credited.includes(p)))]
+      for (const r of counted) if (!credited.includes(r.peer)) r.record.rejections++
+      this.setStatus(job, shard, 'accepted')
+      shard.need = counted.length
+      events.push({ type: 'shard:accepted', jobId: job.spec.jobId, shard: shard.index, outputHash: d.top[0]!.outputHash, credited, rejected, revision: shard.revision })
+      for (const id of [...shard.leases]) this.dropLease(this.leases.get(id)!, events, 'lease:cancelled')
+    } else if (d.kind === 'hold') {
+      this.setStatus(job, shard, 'held')
+      shard.need = counted.length
+    } else {
+      shard.need = d.need
+      const cap = policy.replicas + this.opts.maxExtraReplicas
+      if (shard.results.length + shard.leases.length >= cap && shard.need > counted.length + shard.leases.length) {
+        if (shard.leases.length === 0) {
+          this.setStatus(job, shard, 'failed')
+          events.push({ type: 'shard:failed', jobId: job.spec.jobId, shard: shard.index, reason: `no quorum after ${shard.results.length} replicas` })
+        }
+      } else {
+        this.setStatus(job, shard, 'open')
+      }
+    }
+    this.refresh(job, shard)
+    const done = job.accepted + job.failed === job.realShards
+    if (done && !job.done) events.push({ type: 'job:done', jobId: job.spec.jobId })
+    job.done = done
+  }
+
+  private setStatus (job: Job<O>, shard: Shard<O>, status: Status): void {
+    if (shard.status === status) return
+    if (shard.status !== 'open') job[shard.status]--
+    if (status !== 'open') job[status]++
+    shard.status = status
+  }
+
+  /** Puts the shard in the queue it belongs to: fresh, started, or none if it needs no lease now. */
+  private refresh (job: Job<O>, shard: Shard<O>): void {
+    const cap = job.spec.policy.replicas + this.opts.maxExtraReplicas
+    const open = shard.status === 'open' && shard.results.length + shard.leases.length < cap
+      ? shard.need - shard.counted - shard.leases.length
+      : 0
+    if (open <= 0) {
+      job.ready.delete(shard.index)
+      job.urgent.delete(shard.index)
+      return
+    }
+    const fresh = shard.results.length === 0 && shard.leases.length === 0 && shard.revision === 0
+    if (fresh) {
+      if (!job.ready.has(shard.index)) job.ready.add(shard.index)
+    } else {
+      job.ready.delete(shard.index)
+      if (!job.urgent.has(shard.index)) job.urgent.add(shard.index)
+    }
+  }
+}

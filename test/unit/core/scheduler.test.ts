@@ -1,0 +1,263 @@
+/**
+ * Pull scheduler (src/core/scheduler.ts): leases and reassignment, never two
+ * replicas of a shard on one peer, quorum with dissent, colluders, canaries
+ * and re-verification, held verdicts until vetted, adaptive replication,
+ * fair share, caps, injected comparator.
+ */
+import { describe, it, expect } from 'vitest'
+import fc from 'fast-check'
+import { Scheduler, type Assignment, type JobSpec, type SchedulerEvent } from '../../../src/core/scheduler.ts'
+import type { JobPolicy } from '../../../src/core/schemas.ts'
+import { compareOutputs } from '../../../src/core/compare.ts'
+import { makeTensor, type TensorMap } from '../../../src/core/tensors.ts'
+
+const T = 1_000_000
+const policy = (p: Partial<JobPolicy> = {}): JobPolicy => ({ replicas: 2, quorum: 2, compare: { kind: 'exact' }, canaryRate: 0.1, deadline: 1e15, ...p })
+const good = (shard: number): string => `good-${shard}`
+const bad = (shard: number): string => `bad-${shard}`
+const of = <E extends SchedulerEvent['type']>(events: SchedulerEvent[], type: E): Array<Extract<SchedulerEvent, { type: E }>> =>
+  events.filter((e): e is Extract<SchedulerEvent, { type: E }> => e.type === type)
+
+function job (id: string, shards: number, p: Partial<JobPolicy> = {}, canaries: number[] = [], requester = 'req'): JobSpec {
+  return { jobId: id, requester, shards, policy: policy(p), canaries: new Map(canaries.map(i => [i, { outputHash: good(i) }])) }
+}
+
+/** Pulls once for `peer` and answers every assignment: `lie(a)` decides whether to give the wrong answer. */
+function work (s: Scheduler, peer: string, capacity: number, lie: (a: Assignment) => boolean = () => false, now = T): SchedulerEvent[] {
+  return s.pull(peer, capacity, now).flatMap(a => s.complete(a.leaseId, peer, { outputHash: lie(a) ? bad(a.shard) : good(a.shard) }))
+}
+
+describe('leases', () => {
+  it('reassigns a lost lease after its deadline, refuses the late result, never back to the same peer', () => {
+    const s = new Scheduler({ leaseMs: 1000 })
+    s.addJob(job('j', 1, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    const [a] = s.pull('A', 1, T)
+    expect(a).toMatchObject({ jobId: 'j', shard: 0, deadline: T + 1000 })
+    expect(s.pull('B', 1, T)).toEqual([])
+    expect(s.expire(T + 999)).toEqual([])
+    expect(of(s.expire(T + 1000), 'lease:expired')).toEqual([{ type: 'lease:expired', leaseId: a!.leaseId, peer: 'A', jobId: 'j', shard: 0 }])
+    expect(s.pull('A', 1, T + 1001)).toEqual([])
+    const [b] = s.pull('B', 1, T + 1001)
+    expect(b?.shard).toBe(0)
+    expect(of(s.complete(a!.leaseId, 'A', { outputHash: good(0) }), 'result:refused')).toHaveLength(1)
+    expect(of(s.complete(b!.leaseId, 'B', { outputHash: good(0) }), 'shard:accepted')[0]).toMatchObject({ credited: ['B'], rejected: [] })
+  })
+
+  it('reopens a departed peer\'s leases at once and refuses completions for another peer\'s lease', () => {
+    const s = new Scheduler()
+    s.addJob(job('j', 2, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    const got = s.pull('A', 2, T)
+    expect(got).toHaveLength(2)
+    expect(of(s.complete(got[0]!.leaseId, 'B', { outputHash: 'x' }), 'result:refused')).toHaveLength(1)
+    expect(of(s.removePeer('A'), 'lease:cancelled')).toHaveLength(2)
+    expect(s.pull('B', 5, T).map(a => a.shard).sort()).toEqual([0, 1])
+  })
+
+  it('caps leases per peer and honours the job deadline', () => {
+    const s = new Scheduler({ maxLeasesPerPeer: 3 })
+    s.addJob(job('j', 10, { replicas: 1, quorum: 1, canaryRate: 0, deadline: T + 10 }))
+    expect(s.pull('A', 10, T)).toHaveLength(3)
+    expect(s.pull('A', 10, T)).toHaveLength(0)
+    expect(s.pull('B', 1, T)[0]!.deadline).toBe(T + 10)
+    expect(s.pull('C', 1, T + 11)).toEqual([])
+  })
+
+  it('a peer giving up reopens the shard for others only', () => {
+    const s = new Scheduler()
+    s.addJob(job('j', 1, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    const [a] = s.pull('A', 1, T)
+    s.fail(a!.leaseId, 'A')
+    expect(s.pull('A', 1, T)).toEqual([])
+    expect(s.pull('B', 1, T)).toHaveLength(1)
+  })
+})
+
+describe('replicas', () => {
+  it('never gives two replicas of one shard to one peer, under any interleaving (property)', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 3 }), fc.boolean()), { maxLength: 80 }), fc.integer(), (steps, seed) => {
+      const s = new Scheduler({ seed, leaseMs: 5 })
+      s.addJob(job('j', 6, { replicas: 3, quorum: 2 }, [4, 5]))
+      const given = new Set<string>()
+      let now = T
+      for (const [p, cap, answer] of steps) {
+        now += 2
+        s.expire(now)
+        for (const a of s.pull(`P${p}`, cap, now)) {
+          const key = `${p}:${a.shard}`
+          expect(given.has(key)).toBe(false)
+          given.add(key)
+          if (answer) s.complete(a.leaseId, `P${p}`, { outputHash: p === 0 ? bad(a.shard) : good(a.shard) })
+        }
+      }
+    }), { numRuns: 150 })
+  })
+
+  it('accepts a quorum, credits it and asks for more replicas on disagreement', () => {
+    const s = new Scheduler()
+    s.addJob(job('j', 1, { canaryRate: 0 }))
+    expect(of(work(s, 'A', 1), 'shard:accepted')).toEqual([])
+    expect(of(work(s, 'X', 1, () => true), 'shard:accepted')).toEqual([])
+    expect(s.progress('j')).toMatchObject({ accepted: 0, open: 1 })
+    // 1 vs 1: the leader must lead by a full quorum (2), so two more agreeing replicas are needed.
+    expect(of(work(s, 'B', 1), 'shard:accepted')).toEqual([])
+    const [accepted] = of(work(s, 'C', 1), 'shard:accepted')
+    expect(accepted).toMatchObject({ outputHash: good(0), credited: ['A', 'B', 'C'], rejected: ['X'], revision: 0 })
+    expect(s.progress('j')).toMatchObject({ accepted: 1, done: true })
+    expect(s.standing('X')?.rejections).toBe(1)
+  })
+
+  it('colluders agreeing on one wrong answer lose to an honest quorum that leads them', () => {
+    for (const order of ['XAYBCD', 'AXBYCD', 'ABXY', 'AXBCYD', 'XABYZCDE']) {
+      const s = new Scheduler()
+      s.addJob(job('j', 1, { canaryRate: 0 }))
+      const accepted = [...order].flatMap(p => of(work(s, p, 1, () => 'XYZ'.includes(p)), 'shard:accepted'))
+      expect(accepted.every(e => e.outputHash === good(0))).toBe(true)
+    }
+  })
+
+  it('fails a shard that cannot reach quorum within the replica cap', () => {
+    const s = new Scheduler({ maxExtraReplicas: 2 })
+    s.addJob(job('j', 1, { canaryRate: 0 }))
+    const events: SchedulerEvent[] = []
+    for (const p of ['A', 'B', 'C', 'D', 'E']) {
+      for (const a of s.pull(p, 1, T)) events.push(...s.complete(a.leaseId, p, { outputHash: `answer-of-${p}` }))
+    }
+    expect(of(events, 'shard:failed')).toEqual([{ type: 'shard:failed', jobId: 'j', shard: 0, reason: 'no quorum after 4 replicas' }])
+    expect(s.pull('E', 1, T)).toEqual([])
+    expect(s.progress('j')).toMatchObject({ failed: 1, done: true })
+  })
+
+  it('groups non-exact outputs with the injected comparator', () => {
+    const out = (x: number): TensorMap => ({ y: makeTensor('float32', [1, 2], [x, 1 - x]) })
+    const s = new Scheduler<TensorMap>({ comparator: (rule, a, b) => compareOutputs(rule, a, b).equal })
+    s.addJob({ jobId: 'j', requester: 'r', shards: 1, policy: policy({ canaryRate: 0, compare: { kind: 'argmax' } }) })
+    const [a] = s.pull('A', 1, T)
+    s.complete(a!.leaseId, 'A', { outputHash: 'h1', output: out(0.9) })
+    const [b] = s.pull('B', 1, T)
+    expect(of(s.complete(b!.leaseId, 'B', { outputHash: 'h2', output: out(0.8) }), 'shard:accepted')[0])
+      .toMatchObject({ outputHash: 'h1', credited: ['A', 'B'] })
+    // Under `exact` the comparator is never consulted: different hashes disagree.
+    const e = new Scheduler<TensorMap>({ comparator: () => true })
+    e.addJob({ jobId: 'j', requester: 'r', shards: 1, policy: policy({ canaryRate: 0 }) })
+    for (const [p, h] of [['A', 'h1'], ['B', 'h2']] as const) {
+      const [x] = e.pull(p, 1, T)
+      expect(of(e.complete(x!.leaseId, p, { outputHash: h, output: out(0.5) }), 'shard:accepted')).toEqual([])
+    }
+  })
+})
+
+describe('canaries', () => {
+  it('starts an unvetted peer with a canary, marks a liar faulty and stops serving it', () => {
+    const s = new Scheduler()
+    s.addJob(job('j', 20, {}, [0, 1, 2]))
+    const [first] = s.pull('X', 1, T)
+    expect(first?.canary).toBe(true)
+    const events = s.complete(first!.leaseId, 'X', { outputHash: 'wrong' })
+    expect(of(events, 'peer:faulty')).toEqual([{ type: 'peer:faulty', peer: 'X', jobId: 'j', shard: first!.shard }])
+    expect(s.pull('X', 4, T)).toEqual([])
+    expect(s.standing('X')).toMatchObject({ faulty: true, vetted: false, trusted: false })
+  })
+
+  it('holds a verdict until every credited peer has passed a canary', () => {
+    const s = new Scheduler({ probationCanaryRate: 0 })
+    s.addJob(job('j', 3, { canaryRate: 0 }, [2]))
+    const a = s.pull('A', 2, T)
+    const b = s.pull('B', 2, T)
+    expect(a.map(x => x.canary)).toEqual([true, false])
+    const answer = (peer: string, list: Assignment[], i: number): SchedulerEvent[] => s.complete(list[i]!.leaseId, peer, { outputHash: good(list[i]!.shard) })
+    expect(answer('A', a, 1)).toEqual([])
+    expect(answer('B', b, 1)).toEqual([])
+    expect(s.progress('j')).toMatchObject({ held: 1, accepted: 0 })
+    expect(of(answer('A', a, 0), 'shard:accepted')).toEqual([])
+    const accepted = of(answer('B', b, 0), 'shard:accepted')
+    expect(accepted).toHaveLength(1)
+    expect(accepted[0]!.credited.sort()).toEqual(['A', 'B'])
+  })
+
+  it('colluders who always lie are never accepted, whatever the arrival order (property)', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 200 }), fc.integer(), (order, seed) => {
+      const s = new Scheduler({ seed })
+      s.addJob(job('j', 12, {}, [0, 1, 2, 3]))
+      for (const p of order) {
+        for (const e of of(work(s, `P${p}`, 2, () => p < 3), 'shard:accepted')) expect(e.outputHash).toBe(good(e.shard))
+      }
+    }), { numRuns: 150 })
+  })
+
+  it('re-verifies accepted work of a peer that later fails a canary', () => {
+    // Canaries only on probation in job j, so what X is given there is deterministic.
+    const s = new Scheduler({ probationCanaryRate: 0, trustAfter: 1, singleReplicaRate: 1 })
+    s.addJob(job('j', 40, { canaryRate: 0 }, [0, 1, 2, 3]))
+    const [probation] = s.pull('X', 1, T)
+    expect(probation?.canary).toBe(true)
+    s.complete(probation!.leaseId, 'X', { outputHash: good(probation!.shard) })
+    expect(s.standing('X')).toMatchObject({ vetted: true, trusted: true })
+    // Trusted X gets single replicas and lies on them: accepted for now.
+    const wrong = of(work(s, 'X', 2, () => true), 'shard:accepted')
+    expect(wrong).toHaveLength(2)
+    expect(wrong.every(e => e.outputHash.startsWith('bad') && e.credited.join() === 'X')).toBe(true)
+    // A second job gives canaries at rate 1; X's next canary answer is wrong.
+    s.addJob(job('k', 2, { canaryRate: 1 }, [0]))
+    const later: SchedulerEvent[] = []
+    for (let i = 0; i < 10 && !later.some(e => e.type === 'peer:faulty'); i++) {
+      later.push(...work(s, 'X', 1, a => a.canary))
+    }
+    expect(of(later, 'peer:faulty')).toHaveLength(1)
+    const reverified = of(later, 'shard:reverify').map(e => e.shard)
+    for (const w of wrong) expect(reverified).toContain(w.shard)
+    // Everything X had accepted in j (lies and honest singles alike) is reopened.
+    expect(s.progress('j')).toMatchObject({ accepted: 0 })
+    // Honest peers re-verify: each reopened shard gets a fresh replica and is accepted again, revision 1, X rejected.
+    const again: SchedulerEvent[] = []
+    for (let round = 0; round < 40; round++) for (const p of ['A', 'B', 'C', 'D']) again.push(...work(s, p, 2))
+    for (const w of wrong) {
+      const final = of(again, 'shard:accepted').filter(e => e.jobId === 'j' && e.shard === w.shard)
+      expect(final).toHaveLength(1)
+      expect(final[0]).toMatchObject({ outputHash: good(w.shard), revision: 1 })
+      expect(final[0]!.rejected).toContain('X')
+      expect(final[0]!.credited).not.toContain('X')
+    }
+    expect(s.progress('j')).toMatchObject({ done: true, failed: 0 })
+  })
+})
+
+describe('adaptive replication', () => {
+  function run (adaptive: boolean): { results: number, shards: number, single: number } {
+    const s = new Scheduler({ seed: 7, trustAfter: 2 })
+    s.addJob({ ...job('j', 600, { canaryRate: 0.05 }, Array.from({ length: 40 }, (_, i) => i)), adaptive })
+    let canaryToTrusted = 0
+    for (let round = 0; round < 200 && !s.progress('j')!.done; round++) {
+      for (let p = 0; p < 10; p++) {
+        const trusted = s.standing(`P${p}`)?.trusted ?? false
+        for (const a of s.pull(`P${p}`, 2, T)) {
+          if (a.canary && trusted) canaryToTrusted++
+          s.complete(a.leaseId, `P${p}`, { outputHash: good(a.shard) })
+        }
+      }
+    }
+    const prog = s.progress('j')!
+    expect(prog.done).toBe(true)
+    if (adaptive) expect(canaryToTrusted).toBeGreaterThan(0)
+    return { results: prog.results, shards: prog.shards, single: 0 }
+  }
+
+  it('gives trusted peers single replicas, lowering the replication factor; off, every shard gets all replicas', () => {
+    const on = run(true)
+    const off = run(false)
+    expect(off.results).toBe(2 * off.shards)
+    expect(on.results / on.shards).toBeLessThan(1.3)
+  })
+})
+
+describe('fair share', () => {
+  it('splits assignments between requesters, however many jobs and shards each has', () => {
+    const s = new Scheduler()
+    for (let j = 0; j < 10; j++) s.addJob(job(`big${j}`, 100, { replicas: 1, quorum: 1, canaryRate: 0 }, [], 'big'))
+    s.addJob(job('small', 10, { replicas: 1, quorum: 1, canaryRate: 0 }, [], 'small'))
+    const got: string[] = []
+    for (let p = 0; p < 5; p++) got.push(...s.pull(`P${p}`, 4, T).map(a => a.jobId))
+    expect(got.filter(j => j === 'small')).toHaveLength(10)
+    // Within a requester, jobs rotate too.
+    expect(new Set(got.filter(j => j !== 'small')).size).toBe(10)
+  })
+})
