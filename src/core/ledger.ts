@@ -66,8 +66,12 @@ export interface LedgerSnapshot {
 /** Result of feeding one message: `added` is false for a duplicate. */
 export type LedgerAddResult = { ok: true, added: boolean } | Refusal
 
+/** The bounds a Ledger applies (defaults: LEDGER_LIMITS). */
+export type LedgerLimits = Record<keyof typeof LEDGER_LIMITS, number>
+
 export interface LedgerInit {
-  limits?: Partial<typeof LEDGER_LIMITS>
+  /** Overrides of LEDGER_LIMITS (tests use small ones). */
+  limits?: Partial<LedgerLimits>
 }
 
 interface HeadRec {
@@ -102,7 +106,7 @@ interface Found { evidence: ForkEvidence, at: number, order: string }
 /** Deterministic credit ledger. Not thread-safe; one per observer. */
 export class Ledger {
   private readonly requesters = new Map<string, RequesterState>()
-  private readonly limits: typeof LEDGER_LIMITS
+  private readonly limits: LedgerLimits
   private droppedRequesters = 0
 
   constructor (init: LedgerInit = {}) {
