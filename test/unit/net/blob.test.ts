@@ -12,7 +12,8 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { blob, encodeBlobHeader, BlobStatus, type BlobInit, type BlobService, type BlobStore } from '../../../src/net/protocols/blob.ts'
+import { JUNK_BYTES } from '../vectors/junk.ts'
+import { blob, encodeBlobHeader, encodeBlobRequest, BlobStatus, type BlobInit, type BlobService, type BlobStore } from '../../../src/net/protocols/blob.ts'
 import { PROTOCOL_BLOB } from '../../../src/net/constants.ts'
 import { sha256, toHex } from '../../../src/core/bytes.ts'
 
@@ -144,6 +145,36 @@ describe('blob protocol', () => {
     } finally {
       await small.stop()
     }
+  })
+
+  /** Sends raw bytes as a request; the header status the server answered, or undefined if it just closed/reset. */
+  async function rawRequest (bytes: Uint8Array): Promise<number | undefined> {
+    const stream = await client.dialProtocol(server.peerId, PROTOCOL_BLOB)
+    const lp = lpStream(stream)
+    try {
+      stream.send(bytes)
+      await stream.close()
+      const header = (await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray()
+      return header[0]
+    } catch {
+      return undefined
+    } finally {
+      stream.abort(new Error('done'))
+    }
+  }
+
+  it('survives junk requests: refuses each, keeps no serve slot, and still serves', async () => {
+    const frame = (b: Uint8Array): Uint8Array => { const lp = new Uint8Array(1 + b.length); lp[0] = b.length; lp.set(b, 1); return lp }
+    for (const [why, junk] of JUNK_BYTES) {
+      const status = await rawRequest(junk)
+      expect([undefined, BlobStatus.badRequest, BlobStatus.notFound], why).toContain(status)
+    }
+    expect(await rawRequest(frame(new Uint8Array(31)))).toBe(BlobStatus.badRequest)
+    expect(await rawRequest(frame(new Uint8Array(33)))).toBe(BlobStatus.badRequest)
+    expect(await rawRequest(frame(new Uint8Array(32)))).toBe(BlobStatus.notFound)
+    expect(await rawRequest(frame(encodeBlobRequest(hash, payload.length + 1)))).toBe(BlobStatus.badRequest)
+    await until(() => server.services.blob.activeServes === 0)
+    expect(await client.services.blob.fetchBlob(server.peerId, hash)).toEqual(payload)
   })
 
   describe('against a lying server', () => {
