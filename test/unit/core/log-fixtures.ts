@@ -8,7 +8,7 @@ import type { Identity } from '../../../src/core/identity.ts'
 import { seal } from '../../../src/core/envelope.ts'
 import { MerkleLog } from '../../../src/core/merkle-log.ts'
 import { issueReceipt } from '../../../src/core/receipt.ts'
-import { sealTreeHead, type HeadClaim } from '../../../src/core/tree-head.ts'
+import { sealTreeHead, verifyTreeHead, type HeadClaim } from '../../../src/core/tree-head.ts'
 import type { VerdictBody } from '../../../src/core/schemas.ts'
 
 export const TS = 1_800_000_000_000
@@ -45,12 +45,20 @@ export class TestRequester {
     return issueReceipt(this.identity, this.log, this.verdicts[index]!, index, head, { seq: ++this.seq, ts: TS + this.seq })
   }
 
-  /** An independent copy (same key, same log so far) to build a conflicting branch. */
-  fork (): TestRequester {
+  /**
+   * An independent copy (same key) of the log's first `size` leaves and the
+   * heads announced up to then, to build a conflicting branch from there.
+   */
+  fork (size: number = this.log.size): TestRequester {
     const copy = new TestRequester(this.identity)
-    for (const v of this.verdicts) { copy.verdicts.push(v); copy.log.append(v) }
-    copy.heads = [...this.heads]
-    copy.last = this.last
+    for (const v of this.verdicts.slice(0, size)) { copy.verdicts.push(v); copy.log.append(v) }
+    for (const h of this.heads) {
+      const head = verifyTreeHead(h)
+      if (head.ok && head.envelope.body.size <= size) {
+        copy.heads.push(h)
+        copy.last = { size: head.envelope.body.size, root: head.envelope.body.root }
+      }
+    }
     copy.seq = this.seq + 1000
     return copy
   }
