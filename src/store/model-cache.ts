@@ -48,6 +48,13 @@ function isQuotaError (err: unknown): boolean {
   return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || (err as { code?: unknown } | undefined)?.code === 22
 }
 
+/** Lowercase hex sha256; WebCrypto when present (off the JS thread's hot loop for 100 MB models), else @noble/hashes. */
+async function digestHex (bytes: Uint8Array): Promise<string> {
+  const subtle = globalThis.crypto?.subtle
+  if (subtle === undefined) return toHex(hash(bytes))
+  return toHex(new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)))
+}
+
 function checkKey (sha256: string): void {
   if (!isHex(sha256, 32)) throw new TypeError('sha256 must be 64 lowercase hex characters')
 }
@@ -84,7 +91,8 @@ export class ModelCache {
   async get (sha256: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
     checkKey(sha256)
     const row = await this.with(async db => await db.get('models', sha256), options.signal)
-    return row === undefined ? undefined : new Uint8Array(row.bytes)
+    // IndexedDB hands back a fresh structured clone: no need to copy again.
+    return row?.bytes
   }
 
   async has (sha256: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
@@ -99,7 +107,7 @@ export class ModelCache {
    */
   async put (sha256: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
     checkKey(sha256)
-    if (toHex(hash(bytes)) !== sha256) throw new TypeError(`bytes do not hash to ${sha256}; only verified bytes may be cached`)
+    if (await digestHex(bytes) !== sha256) throw new TypeError(`bytes do not hash to ${sha256}; only verified bytes may be cached`)
     options.signal?.throwIfAborted()
     if (this.estimate !== undefined) {
       const { usage, quota } = await this.estimate()

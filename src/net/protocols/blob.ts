@@ -125,6 +125,9 @@ async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise
   }
 }
 
+/** A store read shared by the serves of one hash. */
+interface Reading { bytes: Promise<Uint8Array | undefined>, refs: number }
+
 function isTimeout (err: unknown): boolean {
   const name = (err as Error | undefined)?.name
   return name === 'TimeoutError' || name === 'InactivityTimeoutError'
@@ -141,6 +144,12 @@ export class BlobService implements Startable {
   private readonly transferTimeoutMs: number
   private readonly idleTimeoutMs: number
   private readonly serving = new Map<string, number>()
+  /**
+   * Blobs being served, shared by concurrent serves of the same hash: when a
+   * model is announced, many volunteers want the same bytes at once, and each
+   * serve reading its own copy from the store would multiply memory.
+   */
+  private readonly reading = new Map<string, Reading>()
   private servingTotal = 0
   private started = false
   readonly [Symbol.toStringTag] = 'essaim:blob'
@@ -313,6 +322,7 @@ export class BlobService implements Startable {
     signal.addEventListener('abort', onAbort, { once: true })
     const lp = lpStream(stream, { maxDataLength: HASH_BYTES + OFFSET_BYTES })
     let slot = false
+    let read: { sha256: string, entry: Reading } | undefined
     try {
       const request = (await lp.read({ signal })).subarray()
       idle.clear()
@@ -330,7 +340,8 @@ export class BlobService implements Startable {
         await this.answer(stream, lp, BlobStatus.busy, 0, signal)
         return
       }
-      const bytes = await raceSignal(this.store!.get(sha256, { signal }), signal)
+      read = { sha256, entry: this.openRead(sha256) }
+      const bytes = await raceSignal(read.entry.bytes, signal)
       if (bytes === undefined) {
         await this.answer(stream, lp, BlobStatus.notFound, 0, signal)
         return
@@ -364,7 +375,26 @@ export class BlobService implements Startable {
       stream.removeEventListener('close', onClose)
       signal.removeEventListener('abort', onAbort)
       if (slot) this.release(remote)
+      if (read !== undefined) this.closeRead(read.sha256, read.entry)
     }
+  }
+
+  /** Starts or joins the store read of `sha256`; every call must be paired with {@link closeRead}. */
+  private openRead (sha256: string): Reading {
+    let entry = this.reading.get(sha256)
+    if (entry === undefined) {
+      // No signal: the read is shared, so one client leaving must not fail it for the others.
+      const created: Reading = { bytes: this.store!.get(sha256), refs: 0 }
+      created.bytes.catch(() => { if (this.reading.get(sha256) === created) this.reading.delete(sha256) })
+      this.reading.set(sha256, created)
+      entry = created
+    }
+    entry.refs++
+    return entry
+  }
+
+  private closeRead (sha256: string, entry: Reading): void {
+    if (--entry.refs <= 0 && this.reading.get(sha256) === entry) this.reading.delete(sha256)
   }
 
   private async answer (stream: Stream, lp: ReturnType<typeof lpStream>, status: BlobStatus, total: number, signal: AbortSignal): Promise<void> {

@@ -32,12 +32,14 @@ function bytesOf (n: number, seed = 1): Uint8Array {
 class MapStore implements BlobStore {
   readonly blobs = new Map<string, Uint8Array>()
   gate?: Promise<void>
+  gets = 0
   add (bytes: Uint8Array, as = toHex(sha256(bytes))): string {
     this.blobs.set(as, bytes)
     return as
   }
 
   async get (hash: string): Promise<Uint8Array | undefined> {
+    this.gets++
     if (this.gate !== undefined) await this.gate
     return this.blobs.get(hash)
   }
@@ -221,9 +223,10 @@ describe('blob protocol', () => {
   })
 
   describe('caps, cancellation and timeouts', () => {
-    it('answers busy beyond the per-peer and total serve limits, then serves again', async () => {
+    it('answers busy beyond the per-peer and total serve limits, shares one store read, then serves again', async () => {
       let open!: () => void
       store.gate = new Promise(resolve => { open = resolve })
+      const gets = store.gets
       const first = client.services.blob.fetchBlob(server.peerId, hash)
       await until(() => server.services.blob.activeServes === 1)
       // Per peer: the same client may not open a second serve.
@@ -238,12 +241,16 @@ describe('blob protocol', () => {
       } finally {
         await third.stop()
       }
+      // Two concurrent serves of one hash read the store once.
+      expect(store.gets - gets).toBe(1)
       store.gate = undefined
       open()
       expect(await first).toEqual(payload)
       expect(await second).toEqual(payload)
       await until(() => server.services.blob.activeServes === 0)
       expect(await client.services.blob.fetchBlob(server.peerId, hash)).toEqual(payload)
+      // …and let go of it afterwards: a later serve reads again.
+      expect(store.gets - gets).toBe(2)
     })
 
     it('rejects at once with the caller\'s reason on an aborted signal, and frees the serve slot', async () => {
