@@ -1,0 +1,108 @@
+/**
+ * The Essaim relay: a stock js-libp2p node that browsers reach over
+ * WebSockets to reserve a circuit-relay-v2 slot. Tabs use it only for WebRTC
+ * signalling (SDP/ICE through the relayed circuit) and for finding each other
+ * (the generic libp2p pubsub peer-discovery topic, which it forwards). It has
+ * no Essaim logic: it never subscribes to Essaim topics and can go away once
+ * the mesh has formed.
+ *
+ * Usage: npm run relay -- [--host 127.0.0.1] [--port 9090] [--max-reservations 256]
+ *        [--key-file .cache/relay.key]   (a fixed key keeps the multiaddr stable across restarts)
+ * Prints one line `relay <multiaddr>` per listening address, then runs until stopped.
+ */
+import './node22-polyfills.ts'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { webSockets } from '@libp2p/websockets'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface RelayOptions {
+  host: string
+  port: number
+  maxReservations: number
+  keyFile?: string
+}
+
+export const RELAY_DEFAULTS: RelayOptions = { host: '127.0.0.1', port: 9090, maxReservations: 256 }
+
+/** Loads the relay key from `file`, creating it on first use. */
+async function loadKey (file: string | undefined): Promise<PrivateKey> {
+  if (file === undefined) return await generateKeyPair('Ed25519')
+  try {
+    return privateKeyFromProtobuf(await readFile(file))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    const key = await generateKeyPair('Ed25519')
+    await mkdir(dirname(file), { recursive: true })
+    await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 })
+    return key
+  }
+}
+
+/** Starts a relay; resolves once it listens. */
+export async function startRelay (options: Partial<RelayOptions> = {}): Promise<Libp2p> {
+  const opts = { ...RELAY_DEFAULTS, ...options }
+  return await createLibp2p({
+    privateKey: await loadKey(opts.keyFile),
+    addresses: { listen: [`/ip4/${opts.host}/tcp/${opts.port}/ws`] },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // The relay talks to whoever reaches it; it dials no one.
+    connectionGater: { denyDialMultiaddr: () => false },
+    connectionManager: { maxConnections: opts.maxReservations * 2 + 64 },
+    peerDiscovery: [pubsubPeerDiscovery({ listenOnly: true })],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      relay: circuitRelayServer({
+        reservations: {
+          maxReservations: opts.maxReservations,
+          // Signalling needs little: 10 minutes and 1 MiB per relayed circuit.
+          defaultDurationLimit: 10 * 60_000,
+          defaultDataLimit: BigInt(1 << 20)
+        }
+      }),
+      // Forwards the generic peer-discovery topic so tabs learn each other's addresses.
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, doPX: false })
+    }
+  })
+}
+
+function parseArgs (argv: string[]): Partial<RelayOptions> {
+  const out: Partial<RelayOptions> = {}
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]]
+    if (value === undefined) throw new Error(`missing value for ${flag ?? ''}`)
+    switch (flag) {
+      case '--host': out.host = value; break
+      case '--port': out.port = Number.parseInt(value, 10); break
+      case '--max-reservations': out.maxReservations = Number.parseInt(value, 10); break
+      case '--key-file': out.keyFile = value; break
+      default: throw new Error(`unknown option ${flag ?? ''} (known: --host --port --max-reservations --key-file)`)
+    }
+  }
+  if (out.port !== undefined && !(out.port >= 0 && out.port < 65536)) throw new Error('--port must be 0..65535')
+  return out
+}
+
+async function main (): Promise<void> {
+  const node = await startRelay(parseArgs(process.argv.slice(2)))
+  for (const ma of node.getMultiaddrs()) console.log(`relay ${ma.toString()}`)
+  const stop = (): void => { void Promise.resolve(node.stop()).finally(() => process.exit(0)) }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
+
+if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  main().catch(err => { console.error(`relay: ${(err as Error).message}`); process.exit(1) })
+}

@@ -1,0 +1,200 @@
+/**
+ * Mesh upkeep: keeps a connection to every configured relay (with backoff
+ * and a visible status), and turns every discovered peer into a direct WebRTC
+ * connection. Only one side of a pair dials (the peer whose id sorts first):
+ * simultaneous dials between the same two tabs can both time out.
+ */
+import { TypedEventEmitter } from 'main-event'
+import { WebRTC } from '@multiformats/multiaddr-matcher'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerInfo, Startable } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { TypedEventTarget } from 'main-event'
+import {
+  BACKOFF_JITTER, DIRECT_DIAL_ATTEMPTS, DIRECT_DIAL_RETRY_MS, DIRECT_DIAL_TIMEOUT_MS,
+  RELAY_BACKOFF_MAX_MS, RELAY_BACKOFF_MIN_MS
+} from './constants.ts'
+
+export type RelayState =
+  | { status: 'connecting', attempt: number }
+  | { status: 'connected', since: number }
+  | { status: 'retrying', attempt: number, retryAt: number, error: string }
+
+export interface RelayStatus { addr: string, peerId: string, state: RelayState }
+
+export interface MeshInit {
+  relays: Multiaddr[]
+  backoffMinMs?: number
+  backoffMaxMs?: number
+}
+
+export interface MeshComponents {
+  peerId: PeerId
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+export interface MeshEvents {
+  'relay:status': CustomEvent<RelayStatus>
+}
+
+/** Jittered exponential backoff: attempt 1 → min, doubling up to max. */
+export function backoffDelay (attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.max(0, attempt - 1))
+  return Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random()))
+}
+
+/** Which of two peers dials the other: the one whose id sorts first. */
+export function shouldDial (self: string, other: string): boolean {
+  return self < other
+}
+
+/** Whether a connection is a direct WebRTC connection (not through a relay). */
+export function isDirectWebRTC (connection: Pick<Connection, 'remoteAddr' | 'limits'>): boolean {
+  return connection.limits === undefined && WebRTC.matches(connection.remoteAddr)
+}
+
+export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
+  private readonly log: Logger
+  private readonly relays: Map<string, RelayStatus>
+  private readonly relayAddrs: Multiaddr[]
+  private readonly dialing = new Set<string>()
+  private readonly controller = new AbortController()
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private readonly minMs: number
+  private readonly maxMs: number
+
+  constructor (private readonly components: MeshComponents, init: MeshInit) {
+    super()
+    this.log = components.logger.forComponent('essaim:net:mesh')
+    this.relayAddrs = init.relays
+    this.minMs = init.backoffMinMs ?? RELAY_BACKOFF_MIN_MS
+    this.maxMs = init.backoffMaxMs ?? RELAY_BACKOFF_MAX_MS
+    this.relays = new Map(init.relays.map(addr => {
+      const peerId = addr.getComponents().at(-1)?.value ?? ''
+      return [peerId, { addr: addr.toString(), peerId, state: { status: 'connecting', attempt: 1 } }]
+    }))
+    this.onDiscovery = this.onDiscovery.bind(this)
+    this.onClose = this.onClose.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = 'essaim:mesh'
+
+  start (): void {
+    this.components.events.addEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.addEventListener('connection:close', this.onClose)
+    this.relayAddrs.forEach(addr => { void this.connectRelay(addr, 1) })
+  }
+
+  stop (): void {
+    this.controller.abort()
+    this.timers.forEach(t => clearTimeout(t))
+    this.timers.clear()
+    this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.removeEventListener('connection:close', this.onClose)
+  }
+
+  /** The status of each configured relay, in configuration order. */
+  relayStatus (): RelayStatus[] {
+    return [...this.relays.values()]
+  }
+
+  isRelay (peerId: string): boolean {
+    return this.relays.has(peerId)
+  }
+
+  private setRelay (peerId: string, state: RelayState): void {
+    const entry = this.relays.get(peerId)
+    if (entry === undefined) return
+    entry.state = state
+    this.safeDispatchEvent('relay:status', { detail: { ...entry } })
+  }
+
+  private async connectRelay (addr: Multiaddr, attempt: number): Promise<void> {
+    const peerId = addr.getComponents().at(-1)?.value ?? ''
+    if (this.controller.signal.aborted) return
+    this.setRelay(peerId, { status: 'connecting', attempt })
+    try {
+      await this.components.connectionManager.openConnection(addr, {
+        signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(10_000)])
+      })
+      this.setRelay(peerId, { status: 'connected', since: Date.now() })
+    } catch (err) {
+      if (this.controller.signal.aborted) return
+      const delay = backoffDelay(attempt, this.minMs, this.maxMs)
+      this.log('relay %s unreachable (attempt %d): %s; retry in %d ms', addr, attempt, (err as Error).message, delay)
+      this.setRelay(peerId, { status: 'retrying', attempt, retryAt: Date.now() + delay, error: describeError(err) })
+      this.later(delay, () => { void this.connectRelay(addr, attempt + 1) })
+    }
+  }
+
+  private onClose (evt: CustomEvent<Connection>): void {
+    const remote = evt.detail.remotePeer.toString()
+    const relay = this.relays.get(remote)
+    if (relay === undefined || this.controller.signal.aborted) return
+    if (this.components.connectionManager.getConnections(evt.detail.remotePeer).length > 0) return
+    const addr = this.relayAddrs.find(a => a.toString() === relay.addr)
+    if (addr === undefined) return
+    const delay = backoffDelay(1, this.minMs, this.maxMs)
+    this.setRelay(remote, { status: 'retrying', attempt: 1, retryAt: Date.now() + delay, error: 'connection to relay closed' })
+    this.later(delay, () => { void this.connectRelay(addr, 2) })
+  }
+
+  private onDiscovery (evt: CustomEvent<PeerInfo>): void {
+    const { id, multiaddrs } = evt.detail
+    const remote = id.toString()
+    if (this.relays.has(remote) || !shouldDial(this.components.peerId.toString(), remote)) return
+    if (this.dialing.has(remote) || this.hasDirect(id)) return
+    const targets = multiaddrs.filter(ma => WebRTC.matches(ma))
+    if (targets.length === 0) return
+    void this.dialDirect(id, targets)
+  }
+
+  private hasDirect (peer: PeerId): boolean {
+    return this.components.connectionManager.getConnections(peer).some(c => isDirectWebRTC(c) && c.status === 'open')
+  }
+
+  /** Dials a peer's /webrtc addresses, with retries and jitter. */
+  private async dialDirect (peer: PeerId, addrs: Multiaddr[]): Promise<void> {
+    const key = peer.toString()
+    this.dialing.add(key)
+    try {
+      for (let attempt = 1; attempt <= DIRECT_DIAL_ATTEMPTS && !this.controller.signal.aborted; attempt++) {
+        if (this.hasDirect(peer)) return
+        try {
+          const conn = await this.components.connectionManager.openConnection(addrs, {
+            signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(DIRECT_DIAL_TIMEOUT_MS)]),
+            force: true
+          })
+          if (isDirectWebRTC(conn)) { this.log('direct connection to %p', peer); return }
+        } catch (err) {
+          this.log('direct dial to %p failed (attempt %d): %s', peer, attempt, (err as Error).message)
+        }
+        await this.sleep(DIRECT_DIAL_RETRY_MS * attempt * (0.5 + Math.random()))
+      }
+    } finally {
+      this.dialing.delete(key)
+    }
+  }
+
+  private later (ms: number, fn: () => void): void {
+    const t = setTimeout(() => { this.timers.delete(t); fn() }, ms)
+    this.timers.add(t)
+  }
+
+  private async sleep (ms: number): Promise<void> {
+    await new Promise<void>(resolve => { this.later(ms, resolve) })
+  }
+}
+
+function describeError (err: unknown): string {
+  const e = err as { name?: string, message?: string, errors?: unknown[] }
+  if (Array.isArray(e.errors) && e.errors.length > 0) return describeError(e.errors[0])
+  return e.message ?? e.name ?? String(err)
+}
+
+/** libp2p service factory: `services: { mesh: mesh({ relays }) }`. */
+export function mesh (init: MeshInit): (components: MeshComponents) => Mesh {
+  return components => new Mesh(components, init)
+}

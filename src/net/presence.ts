@@ -1,0 +1,165 @@
+/**
+ * Presence: every peer publishes a signed heartbeat on `essaim/presence/1`
+ * (peer id, provider, threads, cached models, app version) and keeps the
+ * last heartbeat of every other peer. The topic validator opens the envelope
+ * (signature, schema, byte cap, age, replay) and checks that the envelope's
+ * signer is the libp2p peer that originated the gossip message, so nobody can
+ * speak for someone else. Anything else is REJECTed, which lowers the
+ * forwarding peer's gossipsub score, before other code sees it.
+ */
+import { TypedEventEmitter } from 'main-event'
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
+import { open, seal, ReplayWindow, type Envelope } from '../core/envelope.ts'
+import type { Identity } from '../core/identity.ts'
+import type { PresenceBody } from '../core/schemas.ts'
+import { bytesEqual } from '../core/bytes.ts'
+import {
+  PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_FUTURE_MS, PRESENCE_MISSED_BEATS, TOPIC_PRESENCE
+} from './constants.ts'
+
+export interface Heartbeat {
+  peerId: string
+  body: PresenceBody
+  seq: number
+  /** Signed send time (ms). */
+  ts: number
+  /** Local receive time (ms). */
+  receivedAt: number
+}
+
+export interface PresenceInit {
+  identity: Identity
+  /** What we announce; called before every heartbeat so it stays current. */
+  describe: () => Omit<PresenceBody, 'peerId'>
+  intervalMs?: number
+  now?: () => number
+}
+
+export interface PresenceComponents {
+  peerId: PeerId
+  pubsub: GossipSub
+  logger: ComponentLogger
+}
+
+export interface PresenceEvents {
+  'presence:heartbeat': CustomEvent<Heartbeat>
+  'presence:sent': CustomEvent<{ seq: number, ts: number }>
+  'presence:rejected': CustomEvent<{ from: string, reason: string }>
+}
+
+/** Why a gossip message on the presence topic is refused, or null if it is fine. */
+export function checkPresenceMessage (
+  msg: Message,
+  options: { now: number, replay: ReplayWindow }
+): { ok: true, envelope: Envelope<'presence'> } | { ok: false, reason: string } {
+  if (msg.type !== 'signed') return { ok: false, reason: 'unsigned gossip message' }
+  const opened = open(msg.data, {
+    kinds: ['presence'],
+    now: options.now,
+    maxAgeMs: PRESENCE_MAX_AGE_MS,
+    maxFutureMs: PRESENCE_MAX_FUTURE_MS,
+    replay: options.replay
+  })
+  if (!opened.ok) return { ok: false, reason: `${opened.error.name}: ${opened.error.message}` }
+  const envelope = opened.envelope as Envelope<'presence'>
+  if (envelope.body.peerId !== msg.from.toString()) return { ok: false, reason: 'heartbeat names another peer id than its sender' }
+  if (!bytesEqual(envelope.signer, msg.key.raw)) return { ok: false, reason: 'heartbeat signed by another key than its sender' }
+  return { ok: true, envelope }
+}
+
+export class Presence extends TypedEventEmitter<PresenceEvents> implements Startable {
+  private readonly log: Logger
+  private readonly peers = new Map<string, Heartbeat>()
+  private readonly replay = new ReplayWindow()
+  private readonly intervalMs: number
+  private readonly now: () => number
+  private timer?: ReturnType<typeof setInterval>
+  private seq = 0
+  readonly [Symbol.toStringTag] = 'essaim:presence'
+
+  constructor (private readonly components: PresenceComponents, private readonly init: PresenceInit) {
+    super()
+    this.log = components.logger.forComponent('essaim:net:presence')
+    this.intervalMs = init.intervalMs ?? PRESENCE_INTERVAL_MS
+    this.now = init.now ?? Date.now
+    this.onMessage = this.onMessage.bind(this)
+  }
+
+  start (): void {
+    const pubsub = this.components.pubsub
+    pubsub.topicValidators.set(TOPIC_PRESENCE, (_peer, msg) => this.validate(msg))
+    pubsub.addEventListener('message', this.onMessage)
+  }
+
+  afterStart (): void {
+    // gossipsub only accepts subscriptions once it has started itself.
+    this.components.pubsub.subscribe(TOPIC_PRESENCE)
+    void this.beat()
+    this.timer = setInterval(() => { void this.beat() }, this.intervalMs)
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    this.components.pubsub.removeEventListener('message', this.onMessage)
+    this.components.pubsub.topicValidators.delete(TOPIC_PRESENCE)
+  }
+
+  /** Peers whose last heartbeat is recent enough, newest first. */
+  live (): Heartbeat[] {
+    const cutoff = this.now() - this.intervalMs * PRESENCE_MISSED_BEATS
+    for (const [id, hb] of this.peers) if (hb.receivedAt < cutoff) this.peers.delete(id)
+    return [...this.peers.values()].sort((a, b) => b.receivedAt - a.receivedAt)
+  }
+
+  get(peerId: string): Heartbeat | undefined {
+    return this.peers.get(peerId)
+  }
+
+  /** The sequence number of our last heartbeat. */
+  get lastSeq (): number {
+    return this.seq
+  }
+
+  /** Publishes a heartbeat now (also called on a timer). */
+  async beat (): Promise<void> {
+    const ts = this.now()
+    // Sequence numbers must keep growing across reloads (the key survives a
+    // reload, and peers remember the last seq they saw): base them on time.
+    this.seq = Math.max(this.seq + 1, ts)
+    const body: PresenceBody = { ...this.init.describe(), peerId: this.components.peerId.toString() }
+    try {
+      await this.components.pubsub.publish(TOPIC_PRESENCE, seal('presence', body, this.init.identity, { seq: this.seq, ts }))
+      this.safeDispatchEvent('presence:sent', { detail: { seq: this.seq, ts } })
+    } catch (err) {
+      this.log.error('heartbeat not published: %s', (err as Error).message)
+    }
+  }
+
+  private validate (msg: Message): TopicValidatorResult {
+    const result = checkPresenceMessage(msg, { now: this.now(), replay: this.replay })
+    if (result.ok) return TopicValidatorResult.Accept
+    const from = msg.type === 'signed' ? msg.from.toString() : 'unknown'
+    this.log('rejected heartbeat from %s: %s', from, result.reason)
+    this.safeDispatchEvent('presence:rejected', { detail: { from, reason: result.reason } })
+    return TopicValidatorResult.Reject
+  }
+
+  private onMessage (evt: CustomEvent<Message>): void {
+    const msg = evt.detail
+    if (msg.topic !== TOPIC_PRESENCE || msg.type !== 'signed') return
+    // Already validated; opening again is cheap and keeps types honest. No
+    // replay window here: the validator consumed this seq already.
+    const opened = open(msg.data, { kinds: ['presence'], now: this.now(), maxAgeMs: PRESENCE_MAX_AGE_MS, maxFutureMs: PRESENCE_MAX_FUTURE_MS })
+    if (!opened.ok) return
+    const env = opened.envelope as Envelope<'presence'>
+    const hb: Heartbeat = { peerId: env.body.peerId, body: env.body, seq: env.seq, ts: env.ts, receivedAt: this.now() }
+    this.peers.set(hb.peerId, hb)
+    this.safeDispatchEvent('presence:heartbeat', { detail: hb })
+  }
+}
+
+/** libp2p service factory: `services: { presence: presence({ identity, describe }) }`. */
+export function presence (init: PresenceInit): (components: PresenceComponents) => Presence {
+  return components => new Presence(components, init)
+}

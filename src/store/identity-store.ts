@@ -1,0 +1,32 @@
+/**
+ * This browser profile's identity: one Ed25519 key, created on first visit
+ * and kept in IndexedDB so a reload keeps the same peer id. The same key is
+ * the libp2p peer key, and libp2p's Noise handshake needs the raw private
+ * key, so it cannot be a non-extractable WebCrypto key; it is stored only
+ * here, never sent anywhere and never logged.
+ *
+ * Two tabs opening at once must not each create a key: creation runs in one
+ * IndexedDB transaction that re-reads before it writes.
+ */
+import { generateIdentity, identityFromSeed, type Identity } from '../core/identity.ts'
+import { openEssaimDB } from './db.ts'
+
+const SELF = 'self'
+
+export async function loadOrCreateIdentity (): Promise<Identity> {
+  const db = await openEssaimDB()
+  try {
+    const tx = db.transaction('identity', 'readwrite')
+    const existing = await tx.store.get(SELF)
+    if (existing !== undefined) {
+      await tx.done
+      return identityFromSeed(new Uint8Array(existing.seed))
+    }
+    const identity = generateIdentity()
+    await tx.store.put({ seed: identity.seed, createdAt: Date.now() }, SELF)
+    await tx.done
+    return identity
+  } finally {
+    db.close()
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The UI's view of this browser's peer: booting / ready / failed, our id,
+ * relay status, the live peer list. It polls the peer once a second (RTTs
+ * and heartbeat ages change continuously) and on every relay/presence event.
+ * Pages read it through `getSwarm()`; nothing here is put on `window`.
+ */
+import { getContext, setContext } from 'svelte'
+import { startPeer, type Peer } from '../../swarm/peer.ts'
+import { peerTable, type PeerRow } from '../../net/peer-table.ts'
+import type { RelayStatus } from '../../net/mesh.ts'
+
+export type Phase = { name: 'booting' } | { name: 'ready' } | { name: 'failed', message: string }
+
+export class SwarmState {
+  phase = $state<Phase>({ name: 'booting' })
+  peerId = $state('')
+  relays = $state<RelayStatus[]>([])
+  peers = $state<PeerRow[]>([])
+  problems = $state<string[]>([])
+  lastSeq = $state(0)
+  now = $state(Date.now())
+  peer: Peer | undefined
+  private timer?: ReturnType<typeof setInterval>
+
+  directCount = $derived(this.peers.filter(p => p.link === 'direct-webrtc').length)
+
+  async boot (location: { search: string, origin: string }): Promise<void> {
+    try {
+      const peer = await startPeer(location)
+      this.peer = peer
+      this.peerId = peer.node.peerId.toString()
+      this.problems = peer.config.problems
+      const refresh = (): void => { this.refresh() }
+      peer.node.services.mesh.addEventListener('relay:status', refresh)
+      peer.node.services.presence.addEventListener('presence:heartbeat', refresh)
+      peer.node.services.presence.addEventListener('presence:sent', refresh)
+      peer.node.addEventListener('connection:open', refresh)
+      peer.node.addEventListener('connection:close', refresh)
+      this.timer = setInterval(refresh, 1000)
+      this.refresh()
+      this.phase = { name: 'ready' }
+    } catch (err) {
+      this.phase = { name: 'failed', message: describe(err) }
+    }
+  }
+
+  refresh (): void {
+    const peer = this.peer
+    if (peer === undefined) return
+    const { mesh, presence } = peer.node.services
+    this.now = Date.now()
+    this.relays = mesh.relayStatus()
+    this.lastSeq = presence.lastSeq
+    this.peers = peerTable(peer.node.getConnections(), presence.live(), id => mesh.isRelay(id))
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.timer)
+    await this.peer?.stop()
+  }
+}
+
+function describe (err: unknown): string {
+  const e = err as { name?: string, message?: string }
+  return e.name !== undefined && e.name !== 'Error' ? `${e.name}: ${e.message ?? ''}` : e.message ?? String(err)
+}
+
+const KEY = Symbol('essaim:swarm')
+
+export function setSwarm (swarm: SwarmState): void {
+  setContext(KEY, swarm)
+}
+
+export function getSwarm (): SwarmState {
+  const swarm = getContext<SwarmState | undefined>(KEY)
+  if (swarm === undefined) throw new Error('getSwarm() called outside <App>')
+  return swarm
+}

@@ -1,0 +1,72 @@
+/**
+ * Helpers for multi-peer browser tests: a real relay process we can kill,
+ * and volunteers that each live in their own browser context.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import type { Browser, BrowserContext, Page } from '@playwright/test'
+
+export interface RelayProcess {
+  addr: string
+  kill: () => Promise<void>
+}
+
+/** Starts `scripts/relay.ts` on a free port and waits for its multiaddr. */
+export async function startRelayProcess (): Promise<RelayProcess> {
+  const child: ChildProcess = spawn('npx', ['tsx', 'scripts/relay.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const stderr: string[] = []
+  child.stderr?.on('data', (d: Buffer) => { stderr.push(d.toString()) })
+  const addr = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`relay did not start: ${stderr.join('')}`)) }, 30_000)
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`relay exited (${code ?? 'signal'}): ${stderr.join('')}`)) })
+    createInterface({ input: child.stdout! }).on('line', line => {
+      const m = /^relay (\/ip4\/127\.0\.0\.1\/\S+)$/.exec(line)
+      if (m?.[1] !== undefined) { clearTimeout(timer); resolve(m[1]) }
+    })
+  })
+  return {
+    addr,
+    kill: async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise(resolve => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
+}
+
+export interface Volunteer {
+  context: BrowserContext
+  page: Page
+  peerId: string
+}
+
+export function volunteerUrl (relays: string[], hash = '#/volunteer'): string {
+  const q = relays.map(r => `relay=${encodeURIComponent(r)}`).join('&')
+  return `/?${q}${hash}`
+}
+
+/** Opens the app in a fresh browser context and waits for its peer id. */
+export async function openVolunteer (browser: Browser, relays: string[], hash = '#/volunteer'): Promise<Volunteer> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  page.on('pageerror', err => { console.error(`[page error] ${err.message}`) })
+  await page.goto(volunteerUrl(relays, hash))
+  const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: 30_000 }))?.trim() ?? ''
+  return { context, page, peerId }
+}
+
+export interface RowInfo { peerId: string, link: string, seq: number }
+
+/** The peer list as the page shows it. */
+export async function peerRows (page: Page): Promise<RowInfo[]> {
+  return await page.getByTestId('peer-row').evaluateAll(rows => rows.map(r => ({
+    peerId: r.getAttribute('data-peer-id') ?? '',
+    link: r.getAttribute('data-link') ?? '',
+    seq: Number(r.getAttribute('data-seq') ?? 0)
+  })))
+}
+
+export async function ownSeq (page: Page): Promise<number> {
+  return Number(await page.getByTestId('own-seq').getAttribute('data-seq'))
+}

@@ -1,0 +1,52 @@
+/** Mesh decisions that must hold for every pair of tabs. */
+import { describe, it, expect } from 'vitest'
+import fc from 'fast-check'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { backoffDelay, isDirectWebRTC, shouldDial } from '../../../src/net/mesh.ts'
+import { peerTable } from '../../../src/net/peer-table.ts'
+import { BACKOFF_JITTER } from '../../../src/net/constants.ts'
+
+const A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
+const B = '12D3KooWKdoEGVrN2HGJqYqjZt9TCZwx6S2kP6TGMDn5AxWGtpjm'
+const R = '12D3KooWJuteouY1d5SYFcAUAYDVPjFD8MUBgzsdjZfBkAecCS2Y'
+const circuit = `/ip4/127.0.0.1/tcp/9090/ws/p2p/${R}/p2p-circuit`
+
+describe('shouldDial', () => {
+  it('exactly one side of every pair dials', () => {
+    fc.assert(fc.property(fc.string(), fc.string(), (x, y) => {
+      fc.pre(x !== y)
+      return shouldDial(x, y) !== shouldDial(y, x)
+    }))
+  })
+})
+
+describe('backoffDelay', () => {
+  it('grows from min to max with bounded jitter', () => {
+    expect(backoffDelay(1, 1000, 30_000, () => 0.5)).toBe(1000)
+    expect(backoffDelay(3, 1000, 30_000, () => 0.5)).toBe(4000)
+    expect(backoffDelay(20, 1000, 30_000, () => 0.5)).toBe(30_000)
+    expect(backoffDelay(1, 1000, 30_000, () => 0)).toBe(Math.round(1000 * (1 - BACKOFF_JITTER)))
+    expect(backoffDelay(1, 1000, 30_000, () => 1)).toBe(Math.round(1000 * (1 + BACKOFF_JITTER)))
+  })
+})
+
+describe('connection classification and the peer table', () => {
+  const direct = { remotePeer: peerIdFromString(B), remoteAddr: multiaddr(`${circuit}/webrtc/p2p/${B}`), limits: undefined, rtt: 3, status: 'open' as const }
+  const relayed = { remotePeer: peerIdFromString(B), remoteAddr: multiaddr(`${circuit}/p2p/${B}`), limits: { bytes: 1n }, rtt: 9, status: 'open' as const }
+  const toRelay = { remotePeer: peerIdFromString(R), remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/9090/ws/p2p/${R}`), limits: undefined, rtt: 1, status: 'open' as const }
+
+  it('only a WebRTC connection without relay limits counts as direct', () => {
+    expect(isDirectWebRTC(direct)).toBe(true)
+    expect(isDirectWebRTC(relayed)).toBe(false)
+    expect(isDirectWebRTC({ ...direct, limits: { seconds: 1 } })).toBe(false)
+  })
+
+  it('keeps the best link per peer, hides relays, and adds gossip-only peers', () => {
+    const body = { peerId: A, provider: 'wasm' as const, threads: 2, models: [], app: 'essaim/0.1.0' }
+    const rows = peerTable([relayed, direct, toRelay, { ...direct, status: 'closed' as const }],
+      [{ peerId: A, seq: 5, ts: 1, receivedAt: 2, body }], id => id === R)
+    expect(rows.map(r => [r.peerId, r.link, r.rttMs])).toEqual([[B, 'direct-webrtc', 3], [A, 'gossip-only', undefined]])
+    expect(rows[1]?.lastHeartbeat?.seq).toBe(5)
+  })
+})
