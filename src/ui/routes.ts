@@ -12,7 +12,8 @@ export interface Route {
 }
 
 export const routes: Route[] = [
-  { path: '/volunteer', label: 'Volunteer', load: async () => await import('./pages/Volunteer.svelte') }
+  { path: '/volunteer', label: 'Volunteer', load: async () => await import('./pages/Volunteer.svelte') },
+  { path: '/verify', label: 'Verify', load: async () => await import('./pages/Verify.svelte') }
 ]
 
 export const defaultRoute = '/volunteer'
