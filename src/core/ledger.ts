@@ -24,8 +24,8 @@ import { LEDGER_LIMITS } from './constants.ts'
 import { InvalidEnvelopeError } from './errors.ts'
 import { open, type Envelope } from './envelope.ts'
 import type { ForkEvidence } from './fork.ts'
-import { verifyReceipt } from './receipt.ts'
-import { claimKey, headClaims, headLinkHolds, refuse, type Refusal } from './tree-head.ts'
+import { verifyReceipt, type VerifiedReceipt } from './receipt.ts'
+import { HeadCache, claimKey, headClaims, headLinkHolds, refuse, type Refusal } from './tree-head.ts'
 
 /** One volunteer's line in the ledger. */
 export interface LedgerRow {
@@ -65,6 +65,9 @@ export interface LedgerSnapshot {
 
 /** Result of feeding one message: `added` is false for a duplicate. */
 export type LedgerAddResult = { ok: true, added: boolean } | Refusal
+
+/** Result of feeding a receipt: also the verified receipt, so callers need not verify it again. */
+export type LedgerReceiptResult = { ok: true, added: boolean, receipt: VerifiedReceipt } | Refusal
 
 /** The bounds a Ledger applies (defaults: LEDGER_LIMITS). */
 export type LedgerLimits = Record<keyof typeof LEDGER_LIMITS, number>
@@ -108,6 +111,8 @@ export class Ledger {
   private readonly requesters = new Map<string, RequesterState>()
   private readonly limits: LedgerLimits
   private droppedRequesters = 0
+  /** Verified heads shared by many receipts are checked once. */
+  private readonly cache = new HeadCache()
 
   constructor (init: LedgerInit = {}) {
     this.limits = { ...LEDGER_LIMITS, ...init.limits }
@@ -117,7 +122,9 @@ export class Ledger {
   add (bytes: Uint8Array): LedgerAddResult {
     const r = open(bytes, { kinds: ['receipt', 'tree-head'] })
     if (!r.ok) return refuse(r.error)
-    return r.envelope.kind === 'receipt' ? this.addReceipt(bytes) : this.addTreeHead(bytes)
+    if (r.envelope.kind === 'tree-head') return this.recordHead(r.envelope, bytes)
+    const added = this.addReceipt(bytes)
+    return added.ok ? { ok: true, added: added.added } : added
   }
 
   /**
@@ -127,7 +134,10 @@ export class Ledger {
   addTreeHead (bytes: Uint8Array): LedgerAddResult {
     const r = open(bytes, { kinds: ['tree-head'] })
     if (!r.ok) return refuse(r.error, 'tree head')
-    const head = r.envelope as Envelope<'tree-head'>
+    return this.recordHead(r.envelope as Envelope<'tree-head'>, bytes)
+  }
+
+  private recordHead (head: Envelope<'tree-head'>, bytes: Uint8Array): LedgerAddResult {
     const state = this.state(toHex(head.signer))
     if (state === undefined) return refuse(new InvalidEnvelopeError('ledger holds the maximum number of requesters'))
     const linkOk = headLinkHolds(head)
@@ -147,11 +157,15 @@ export class Ledger {
   }
 
   /** Feeds a receipt: its head is recorded as a claim even if the receipt fails. Never throws. */
-  addReceipt (bytes: Uint8Array): LedgerAddResult {
-    const outer = open(bytes, { kinds: ['receipt'] })
-    if (outer.ok) this.addTreeHead((outer.envelope as Envelope<'receipt'>).body.head)
-    const v = verifyReceipt(bytes)
-    if (!v.ok) return v
+  addReceipt (bytes: Uint8Array): LedgerReceiptResult {
+    const v = verifyReceipt(bytes, { cache: this.cache })
+    if (!v.ok) {
+      // A validly signed head with a broken link is evidence even inside a receipt that fails.
+      const outer = open(bytes, { kinds: ['receipt'] })
+      if (outer.ok) this.addTreeHead((outer.envelope as Envelope<'receipt'>).body.head)
+      return v
+    }
+    this.recordHead(v.head, v.receipt.body.head)
     const state = this.state(toHex(v.requester))
     if (state === undefined) return refuse(new InvalidEnvelopeError('ledger holds the maximum number of requesters'))
     const rec: ClaimRec = {
@@ -169,14 +183,14 @@ export class Ledger {
     const have = state.claims.get(key)
     if (have !== undefined) {
       if (rec.id < have.id) state.claims.set(key, rec)
-      return { ok: true, added: false }
+      return { ok: true, added: false, receipt: v }
     }
     if (state.claims.size >= this.limits.receiptsPerRequester) {
       state.dropped++
       return refuse(new InvalidEnvelopeError('ledger holds the maximum number of receipts for this requester'))
     }
     state.claims.set(key, rec)
-    return { ok: true, added: true }
+    return { ok: true, added: true, receipt: v }
   }
 
   /** The ledger derived from everything fed so far. Pure: same inputs, same snapshot. */

@@ -8,7 +8,7 @@
  * roots. A head whose own link does not verify is fork evidence by itself:
  * its signer signed two statements about its log that cannot both be true.
  */
-import { toHex } from './bytes.ts'
+import { sha256, toHex } from './bytes.ts'
 import { open, seal, type Envelope, type SealMeta } from './envelope.ts'
 import { ForkError, InvalidProofError, type CoreError } from './errors.ts'
 import type { Identity } from './identity.ts'
@@ -29,6 +29,28 @@ export interface VerifyOptions {
   maxAgeMs?: number
   /** Refuse envelopes dated further ahead than this. */
   maxFutureMs?: number
+  /**
+   * Remembers tree heads that verified, so the many receipts of one bundle
+   * sharing a head check its signature and consistency link once. Only used
+   * when no clock limit is given (the result then depends on the bytes alone).
+   */
+  cache?: HeadCache
+}
+
+/** Bounded memo of verified tree heads, keyed by SHA-256 of their bytes. Cleared when full. */
+export class HeadCache {
+  private readonly heads = new Map<string, Envelope<'tree-head'>>()
+
+  constructor (private readonly max = 4096) {}
+
+  get (key: string): Envelope<'tree-head'> | undefined {
+    return this.heads.get(key)
+  }
+
+  set (key: string, head: Envelope<'tree-head'>): void {
+    if (this.heads.size >= this.max) this.heads.clear()
+    this.heads.set(key, head)
+  }
 }
 
 /** A refusal from a verifier: the named error and a one-line reason (`"<ErrorName>: <message>"`). */
@@ -73,10 +95,16 @@ export function sealTreeHead (identity: Identity, log: MerkleLog, meta: SealMeta
  * {@link ForkError}. Never throws.
  */
 export function verifyTreeHead (bytes: Uint8Array, options: VerifyOptions = {}): TreeHeadResult {
-  const r = open(bytes, { ...options, kinds: ['tree-head'] })
+  const { cache, ...openOptions } = options
+  const cacheable = cache !== undefined && options.maxAgeMs === undefined && options.maxFutureMs === undefined && bytes instanceof Uint8Array
+  const key = cacheable ? toHex(sha256(bytes)) : ''
+  const known = cacheable ? cache.get(key) : undefined
+  if (known !== undefined) return { ok: true, envelope: known }
+  const r = open(bytes, { ...openOptions, kinds: ['tree-head'] })
   if (!r.ok) return refuse(r.error, 'tree head')
   const head = r.envelope as Envelope<'tree-head'>
   if (!headLinkHolds(head)) return refuse(new ForkError(`consistency proof from size ${head.body.prev!.size} to ${head.body.size} does not verify`), 'tree head')
+  if (cacheable) cache.set(key, head)
   return { ok: true, envelope: head }
 }
 

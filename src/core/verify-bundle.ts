@@ -11,6 +11,7 @@
  * no fork evidence; `problems` lists the exact reason of each failure.
  */
 import { toHex } from './bytes.ts'
+import { BUNDLE_LIMITS } from './constants.ts'
 import { checkForkEvidence, describeFork, type ForkEvidence } from './fork.ts'
 import { Ledger, type LedgerSnapshot } from './ledger.ts'
 import { verifyReceipt } from './receipt.ts'
@@ -67,20 +68,24 @@ export interface BundleReport {
 
 /** Verifies parsed bundle bytes. Never throws. */
 export function verifyBundle (bundle: ReceiptBundle, format: string, options: VerifyOptions = {}): BundleReport {
-  const ledger = new Ledger()
+  // The file's own size bounds memory here, so the ledger's per-requester caps are lifted to the bundle's.
+  const ledger = new Ledger({ limits: { requesters: BUNDLE_LIMITS.receipts + BUNDLE_LIMITS.heads, headsPerRequester: BUNDLE_LIMITS.receipts + BUNDLE_LIMITS.heads, receiptsPerRequester: BUNDLE_LIMITS.receipts } })
   const problems: string[] = []
   const heads = bundle.heads.map((bytes, position): HeadReport => {
     const h = verifyTreeHead(bytes, options)
-    ledger.addTreeHead(bytes)
+    if (h.ok || h.error.name === 'ForkError') ledger.addTreeHead(bytes)
     if (!h.ok) {
       problems.push(`head ${position}: ${h.reason}`)
       return { position, ok: false, reason: h.reason, requester: null, size: null }
     }
     return { position, ok: true, reason: null, requester: toHex(h.envelope.signer), size: h.envelope.body.size }
   })
+  const clockFree = options.maxAgeMs === undefined && options.maxFutureMs === undefined
   const receipts = bundle.receipts.map((bytes, position): ReceiptReport => {
-    const r = verifyReceipt(bytes, options)
-    ledger.addReceipt(bytes)
+    // Without clock limits the ledger's own verification is the receipt's; with them, check the clock first.
+    const timed = clockFree ? undefined : verifyReceipt(bytes, options)
+    const added = timed !== undefined && !timed.ok ? timed : ledger.addReceipt(bytes)
+    const r = added.ok ? added.receipt : added
     if (!r.ok) {
       problems.push(`receipt ${position}: ${r.reason}`)
       return { position, ok: false, reason: r.reason, requester: null, jobId: null, shard: null, index: null, headSize: null, credited: [], rejected: [], flagged: false }
