@@ -3,6 +3,10 @@
  * and a visible status), and turns every discovered peer into a direct WebRTC
  * connection. Only one side of a pair dials (the peer whose id sorts first):
  * simultaneous dials between the same two tabs can both time out.
+ * Once a direct connection to a peer is open, its relayed connections are
+ * closed: they only carried WebRTC signalling, and each one holds a slot and
+ * bandwidth on the relay (and would keep a closed tab listed until the relay
+ * noticed).
  */
 import { TypedEventEmitter } from 'main-event'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
@@ -12,7 +16,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { TypedEventTarget } from 'main-event'
 import {
   BACKOFF_JITTER, DIRECT_DIAL_ATTEMPTS, DIRECT_DIAL_RETRY_MS, DIRECT_DIAL_TIMEOUT_MS,
-  RELAY_BACKOFF_MAX_MS, RELAY_BACKOFF_MIN_MS
+  RELAY_BACKOFF_MAX_MS, RELAY_BACKOFF_MIN_MS, RELAYED_CLOSE_DELAY_MS
 } from './constants.ts'
 
 export type RelayState =
@@ -77,6 +81,7 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
     }))
     this.onDiscovery = this.onDiscovery.bind(this)
     this.onClose = this.onClose.bind(this)
+    this.onOpen = this.onOpen.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'essaim:mesh'
@@ -84,6 +89,7 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
   start (): void {
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.components.events.addEventListener('connection:close', this.onClose)
+    this.components.events.addEventListener('connection:open', this.onOpen)
     this.relayAddrs.forEach(addr => { void this.connectRelay(addr, 1) })
   }
 
@@ -93,6 +99,7 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
     this.timers.clear()
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
     this.components.events.removeEventListener('connection:close', this.onClose)
+    this.components.events.removeEventListener('connection:open', this.onOpen)
   }
 
   /** The status of each configured relay, in configuration order. */
@@ -139,6 +146,25 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
     const delay = backoffDelay(1, this.minMs, this.maxMs)
     this.setRelay(remote, { status: 'retrying', attempt: 1, retryAt: Date.now() + delay, error: 'connection to relay closed' })
     this.later(delay, () => { void this.connectRelay(addr, 2) })
+  }
+
+  private onOpen (evt: CustomEvent<Connection>): void {
+    if (!isDirectWebRTC(evt.detail)) return
+    const peer = evt.detail.remotePeer
+    // Give the signalling stream a moment to finish on the other side too.
+    this.later(RELAYED_CLOSE_DELAY_MS, () => { void this.closeRelayed(peer) })
+  }
+
+  /** Closes the relayed connections to a peer we also reach directly. */
+  private async closeRelayed (peer: PeerId): Promise<void> {
+    if (!this.hasDirect(peer)) return
+    const relayed = this.components.connectionManager.getConnections(peer).filter(c => c.limits !== undefined && c.status === 'open')
+    await Promise.all(relayed.map(async c => {
+      await c.close({ signal: AbortSignal.timeout(5_000) }).catch(err => {
+        this.log('closing relayed connection to %p failed: %s', peer, (err as Error).message)
+        c.abort(err as Error)
+      })
+    }))
   }
 
   private onDiscovery (evt: CustomEvent<PeerInfo>): void {

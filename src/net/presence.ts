@@ -10,6 +10,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 import { open, seal, ReplayWindow, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import type { PresenceBody } from '../core/schemas.ts'
@@ -39,6 +40,7 @@ export interface PresenceInit {
 export interface PresenceComponents {
   peerId: PeerId
   pubsub: GossipSub
+  connectionManager: Pick<ConnectionManager, 'closeConnections'>
   logger: ComponentLogger
 }
 
@@ -46,6 +48,8 @@ export interface PresenceEvents {
   'presence:heartbeat': CustomEvent<Heartbeat>
   'presence:sent': CustomEvent<{ seq: number, ts: number }>
   'presence:rejected': CustomEvent<{ from: string, reason: string }>
+  /** A peer missed {@link PRESENCE_MISSED_BEATS} heartbeats: it is gone, or too sick to work with. */
+  'presence:lost': CustomEvent<Heartbeat>
 }
 
 /** Why a gossip message on the presence topic is refused, or null if it is fine. */
@@ -71,10 +75,13 @@ export function checkPresenceMessage (
 export class Presence extends TypedEventEmitter<PresenceEvents> implements Startable {
   private readonly log: Logger
   private readonly peers = new Map<string, Heartbeat>()
+  /** The PeerId object of each listed peer, to close its connections once it is silent. */
+  private readonly lastFrom = new Map<string, PeerId>()
   private readonly replay = new ReplayWindow()
   private readonly intervalMs: number
   private readonly now: () => number
   private timer?: ReturnType<typeof setInterval>
+  private pruneTimer?: ReturnType<typeof setInterval>
   private seq = 0
   readonly [Symbol.toStringTag] = 'essaim:presence'
 
@@ -97,19 +104,45 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.components.pubsub.subscribe(TOPIC_PRESENCE)
     void this.beat()
     this.timer = setInterval(() => { void this.beat() }, this.intervalMs)
+    this.pruneTimer = setInterval(() => { this.prune() }, Math.ceil(this.intervalMs / 2))
   }
 
   stop (): void {
     clearInterval(this.timer)
+    clearInterval(this.pruneTimer)
+    this.lastFrom.clear()
     this.components.pubsub.removeEventListener('message', this.onMessage)
     this.components.pubsub.topicValidators.delete(TOPIC_PRESENCE)
   }
 
   /** Peers whose last heartbeat is recent enough, newest first. */
   live (): Heartbeat[] {
-    const cutoff = this.now() - this.intervalMs * PRESENCE_MISSED_BEATS
-    for (const [id, hb] of this.peers) if (hb.receivedAt < cutoff) this.peers.delete(id)
+    this.prune()
     return [...this.peers.values()].sort((a, b) => b.receivedAt - a.receivedAt)
+  }
+
+  /**
+   * Forgets peers that missed too many heartbeats and closes our connections
+   * to them. A tab that was killed can leave its WebRTC connection looking
+   * open for 10–30 s (until ICE consent fails); its silence is the faster and
+   * surer sign. A peer that was only slow reconnects through discovery and
+   * is listed again at its next heartbeat.
+   */
+  prune (): void {
+    const cutoff = this.now() - this.intervalMs * PRESENCE_MISSED_BEATS
+    for (const [id, hb] of this.peers) {
+      if (hb.receivedAt >= cutoff) continue
+      this.peers.delete(id)
+      this.log('%s went silent', id)
+      this.safeDispatchEvent('presence:lost', { detail: hb })
+      const from = this.lastFrom.get(id)
+      this.lastFrom.delete(id)
+      if (from !== undefined) {
+        void this.components.connectionManager.closeConnections(from).catch(err => {
+          this.log('closing connections to silent %s failed: %s', id, (err as Error).message)
+        })
+      }
+    }
   }
 
   get(peerId: string): Heartbeat | undefined {
@@ -155,6 +188,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     const env = opened.envelope as Envelope<'presence'>
     const hb: Heartbeat = { peerId: env.body.peerId, body: env.body, seq: env.seq, ts: env.ts, receivedAt: this.now() }
     this.peers.set(hb.peerId, hb)
+    this.lastFrom.set(hb.peerId, msg.from)
     this.safeDispatchEvent('presence:heartbeat', { detail: hb })
   }
 }

@@ -13,7 +13,8 @@ export interface RelayProcess {
 
 /** Starts `scripts/relay.ts` on a free port and waits for its multiaddr. */
 export async function startRelayProcess (): Promise<RelayProcess> {
-  const child: ChildProcess = spawn('npx', ['tsx', 'scripts/relay.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Node itself (not npx) so that killing the child kills the relay.
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/relay.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
   const stderr: string[] = []
   child.stderr?.on('data', (d: Buffer) => { stderr.push(d.toString()) })
   const addr = await new Promise<string>((resolve, reject) => {
@@ -27,7 +28,7 @@ export async function startRelayProcess (): Promise<RelayProcess> {
   return {
     addr,
     kill: async () => {
-      if (child.exitCode !== null) return
+      if (child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise(resolve => child.once('exit', resolve))
       child.kill('SIGKILL')
       await exited
