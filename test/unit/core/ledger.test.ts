@@ -186,6 +186,32 @@ describe('bounds', () => {
   })
 })
 
+describe('fork evidence cap', () => {
+  it('shows at most forksPerRequester pieces, earliest fork point first, while the fork point uses all of them', () => {
+    const main = new TestRequester(who(40))
+    main.verdict(0, [alice]); main.verdict(1, [alice]); main.head()
+    const alt = main.fork()
+    main.verdict(2, [alice]); main.head()
+    alt.verdict(2, [bob]); alt.head()
+    const rogue = new TestRequester(who(40))
+    rogue.verdict(0, [carol]); rogue.verdict(1, [carol]); rogue.head()
+    const items = [...main.heads, alt.heads.at(-1)!, rogue.heads[0]!, main.receipt(2), alt.receipt(2)]
+    const all = new Ledger()
+    const capped = new Ledger({ limits: { forksPerRequester: 1 } })
+    feed(all, items)
+    feed(capped, items)
+    const full = all.snapshot()
+    const one = capped.snapshot()
+    expect(full.forks.length).toBe(3)
+    expect(one.forks).toHaveLength(1)
+    // The rogue size-2 root shares no verified head with main's: fork point 0, so it is the one shown.
+    expect(one.forks[0]!.kind).toBe('same-size')
+    expect(one.forks[0]!.kind === 'same-size' && one.forks[0]!.size).toBe(2)
+    expect(one.requesters[0]!.forkAt).toBe(0)
+    expect(one.rows).toEqual(full.rows)
+  })
+})
+
 describe('order independence (fast-check)', () => {
   // Two requesters, one honest with three heads, one forked at 4; receipts against several heads.
   const honest = new TestRequester(who(50))
