@@ -52,10 +52,14 @@ export function fromOrtOutputs (outputs: Record<string, Tensor>): TensorMap {
   return map
 }
 
-/** Input/output descriptions of a session, from its metadata. */
+/**
+ * Input/output descriptions of a session, from its metadata. onnxruntime-web
+ * reports a dynamic dim without a name as 4294967295 (-1 read as uint32) where
+ * onnxruntime-node gives `''`; both become `''` (any size) here.
+ */
 export function sessionValueInfo (metadata: readonly InferenceSession.ValueMetadata[]): ValueInfo[] {
   return metadata.map(m => m.isTensor
-    ? { name: m.name, type: m.type, shape: [...m.shape] }
+    ? { name: m.name, type: m.type, shape: m.shape.map(d => typeof d === 'number' && (d < 0 || d >= 2 ** 31) ? '' : d) }
     : { name: m.name, type: 'unknown', shape: [] })
 }
 

@@ -13,6 +13,7 @@ export interface Route {
 
 export const routes: Route[] = [
   { path: '/volunteer', label: 'Volunteer', load: async () => await import('./pages/Volunteer.svelte') },
+  { path: '/models', label: 'Models', load: async () => await import('./pages/Models.svelte') },
   { path: '/verify', label: 'Verify', load: async () => await import('./pages/Verify.svelte') }
 ]
 

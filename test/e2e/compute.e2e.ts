@@ -1,0 +1,106 @@
+/**
+ * Compute in real Chromium (WASM: headless Chromium here has no GPU
+ * adapter): catalog models run in the compute worker and their outputs match
+ * the references computed with onnxruntime-node (test/fixtures/<model>/
+ * reference.json, made by scripts/make-*-fixtures.ts) under each model's
+ * comparison rule; corrupted, unsupported and malformed inputs each give a
+ * clear, named error on the page.
+ */
+import { test, expect, type Page } from '@playwright/test'
+import { readFile } from 'node:fs/promises'
+import { compareOutputs } from '../../src/core/compare.ts'
+import { makeTensor } from '../../src/core/tensors.ts'
+import { parseCatalog, type Catalog } from '../../src/compute/catalog.ts'
+import type { CompareRule } from '../../src/core/schemas.ts'
+
+const parsed = parseCatalog(JSON.parse(await readFile('models/catalog.json', 'utf8')))
+if (!parsed.ok) throw new Error(parsed.reason)
+const catalog: Catalog = parsed.catalog
+const rule = (id: string): CompareRule => catalog.models.find(m => m.id === id)!.compare
+
+async function openModels (page: Page): Promise<void> {
+  const errors: string[] = []
+  page.on('pageerror', e => errors.push(e.message))
+  await page.goto('/#/models')
+  await expect(page.getByTestId('model-table')).toBeVisible()
+  expect(errors).toEqual([])
+}
+
+test('OCR of the fixture image matches the onnxruntime-node reference', async ({ page }) => {
+  const reference = JSON.parse(await readFile('test/fixtures/ocr/reference.json', 'utf8')) as { lines: Array<{ text: string, box: { x: number, y: number, width: number, height: number } }> }
+  await openModels(page)
+  await expect(page.getByTestId('compute-provider')).toHaveAttribute('data-provider', 'wasm')
+  await expect(page.getByTestId('compute-threads')).toHaveAttribute('data-threads', /^[1-9]/)
+  await page.getByTestId('ocr-file').setInputFiles('test/fixtures/ocr/text.png')
+  const lines = page.getByTestId('ocr-line')
+  await expect(lines).toHaveCount(reference.lines.length, { timeout: 120_000 })
+  const got = await lines.evaluateAll(els => els.map(e => ({ text: e.getAttribute('data-text'), box: JSON.parse(e.getAttribute('data-box')!) as Record<string, number> })))
+  expect(got.map(l => l.text)).toEqual(reference.lines.map(l => l.text))
+  got.forEach((l, i) => {
+    for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(l.box[k]! - reference.lines[i]!.box[k])).toBeLessThan(1)
+  })
+  await expect(page.locator('[data-testid=model-row][data-model=ocr-det]')).toHaveAttribute('data-state', 'ready')
+})
+
+test('VAD segments of the fixture WAV match the reference; frame probabilities agree under the catalog rule', async ({ page }) => {
+  const reference = JSON.parse(await readFile('test/fixtures/vad/reference.json', 'utf8')) as { segments: Array<{ startMs: number, endMs: number }>, probs: number[] }
+  await openModels(page)
+  await page.getByTestId('vad-file').setInputFiles('test/fixtures/vad/speech.wav')
+  const segs = page.getByTestId('vad-segment')
+  await expect(segs).toHaveCount(reference.segments.length, { timeout: 120_000 })
+  const got = await segs.evaluateAll(els => els.map(e => ({ startMs: Number(e.getAttribute('data-start')), endMs: Number(e.getAttribute('data-end')) })))
+  expect(got).toEqual(reference.segments)
+  const probs = JSON.parse((await page.getByTestId('vad-timeline').getAttribute('data-probs'))!) as number[]
+  const verdict = compareOutputs(rule('vad'), { output: makeTensor('float32', [probs.length], probs) }, { output: makeTensor('float32', [reference.probs.length], reference.probs) })
+  expect(verdict).toEqual({ equal: true })
+})
+
+test('a bring-your-own model shows its I/O and reproduces the reference from .npy and JSON', async ({ page }) => {
+  const reference = JSON.parse(await readFile('test/fixtures/byo/reference.json', 'utf8')) as { y: { dims: number[], values: number[] } }
+  await openModels(page)
+  await page.getByTestId('byo-model-file').setInputFiles('test/fixtures/byo/affine.onnx')
+  await expect(page.getByTestId('byo-input')).toHaveAttribute('data-name', 'x')
+  await expect(page.getByTestId('byo-io')).toContainText('[N, 3]')
+  await expect(page.getByTestId('byo-output-info')).toHaveAttribute('data-name', 'y')
+  for (const file of ['input.npy', 'input.json']) {
+    await page.getByTestId('byo-input-files').setInputFiles(`test/fixtures/byo/${file}`)
+    const out = page.getByTestId('byo-output')
+    await expect(out).toHaveAttribute('data-dims', JSON.stringify(reference.y.dims))
+    expect(JSON.parse((await out.getAttribute('data-values'))!)).toEqual(reference.y.values)
+  }
+  // A wrong input shape: [1, 2] for an [N, 3] input.
+  await page.getByTestId('byo-input-files').setInputFiles({ name: 'x.json', mimeType: 'application/json', buffer: Buffer.from('[[1, 2]]') })
+  await expect(page.getByTestId('byo-run-error')).toHaveAttribute('data-error-name', 'InputShapeError')
+  await expect(page.getByTestId('byo-run-error')).toContainText('does not have the shape the model expects')
+  await expect(page.getByTestId('byo-run-error')).toContainText('[N, 3]')
+})
+
+test('unsupported and garbage .onnx files, and a non-image upload, give clear errors', async ({ page }) => {
+  await openModels(page)
+  await page.getByTestId('byo-model-file').setInputFiles('test/fixtures/byo/unsupported-op.onnx')
+  await expect(page.getByTestId('byo-model-error')).toHaveAttribute('data-error-name', 'UnsupportedModelError')
+  await expect(page.getByTestId('byo-model-error')).toContainText('EssaimNoSuchOperator')
+  await page.getByTestId('byo-model-file').setInputFiles('test/fixtures/byo/garbage.onnx')
+  await expect(page.getByTestId('byo-model-error')).toHaveAttribute('data-error-name', 'UnsupportedModelError')
+  await expect(page.getByTestId('byo-model-error')).toContainText('not ONNX')
+  await page.getByTestId('ocr-file').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('these are notes, not a picture') })
+  await expect(page.getByTestId('ocr-error')).toHaveAttribute('data-error-name', 'BadInputError')
+  await expect(page.getByTestId('ocr-error')).toContainText('not an image this browser can decode')
+  await page.getByTestId('vad-file').setInputFiles('test/fixtures/ocr/text.png')
+  await expect(page.getByTestId('vad-error')).toContainText('not a WAV file')
+})
+
+test('corrupted model bytes from the origin are refused with a hash mismatch', async ({ page }) => {
+  await page.route('**/models/vad.onnx', async route => {
+    const res = await route.fetch()
+    const body = await res.body()
+    const mid = body.length >> 1
+    body[mid] = body[mid]! ^ 0xff
+    await route.fulfill({ response: res, body })
+  })
+  await openModels(page)
+  await page.getByTestId('vad-file').setInputFiles('test/fixtures/vad/speech.wav')
+  await expect(page.getByTestId('vad-error')).toHaveAttribute('data-error-name', 'ModelHashMismatchError')
+  await expect(page.getByTestId('vad-error')).toContainText('sent bytes that do not hash to 2623a2953f6f')
+  await expect(page.locator('[data-testid=model-row][data-model=vad]')).toHaveAttribute('data-state', 'error')
+})
