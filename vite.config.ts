@@ -11,5 +11,5 @@ export default defineConfig({
   server: { headers: isolationHeaders() },
   preview: { headers: isolationHeaders() },
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 2048 }
+  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 2048, rolldownOptions: { input: ['index.html', 'bench/compute.html'] } }
 })

@@ -178,7 +178,9 @@ function handleRun (req: RunRequest): void {
   if (!decoded.ok) throw new BadInputError(`input is not a valid tensor map: ${decoded.reason}`)
   checkInputs(loaded.inputs, decoded.tensors)
   queue.push({ id: req.id, sha256: req.sha256, feeds: decoded.tensors })
-  void drain()
+  // Drain from a new task, so run messages already waiting in the event loop join this batch
+  // (a small WASM run can finish within one task, before the next message is even read).
+  setTimeout(() => { void drain() }, 0)
 }
 
 /** Runs queued requests one batch at a time until the queue is empty. */

@@ -8,8 +8,8 @@
  */
 import { test, expect, type Page } from '@playwright/test'
 import { readFile } from 'node:fs/promises'
-import { compareOutputs } from '../../src/core/compare.ts'
-import { makeTensor } from '../../src/core/tensors.ts'
+import { argmaxRow, compareOutputs } from '../../src/core/compare.ts'
+import { decodeTensors, encodeTensors, makeTensor, tensorValues } from '../../src/core/tensors.ts'
 import { parseCatalog, type Catalog } from '../../src/compute/catalog.ts'
 import type { CompareRule } from '../../src/core/schemas.ts'
 
@@ -103,4 +103,64 @@ test('corrupted model bytes from the origin are refused with a hash mismatch', a
   await expect(page.getByTestId('vad-error')).toHaveAttribute('data-error-name', 'ModelHashMismatchError')
   await expect(page.getByTestId('vad-error')).toContainText('sent bytes that do not hash to 2623a2953f6f')
   await expect(page.locator('[data-testid=model-row][data-model=vad]')).toHaveAttribute('data-state', 'error')
+})
+
+/** The harness page (bench/compute.html) exposes the ComputeClient to tests. */
+async function openHarness (page: Page): Promise<void> {
+  await page.goto('/bench/compute.html')
+  await expect(page.getByTestId('harness-ready')).toHaveAttribute('data-ready', 'true')
+}
+
+const digitsRaw = new Uint8Array(await readFile('test/fixtures/digits/inputs.f32'))
+const digitsFixture = {
+  input: Buffer.from(encodeTensors({ input: { dtype: 'float32', dims: [digitsRaw.length / 3136, 1, 28, 28], data: digitsRaw } })).toString('base64'),
+  reference: JSON.parse(await readFile('test/fixtures/digits/reference.json', 'utf8')) as { predictions: number[], logits: number[][] }
+}
+
+test('digits predictions in the worker match the onnxruntime-node reference under the argmax rule, batched or not', async ({ page }) => {
+  const { input, reference } = digitsFixture
+  await openHarness(page)
+  const out = await page.evaluate(async ([i]) => await window.essaimCompute.clientRun('digits', i!, { threads: 2 }), [input])
+  if (!out.ok) throw new Error(`${out.name}: ${out.message}`)
+  expect(out.provider).toBe('wasm')
+  const decoded = decodeTensors(Buffer.from(out.output, 'base64'))
+  if (!decoded.ok) throw new Error(decoded.reason)
+  const logits = decoded.tensors.logits!
+  const refLogits = makeTensor('float32', [reference.logits.length, 10], reference.logits.flat())
+  expect(compareOutputs(rule('digits'), { logits }, { logits: refLogits })).toEqual({ equal: true })
+  const predicted = Array.from({ length: reference.predictions.length }, (_, r) => argmaxRow(tensorValues(logits), r * 10, 10))
+  expect(predicted).toEqual(reference.predictions)
+
+  // The same inputs as 4 concurrent runs: the worker batches them; WASM results are identical to the single run.
+  const split = await page.evaluate(async ([i]) => await window.essaimCompute.clientRunSplit('digits', i!, 4), [input])
+  expect(Math.max(...split.batched)).toBeGreaterThan(1)
+  const rows = split.outputs.flatMap(o => {
+    const d = decodeTensors(Buffer.from(o, 'base64'))
+    if (!d.ok) throw new Error(d.reason)
+    return Array.from(tensorValues(d.tensors.logits!))
+  })
+  expect(rows).toEqual(Array.from(tensorValues(logits)).map(v => Math.fround(v)))
+})
+
+test('the worker re-checks the hash: corrupted bytes never reach a session; a cancelled run rejects with CancelledError', async ({ page }) => {
+  const { input } = digitsFixture
+  await openHarness(page)
+  const out = await page.evaluate(async ([i]) => await window.essaimCompute.clientRun('digits', i!, { corrupt: true }), [input])
+  expect(out).toMatchObject({ ok: false, name: 'ModelHashMismatchError' })
+  expect((out as { message: string }).message).toMatch(/expected b9d9905736f3.*refusing to load them/)
+  expect(await page.evaluate(async () => await window.essaimCompute.clientCancel('ocr-det'))).toBe('CancelledError')
+})
+
+test('the Models page recognises a drawn digit', async ({ page }) => {
+  await openModels(page)
+  const pad = page.getByLabel('Draw a digit here')
+  await pad.scrollIntoViewIfNeeded()
+  const box = (await pad.boundingBox())!
+  // A vertical stroke: a "1".
+  await page.mouse.move(box.x + 100, box.y + 30)
+  await page.mouse.down()
+  for (let y = 30; y <= 170; y += 5) await page.mouse.move(box.x + 100, box.y + y)
+  await page.mouse.up()
+  await page.getByTestId('digits-run').click()
+  await expect(page.getByTestId('digits-result')).toHaveAttribute('data-digit', '1', { timeout: 60_000 })
 })

@@ -1,0 +1,106 @@
+/**
+ * Harness page (bench/compute.html, built beside the app): exposes
+ * `window.essaimCompute` to Playwright so the bench can time bare
+ * onnxruntime-web and the e2e test can drive the ComputeClient directly
+ * (e.g. hand the worker corrupted bytes, which the app never does). Tensors
+ * cross Playwright's boundary as base64 `encodeTensors` bytes.
+ */
+import { decodeTensors, encodeTensors } from '../src/core/tensors.ts'
+import { bundledCatalog } from '../src/compute/bundled-catalog.ts'
+import { ComputeClient } from '../src/compute/client.ts'
+import { benchInput } from './compute-inputs.ts'
+import type { RawReply, RawRequest } from './compute-raw-worker.ts'
+
+const catalog = bundledCatalog()
+
+function model (id: string): (typeof catalog.models)[number] {
+  const m = catalog.models.find(x => x.id === id)
+  if (m === undefined) throw new Error(`no catalog model ${id}`)
+  return m
+}
+const modelUrl = (file: string): string => new URL(`../models/${file}`, document.baseURI).href
+const b64 = (bytes: Uint8Array): string => { let s = ''; for (const b of bytes) s += String.fromCharCode(b); return btoa(s) }
+const unb64 = (text: string): Uint8Array => Uint8Array.from(atob(text), c => c.charCodeAt(0))
+
+async function bytesOf (id: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await fetch(modelUrl(model(id).file))).arrayBuffer())
+}
+
+const api = {
+  ids: (): string[] => catalog.models.map(m => m.id),
+  crossOriginIsolated: (): boolean => globalThis.crossOriginIsolated,
+
+  /** Samples/s of bare onnxruntime-web on the model's bench input. */
+  async rawSps (id: string, threads: number, minMs = 2000, minRuns = 5): Promise<RawReply> {
+    const worker = new Worker(new URL('./compute-raw-worker.ts', import.meta.url), { type: 'module' })
+    try {
+      const { inputs, samples } = benchInput(model(id))
+      const req: RawRequest = { modelUrl: modelUrl(model(id).file), threads, inputs, samples, minMs, minRuns }
+      return await new Promise<RawReply>(resolve => {
+        worker.onmessage = (e: MessageEvent<RawReply>) => { resolve(e.data) }
+        worker.onerror = e => { resolve({ ok: false, error: e.message }) }
+        worker.postMessage(req)
+      })
+    } finally {
+      worker.terminate()
+    }
+  },
+
+  /** Loads a catalog model in a fresh ComputeClient and runs base64 input bytes; `corrupt` flips one model byte first. */
+  async clientRun (id: string, inputB64: string, options: { threads?: number, corrupt?: boolean } = {}): Promise<{ ok: true, output: string, provider: string, threads: number, ortVersion: string } | { ok: false, name: string, message: string }> {
+    const client = new ComputeClient({ threads: options.threads ?? 1, preferGpu: false })
+    try {
+      const bytes = await bytesOf(id)
+      if (options.corrupt === true) bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x01
+      const m = model(id)
+      await client.load({ sha256: m.sha256, bytes }, { batchable: m.batchable })
+      const r = await client.run(m.sha256, unb64(inputB64))
+      if (!decodeTensors(r.output).ok) throw new Error('undecodable output')
+      return { ok: true, output: b64(r.output), provider: r.provider, threads: r.threads, ortVersion: r.ortVersion }
+    } catch (err) {
+      return { ok: false, name: (err as Error).name, message: (err as Error).message }
+    } finally {
+      client.terminate()
+    }
+  },
+
+  /** Splits an input along dim 0 into `parts` concurrent runs (the worker batches them) and returns each output. */
+  async clientRunSplit (id: string, inputB64: string, parts: number): Promise<{ outputs: string[], batched: number[] }> {
+    const client = new ComputeClient({ threads: 1, preferGpu: false })
+    try {
+      const m = model(id)
+      await client.load({ sha256: m.sha256, bytes: await bytesOf(id) }, { batchable: m.batchable })
+      const decoded = decodeTensors(unb64(inputB64))
+      if (!decoded.ok) throw new Error(decoded.reason)
+      const [name, t] = Object.entries(decoded.tensors)[0]!
+      const rows = t.dims[0]!
+      const rowBytes = t.data.length / rows
+      const per = Math.ceil(rows / parts)
+      const inputs = Array.from({ length: parts }, (_, i) => encodeTensors({ [name]: { dtype: t.dtype, dims: [Math.min(per, rows - i * per), ...t.dims.slice(1)], data: t.data.slice(i * per * rowBytes, Math.min(rows, (i + 1) * per) * rowBytes) } }))
+      const results = await Promise.all(inputs.map(async input => await client.run(m.sha256, input)))
+      return { outputs: results.map(r => b64(r.output)), batched: results.map(r => r.batched) }
+    } finally {
+      client.terminate()
+    }
+  },
+
+  /** A run cancelled through its AbortSignal rejects with CancelledError. */
+  async clientCancel (id: string): Promise<string> {
+    const client = new ComputeClient({ threads: 1, preferGpu: false })
+    try {
+      const m = model(id)
+      await client.load({ sha256: m.sha256, bytes: await bytesOf(id) })
+      const controller = new AbortController()
+      const { inputs } = benchInput(m)
+      const p = client.run(m.sha256, encodeTensors(inputs), { signal: controller.signal })
+      controller.abort()
+      return await p.then(() => 'resolved', (err: Error) => err.name)
+    } finally {
+      client.terminate()
+    }
+  }
+}
+
+declare global { interface Window { essaimCompute: typeof api } }
+window.essaimCompute = api
+document.getElementById('log')!.dataset.ready = 'true'

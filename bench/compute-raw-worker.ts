@@ -1,0 +1,39 @@
+/**
+ * Bare onnxruntime-web, the baseline the swarm is measured against: one
+ * session, one input, `session.run` in a loop, nothing of Essaim's worker
+ * protocol, hashing or batching around it. One Worker per thread count,
+ * because ORT fixes its thread pool when it first initialises.
+ */
+/// <reference lib="webworker" />
+import * as ort from 'onnxruntime-web/wasm'
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url'
+import type { TensorMap } from '../src/core/tensors.ts'
+import { fromOrtOutputs, toOrtFeeds, type TensorCtor } from '../src/compute/ort-tensors.ts'
+
+declare const self: DedicatedWorkerGlobalScope
+
+export interface RawRequest { modelUrl: string, threads: number, inputs: TensorMap, samples: number, minMs: number, minRuns: number }
+export type RawReply = { ok: true, sps: number, runs: number, ms: number, threads: number, ortVersion: string, outputNames: string[] } | { ok: false, error: string }
+
+self.onmessage = async (e: MessageEvent<RawRequest>) => {
+  const req = e.data
+  try {
+    ort.env.wasm.wasmPaths = { wasm: new URL(wasmUrl, self.location.href).href }
+    ort.env.wasm.numThreads = req.threads
+    const bytes = new Uint8Array(await (await fetch(req.modelUrl)).arrayBuffer())
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' })
+    const feeds = toOrtFeeds(ort.Tensor as unknown as TensorCtor, req.inputs)
+    const first = fromOrtOutputs(await session.run(feeds) as Record<string, ort.Tensor>) // warm-up
+    let runs = 0
+    const t0 = performance.now()
+    while (runs < req.minRuns || performance.now() - t0 < req.minMs) {
+      await session.run(feeds)
+      runs++
+    }
+    const ms = performance.now() - t0
+    await session.release()
+    self.postMessage({ ok: true, sps: runs * req.samples * 1000 / ms, runs, ms, threads: req.threads, ortVersion: ort.env.versions.web ?? '', outputNames: Object.keys(first) } satisfies RawReply)
+  } catch (err) {
+    self.postMessage({ ok: false, error: err instanceof Error ? err.message : String(err) } satisfies RawReply)
+  }
+}
