@@ -41,7 +41,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
@@ -744,7 +744,7 @@ async function main (): Promise<void> {
 
     const check = await verifyOnnx(bytes, heldOut, heldEval.logits)
     log(`onnx held-out-acc ${pct(check.accuracy)}  argmax agreement with TS ${pct(check.agreement)}  max |Δlogit| ${check.maxAbsDiff.toExponential(2)}`)
-    log(`onnx_path: models/${outPath.split('/').pop() ?? ''}`)
+    log(`onnx_path: ${relative(root, outPath)}`)
     log(`onnx_bytes: ${bytes.length}`)
     log(`onnx_sha256: ${onnxSha}`)
     const ok = check.accuracy >= DIGITS_ACCURACY_BAR && check.agreement >= 0.999
