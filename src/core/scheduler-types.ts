@@ -58,6 +58,8 @@ export interface JobSpec<O = unknown> {
   policy: JobPolicy
   /** Shard indices whose answer is known (they are in the manifest like any other shard). */
   canaries?: Map<number, KnownAnswer<O>>
+  /** Shards accepted in an earlier session (e.g. before a requester reload): counted as accepted, never scheduled. */
+  settled?: ReadonlySet<number>
   /** Allow single replicas for trusted peers (default true; never when the job has no canaries). */
   adaptive?: boolean
 }

@@ -133,8 +133,14 @@ export class Scheduler<O = unknown> {
       if (canaries.has(i)) continue
       const base = spec.policy.replicas
       job.shards[i] = { index: i, status: 'open', base, need: base, counted: 0, single: false, revision: 0, results: [], leases: [], peers: [] }
+      if (spec.settled?.has(i) === true) {
+        // Accepted in an earlier session (a requester reload): never scheduled again.
+        this.setStatus(job, job.shards[i]!, 'accepted')
+        continue
+      }
       job.ready.add(i)
     }
+    job.done = job.accepted === job.realShards
     this.jobs.set(spec.jobId, job)
     this.jobsByKey.push(job)
     let r = this.requesters.find(x => x.id === spec.requester)

@@ -37,6 +37,11 @@ export function oneOf<const L extends readonly string[]> (...values: L): Check<L
   return check((v, path) => typeof v === 'string' && values.includes(v) ? undefined : `${path}: expected one of ${values.join(', ')}`)
 }
 
+/** `true` or `false`. */
+export function bool (): Check<boolean> {
+  return check((v, path) => typeof v === 'boolean' ? undefined : `${path}: expected true or false`)
+}
+
 /** A safe integer in `min..max`. */
 export function int (min: number, max: number): Check<number> {
   return check((v, path) => {

@@ -10,7 +10,21 @@ export const TOPIC_ATTEST = 'essaim/attest/1'
 export const TOPIC_LOG = 'essaim/log/1'
 
 /** Stream protocols. */
-export const PROTOCOL_WORK = '/essaim/work/1'
+export const PROTOCOL_WORK = '/essaim/work/1.0.0'
+/** Most shards asked for, or results handed in, in one work exchange. */
+export const WORK_MAX_BATCH = 8
+/** Largest output of one shard (`encodeTensors` bytes). */
+export const WORK_MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+/** Largest pull request frame: the volunteer hands in results over several pulls rather than exceed it. */
+export const WORK_MAX_REQUEST_BYTES = 2 * WORK_MAX_OUTPUT_BYTES + 64 * 1024
+/** Largest pull reply frame; the requester stops adding assignments well before it. */
+export const WORK_MAX_REPLY_BYTES = 64 * 1024 * 1024 + 64 * 1024
+/** The requester fills a reply with inputs up to about this many bytes (at least one assignment). */
+export const WORK_REPLY_TARGET_BYTES = 8 * 1024 * 1024
+/** Concurrent work streams one peer may have open to us. */
+export const WORK_MAX_STREAMS_PER_PEER = 4
+/** Deadline of one work exchange. */
+export const WORK_TIMEOUT_MS = 30_000
 
 /** How often a peer announces itself on the presence topic. */
 export const PRESENCE_INTERVAL_MS = 2_000
@@ -60,3 +74,16 @@ export const BLOB_REQUEST_TIMEOUT_MS = 10_000
 export const BLOB_TRANSFER_TIMEOUT_MS = 5 * 60_000
 /** A stream that moves no bytes for this long is aborted. */
 export const BLOB_IDLE_TIMEOUT_MS = 30_000
+
+/** How often a requester re-announces its open jobs (late joiners learn them this way). */
+export const JOB_ANNOUNCE_MS = 5_000
+/** Oldest job manifest a peer accepts on the jobs topic. */
+export const JOB_MAX_AGE_MS = 7 * 24 * 3600_000
+/** Oldest attestation or receipt accepted on gossip. */
+export const LOG_MAX_AGE_MS = 24 * 3600_000
+/** Clock skew tolerated on gossip envelopes. */
+export const GOSSIP_MAX_FUTURE_MS = 60_000
+/** How long a requester gathers verdicts before signing one tree head over them. */
+export const HEAD_BATCH_MS = 250
+/** Wait before asking again when a requester has nothing to hand out. */
+export const WORK_IDLE_WAIT_MS = 1_000

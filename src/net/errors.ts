@@ -68,6 +68,14 @@ export class BlobProtocolError extends NetError {
   }
 }
 
+/** A work exchange failed: the stream broke, or the other side sent a malformed or oversized frame. */
+export class WorkProtocolError extends NetError {
+  override readonly name = 'WorkProtocolError' as const
+  constructor (readonly peer: string, reason: string, options?: ErrorOptions) {
+    super(`work protocol error with ${peer}: ${reason}`, options)
+  }
+}
+
 /** Every error `fetchBlob` rejects with, apart from the caller's own abort reason. */
 export type BlobFetchError =
   | BlobNotFoundError

@@ -13,6 +13,7 @@
  *   discovered tab directly over /webrtc.
  * - pubsub peer discovery: tabs announce their addresses through the relay's
  *   generic discovery topic, then dial each other directly.
+ * - work: volunteers pull shards from requesters and hand in results.
  * - blob: model bytes by sha256 from (and to) other tabs over direct
  *   connections, so the static origin is not the only source.
  */
@@ -34,6 +35,7 @@ import type { Identity } from '../core/identity.ts'
 import { DISCOVERY_INTERVAL_MS } from './constants.ts'
 import { mesh, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
+import { work, type WorkService } from './protocols/work.ts'
 
 export interface BaseServices {
   identify: Identify
@@ -41,6 +43,7 @@ export interface BaseServices {
   pubsub: GossipSub
   mesh: Mesh
   blob: BlobService
+  work: WorkService
 }
 
 /** libp2p's internal components (not exported by name from 'libp2p'). */
@@ -110,6 +113,7 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
       }),
       mesh: mesh({ relays: init.relays }),
       blob: blob({ store: init.blobStore }),
+      work: work(),
       ...(init.services ?? {})
     } as ServiceFactoryMap<BaseServices & S>
   })

@@ -16,6 +16,49 @@ export interface EssaimDB extends DBSchema {
   models: { key: string, value: { bytes: Uint8Array, size: number, storedAt: number } }
   /** Small settings and state by name. */
   kv: { key: string, value: unknown }
+  /** Requester: jobs this profile posted, by job id hex. */
+  jobs: { key: string, value: StoredJob }
+  /** Requester: shard inputs (`encodeTensors` bytes), by [job id hex, shard]. */
+  inputs: { key: [string, number], value: Uint8Array }
+  /** Requester: accepted outputs, by [job id hex, shard]. */
+  outputs: { key: [string, number], value: StoredOutput }
+  /** Requester: this profile's transparency log, verdict envelope bytes by leaf index. */
+  log: { key: number, value: Uint8Array }
+  /** Volunteer: receipts this profile earned, by content id hex. */
+  receipts: { key: string, value: StoredReceipt }
+}
+
+/** A posted job as the requester keeps it. */
+export interface StoredJob {
+  jobId: string
+  /** The signed manifest envelope. */
+  manifest: Uint8Array
+  title: string
+  modelId: string
+  /** Known answers of the canary shards (computed by the requester before posting). */
+  canaries: Array<{ shard: number, output: Uint8Array }>
+  /** Free-form description of the inputs for previews (file names, processing). */
+  meta: unknown
+  createdAt: number
+  status: 'running' | 'done' | 'failed' | 'cancelled'
+}
+
+export interface StoredOutput {
+  output: Uint8Array
+  outputHash: string
+  /** Leaf index of the verdict that accepted it. */
+  leaf: number
+  credited: string[]
+  rejected: string[]
+  revision: number
+}
+
+export interface StoredReceipt {
+  receipt: Uint8Array
+  requester: string
+  jobId: string
+  shard: number
+  receivedAt: number
 }
 
 type Migration = (db: IDBPDatabase<EssaimDB>) => void
@@ -26,6 +69,13 @@ const migrations: Migration[] = [
     db.createObjectStore('identity')
     db.createObjectStore('models')
     db.createObjectStore('kv')
+  },
+  db => {
+    db.createObjectStore('jobs')
+    db.createObjectStore('inputs')
+    db.createObjectStore('outputs')
+    db.createObjectStore('log')
+    db.createObjectStore('receipts')
   }
 ]
 

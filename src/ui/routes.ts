@@ -13,6 +13,9 @@ export interface Route {
 
 export const routes: Route[] = [
   { path: '/volunteer', label: 'Volunteer', load: async () => await import('./pages/Volunteer.svelte') },
+  { path: '/submit', label: 'Submit job', load: async () => await import('./pages/Submit.svelte') },
+  { path: '/job', label: 'Jobs', load: async () => await import('./pages/Job.svelte') },
+  { path: '/ledger', label: 'Ledger', load: async () => await import('./pages/Ledger.svelte') },
   { path: '/models', label: 'Models', load: async () => await import('./pages/Models.svelte') },
   { path: '/verify', label: 'Verify', load: async () => await import('./pages/Verify.svelte') }
 ]

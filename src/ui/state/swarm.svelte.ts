@@ -8,6 +8,17 @@ import { getContext, setContext } from 'svelte'
 import { startPeer, type Peer } from '../../swarm/peer.ts'
 import { peerTable, type PeerRow } from '../../net/peer-table.ts'
 import type { RelayStatus } from '../../net/mesh.ts'
+import type { ComputeGate } from '../../swarm/volunteer.ts'
+import { RuntimeState } from './runtime.svelte.ts'
+
+/** Until the user sets a CPU budget: leave one core to the rest of the device, use at most 4. */
+function defaultThreads (): number {
+  const cores = typeof navigator === 'undefined' ? 2 : navigator.hardwareConcurrency
+  return Math.max(1, Math.min(4, (cores || 2) - 1))
+}
+
+/** Computing starts only from the "Start contributing" button; this gate adds no further condition. */
+const openGate: ComputeGate = { waitUntilAllowed: async () => {}, restAfter: () => 0 }
 
 export type Phase = { name: 'booting' } | { name: 'ready' } | { name: 'failed', message: string }
 
@@ -20,6 +31,7 @@ export class SwarmState {
   lastSeq = $state(0)
   now = $state(Date.now())
   peer: Peer | undefined
+  readonly runtime = new RuntimeState()
   private timer?: ReturnType<typeof setInterval>
 
   directCount = $derived(this.peers.filter(p => p.link === 'direct-webrtc').length)
@@ -39,6 +51,7 @@ export class SwarmState {
       this.timer = setInterval(refresh, 1000)
       this.refresh()
       this.phase = { name: 'ready' }
+      await this.runtime.start(peer, openGate, defaultThreads())
     } catch (err) {
       this.phase = { name: 'failed', message: describe(err) }
     }
@@ -56,6 +69,8 @@ export class SwarmState {
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
+    this.runtime.stop()
+    await this.runtime.runtime?.stop()
     await this.peer?.stop()
   }
 }

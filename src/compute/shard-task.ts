@@ -1,0 +1,44 @@
+/**
+ * What "computing a shard" means for each kind of model. For most models a
+ * shard is one inference: the input tensors go to the worker, the output
+ * tensors come back. Silero VAD is stateful frame by frame, so a VAD shard
+ * is a whole clip (`audio`: float32 [samples] at 16 kHz) and its output is
+ * the speech probability of every frame (`probs`); the requester turns
+ * those into segments, with the same code the Models page uses.
+ */
+import { decodeTensors, encodeTensors, makeTensor, tensorValues, type TensorMap } from '../core/tensors.ts'
+import { BadInputError } from './errors.ts'
+import { frameProbabilities } from './models/vad.ts'
+import type { ProcessingId } from './catalog.ts'
+
+/** Runs encoded inputs on a loaded model and returns encoded outputs (the ComputeClient's `run`). */
+export type RunEncoded = (input: Uint8Array, options: { signal?: AbortSignal }) => Promise<{ output: Uint8Array }>
+
+/** The largest shard input a volunteer decodes (the manifest also caps it). */
+const MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+/** The VAD shard input for a clip of 16 kHz samples. */
+export function vadShardInput (samples: Float32Array): Uint8Array {
+  return encodeTensors({ audio: makeTensor('float32', [samples.length], samples) })
+}
+
+/**
+ * Computes one shard; returns `encodeTensors` bytes of its output.
+ * @throws {BadInputError} the input does not decode or lacks what the processing needs.
+ * @throws whatever the worker throws (InputShapeError, CancelledError, …).
+ */
+export async function computeShard (processing: ProcessingId, input: Uint8Array, run: RunEncoded, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  if (processing !== 'vad') return (await run(input, options)).output
+  const decoded = decodeTensors(input, { maxBytes: MAX_INPUT_BYTES })
+  if (!decoded.ok) throw new BadInputError(`shard input: ${decoded.reason}`)
+  const audio = decoded.tensors.audio
+  if (audio === undefined || audio.dtype !== 'float32' || audio.dims.length !== 1) throw new BadInputError('a VAD shard needs `audio`: float32 [samples]')
+  const samples = Float32Array.from(tensorValues(audio))
+  const probs = await frameProbabilities(samples, async (_model, inputs: TensorMap, o) => {
+    const out = await run(encodeTensors(inputs), o ?? options)
+    const back = decodeTensors(out.output, { maxBytes: MAX_INPUT_BYTES })
+    if (!back.ok) throw new BadInputError(`model output: ${back.reason}`)
+    return back.tensors
+  }, options)
+  return encodeTensors({ probs: makeTensor('float32', [probs.length], probs) })
+}

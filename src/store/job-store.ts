@@ -1,0 +1,114 @@
+/**
+ * What survives a reload (issue "Jobs end to end", item 6): the requester's
+ * jobs (signed manifest, inputs, canary answers), every accepted output, and
+ * its transparency log; the volunteer's receipts. Writes that belong
+ * together go in one transaction, so a reload never sees half a verdict.
+ * Quota failures surface as {@link StoreQuotaError}, never swallowed.
+ */
+import type { IDBPDatabase } from 'idb'
+import { openEssaimDB, DB_NAME, type EssaimDB, type StoredJob, type StoredOutput, type StoredReceipt } from './db.ts'
+
+/** The browser refused to store more: the origin's storage quota is exhausted. */
+export class StoreQuotaError extends Error {
+  override readonly name = 'StoreQuotaError' as const
+  constructor (what: string, options?: ErrorOptions) {
+    super(`no room to store ${what}: the browser's storage quota for this site is exhausted (free some space or remove old jobs)`, options)
+  }
+}
+
+function isQuotaError (err: unknown): boolean {
+  const name = (err as { name?: string } | undefined)?.name
+  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED'
+}
+
+export class JobStore {
+  private db: Promise<IDBPDatabase<EssaimDB>> | undefined
+
+  constructor (private readonly dbName = DB_NAME) {}
+
+  private async open (): Promise<IDBPDatabase<EssaimDB>> {
+    this.db ??= openEssaimDB(this.dbName)
+    return await this.db
+  }
+
+  private async write<T> (what: string, fn: (db: IDBPDatabase<EssaimDB>) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.open())
+    } catch (err) {
+      if (isQuotaError(err)) throw new StoreQuotaError(what, { cause: err })
+      throw err
+    }
+  }
+
+  /**
+   * Stores a new job and all its inputs in one transaction.
+   * @throws {StoreQuotaError}
+   */
+  async putJob (job: StoredJob, inputs: readonly Uint8Array[]): Promise<void> {
+    await this.write(`job ${job.title}`, async db => {
+      const tx = db.transaction(['jobs', 'inputs'], 'readwrite')
+      const puts: Array<Promise<unknown>> = [tx.objectStore('jobs').put(job, job.jobId)]
+      inputs.forEach((input, shard) => { puts.push(tx.objectStore('inputs').put(input, [job.jobId, shard])) })
+      await Promise.all([...puts, tx.done])
+    })
+  }
+
+  async setStatus (jobId: string, status: StoredJob['status']): Promise<void> {
+    await this.write('job status', async db => {
+      const tx = db.transaction('jobs', 'readwrite')
+      const job = await tx.store.get(jobId)
+      if (job !== undefined) await tx.store.put({ ...job, status }, jobId)
+      await tx.done
+    })
+  }
+
+  async jobs (): Promise<StoredJob[]> {
+    const all = await (await this.open()).getAll('jobs')
+    return all.sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  async input (jobId: string, shard: number): Promise<Uint8Array | undefined> {
+    return await (await this.open()).get('inputs', [jobId, shard])
+  }
+
+  /**
+   * Appends a verdict to the log and stores the accepted output it decided, in one transaction.
+   * @throws {StoreQuotaError}
+   */
+  async putVerdict (jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput): Promise<void> {
+    await this.write(`the verdict on shard ${shard}`, async db => {
+      const tx = db.transaction(['log', 'outputs'], 'readwrite')
+      await Promise.all([tx.objectStore('log').put(verdict, leaf), tx.objectStore('outputs').put(output, [jobId, shard]), tx.done])
+    })
+  }
+
+  /** Accepted outputs of a job, by shard. */
+  async outputs (jobId: string): Promise<Map<number, StoredOutput>> {
+    const db = await this.open()
+    const range = IDBKeyRange.bound([jobId, 0], [jobId, Number.MAX_SAFE_INTEGER])
+    const [keys, values] = await Promise.all([db.getAllKeys('outputs', range), db.getAll('outputs', range)])
+    return new Map(keys.map((k, i) => [k[1], values[i]!]))
+  }
+
+  /** The whole log, in leaf order. */
+  async logLeaves (): Promise<Uint8Array[]> {
+    return await (await this.open()).getAll('log')
+  }
+
+  async putReceipt (id: string, receipt: StoredReceipt): Promise<void> {
+    await this.write('a receipt', async db => { await db.put('receipts', receipt, id) })
+  }
+
+  async receipts (): Promise<StoredReceipt[]> {
+    const all = await (await this.open()).getAll('receipts')
+    return all.sort((a, b) => a.receivedAt - b.receivedAt)
+  }
+
+  async getKv<T> (key: string): Promise<T | undefined> {
+    return await (await this.open()).get('kv', key) as T | undefined
+  }
+
+  async setKv (key: string, value: unknown): Promise<void> {
+    await this.write(key, async db => { await db.put('kv', value, key) })
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * How a requester's files become shards, and shard outputs become results,
+ * for each kind of catalog model. Shared by the Submit page (building and
+ * previewing), the Job page (results) and exports, so there is one place
+ * that knows that shard k of a digits job holds images k·n … k·n+n−1.
+ */
+import { decodeTensors, encodeTensors, tensorValues } from '../core/tensors.ts'
+import type { CompareRule, JobPolicy } from '../core/schemas.ts'
+import { BadInputError } from '../compute/errors.ts'
+import type { CatalogModel } from '../compute/catalog.ts'
+import { decodeImage } from '../compute/models/image.ts'
+import { digitPixels, digitPredictions, digitsInput, type DigitPrediction } from '../compute/models/digits.ts'
+import { speechSegments, wavTo16k, VAD, type SpeechSegment } from '../compute/models/vad.ts'
+import { vadShardInput } from '../compute/shard-task.ts'
+
+/** Images per digits shard: big enough to amortise a round trip, small enough to spread over volunteers. */
+export const DIGITS_PER_SHARD = 8
+
+/** What the job page needs to turn outputs back into per-file results. */
+export type JobMeta =
+  | { kind: 'digits', files: string[], perShard: number }
+  | { kind: 'vad', files: string[], samples: number[] }
+  | { kind: 'tensors', files: string[] }
+
+export interface BuiltInputs { inputs: Uint8Array[], meta: JobMeta }
+
+export type FileResult =
+  | { file: string, kind: 'digits', prediction: DigitPrediction }
+  | { file: string, kind: 'vad', segments: SpeechSegment[], durationMs: number }
+  | { file: string, kind: 'tensors', output: Record<string, { dtype: string, dims: number[], values: number[] }> }
+
+/**
+ * Turns uploaded files into shard inputs for `model`.
+ * @throws {BadInputError} naming the file that is not usable (not an image, not a WAV, …).
+ */
+export async function buildInputs (model: CatalogModel, files: readonly File[], options: { onProgress?: (done: number) => void } = {}): Promise<BuiltInputs> {
+  if (files.length === 0) throw new BadInputError('choose at least one file')
+  const names = files.map(f => f.webkitRelativePath !== '' ? f.webkitRelativePath : f.name)
+  if (model.processing === 'digits') {
+    const pixels: Float32Array[] = []
+    for (const [i, file] of files.entries()) {
+      try {
+        pixels.push(digitPixels(await decodeImage(file)))
+      } catch (err) {
+        throw new BadInputError(`${names[i]}: ${(err as Error).message}`)
+      }
+      options.onProgress?.(i + 1)
+    }
+    const inputs: Uint8Array[] = []
+    for (let i = 0; i < pixels.length; i += DIGITS_PER_SHARD) inputs.push(encodeTensors(digitsInput(pixels.slice(i, i + DIGITS_PER_SHARD))))
+    return { inputs, meta: { kind: 'digits', files: names, perShard: DIGITS_PER_SHARD } }
+  }
+  if (model.processing === 'vad') {
+    const inputs: Uint8Array[] = []
+    const samples: number[] = []
+    for (const [i, file] of files.entries()) {
+      let audio: Float32Array
+      try {
+        audio = wavTo16k(new Uint8Array(await file.arrayBuffer()))
+      } catch (err) {
+        throw new BadInputError(`${names[i]}: ${(err as Error).message}`)
+      }
+      inputs.push(vadShardInput(audio))
+      samples.push(audio.length)
+      options.onProgress?.(i + 1)
+    }
+    return { inputs, meta: { kind: 'vad', files: names, samples } }
+  }
+  throw new BadInputError(`jobs for ${model.title} are not supported from files yet`)
+}
+
+/** Defaults a requester can change: 2 replicas that must agree, 5 % canaries, a day to finish. */
+export function defaultPolicy (compare: CompareRule, now = Date.now()): JobPolicy {
+  return { replicas: 2, quorum: 2, compare, canaryRate: 0.05, deadline: now + 24 * 3600_000 }
+}
+
+/** Which shards become canaries (answers computed by the requester): `rate` of them, at least one when rate > 0, spread out. */
+export function canaryShards (shards: number, rate: number): number[] {
+  if (rate <= 0 || shards < 2) return []
+  const count = Math.min(shards - 1, Math.max(1, Math.round(shards * rate)))
+  const step = shards / count
+  return Array.from({ length: count }, (_, i) => Math.min(shards - 1, Math.floor(i * step + step / 2)))
+}
+
+/** Per-file results from accepted shard outputs; files whose shard is not verified yet are left out. */
+export function fileResults (meta: JobMeta, outputs: ReadonlyMap<number, Uint8Array>): FileResult[] {
+  const out: FileResult[] = []
+  for (const [shard, bytes] of outputs) {
+    const decoded = decodeTensors(bytes, { maxBytes: 64 * 1024 * 1024 })
+    if (!decoded.ok) continue
+    const t = decoded.tensors
+    if (meta.kind === 'digits') {
+      const logits = t.logits ?? Object.values(t)[0]
+      if (logits === undefined) continue
+      digitPredictions(logits).forEach((prediction, i) => {
+        const file = meta.files[shard * meta.perShard + i]
+        if (file !== undefined) out.push({ file, kind: 'digits', prediction })
+      })
+    } else if (meta.kind === 'vad') {
+      const probs = t.probs
+      const samples = meta.samples[shard]
+      if (probs === undefined || samples === undefined) continue
+      out.push({ file: meta.files[shard] ?? `clip ${shard}`, kind: 'vad', segments: speechSegments(Array.from(tensorValues(probs)), samples), durationMs: Math.round(samples * 1000 / VAD.sampleRate) })
+    } else {
+      const output: Record<string, { dtype: string, dims: number[], values: number[] }> = {}
+      for (const [name, v] of Object.entries(t)) output[name] = { dtype: v.dtype, dims: v.dims, values: Array.from(tensorValues(v)) }
+      out.push({ file: meta.files[shard] ?? `shard ${shard}`, kind: 'tensors', output })
+    }
+  }
+  return out
+}
+
+/** Results as CSV (one row per file). */
+export function resultsCsv (results: readonly FileResult[]): string {
+  const quote = (s: string): string => /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+  const rows = results.map(r => {
+    if (r.kind === 'digits') return [r.file, String(r.prediction.digit), r.prediction.probability.toFixed(4)]
+    if (r.kind === 'vad') return [r.file, r.segments.map(s => `${s.startMs}-${s.endMs}`).join(' '), String(r.durationMs)]
+    return [r.file, JSON.stringify(r.output)]
+  })
+  const header = results[0]?.kind === 'digits' ? ['file', 'digit', 'probability'] : results[0]?.kind === 'vad' ? ['file', 'speech_ms', 'duration_ms'] : ['file', 'output']
+  return [header, ...rows].map(r => r.map(quote).join(',')).join('\n') + '\n'
+}

@@ -1,0 +1,502 @@
+/**
+ * The requester runtime (DESIGN.md "Data flow of one job", steps 1, 2, 5, 6):
+ * posts signed job manifests, answers volunteers' pulls from the pure
+ * scheduler, checks every result (output decodes, attestation signed by the
+ * volunteer over exactly this job, shard, input and output), appends each
+ * decision as a signed verdict to its transparency log, signs tree heads
+ * over them and gossips one receipt per verdict. (It publishes on the jobs
+ * and log topics; the volunteer runtime of the same tab subscribes to them
+ * and feeds the ledger, so each topic has exactly one validator.) Everything needed to resume
+ * after a reload (manifest, inputs, canary answers, accepted outputs, log)
+ * is written to IndexedDB before it is relied on.
+ */
+import { TypedEventEmitter } from 'main-event'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Logger, PeerId } from '@libp2p/interface'
+import { open, seal, type Envelope } from '../core/envelope.ts'
+import type { Identity } from '../core/identity.ts'
+import { bytesEqual, fromHex, sha256, toHex } from '../core/bytes.ts'
+import type { CompareRule, JobBody, JobPolicy } from '../core/schemas.ts'
+import { decodeTensors, type TensorMap } from '../core/tensors.ts'
+import { compareOutputs } from '../core/compare.ts'
+import { Scheduler, type SchedulerEvent } from '../core/scheduler.ts'
+import { MerkleLog } from '../core/merkle-log.ts'
+import { sealTreeHead, type HeadClaim } from '../core/tree-head.ts'
+import { issueReceipt } from '../core/receipt.ts'
+import type { Ledger } from '../core/ledger.ts'
+import { refusal, type PullReply, type PullRequest, type ShardResult } from '../net/protocols/work.ts'
+import type { WorkService } from '../net/protocols/work.ts'
+import type { Presence } from '../net/presence.ts'
+import { publicKeyOf } from '../net/peer-keys.ts'
+import {
+  HEAD_BATCH_MS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
+  WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
+} from '../net/constants.ts'
+import type { JobStore } from '../store/job-store.ts'
+import type { StoredJob } from '../store/db.ts'
+import { Sequencer } from './sequencer.ts'
+
+/** What a requester fills in to post a job. */
+export interface JobDraft {
+  title: string
+  model: { id: string, sha256: string }
+  /** `encodeTensors` bytes of each shard's input. */
+  inputs: Uint8Array[]
+  policy: JobPolicy
+  /** Known answers (`encodeTensors` bytes) of some shards, computed by the requester: the canaries. */
+  canaries?: Map<number, Uint8Array>
+  /** Shown on the job page (file names, processing id, …). */
+  meta?: unknown
+}
+
+/** One volunteer's answer for a shard, for the per-shard view. */
+export interface ShardAnswer { peer: string, outputHash: string, at: number, canary: boolean }
+
+export interface ShardView {
+  shard: number
+  status: 'pending' | 'in-flight' | 'verified' | 'canary' | 'failed'
+  answers: ShardAnswer[]
+  credited: string[]
+  rejected: string[]
+  outputHash?: string
+}
+
+export interface JobView {
+  jobId: string
+  title: string
+  modelId: string
+  policy: JobPolicy
+  meta: unknown
+  createdAt: number
+  status: StoredJob['status']
+  shards: number
+  verified: number
+  inFlight: number
+  pending: number
+  failed: number
+  peers: string[]
+  /** Verified shards per second over the last minute. */
+  throughput: number
+  etaMs: number | undefined
+  firstVerifiedAt: number | undefined
+  faulty: string[]
+}
+
+interface RunningJob {
+  stored: StoredJob
+  manifest: Envelope<'job'>
+  compare: CompareRule
+  canaries: Map<number, Uint8Array>
+  outputs: Map<number, { output: Uint8Array, outputHash: string, credited: string[], rejected: string[], leaf: number }>
+  answers: Map<number, ShardAnswer[]>
+  /** Output bytes received per shard, by output hash, until the shard is decided. */
+  candidates: Map<number, Map<string, Uint8Array>>
+  leases: Map<number, { shard: number, peer: string, since: number }>
+  verifiedAt: number[]
+  faulty: Set<string>
+  failed: Set<number>
+}
+
+export interface RequesterInit {
+  identity: Identity
+  peerId: PeerId
+  pubsub: GossipSub
+  work: WorkService
+  presence: Presence
+  store: JobStore
+  ledger: Ledger
+  log: Logger
+  now?: () => number
+}
+
+export interface RequesterEvents {
+  'job:update': CustomEvent<string>
+  'job:error': CustomEvent<{ jobId: string, message: string }>
+}
+
+export class Requester extends TypedEventEmitter<RequesterEvents> {
+  private readonly jobs = new Map<string, RunningJob>()
+  private readonly scheduler: Scheduler<TensorMap>
+  private readonly merkle = new MerkleLog()
+  private readonly leaves: Uint8Array[] = []
+  private readonly seq: Sequencer
+  private readonly now: () => number
+  private readonly log: Logger
+  /** Leases cancelled per peer, delivered at its next pull. */
+  private readonly cancels = new Map<string, number[]>()
+  private readonly unsigned: number[] = []
+  private prevHead: HeadClaim | null = null
+  private lastHead: Uint8Array | undefined
+  private timers: Array<ReturnType<typeof setInterval>> = []
+  private headTimer?: ReturnType<typeof setTimeout>
+  private writes: Promise<void> = Promise.resolve()
+
+  constructor (private readonly init: RequesterInit) {
+    super()
+    this.now = init.now ?? Date.now
+    this.log = init.log
+    this.seq = new Sequencer(this.now)
+    this.scheduler = new Scheduler<TensorMap>({
+      seed: Math.floor(Math.random() * 2 ** 31),
+      leaseMs: 30_000,
+      comparator: (rule, a, b) => compareOutputs(rule, a, b).equal
+    })
+    this.onLost = this.onLost.bind(this)
+  }
+
+  /** Restores jobs and the log from IndexedDB, then starts serving pulls. */
+  async start (): Promise<void> {
+    for (const leaf of await this.init.store.logLeaves()) { this.merkle.append(leaf); this.leaves.push(leaf) }
+    this.prevHead = (await this.init.store.getKv<HeadClaim>('requester:head')) ?? null
+    if (this.prevHead !== null && this.prevHead.size > this.merkle.size) this.prevHead = null
+    for (const stored of await this.init.store.jobs()) {
+      if (stored.status !== 'running' && stored.status !== 'done') continue
+      await this.resume(stored)
+    }
+    this.init.work.serve(async (peer, request) => await this.onPull(peer, request))
+    this.init.presence.addEventListener('presence:lost', this.onLost)
+    this.timers.push(setInterval(() => { this.handle(this.scheduler.expire(this.now())) }, 1_000))
+    this.timers.push(setInterval(() => { void this.announce() }, JOB_ANNOUNCE_MS))
+  }
+
+  stop (): void {
+    this.timers.forEach(t => clearInterval(t))
+    this.timers = []
+    clearTimeout(this.headTimer)
+    this.init.work.serve(undefined)
+    this.init.presence.removeEventListener('presence:lost', this.onLost)
+  }
+
+  /**
+   * Signs, stores and announces a job.
+   * @returns the job id (hex).
+   * @throws {StoreQuotaError} the inputs do not fit in this browser's storage.
+   * @throws {SchemaError} the manifest is invalid (too many shards, bad policy).
+   */
+  async post (draft: JobDraft): Promise<string> {
+    const shards = draft.inputs.map(input => ({ inputHash: sha256(input), bytes: input.length }))
+    const body: JobBody = { model: draft.model, shards, policy: draft.policy }
+    const manifest = seal('job', body, this.init.identity, this.seq.next('job'))
+    const opened = open(manifest, { kinds: ['job'] })
+    if (!opened.ok) throw opened.error
+    const jobId = toHex(opened.envelope.id)
+    const stored: StoredJob = {
+      jobId,
+      manifest,
+      title: draft.title,
+      modelId: draft.model.id,
+      canaries: [...(draft.canaries ?? new Map<number, Uint8Array>()).entries()].map(([shard, output]) => ({ shard, output })),
+      meta: draft.meta ?? null,
+      createdAt: this.now(),
+      status: 'running'
+    }
+    await this.init.store.putJob(stored, draft.inputs)
+    await this.resume(stored)
+    void this.announce()
+    return jobId
+  }
+
+  /** Jobs this requester posted, newest first. */
+  list (): JobView[] {
+    return [...this.jobs.keys()].map(id => this.view(id)!).sort((a, b) => b.createdAt - a.createdAt)
+  }
+
+  view (jobId: string): JobView | undefined {
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return undefined
+    const total = job.manifest.body.shards.length
+    const verified = job.outputs.size + job.canaries.size
+    const inFlight = new Set([...job.leases.values()].map(l => l.shard)).size
+    const now = this.now()
+    const recent = job.verifiedAt.filter(t => t > now - 60_000)
+    const span = recent.length > 1 ? (recent.at(-1)! - recent[0]!) / 1000 : 0
+    const throughput = span > 0 ? (recent.length - 1) / span : 0
+    const remaining = total - verified - job.failed.size
+    return {
+      jobId,
+      title: job.stored.title,
+      modelId: job.stored.modelId,
+      policy: job.manifest.body.policy,
+      meta: job.stored.meta,
+      createdAt: job.stored.createdAt,
+      status: job.stored.status,
+      shards: total,
+      verified,
+      inFlight,
+      pending: Math.max(0, remaining - inFlight),
+      failed: job.failed.size,
+      peers: [...new Set([...job.leases.values()].map(l => l.peer))].sort(),
+      throughput,
+      etaMs: throughput > 0 && remaining > 0 ? remaining / throughput * 1000 : undefined,
+      firstVerifiedAt: job.verifiedAt[0],
+      faulty: [...job.faulty].sort()
+    }
+  }
+
+  /** Per-shard detail: who computed what and whether replicas agreed. */
+  shards (jobId: string): ShardView[] {
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return []
+    const inFlight = new Set([...job.leases.values()].map(l => l.shard))
+    return job.manifest.body.shards.map((_s, shard) => {
+      const out = job.outputs.get(shard)
+      const status: ShardView['status'] = job.canaries.has(shard)
+        ? 'canary'
+        : out !== undefined ? 'verified' : job.failed.has(shard) ? 'failed' : inFlight.has(shard) ? 'in-flight' : 'pending'
+      return {
+        shard,
+        status,
+        answers: job.answers.get(shard) ?? [],
+        credited: out?.credited ?? [],
+        rejected: out?.rejected ?? [],
+        ...(out !== undefined ? { outputHash: out.outputHash } : job.canaries.has(shard) ? { outputHash: toHex(sha256(job.canaries.get(shard)!)) } : {})
+      }
+    })
+  }
+
+  /** Accepted outputs (canary answers included), by shard: what the export contains. */
+  results (jobId: string): Map<number, Uint8Array> {
+    const job = this.jobs.get(jobId)
+    const out = new Map<number, Uint8Array>()
+    if (job === undefined) return out
+    for (const [shard, answer] of job.canaries) out.set(shard, answer)
+    for (const [shard, o] of job.outputs) out.set(shard, o.output)
+    return new Map([...out.entries()].sort((a, b) => a[0] - b[0]))
+  }
+
+  /**
+   * Receipts for every verdict of a job, proven against one fresh tree head:
+   * the bundle the job page exports next to the results.
+   */
+  receiptBundle (jobId: string): { receipts: Uint8Array[], heads: Uint8Array[] } {
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.outputs.size === 0) return { receipts: [], heads: [] }
+    this.signHead()
+    if (this.lastHead === undefined || this.prevHead?.size !== this.merkle.size) {
+      this.lastHead = sealTreeHead(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead)
+      this.prevHead = { size: this.merkle.size, root: this.merkle.root() }
+    }
+    const head = this.lastHead
+    const receipts = [...job.outputs.values()].sort((a, b) => a.leaf - b.leaf)
+      .map(o => issueReceipt(this.init.identity, this.merkle, this.leaves[o.leaf]!, o.leaf, head, this.seq.next('receipt')))
+    return { receipts, heads: [head] }
+  }
+
+  /** Resolves once every write started so far is in IndexedDB (tests, export). */
+  async flushed (): Promise<void> {
+    await this.writes
+  }
+
+  private async resume (stored: StoredJob): Promise<void> {
+    const opened = open(stored.manifest, { kinds: ['job'] })
+    if (!opened.ok) { this.log.error('stored job %s does not open: %s', stored.jobId, opened.error.message); return }
+    const manifest = opened.envelope as Envelope<'job'>
+    const saved = await this.init.store.outputs(stored.jobId)
+    const canaries = new Map(stored.canaries.map(c => [c.shard, c.output]))
+    const job: RunningJob = {
+      stored,
+      manifest,
+      compare: manifest.body.policy.compare,
+      canaries,
+      outputs: new Map([...saved.entries()].map(([shard, o]) => [shard, { output: o.output, outputHash: o.outputHash, credited: o.credited, rejected: o.rejected, leaf: o.leaf }])),
+      answers: new Map(),
+      candidates: new Map(),
+      leases: new Map(),
+      verifiedAt: [],
+      faulty: new Set(),
+      failed: new Set()
+    }
+    this.jobs.set(stored.jobId, job)
+    const known = new Map<number, { outputHash: string, output?: TensorMap }>()
+    for (const [shard, bytes] of canaries) {
+      const decoded = decodeTensors(bytes, { maxBytes: WORK_MAX_OUTPUT_BYTES })
+      known.set(shard, { outputHash: toHex(sha256(bytes)), ...(decoded.ok ? { output: decoded.tensors } : {}) })
+    }
+    this.scheduler.addJob({
+      jobId: stored.jobId,
+      requester: toHex(this.init.identity.publicKey),
+      shards: manifest.body.shards.length,
+      policy: manifest.body.policy,
+      canaries: known,
+      settled: new Set(saved.keys())
+    })
+    if (this.scheduler.progress(stored.jobId)?.done === true) this.finish(job)
+    this.update(stored.jobId)
+  }
+
+  private async announce (): Promise<void> {
+    for (const job of this.jobs.values()) {
+      if (job.stored.status !== 'running') continue
+      await this.init.pubsub.publish(TOPIC_JOBS, job.stored.manifest).catch(err => { this.log('announcing %s failed: %s', job.stored.jobId, (err as Error).message) })
+    }
+  }
+
+  private onLost (evt: CustomEvent<{ peerId: string }>): void {
+    this.handle(this.scheduler.removePeer(evt.detail.peerId))
+  }
+
+  /** Answers one pull: takes in results, hands out new shards. Never throws. */
+  private async onPull (peer: PeerId, request: PullRequest): Promise<PullReply> {
+    const jobId = toHex(request.job)
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return refusal('unknown job', true)
+    const from = peer.toString()
+    const key = publicKeyOf(from)
+    if (key === undefined) return refusal('only Ed25519 peers can volunteer', true)
+    const received: number[] = []
+    for (const result of request.results) {
+      const lease = job.leases.get(result.lease)
+      if (lease === undefined || lease.peer !== from) continue // expired and reassigned, or not theirs
+      received.push(result.lease)
+      job.leases.delete(result.lease)
+      this.handle(this.takeResult(job, lease.shard, from, key, result))
+    }
+    const cancel = this.cancels.get(from) ?? []
+    this.cancels.delete(from)
+    if (job.stored.status !== 'running') return { assignments: [], received, cancel, waitMs: 0, done: true, error: null }
+    const assignments: PullReply['assignments'] = []
+    let bytes = 0
+    for (const a of this.scheduler.pull(from, request.capacity, this.now())) {
+      if (a.jobId !== jobId) {
+        // Fair share picked another job of ours: give the lease back, the volunteer will find that job too.
+        this.handle(this.scheduler.fail(a.leaseId, from))
+        continue
+      }
+      const input = await this.init.store.input(jobId, a.shard)
+      if (input === undefined) {
+        this.log.error('input of shard %d of %s is missing from storage', a.shard, jobId)
+        this.handle(this.scheduler.fail(a.leaseId, from))
+        continue
+      }
+      job.leases.set(a.leaseId, { shard: a.shard, peer: from, since: this.now() })
+      assignments.push({ lease: a.leaseId, shard: a.shard, input })
+      bytes += input.length
+      if (bytes >= WORK_REPLY_TARGET_BYTES) break
+    }
+    this.update(jobId)
+    return { assignments, received, cancel, waitMs: assignments.length === 0 ? WORK_IDLE_WAIT_MS : 0, done: false, error: null }
+  }
+
+  /** Checks one result and hands it to the scheduler. */
+  private takeResult (job: RunningJob, shard: number, peer: string, key: Uint8Array, result: ShardResult): SchedulerEvent[] {
+    const leaseId = result.lease
+    if (result.error !== null || result.output === null || result.attestation === null) {
+      this.log('%s could not compute shard %d: %s', peer, shard, result.error ?? 'no output')
+      return this.scheduler.fail(leaseId, peer)
+    }
+    const decoded = decodeTensors(result.output, { maxBytes: WORK_MAX_OUTPUT_BYTES })
+    if (!decoded.ok) {
+      this.log('%s sent an undecodable output for shard %d: %s', peer, shard, decoded.reason)
+      return this.scheduler.fail(leaseId, peer)
+    }
+    const outputHash = sha256(result.output)
+    const att = open(result.attestation, { kinds: ['attestation'] })
+    const ref = job.manifest.body.shards[shard]!
+    const problem = !att.ok
+      ? `attestation refused: ${att.error.message}`
+      : !bytesEqual(att.envelope.signer, key)
+          ? 'attestation signed by someone else'
+          : (() => {
+              const b = (att.envelope as Envelope<'attestation'>).body
+              if (!bytesEqual(b.jobId, job.manifest.id)) return 'attestation names another job'
+              if (b.shard !== shard) return 'attestation names another shard'
+              if (!bytesEqual(b.inputHash, ref.inputHash)) return 'attestation names another input'
+              if (!bytesEqual(b.outputHash, outputHash)) return 'attestation names another output'
+              return undefined
+            })()
+    if (problem !== undefined) {
+      this.log('%s: %s (shard %d)', peer, problem, shard)
+      return this.scheduler.fail(leaseId, peer)
+    }
+    const hash = toHex(outputHash)
+    const candidates = job.candidates.get(shard) ?? new Map<string, Uint8Array>()
+    candidates.set(hash, result.output)
+    job.candidates.set(shard, candidates)
+    const answers = job.answers.get(shard) ?? []
+    answers.push({ peer, outputHash: hash, at: this.now(), canary: job.canaries.has(shard) })
+    job.answers.set(shard, answers)
+    return this.scheduler.complete(leaseId, peer, { outputHash: hash, output: decoded.tensors })
+  }
+
+  private handle (events: SchedulerEvent[]): void {
+    for (const e of events) {
+      const job = 'jobId' in e ? this.jobs.get(e.jobId) : undefined
+      switch (e.type) {
+        case 'shard:accepted':
+          if (job !== undefined) this.accept(job, e.shard, e.outputHash, e.credited, e.rejected, e.revision)
+          break
+        case 'shard:failed':
+          job?.failed.add(e.shard)
+          this.log('shard %d of %s failed: %s', e.shard, e.jobId, e.reason)
+          break
+        case 'peer:faulty':
+          job?.faulty.add(e.peer)
+          this.log('%s failed a canary: marked faulty', e.peer)
+          break
+        case 'lease:cancelled':
+        case 'lease:expired':
+          job?.leases.delete(e.leaseId)
+          if (e.type === 'lease:cancelled') this.cancels.set(e.peer, [...(this.cancels.get(e.peer) ?? []), e.leaseId].slice(-256))
+          break
+        case 'job:done':
+          if (job !== undefined) this.finish(job)
+          break
+        default:
+          break
+      }
+      if (job !== undefined) this.update(job.stored.jobId)
+    }
+  }
+
+  /** Signs the verdict, appends it to the log, persists it with the output. */
+  private accept (job: RunningJob, shard: number, outputHash: string, credited: string[], rejected: string[], revision: number): void {
+    const output = job.candidates.get(shard)?.get(outputHash)
+    if (output === undefined) { this.log.error('accepted output of shard %d is not held', shard); return }
+    const keys = (ids: string[]): Uint8Array[] => ids.map(id => publicKeyOf(id)).filter((k): k is Uint8Array => k !== undefined)
+    const verdict = seal('verdict', {
+      jobId: job.manifest.id, shard, outputHash: fromHex(outputHash), credited: keys(credited), rejected: keys(rejected)
+    }, this.init.identity, this.seq.next('verdict'))
+    const leaf = this.merkle.append(verdict)
+    this.leaves.push(verdict)
+    job.outputs.set(shard, { output, outputHash, credited, rejected, leaf })
+    job.candidates.delete(shard)
+    job.verifiedAt.push(this.now())
+    const stored = { output, outputHash, leaf, credited, rejected, revision }
+    this.persist(async () => { await this.init.store.putVerdict(job.stored.jobId, shard, leaf, verdict, stored) }, job.stored.jobId)
+    this.unsigned.push(leaf)
+    this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
+  }
+
+  /** One signed tree head over every verdict so far, and a receipt per new verdict. */
+  private signHead (): void {
+    if (this.unsigned.length === 0) return
+    const head = sealTreeHead(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead)
+    this.lastHead = head
+    const claim: HeadClaim = { size: this.merkle.size, root: this.merkle.root() }
+    this.prevHead = claim
+    this.persist(async () => { await this.init.store.setKv('requester:head', claim) })
+    for (const leaf of this.unsigned.splice(0)) {
+      const receipt = issueReceipt(this.init.identity, this.merkle, this.leaves[leaf]!, leaf, head, this.seq.next('receipt'))
+      this.init.ledger.addReceipt(receipt)
+      void this.init.pubsub.publish(TOPIC_LOG, receipt).catch(err => { this.log('publishing a receipt failed: %s', (err as Error).message) })
+    }
+  }
+
+  private finish (job: RunningJob): void {
+    if (job.stored.status === 'done') return
+    job.stored = { ...job.stored, status: 'done' }
+    this.persist(async () => { await this.init.store.setStatus(job.stored.jobId, 'done') }, job.stored.jobId)
+  }
+
+  /** Chains a write after the previous ones; a failure is reported on the job, never swallowed. */
+  private persist (write: () => Promise<void>, jobId?: string): void {
+    this.writes = this.writes.then(write).catch(err => {
+      this.log.error('storing failed: %s', (err as Error).message)
+      if (jobId !== undefined) this.safeDispatchEvent('job:error', { detail: { jobId, message: `${(err as Error).name}: ${(err as Error).message}` } })
+    })
+  }
+
+  private update (jobId: string): void {
+    this.safeDispatchEvent('job:update', { detail: jobId })
+  }
+}

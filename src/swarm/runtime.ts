@@ -1,0 +1,59 @@
+/**
+ * Everything one tab runs besides the network node: the requester (its
+ * jobs and log), the volunteer (pull, compute, receipts), the public credit
+ * ledger fed by every receipt seen, the job store and the compute worker.
+ * Every tab is both roles (DESIGN.md "Roles"); the volunteer only computes
+ * after the user consents, through the power gate.
+ */
+import { logger } from '@libp2p/logger'
+import { Ledger } from '../core/ledger.ts'
+import { bundledCatalog } from '../compute/bundled-catalog.ts'
+import { ComputeClient } from '../compute/client.ts'
+import { JobStore } from '../store/job-store.ts'
+import type { Peer } from './peer.ts'
+import { Requester } from './requester.ts'
+import { Volunteer, type ComputeGate } from './volunteer.ts'
+
+export interface Runtime {
+  requester: Requester
+  volunteer: Volunteer
+  ledger: Ledger
+  store: JobStore
+  client: ComputeClient
+  stop: () => Promise<void>
+}
+
+export interface RuntimeInit {
+  peer: Peer
+  gate: ComputeGate
+  /** WASM threads of the compute worker (fixed for its life). */
+  threads: number
+}
+
+export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
+  const { peer } = init
+  const store = new JobStore()
+  const ledger = new Ledger()
+  const client = new ComputeClient({ threads: init.threads })
+  const { pubsub, work, presence } = peer.node.services
+  const requester = new Requester({
+    identity: peer.identity, peerId: peer.node.peerId, pubsub, work, presence, store, ledger, log: logger('essaim:swarm:requester')
+  })
+  const volunteer = new Volunteer({
+    peer, store, ledger, catalog: bundledCatalog(), client, gate: init.gate, log: logger('essaim:swarm:volunteer')
+  })
+  await requester.start()
+  await volunteer.start()
+  return {
+    requester,
+    volunteer,
+    ledger,
+    store,
+    client,
+    stop: async () => {
+      await volunteer.stop()
+      requester.stop()
+      client.terminate()
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Posting a job from files: build the shard inputs, compute the canaries'
+ * answers here (a canary is a shard whose answer the requester knows, mixed
+ * into volunteers' work as a spot check), then sign, store and announce the
+ * manifest. Progress is reported at each step so the page can show it.
+ */
+import type { JobPolicy } from '../core/schemas.ts'
+import type { CatalogModel } from '../compute/catalog.ts'
+import { computeShard } from '../compute/shard-task.ts'
+import type { Peer } from './peer.ts'
+import type { Runtime } from './runtime.ts'
+import { buildInputs, canaryShards, type JobMeta } from './job-kinds.ts'
+
+export type SubmitStage =
+  | { stage: 'reading', done: number, total: number }
+  | { stage: 'model', detail: string }
+  | { stage: 'canaries', done: number, total: number }
+  | { stage: 'posting' }
+
+/** What posting will cost, shown before the user confirms. */
+export interface Estimate { shards: number, canaries: number, computations: number }
+
+export function estimate (shards: number, policy: JobPolicy): Estimate {
+  const canaries = canaryShards(shards, policy.canaryRate).length
+  return { shards, canaries, computations: (shards - canaries) * policy.replicas }
+}
+
+/**
+ * Builds, prepares and posts a job.
+ * @returns the job id.
+ * @throws {BadInputError} a file is unusable (names it).
+ * @throws {ModelUnavailableError}, compute errors while computing canaries, {StoreQuotaError}.
+ */
+export async function submitJob (runtime: Runtime, peer: Peer, model: CatalogModel, files: readonly File[], policy: JobPolicy, options: {
+  title?: string
+  signal?: AbortSignal
+  onStage?: (s: SubmitStage) => void
+} = {}): Promise<string> {
+  const report = options.onStage ?? (() => {})
+  const built = await buildInputs(model, files, { onProgress: done => { report({ stage: 'reading', done, total: files.length }) } })
+  const canaries = new Map<number, Uint8Array>()
+  const picks = canaryShards(built.inputs.length, policy.canaryRate)
+  if (picks.length > 0) {
+    report({ stage: 'model', detail: `loading ${model.title}` })
+    const { bytes } = await peer.loadModel(model, { signal: options.signal })
+    await runtime.client.load({ sha256: model.sha256, bytes }, { signal: options.signal, batchable: model.batchable })
+    for (const [i, shard] of picks.entries()) {
+      report({ stage: 'canaries', done: i, total: picks.length })
+      const output = await computeShard(model.processing, built.inputs[shard]!, async (input, o) => await runtime.client.run(model.sha256, input, o), { signal: options.signal })
+      canaries.set(shard, output)
+    }
+  }
+  report({ stage: 'posting' })
+  return await runtime.requester.post({
+    title: options.title ?? `${model.title}: ${files.length} file${files.length === 1 ? '' : 's'}`,
+    model: { id: model.id, sha256: model.sha256 },
+    inputs: built.inputs,
+    policy,
+    canaries,
+    meta: built.meta satisfies JobMeta
+  })
+}

@@ -1,0 +1,337 @@
+/**
+ * The volunteer runtime (DESIGN.md "Data flow of one job", steps 2–4 and 6):
+ * learns jobs from `essaim/jobs/1`, picks one whose model it can run, loads
+ * the model (cache → peers → origin, hash-checked), then pulls shards from
+ * the requester over `/essaim/work/1`, computes them in the worker, signs an
+ * attestation per result and hands results in on its next pull. It keeps
+ * one shard in reserve while computing, so a busy volunteer waits for the
+ * network as little as possible. Receipts naming it are kept in IndexedDB.
+ *
+ * Nothing computes unless the power gate allows it (consent, charging,
+ * visibility, one tab per profile); after each shard it rests as long as
+ * the duty cycle asks.
+ */
+import { TypedEventEmitter } from 'main-event'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from '@libp2p/interface'
+import { seal, type Envelope } from '../core/envelope.ts'
+import { bytesEqual, sha256, toHex } from '../core/bytes.ts'
+import { ReplayWindow } from '../core/replay.ts'
+import type { Ledger } from '../core/ledger.ts'
+import { signedTopic, type SignedTopic } from '../net/signed-topic.ts'
+import { peerIdOf } from '../net/peer-keys.ts'
+import type { Assignment, PullReply, ShardResult } from '../net/protocols/work.ts'
+import {
+  GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, LOG_MAX_AGE_MS, TOPIC_ATTEST, TOPIC_JOBS, TOPIC_LOG, WORK_MAX_OUTPUT_BYTES
+} from '../net/constants.ts'
+import type { Catalog, CatalogModel } from '../compute/catalog.ts'
+import type { ComputeClient } from '../compute/client.ts'
+import { computeShard } from '../compute/shard-task.ts'
+import type { JobStore } from '../store/job-store.ts'
+import type { StoredReceipt } from '../store/db.ts'
+import type { Peer } from './peer.ts'
+import { Sequencer } from './sequencer.ts'
+
+/** What the volunteer needs from the power gate (src/swarm/power-gate.ts). */
+export interface ComputeGate {
+  waitUntilAllowed: (options?: { signal?: AbortSignal }) => Promise<void>
+  restAfter: (ms: number) => number
+}
+
+export type VolunteerStatus =
+  | { kind: 'stopped' }
+  | { kind: 'waiting', detail: string }
+  | { kind: 'loading-model', model: string, detail: string }
+  | { kind: 'computing', jobId: string, model: string }
+
+export interface KnownJob {
+  jobId: string
+  requester: string
+  manifest: Envelope<'job'>
+  model: CatalogModel | undefined
+  /** Why this peer will not work on it, if it will not. */
+  unsupported?: string
+  done: boolean
+  /** Don't try this job again before this time (after an error). */
+  retryAt: number
+}
+
+export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string }
+
+export interface VolunteerEvents {
+  'volunteer:change': CustomEvent<void>
+}
+
+export interface VolunteerInit {
+  peer: Peer
+  store: JobStore
+  ledger: Ledger
+  catalog: Catalog
+  client: ComputeClient
+  gate: ComputeGate
+  log: Logger
+  now?: () => number
+}
+
+/** Shards asked for at once: one to compute and one in reserve. */
+const PIPELINE = 2
+
+export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
+  readonly jobs = new Map<string, KnownJob>()
+  readonly done: ShardDone[] = []
+  receipts: StoredReceipt[] = []
+  status: VolunteerStatus = { kind: 'stopped' }
+  lastError: string | undefined
+  private readonly seq: Sequencer
+  private readonly now: () => number
+  private readonly log: Logger
+  private readonly loaded = new Set<string>()
+  private topics: SignedTopic[] = []
+  private attest?: SignedTopic
+  private controller?: AbortController
+  private running?: Promise<void>
+
+  constructor (private readonly init: VolunteerInit) {
+    super()
+    this.now = init.now ?? Date.now
+    this.log = init.log
+    this.seq = new Sequencer(this.now)
+  }
+
+  /** Listens to jobs and receipts (observing costs nothing; computing starts with {@link contribute}). */
+  async start (): Promise<void> {
+    this.receipts = await this.init.store.receipts()
+    const pubsub = this.init.peer.node.services.pubsub
+    this.topics.push(signedTopic(pubsub, {
+      topic: TOPIC_JOBS, kinds: ['job'], maxAgeMs: JOB_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
+      onMessage: env => { this.onJob(env as Envelope<'job'>) }
+    }))
+    this.topics.push(signedTopic(pubsub, {
+      topic: TOPIC_LOG, kinds: ['receipt'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
+      onMessage: (_env, bytes) => { void this.onReceipt(bytes) }
+    }))
+    this.attest = signedTopic(pubsub, {
+      topic: TOPIC_ATTEST, kinds: ['attestation'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS,
+      replay: new ReplayWindow(), log: this.log, onMessage: () => {}
+    })
+    this.topics.push(this.attest)
+  }
+
+  async stop (): Promise<void> {
+    await this.pause()
+    this.topics.forEach(t => { t.stop() })
+    this.topics = []
+  }
+
+  /** Starts pulling and computing (the user pressed "Start contributing"). */
+  contribute (): void {
+    if (this.controller !== undefined) return
+    const controller = new AbortController()
+    this.controller = controller
+    this.running = this.loop(controller.signal).catch(err => {
+      if (!controller.signal.aborted) { this.lastError = describe(err); this.log.error('volunteer loop failed: %s', this.lastError) }
+    }).finally(() => { this.setStatus({ kind: 'stopped' }) })
+  }
+
+  /** Stops computing; shards in hand are abandoned (their leases expire and are reassigned). */
+  async pause (): Promise<void> {
+    this.controller?.abort(new Error('stopped by the user'))
+    this.controller = undefined
+    await this.running
+  }
+
+  get contributing (): boolean {
+    return this.controller !== undefined
+  }
+
+  /** Credit from receipts this peer holds (one per verdict naming it). */
+  get credit (): number {
+    return this.receipts.length
+  }
+
+  private onJob (env: Envelope<'job'>): void {
+    const jobId = toHex(env.id)
+    if (this.jobs.has(jobId)) return
+    const requester = peerIdOf(env.signer)
+    const model = this.init.catalog.models.find(m => m.sha256 === env.body.model.sha256)
+    this.jobs.set(jobId, {
+      jobId,
+      requester,
+      manifest: env,
+      model,
+      ...(model === undefined ? { unsupported: `model ${env.body.model.id} is not in this app's catalog` } : {}),
+      done: false,
+      retryAt: 0
+    })
+    this.emitChange()
+  }
+
+  private async onReceipt (bytes: Uint8Array): Promise<void> {
+    const added = this.init.ledger.addReceipt(bytes)
+    if (!added.ok) { this.log('refused a receipt: %s', added.reason); return }
+    const me = this.init.peer.identity.publicKey
+    const verdict = added.receipt.verdict.body
+    if (!verdict.credited.some(k => bytesEqual(k, me))) { this.emitChange(); return }
+    const id = toHex(added.receipt.receipt.id)
+    if (this.receipts.some(r => toHex(sha256(r.receipt)) === toHex(sha256(bytes)))) return
+    const stored: StoredReceipt = { receipt: bytes, requester: toHex(added.receipt.requester), jobId: toHex(verdict.jobId), shard: verdict.shard, receivedAt: this.now() }
+    this.receipts = [...this.receipts, stored]
+    this.emitChange()
+    await this.init.store.putReceipt(id, stored).catch(err => {
+      this.lastError = `could not store a receipt: ${describe(err)}`
+      this.emitChange()
+    })
+  }
+
+  /** The job to work on next: open, supported, its requester reachable; oldest first. */
+  private pick (): KnownJob | undefined {
+    const connected = new Set(this.init.peer.node.getConnections().map(c => c.remotePeer.toString()))
+    const now = this.now()
+    return [...this.jobs.values()]
+      .filter(j => !j.done && j.unsupported === undefined && j.retryAt <= now && connected.has(j.requester))
+      .sort((a, b) => a.manifest.ts - b.manifest.ts)[0]
+  }
+
+  private async loop (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      this.setStatus({ kind: 'waiting', detail: 'waiting for the power policy' })
+      await this.init.gate.waitUntilAllowed({ signal })
+      const job = this.pick()
+      if (job === undefined) {
+        this.setStatus({ kind: 'waiting', detail: 'no job to work on yet' })
+        await sleep(1_000, signal)
+        continue
+      }
+      try {
+        await this.workOn(job, signal)
+      } catch (err) {
+        if (signal.aborted) return
+        this.lastError = describe(err)
+        this.log('work on %s stopped: %s', job.jobId, this.lastError)
+        job.retryAt = this.now() + 5_000
+        this.emitChange()
+      }
+    }
+  }
+
+  private async ensureModel (model: CatalogModel, signal: AbortSignal): Promise<void> {
+    if (this.loaded.has(model.sha256)) return
+    this.setStatus({ kind: 'loading-model', model: model.id, detail: 'fetching' })
+    const { bytes } = await this.init.peer.loadModel(model, {
+      signal,
+      onProgress: p => { this.setStatus({ kind: 'loading-model', model: model.id, detail: `${p.source} ${Math.round(100 * p.received / Math.max(1, p.total))} %` }) }
+    })
+    this.setStatus({ kind: 'loading-model', model: model.id, detail: 'starting the runtime' })
+    await this.init.client.load({ sha256: model.sha256, bytes }, { signal, batchable: model.batchable })
+    this.loaded.add(model.sha256)
+  }
+
+  private async workOn (job: KnownJob, signal: AbortSignal): Promise<void> {
+    const model = job.model!
+    await this.ensureModel(model, signal)
+    const requester = peerIdFromString(job.requester)
+    const queue: Assignment[] = []
+    const results: ShardResult[] = []
+    const exchange = async (capacity: number): Promise<PullReply> => {
+      const reply = await this.init.peer.node.services.work.pull(requester, {
+        job: job.manifest.id, capacity, results: takeResults(results)
+      }, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
+      if (reply.error !== null) this.log('requester %s: %s', job.requester, reply.error)
+      const cancelled = new Set(reply.cancel)
+      for (let i = queue.length - 1; i >= 0; i--) if (cancelled.has(queue[i]!.lease)) queue.splice(i, 1)
+      queue.push(...reply.assignments)
+      if (reply.done) { job.done = true; this.emitChange() }
+      return reply
+    }
+    while (!signal.aborted && !job.done) {
+      await this.init.gate.waitUntilAllowed({ signal })
+      if (queue.length === 0) {
+        const reply = await exchange(PIPELINE)
+        if (reply.assignments.length === 0 && !reply.done) {
+          this.setStatus({ kind: 'waiting', detail: 'the requester has no shard for us right now' })
+          await sleep(reply.waitMs, signal)
+        }
+        continue
+      }
+      const assignment = queue.shift()!
+      this.setStatus({ kind: 'computing', jobId: job.jobId, model: model.id })
+      const computing = this.compute(job, model, assignment, signal)
+      // Fetch the next shard while this one computes.
+      if (queue.length === 0) await exchange(PIPELINE - 1).catch(err => { this.log('prefetch failed: %s', describe(err)) })
+      const { result, ms } = await computing
+      results.push(result)
+      const rest = this.init.gate.restAfter(ms)
+      if (rest > 0) await sleep(rest, signal)
+    }
+    // Hand in what is left (the job may be done, but the results still count).
+    while (results.length > 0 && !signal.aborted) await exchange(0)
+  }
+
+  private async compute (job: KnownJob, model: CatalogModel, a: Assignment, signal: AbortSignal): Promise<{ result: ShardResult, ms: number }> {
+    const ref = job.manifest.body.shards[a.shard]
+    const inputHash = sha256(a.input)
+    if (ref === undefined || !bytesEqual(inputHash, ref.inputHash)) {
+      return { result: { lease: a.lease, output: null, attestation: null, error: 'the input does not match the manifest' }, ms: 0 }
+    }
+    const started = performance.now()
+    let meta = { provider: 'wasm' as 'wasm' | 'webgpu', threads: 1, ortVersion: 'unknown' }
+    try {
+      const output = await computeShard(model.processing, a.input, async (input, o) => {
+        const r = await this.init.client.run(model.sha256, input, o)
+        meta = { provider: r.provider, threads: r.threads, ortVersion: r.ortVersion }
+        return r
+      }, { signal })
+      if (output.length > WORK_MAX_OUTPUT_BYTES) throw new Error(`output of ${output.length} bytes is over the protocol's cap`)
+      const ms = performance.now() - started
+      const attestation = seal('attestation', {
+        jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: sha256(output),
+        provider: meta.provider, ortVersion: meta.ortVersion.slice(0, 32) || 'unknown', threads: meta.threads, ms: Math.round(ms)
+      }, this.init.peer.identity, this.seq.next('attestation'))
+      void this.attest?.publish(attestation).catch(() => {})
+      this.done.push({ jobId: job.jobId, shard: a.shard, ms, at: this.now(), model: model.id })
+      if (this.done.length > 1_000) this.done.splice(0, this.done.length - 1_000)
+      this.emitChange()
+      return { result: { lease: a.lease, output, attestation, error: null }, ms }
+    } catch (err) {
+      if (signal.aborted) throw err
+      this.lastError = describe(err)
+      return { result: { lease: a.lease, output: null, attestation: null, error: this.lastError.slice(0, 500) }, ms: performance.now() - started }
+    }
+  }
+
+  private setStatus (status: VolunteerStatus): void {
+    this.status = status
+    this.emitChange()
+  }
+
+  private emitChange (): void {
+    this.safeDispatchEvent('volunteer:change')
+  }
+}
+
+/** Results to hand in with one pull, under the request cap (at most two full-size outputs). */
+function takeResults (results: ShardResult[]): ShardResult[] {
+  const out: ShardResult[] = []
+  let bytes = 0
+  while (results.length > 0 && out.length < 8) {
+    const size = results[0]!.output?.length ?? 0
+    if (out.length > 0 && bytes + size > 2 * WORK_MAX_OUTPUT_BYTES - 64 * 1024) break
+    bytes += size
+    out.push(results.shift()!)
+  }
+  return out
+}
+
+function describe (err: unknown): string {
+  const e = err as { name?: string, message?: string }
+  return `${e.name ?? 'Error'}: ${e.message ?? String(err)}`
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    if (signal.aborted) { reject(signal.reason); return }
+    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    const onAbort = (): void => { clearTimeout(t); reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

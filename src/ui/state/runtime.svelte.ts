@@ -1,0 +1,87 @@
+/**
+ * The UI's view of the requester, volunteer and ledger of this tab. It is
+ * refreshed on runtime events (at most every 200 ms) and once a second (for
+ * throughput and ETA). Pages read it through `getRuntime()`.
+ */
+import { getContext, setContext } from 'svelte'
+import { startRuntime, type Runtime } from '../../swarm/runtime.ts'
+import type { Peer } from '../../swarm/peer.ts'
+import type { ComputeGate, ShardDone, VolunteerStatus } from '../../swarm/volunteer.ts'
+import type { JobView } from '../../swarm/requester.ts'
+import type { LedgerSnapshot } from '../../core/ledger.ts'
+import type { StoredReceipt } from '../../store/db.ts'
+
+export class RuntimeState {
+  runtime = $state.raw<Runtime | undefined>(undefined)
+  failed = $state<string | undefined>(undefined)
+  jobs = $state<JobView[]>([])
+  jobErrors = $state<Record<string, string>>({})
+  status = $state<VolunteerStatus>({ kind: 'stopped' })
+  contributing = $state(false)
+  done = $state<ShardDone[]>([])
+  receipts = $state<StoredReceipt[]>([])
+  ledger = $state<LedgerSnapshot | undefined>(undefined)
+  lastError = $state<string | undefined>(undefined)
+  /** Bumped on every refresh, so pages can re-read per-job details. */
+  tick = $state(0)
+  private timer?: ReturnType<typeof setInterval>
+  private pending?: ReturnType<typeof setTimeout>
+
+  async start (peer: Peer, gate: ComputeGate, threads: number): Promise<void> {
+    try {
+      const runtime = await startRuntime({ peer, gate, threads })
+      this.runtime = runtime
+      const soon = (): void => { this.schedule() }
+      runtime.requester.addEventListener('job:update', soon)
+      runtime.requester.addEventListener('job:error', evt => {
+        this.jobErrors = { ...this.jobErrors, [evt.detail.jobId]: evt.detail.message }
+      })
+      runtime.volunteer.addEventListener('volunteer:change', soon)
+      this.timer = setInterval(() => { this.refresh() }, 1000)
+      this.refresh()
+    } catch (err) {
+      this.failed = `${(err as Error).name}: ${(err as Error).message}`
+    }
+  }
+
+  private schedule (): void {
+    this.pending ??= setTimeout(() => { this.pending = undefined; this.refresh() }, 200)
+  }
+
+  refresh (): void {
+    const r = this.runtime
+    if (r === undefined) return
+    this.jobs = r.requester.list()
+    this.status = r.volunteer.status
+    this.contributing = r.volunteer.contributing
+    this.done = r.volunteer.done.slice(-200)
+    this.receipts = r.volunteer.receipts
+    this.ledger = r.ledger.snapshot()
+    this.lastError = r.volunteer.lastError
+    this.tick++
+  }
+
+  contribute (on: boolean): void {
+    const v = this.runtime?.volunteer
+    if (v === undefined) return
+    if (on) v.contribute(); else void v.pause()
+    this.refresh()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    clearTimeout(this.pending)
+  }
+}
+
+const KEY = Symbol('essaim:runtime')
+
+export function setRuntime (state: RuntimeState): void {
+  setContext(KEY, state)
+}
+
+export function getRuntime (): RuntimeState {
+  const state = getContext<RuntimeState | undefined>(KEY)
+  if (state === undefined) throw new Error('getRuntime() called outside <App>')
+  return state
+}

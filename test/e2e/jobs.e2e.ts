@@ -1,0 +1,122 @@
+/**
+ * Jobs end to end, in real Chromium over real WebRTC with a real relay and
+ * the real digits model: a requester posts 200 handwritten digits as PNG
+ * files, three volunteers compute them with 2 replicas, every shard is
+ * verified, the predictions equal a reference computed here with
+ * onnxruntime-node, every volunteer's receipts pass `essaim-verify`, and the
+ * ledger is the same on every page.
+ */
+import { test, expect, type Page } from '@playwright/test'
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import * as ort from 'onnxruntime-node'
+import { digitPixels } from '../../src/compute/models/digits.ts'
+import { grayPng } from './support/png.ts'
+import { openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
+
+const run = promisify(execFile)
+const IMAGES = 200
+
+interface DigitFile { name: string, mimeType: string, buffer: Buffer }
+
+/** The first 200 held-out MNIST digits as PNG files, and what onnxruntime-node predicts for them after the app's preprocessing. */
+async function digitsFixture (): Promise<{ files: DigitFile[], expected: Map<string, number> }> {
+  const raw = readFileSync(join('test', 'fixtures', 'digits', 'inputs.f32'))
+  const values = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)
+  const files: DigitFile[] = []
+  const pixels: Float32Array[] = []
+  for (let i = 0; i < IMAGES; i++) {
+    const gray = Uint8Array.from(values.subarray(i * 784, (i + 1) * 784), v => Math.round(v * 255))
+    const name = `digit-${String(i).padStart(3, '0')}.png`
+    files.push({ name, mimeType: 'image/png', buffer: grayPng(28, 28, gray) })
+    const rgba = new Uint8ClampedArray(784 * 4)
+    gray.forEach((g, p) => { rgba.set([g, g, g, 255], p * 4) })
+    pixels.push(digitPixels({ width: 28, height: 28, data: rgba }))
+  }
+  const session = await ort.InferenceSession.create(join('models', 'digits.onnx'))
+  const input = new Float32Array(IMAGES * 784)
+  pixels.forEach((p, i) => { input.set(p, i * 784) })
+  const out = await session.run({ input: new ort.Tensor('float32', input, [IMAGES, 1, 28, 28]) })
+  const logits = (out.logits ?? Object.values(out)[0]!).data as Float32Array
+  const expected = new Map<string, number>()
+  files.forEach((f, i) => {
+    const row = Array.from(logits.subarray(i * 10, i * 10 + 10))
+    expected.set(f.name, row.indexOf(Math.max(...row)))
+  })
+  return { files, expected }
+}
+
+async function ledgerOf (page: Page): Promise<Array<[string, number]>> {
+  await page.goto(page.url().replace(/#.*$/, '#/ledger'))
+  await expect(page.getByTestId('ledger')).toBeVisible({ timeout: 30_000 })
+  return await page.getByTestId('ledger-row').evaluateAll(rows => rows.map(r => [r.getAttribute('data-peer') ?? '', Number(r.getAttribute('data-credit'))] as [string, number]))
+}
+
+async function startContributing (v: Volunteer): Promise<void> {
+  await v.page.getByTestId('contribute-start').click()
+  await expect(v.page.getByTestId('contribute-stop')).toBeVisible()
+}
+
+async function postDigits (page: Page, files: DigitFile[]): Promise<string> {
+  await page.goto(page.url().replace(/#.*$/, '#/submit'))
+  await page.getByTestId('submit-model').selectOption('digits')
+  await page.getByTestId('submit-files').setInputFiles(files)
+  await expect(page.getByTestId('submit-estimate')).toContainText(`${files.length} files → ${Math.ceil(files.length / 8)} shards`)
+  await page.getByTestId('submit-post').click()
+  await expect(page.getByTestId('job')).toBeVisible({ timeout: 120_000 })
+  return await page.getByTestId('job').getAttribute('data-job-id') ?? ''
+}
+
+async function verified (page: Page): Promise<[number, number]> {
+  const el = page.getByTestId('job-verified')
+  return [Number(await el.getAttribute('data-verified')), Number(await el.getAttribute('data-total'))]
+}
+
+test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts verify offline, ledgers agree', async ({ browser }, testInfo) => {
+  test.setTimeout(420_000)
+  const { files, expected } = await digitsFixture()
+  const relay: RelayProcess = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const requester = await openVolunteer(browser, [relay.addr])
+    pages.push(requester)
+    const volunteers: Volunteer[] = []
+    for (let i = 0; i < 3; i++) volunteers.push(await openVolunteer(browser, [relay.addr]))
+    pages.push(...volunteers)
+    for (const v of volunteers) await startContributing(v)
+
+    await postDigits(requester.page, files)
+    await expect.poll(async () => await verified(requester.page), { timeout: 300_000, intervals: [1000] }).toEqual([25, 25])
+    await expect(requester.page.getByTestId('job')).toHaveAttribute('data-status', 'done')
+
+    // Every prediction equals the onnxruntime-node reference.
+    const shown = await requester.page.getByTestId('digit-results').locator('li').evaluateAll(items =>
+      items.map(li => [li.getAttribute('data-file') ?? '', Number(li.getAttribute('data-digit'))] as [string, number]))
+    expect(shown).toHaveLength(IMAGES)
+    for (const [file, digit] of shown) expect(digit, file).toBe(expected.get(file))
+
+    // Each volunteer holds receipts, and essaim-verify accepts them.
+    for (const [i, v] of volunteers.entries()) {
+      await expect.poll(async () => Number(await v.page.getByTestId('my-credit').getAttribute('data-credit')), { timeout: 30_000 }).toBeGreaterThan(0)
+      const download = v.page.waitForEvent('download')
+      await v.page.getByTestId('export-my-receipts').click()
+      const path = testInfo.outputPath(`receipts-${i}.json`)
+      await (await download).saveAs(path)
+      const { stdout } = await run(process.execPath, ['scripts/essaim-verify.js', path])
+      expect(stdout).toMatch(/verified/i)
+    }
+
+    // The ledger is the same on every page, and credits exactly 2 replicas × the shards volunteers computed.
+    await expect.poll(async () => {
+      const ledgers = await Promise.all(pages.map(async p => JSON.stringify(await ledgerOf(p.page))))
+      return new Set(ledgers).size
+    }, { timeout: 30_000 }).toBe(1)
+    const ledger = await ledgerOf(requester.page)
+    expect(ledger.map(([peer]) => peer).sort()).toEqual(volunteers.map(v => v.peerId).sort())
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
