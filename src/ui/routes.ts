@@ -17,7 +17,8 @@ export const routes: Route[] = [
   { path: '/job', label: 'Jobs', load: async () => await import('./pages/Job.svelte') },
   { path: '/ledger', label: 'Ledger', load: async () => await import('./pages/Ledger.svelte') },
   { path: '/models', label: 'Models', load: async () => await import('./pages/Models.svelte') },
-  { path: '/verify', label: 'Verify', load: async () => await import('./pages/Verify.svelte') }
+  { path: '/verify', label: 'Verify', load: async () => await import('./pages/Verify.svelte') },
+  { path: '/settings', label: 'Settings', load: async () => await import('./pages/Settings.svelte') }
 ]
 
 export const defaultRoute = '/volunteer'

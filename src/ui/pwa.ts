@@ -1,0 +1,67 @@
+/**
+ * Registers the service worker (`src/sw.ts`, built to `/sw.js`) in
+ * production builds, and runs the update flow: when a new version has
+ * installed and is waiting, `updates` fires `update:ready`; `applyUpdate()`
+ * tells it to take over, and the page reloads once it controls the page.
+ */
+import { TypedEventEmitter } from 'main-event'
+import { logger } from '@libp2p/logger'
+import type { SwMessage } from '../sw.ts'
+
+const log = logger('essaim:ui:pwa')
+
+/** How often an open tab checks for a new version. */
+const UPDATE_CHECK_MS = 60 * 60 * 1000
+
+export const updates = new TypedEventEmitter<{ 'update:ready': CustomEvent<void> }>()
+
+let waiting: ServiceWorker | undefined
+let reloadOnChange = false
+
+/** A new version is installed and waiting for the page's go-ahead. */
+export function updateReady (): boolean {
+  return waiting !== undefined
+}
+
+/** Activates the waiting version; the page reloads when it has taken control. */
+export function applyUpdate (): void {
+  if (waiting === undefined) return
+  reloadOnChange = true
+  const msg: SwMessage = { type: 'skip-waiting' }
+  waiting.postMessage(msg)
+}
+
+function setWaiting (worker: ServiceWorker): void {
+  waiting = worker
+  updates.safeDispatchEvent('update:ready')
+}
+
+export function registerServiceWorker (): void {
+  if (!import.meta.env.PROD || !('serviceWorker' in navigator)) return
+  // After load: precaching must not compete with the first paint.
+  if (document.readyState === 'complete') void register()
+  else window.addEventListener('load', () => { void register() }, { once: true })
+}
+
+async function register (): Promise<void> {
+  try {
+    const container = navigator.serviceWorker
+    const reg = await container.register(`${import.meta.env.BASE_URL}sw.js`)
+    container.addEventListener('controllerchange', () => {
+      if (reloadOnChange) { reloadOnChange = false; window.location.reload() }
+    })
+    // Only an update waits while an older version controls the page; the first install just activates.
+    if (reg.waiting !== null && container.controller !== null) setWaiting(reg.waiting)
+    reg.addEventListener('updatefound', () => {
+      const worker = reg.installing
+      worker?.addEventListener('statechange', () => {
+        if (worker.state === 'installed' && container.controller !== null) setWaiting(worker)
+      })
+    })
+    const check = (): void => { reg.update().catch((err: Error) => { log('update check failed: %s', err.message) }) }
+    setInterval(check, UPDATE_CHECK_MS)
+    document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') check() })
+  } catch (err) {
+    log.error('service worker registration failed: %s', (err as Error).message)
+  }
+}
