@@ -31,8 +31,9 @@ function uniform (n: number, seed: number): Float32Array {
   return out
 }
 
-export function benchInput (model: CatalogModel): BenchInput {
-  const sizes = SIZES[model.id] ?? { N: 1 }
+/** `sizes` overrides symbolic dims, e.g. `{ N: 8 }` for the batch of one digits shard. */
+export function benchInput (model: CatalogModel, overrides: Record<string, number> = {}): BenchInput {
+  const sizes = { ...(SIZES[model.id] ?? { N: 1 }), ...overrides }
   const inputs: TensorMap = {}
   model.inputs.forEach((spec, k) => {
     const dims = spec.shape.map(d => typeof d === 'number' ? d : (sizes[d] ?? 1))

@@ -30,11 +30,11 @@ const api = {
   ids: (): string[] => catalog.models.map(m => m.id),
   crossOriginIsolated: (): boolean => globalThis.crossOriginIsolated,
 
-  /** Samples/s of bare onnxruntime-web on the model's bench input. */
-  async rawSps (id: string, threads: number, minMs = 2000, minRuns = 5): Promise<RawReply> {
+  /** Samples/s of bare onnxruntime-web on the model's bench input; `sizes` overrides its symbolic dims (e.g. `{ N: 8 }`). */
+  async rawSps (id: string, threads: number, minMs = 2000, minRuns = 5, sizes: Record<string, number> = {}): Promise<RawReply> {
     const worker = new Worker(new URL('./compute-raw-worker.ts', import.meta.url), { type: 'module' })
     try {
-      const { inputs, samples } = benchInput(model(id))
+      const { inputs, samples } = benchInput(model(id), sizes)
       const req: RawRequest = { modelUrl: modelUrl(model(id).file), threads, inputs, samples, minMs, minRuns }
       return await new Promise<RawReply>(resolve => {
         worker.onmessage = (e: MessageEvent<RawReply>) => { resolve(e.data) }

@@ -3,9 +3,13 @@
  * session, one input, `session.run` in a loop, nothing of Essaim's worker
  * protocol, hashing or batching around it. One Worker per thread count,
  * because ORT fixes its thread pool when it first initialises.
+ *
+ * ORT is imported dynamically, as in src/compute/worker.ts: its pthread
+ * workers load the script that holds ORT, and if that were this file (a
+ * static import bundles ORT into it) they would run our onmessage and hang.
  */
 /// <reference lib="webworker" />
-import * as ort from 'onnxruntime-web/wasm'
+import type * as Ort from 'onnxruntime-web'
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url'
 import type { TensorMap } from '../src/core/tensors.ts'
 import { fromOrtOutputs, toOrtFeeds, type TensorCtor } from '../src/compute/ort-tensors.ts'
@@ -18,12 +22,13 @@ export type RawReply = { ok: true, sps: number, runs: number, ms: number, thread
 self.onmessage = async (e: MessageEvent<RawRequest>) => {
   const req = e.data
   try {
+    const ort = await import('onnxruntime-web/wasm')
     ort.env.wasm.wasmPaths = { wasm: new URL(wasmUrl, self.location.href).href }
     ort.env.wasm.numThreads = req.threads
     const bytes = new Uint8Array(await (await fetch(req.modelUrl)).arrayBuffer())
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' })
     const feeds = toOrtFeeds(ort.Tensor as unknown as TensorCtor, req.inputs)
-    const first = fromOrtOutputs(await session.run(feeds) as Record<string, ort.Tensor>) // warm-up
+    const first = fromOrtOutputs(await session.run(feeds) as Record<string, Ort.Tensor>) // warm-up
     let runs = 0
     const t0 = performance.now()
     while (runs < req.minRuns || performance.now() - t0 < req.minMs) {

@@ -123,6 +123,7 @@ test('digits predictions in the worker match the onnxruntime-node reference unde
   const out = await page.evaluate(async ([i]) => await window.essaimCompute.clientRun('digits', i!, { threads: 2 }), [input])
   if (!out.ok) throw new Error(`${out.name}: ${out.message}`)
   expect(out.provider).toBe('wasm')
+  expect(out.threads).toBe(2) // cross-origin isolated: WASM threads are on
   const decoded = decodeTensors(Buffer.from(out.output, 'base64'))
   if (!decoded.ok) throw new Error(decoded.reason)
   const logits = decoded.tensors.logits!
