@@ -21,12 +21,12 @@ import webgpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?
 import { decodeTensors, encodeTensors, type TensorMap } from '../core/tensors.ts'
 import { toHex } from '../core/bytes.ts'
 import {
-  BadInputError, CancelledError, ComputeError, InputShapeError, ModelHashMismatchError, ModelNotLoadedError,
-  OutOfMemoryError, ProviderUnavailableError, UnsupportedModelError, WorkerFailedError, toWireError
+  BadInputError, CancelledError, ModelHashMismatchError, ModelNotLoadedError, OutOfMemoryError, ProviderUnavailableError, toWireError
 } from './errors.ts'
 import { checkInputs, fromOrtOutputs, sessionValueInfo, toOrtFeeds, zeroTensor, type TensorCtor } from './ort-tensors.ts'
 import { batchKey, batchSize, concatBatch, splitBatch, MAX_BATCH_REQUESTS } from './batch.ts'
 import { selectProvider, type ProviderName } from './providers.ts'
+import { classifyOrtError as classify } from './classify.ts'
 import type { LoadRequest, RunRequest, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
 
 declare const self: DedicatedWorkerGlobalScope
@@ -94,21 +94,6 @@ function wasmFallback (settings: WorkerSettings, why: string): Promise<Runtime> 
   gpuRuntime = undefined
   wasmRuntime ??= importRuntime('wasm', settings, gpuReason)
   return wasmRuntime
-}
-
-/** Maps an ORT failure to a named error. ORT reports everything as plain Errors with C++ messages. */
-function classify (err: unknown, phase: 'load' | 'run'): ComputeError {
-  if (err instanceof ComputeError) return err
-  const message = err instanceof Error ? err.message : String(err)
-  if (/out of memory|\bOOM\b|allocation failed|Cannot enlarge memory|bad_alloc/i.test(message)) return new OutOfMemoryError(message)
-  if (phase === 'load') {
-    if (/protobuf|parse|magic|invalid model|ModelProto/i.test(message)) return new UnsupportedModelError(`not a valid ONNX model: ${message}`)
-    if (/implementation for|not implemented|not supported|unsupported|opset/i.test(message)) return new UnsupportedModelError(`unsupported operator or opset: ${message}`)
-    return new UnsupportedModelError(`the runtime could not load this model: ${message}`)
-  }
-  if (/invalid dimensions|invalid rank|shape|dimension/i.test(message)) return new InputShapeError(message)
-  if (/data type|tensor type|input .* type/i.test(message)) return new BadInputError(message)
-  return new WorkerFailedError(`inference failed: ${message}`)
 }
 
 async function createSession (rt: Runtime, bytes: Uint8Array): Promise<Ort.InferenceSession> {
