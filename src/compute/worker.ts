@@ -54,7 +54,7 @@ interface QueuedRun { id: number, sha256: string, feeds: TensorMap }
 
 let wasmRuntime: Promise<Runtime> | undefined
 let gpuRuntime: Promise<Runtime> | undefined
-let gpuReason: string | undefined
+let wasmReason: string | undefined
 const sessions = new Map<string, Loaded>()
 const queue: QueuedRun[] = []
 const cancelled = new Set<number>()
@@ -82,17 +82,24 @@ async function runtimeFor (settings: WorkerSettings): Promise<Runtime> {
     if (choice.provider === 'webgpu') {
       gpuRuntime = importRuntime('webgpu', settings, choice.reason)
     } else {
-      gpuReason = choice.reason
+      wasmReason = choice.reason
       wasmRuntime = importRuntime('wasm', settings, choice.reason)
     }
   }
-  return await (gpuRuntime ?? wasmRuntime)!
+  if (gpuRuntime !== undefined) {
+    try {
+      return await gpuRuntime
+    } catch (err) {
+      return await wasmFallback(settings, err instanceof Error ? err.message : String(err))
+    }
+  }
+  return await wasmRuntime!
 }
 
 function wasmFallback (settings: WorkerSettings, why: string): Promise<Runtime> {
-  gpuReason = `WASM (CPU): WebGPU failed (${why})`
+  wasmReason = `WASM (CPU): WebGPU failed (${why})`
   gpuRuntime = undefined
-  wasmRuntime ??= importRuntime('wasm', settings, gpuReason)
+  wasmRuntime ??= importRuntime('wasm', settings, wasmReason)
   return wasmRuntime
 }
 
@@ -135,7 +142,7 @@ async function handleLoad (req: LoadRequest): Promise<void> {
   }
   const rt = loaded.runtime
   post({
-    type: 'ready', id: req.id, sha256: req.sha256, provider: rt.provider, reason: rt.provider === 'wasm' ? (gpuReason ?? rt.reason) : rt.reason,
+    type: 'ready', id: req.id, sha256: req.sha256, provider: rt.provider, reason: rt.provider === 'wasm' ? (wasmReason ?? rt.reason) : rt.reason,
     threads: rt.threads, ortVersion: rt.ortVersion, inputs: loaded.inputs, outputs: loaded.outputs, ms: performance.now() - t0
   })
 }

@@ -165,3 +165,28 @@ test('the Models page recognises a drawn digit', async ({ page }) => {
   await page.getByTestId('digits-run').click()
   await expect(page.getByTestId('digits-result')).toHaveAttribute('data-digit', '1', { timeout: 60_000 })
 })
+
+test('OCR model outputs in the browser agree with onnxruntime-node under the catalog rule (det map and rec probabilities)', async ({ page }) => {
+  const { nodeRunner } = await import('../unit/compute/support/ort-node.ts')
+  const { detInput, dbBoxes, recInput } = await import('../../src/compute/models/ocr.ts')
+  const { crop } = await import('../../src/compute/models/image.ts')
+  const ref = JSON.parse(await readFile('test/fixtures/ocr/reference.json', 'utf8')) as { width: number, height: number }
+  const image = { width: ref.width, height: ref.height, data: new Uint8Array(await readFile('test/fixtures/ocr/text.rgba')) }
+  const runner = await nodeRunner()
+  await openHarness(page)
+  try {
+    const det = detInput(image)
+    const box = dbBoxes(Object.values(await runner.run('ocr-det', det.input))[0]!)[0]!
+    const piece = crop(image, Math.round(box.x * det.scaleX), Math.round(box.y * det.scaleY), Math.round(box.width * det.scaleX), Math.round(box.height * det.scaleY))
+    for (const [id, inputs] of [['ocr-det', det.input], ['ocr-rec', recInput(piece)]] as const) {
+      const expected = await runner.run(id, inputs)
+      const out = await page.evaluate(async ([m, i]) => await window.essaimCompute.clientRun(m!, i!, { threads: 2 }), [id, Buffer.from(encodeTensors(inputs)).toString('base64')])
+      if (!out.ok) throw new Error(`${id}: ${out.name}: ${out.message}`)
+      const got = decodeTensors(Buffer.from(out.output, 'base64'))
+      if (!got.ok) throw new Error(got.reason)
+      expect(compareOutputs(rule(id), got.tensors, expected), id).toEqual({ equal: true })
+    }
+  } finally {
+    await runner.close()
+  }
+})
