@@ -40,6 +40,14 @@ test('OCR of the fixture image matches the onnxruntime-node reference', async ({
     for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(l.box[k]! - reference.lines[i]!.box[k])).toBeLessThan(1)
   })
   await expect(page.locator('[data-testid=model-row][data-model=ocr-det]')).toHaveAttribute('data-state', 'ready')
+
+  // A CPU budget of 2 threads replaces the worker; the same image gives the same text.
+  await page.getByTestId('compute-budget').selectOption('2')
+  await expect(page.getByTestId('compute-threads')).toHaveAttribute('data-threads', '2')
+  await page.getByTestId('ocr-file').setInputFiles('test/fixtures/ocr/text.png')
+  await expect(page.locator('[data-testid=model-row][data-model=ocr-det]')).toContainText('wasm × 2', { timeout: 120_000 })
+  await expect(lines).toHaveCount(reference.lines.length)
+  expect(await lines.evaluateAll(els => els.map(e => e.getAttribute('data-text')))).toEqual(reference.lines.map(l => l.text))
 })
 
 test('VAD segments of the fixture WAV match the reference; frame probabilities agree under the catalog rule', async ({ page }) => {

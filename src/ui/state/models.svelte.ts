@@ -53,7 +53,7 @@ async function fileBytes (file: Blob): Promise<Uint8Array> {
 
 export class ModelsState {
   readonly catalog = bundledCatalog()
-  readonly threads: ThreadChoice = selectThreads({ crossOriginIsolated: globalThis.crossOriginIsolated === true, hardwareConcurrency: navigator.hardwareConcurrency })
+  threads = $state<ThreadChoice>(selectThreads({ crossOriginIsolated: globalThis.crossOriginIsolated === true, hardwareConcurrency: navigator.hardwareConcurrency }))
   /** The provider this browser would get (the worker decides the same way; its answer replaces this after a load). */
   provider = $state<ProviderChoice | undefined>(undefined)
   status = $state<Record<string, ModelStatus>>({})
@@ -190,6 +190,22 @@ export class ModelsState {
       if (!out.ok) throw new WorkerFailedError(out.reason)
       return out.tensors
     })
+  }
+
+  /**
+   * Sets the CPU budget (threads) for trying models here. ORT fixes its thread
+   * count when it starts, so this replaces the worker; models load again on next use.
+   */
+  setBudget (threads: number | undefined): void {
+    this.threads = selectThreads({ crossOriginIsolated: globalThis.crossOriginIsolated === true, hardwareConcurrency: navigator.hardwareConcurrency, budget: threads })
+    this.stop()
+    this.inflight.clear()
+    this.status = {}
+    this.digits = { state: 'idle' }
+    this.ocr = { state: 'idle' }
+    this.vad = { state: 'idle' }
+    this.byoModel = { state: 'idle' }
+    this.byoRun = { state: 'idle' }
   }
 
   stop (): void {
