@@ -29,6 +29,9 @@ import type { BodyOf } from '../../src/core/schemas.ts'
 import type { BlobStore } from '../../src/net/protocols/blob.ts'
 import type { Assignment, PullReply, ShardResult } from '../../src/net/protocols/work.ts'
 import { peerIdOf } from '../../src/net/peer-keys.ts'
+import { MerkleLog } from '../../src/core/merkle-log.ts'
+import { sealTreeHead } from '../../src/core/tree-head.ts'
+import { issueReceipt } from '../../src/core/receipt.ts'
 import { Sequencer } from '../../src/swarm/sequencer.ts'
 import { APP_VERSION } from '../../src/swarm/version.ts'
 import {
@@ -129,7 +132,7 @@ export class Adversary {
   /** Dials a tab directly over WebRTC (signalled through the relay), with retries and jitter. */
   async connect (peerId: string, options: { attempts?: number } = {}): Promise<void> {
     const target = multiaddr(`${this.relay}/p2p-circuit/webrtc/p2p/${peerId}`)
-    const attempts = options.attempts ?? 6
+    const attempts = options.attempts ?? 15
     for (let i = 1; ; i++) {
       if (this.directTo(peerId)) return
       try {
@@ -234,8 +237,21 @@ export class Adversary {
    * closes for writing and reads what comes back (bounded). Never throws.
    */
   async rawStream (peer: PeerId, protocol: string, chunks: Uint8Array[], options: { timeoutMs?: number } = {}): Promise<{ ok: boolean, bytes: number, error?: string }> {
+    const ms = options.timeoutMs ?? 5_000
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const hard = new Promise<{ ok: boolean, bytes: number, error?: string }>(resolve => { timer = setTimeout(() => { resolve({ ok: false, bytes: 0, error: 'hard timeout' }) }, ms + 1_000) })
+    try {
+      return await Promise.race([this.exchange(peer, protocol, chunks, ms), hard])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async exchange (peer: PeerId, protocol: string, chunks: Uint8Array[], ms: number): Promise<{ ok: boolean, bytes: number, error?: string }> {
     let stream: Stream | undefined
-    const signal = AbortSignal.timeout(options.timeoutMs ?? 5_000)
+    const signal = AbortSignal.timeout(ms)
+    const onAbort = (): void => { stream?.abort(new Error('fuzz exchange timed out')) }
+    signal.addEventListener('abort', onAbort, { once: true })
     try {
       stream = await this.node.dialProtocol(peer, protocol, { signal })
       for (const c of chunks) {
@@ -251,12 +267,31 @@ export class Adversary {
     } catch (err) {
       stream?.abort(err as Error)
       return { ok: false, bytes: 0, error: (err as Error).message }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
     }
   }
 
   /** Seals any body of any kind with our key (for forged / re-signed / equivocating messages). */
   seal<K extends Kind>(kind: K, body: BodyOf<K>): Uint8Array {
     return seal(kind, body, this.identity, this.seq.next(kind))
+  }
+
+  /**
+   * Two receipts of an equivocating requester: one verdict each, at leaf 0
+   * of two different logs of size 1, under two signed tree heads with the
+   * same size and different roots. Each credits `credited`.
+   */
+  equivocation (credited: Uint8Array[]): [Uint8Array, Uint8Array] {
+    const jobId = sha256(new TextEncoder().encode(`equivocation ${this.peerId}`))
+    const one = (outputHash: Uint8Array): Uint8Array => {
+      const log = new MerkleLog()
+      const verdict = this.seal('verdict', { jobId, shard: 0, outputHash, credited, rejected: [] })
+      log.append(verdict)
+      const head = sealTreeHead(this.identity, log, this.seq.next('tree-head'), null)
+      return issueReceipt(this.identity, log, verdict, 0, head, this.seq.next('receipt'))
+    }
+    return [one(sha256(new Uint8Array([1]))), one(sha256(new Uint8Array([2])))]
   }
 
   async stop (): Promise<void> {
