@@ -15,19 +15,22 @@ export interface BenchBrowser {
 }
 
 export async function openBenchBrowser (port = 4180): Promise<BenchBrowser> {
-  const server = spawn('npx', ['tsx', 'scripts/start.ts', '--no-relay', '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // Its own process group, so that closing kills npx, tsx and the server
+  // together (SIGTERM to npx alone leaves the server holding the port).
+  const server = spawn('npx', ['tsx', 'scripts/start.ts', '--no-relay', '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+  const stopServer = (): void => { try { process.kill(-server.pid!, 'SIGTERM') } catch { /* already gone */ } }
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error('static server did not start')) }, 60_000)
     server.once('exit', code => { clearTimeout(timer); reject(new Error(`static server exited (${code ?? 'signal'})`)) })
     createInterface({ input: server.stdout! }).on('line', line => { if (line.startsWith('Essaim is running')) { clearTimeout(timer); resolve() } })
   })
-  const browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS })
+  const browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS }).catch(err => { stopServer(); throw err })
   return {
     browser,
     baseURL: `http://127.0.0.1:${port}`,
     close: async () => {
-      await browser.close()
-      server.kill('SIGTERM')
+      await browser.close().catch(() => {})
+      stopServer()
     }
   }
 }

@@ -6,11 +6,13 @@
  *
  * Usage: npm run bench [-- --only core,compute] [-- --repeats 5]
  */
+import { execFileSync } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { join, basename } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { BenchContext, BenchFigures, Spread } from '../bench/types.ts'
+import { findChromium } from '../test/e2e/support/chromium.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const sectionsDir = join(root, 'bench', 'sections')
@@ -48,28 +50,78 @@ async function main (): Promise<void> {
     const mod = await import(pathToFileURL(join(sectionsDir, file)).href) as { default: (c: BenchContext) => Promise<BenchFigures> }
     Object.assign(results, await mod.default(ctx))
   }
-  const previous = await readFile(join(root, 'bench', 'results.json'), 'utf8').then(t => JSON.parse(t) as BenchFigures).catch(() => ({}))
-  const merged = { ...previous, ...results }
+  const previous = await readFile(join(root, 'bench', 'results.json'), 'utf8').then(t => JSON.parse(t) as Results).catch(() => ({}))
+  const info = await machineInfo()
+  const merged: Results = { ...previous, ...results, ...info }
+  if (typeof merged.sign_per_s === 'number' && typeof merged.verify_per_s === 'number' && typeof merged.raw_sps_digits === 'number') {
+    // One sign (volunteer's attestation) + one verify (requester's check) against the compute of one 8-image digits shard.
+    merged.signverify_share_digits_shard = (1 / merged.sign_per_s + 1 / merged.verify_per_s) / (8 / merged.raw_sps_digits)
+  }
   await writeFile(join(root, 'bench', 'results.json'), JSON.stringify(merged, null, 2) + '\n')
-  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
+  const machine = `${info.machine_cores} cores (${info.machine_cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${info.machine_chromium}, onnxruntime-web ${info.machine_ort_web}`
   await writeTable(merged, spreads, machine)
+  for (const line of targetLines(merged)) console.log(line)
   for (const [k, v] of Object.entries(results)) console.log(`${k}\t${v}`)
 }
 
-async function writeTable (results: BenchFigures, spreads: Record<string, Spread>, machine: string): Promise<void> {
+/** results.json: the figures, plus machine details as `machine_*` strings. */
+type Results = Record<string, number | string>
+
+async function machineInfo (): Promise<Record<string, string | number>> {
+  let chromium = 'unknown'
+  try { chromium = execFileSync(findChromium(), ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\s+built on.*$/s, '').trim() } catch { /* not installed */ }
+  const ort = await readFile(join(root, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8').then(t => (JSON.parse(t) as { version: string }).version).catch(() => 'unknown')
+  return { machine_cores: cpus().length, machine_cpu: cpus()[0]?.model ?? 'unknown', machine_node: process.version, machine_chromium: chromium, machine_ort_web: ort }
+}
+
+/** The issue's targets (bench/README.md): reported with how far each figure is, never asserted. */
+const TARGETS: Array<{ key: string, op: '>=' | '<=', target: number, what: string }> = [
+  { key: 'efficiency_digits', op: '>=', target: 0.95, what: '1-volunteer swarm ÷ bare onnxruntime-web, digits' },
+  { key: 'efficiency_vad', op: '>=', target: 0.95, what: '1-volunteer swarm ÷ bare onnxruntime-web, VAD' },
+  { key: 'scale2_digits', op: '>=', target: 1.7, what: '2 volunteers ÷ 1, one thread each, digits' },
+  { key: 'scale2_vad', op: '>=', target: 1.7, what: '2 volunteers ÷ 1, one thread each, VAD' },
+  { key: 'join_ms_p50', op: '<=', target: 2000, what: 'page load → first direct WebRTC connection (ms)' },
+  { key: 'mesh5_ms', op: '<=', target: 5000, what: 'full mesh of 5 pages (ms)' },
+  { key: 'gossip_ms_p95', op: '<=', target: 100, what: 'heartbeat signed ts → shown by a peer, p95 (ms)' },
+  { key: 'first_verified_ms', op: '<=', target: 3000, what: 'job posted → first verified shard (ms)' },
+  { key: 'signverify_share_digits_shard', op: '<=', target: 0.01, what: 'sign + verify ÷ compute of one digits shard' },
+  { key: 'sim_wrong_accepted_33', op: '<=', target: 0, what: 'simulated: wrong results accepted at 33 % byzantine' },
+  { key: 'sim_replication_factor_0', op: '<=', target: 1.3, what: 'simulated: effective replication at 0 % byzantine' }
+]
+
+function targetRows (results: Results): string[] {
+  return TARGETS.map(t => {
+    const v = results[t.key]
+    if (typeof v !== 'number') return `| \`${t.key}\` | ${t.what} | ${t.op} ${fmt(t.target)} | not measured | |`
+    const met = t.op === '>=' ? v >= t.target : v <= t.target
+    const far = t.target === 0 ? fmt(v - t.target) : `${fmt(v / t.target)}× target`
+    return `| \`${t.key}\` | ${t.what} | ${t.op} ${fmt(t.target)} | ${fmt(v)} | ${met ? 'met' : 'missed'} (${far}) |`
+  })
+}
+
+function targetLines (results: Results): string[] {
+  return ['targets:', ...targetRows(results).map(r => r.replace(/\|/g, ' ').replace(/\s+/g, ' ').trim())]
+}
+
+async function writeTable (results: Results, spreads: Record<string, Spread>, machine: string): Promise<void> {
   const path = join(root, 'bench', 'README.md')
   const text = await readFile(path, 'utf8').catch(() => '# Benchmarks\n\n<!-- bench:start -->\n<!-- bench:end -->\n')
-  const rows = Object.entries(results).map(([k, v]) => {
+  const rows = Object.entries(results).filter(([k]) => !k.startsWith('machine_')).map(([k, v]) => {
     const s = spreads[k]
     const spread = s === undefined ? '' : `${fmt(s.min)} – ${fmt(s.max)} (${s.runs} runs)`
     return `| \`${k}\` | ${fmt(v)} | ${spread} |`
   })
-  const table = [`Last run: ${new Date().toISOString()} on ${machine}.`, '', '| key | median | min – max |', '|---|---|---|', ...rows].join('\n')
+  const table = [
+    `Last run: ${new Date().toISOString()} on ${machine}.`, '',
+    '### Targets (issue 9)', '', '| key | what | target | median | how far |', '|---|---|---|---|---|', ...targetRows(results), '',
+    '### All figures', '', '| key | median | min – max |', '|---|---|---|', ...rows
+  ].join('\n')
   const updated = text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`)
   await writeFile(path, updated)
 }
 
-function fmt (x: number): string {
+function fmt (x: number | string): string {
+  if (typeof x === 'string') return x
   if (!Number.isFinite(x)) return String(x)
   if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US')
   return Number(x.toPrecision(3)).toString()

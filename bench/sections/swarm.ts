@@ -1,0 +1,190 @@
+/**
+ * The swarm in real Chromium over loopback, driven as users drive it: a
+ * requester page posts jobs on the Submit page (1 replica, quorum 1, no
+ * canaries) and volunteer pages, each in its own browser context, compute
+ * them through the whole path (announce, pull over /essaim/work/1, input
+ * transfer, inference in the worker, signing, attestation gossip,
+ * requester checks, signed verdict, IndexedDB, receipts).
+ *
+ * Per repeat (fresh relay and pages each time):
+ * 1. five pages (requester, two volunteers, two observers) form a mesh; for
+ *    a few seconds every page records how long each heartbeat took from
+ *    its signed `ts` to its row in the page's peer table → gossip_ms_*;
+ * 2. both volunteers start; a small warm-up job per model loads the model
+ *    in both (the first one gives first_verified_ms: posting → first
+ *    verdict, with model fetch and load);
+ * 3. per model: bare onnxruntime-web samples/s on the shard's batch at the
+ *    volunteers' thread count (raw_sps_<model>), then a job with volunteer
+ *    B stopped (swarm_sps_<model>), then B restarted and the same size of
+ *    job again (swarm2_sps_<model>). efficiency = swarm/raw and
+ *    scale2 = swarm2/swarm are taken within the repeat, then the median.
+ *
+ * Rates come from the requester's signed verdict timestamps (see
+ * bench/swarm-driver.ts steadySps), not from wall clocks around Playwright.
+ */
+import type { Browser, Page } from '@playwright/test'
+import type { BenchContext, BenchFigures } from '../types.ts'
+import { openBenchBrowser } from '../browser.ts'
+import { peerRows, startRelayProcess } from '../../test/e2e/support/swarm.ts'
+import { digitFiles, speechFiles, vadFrames, type InputFile } from '../swarm-inputs.ts'
+import {
+  advertisedThreads, gossipDelays, jobTimes, openApp, postJob, recordGossip, startContributing, steadySps, stopContributing, waitDone, type AppPage, type JobTimes
+} from '../swarm-driver.ts'
+
+/** Repeats of the whole scenario (each takes two to three minutes). */
+const MAX_REPEATS = 3
+const PAGES = 5
+const GOSSIP_WINDOW_MS = 12_000
+const DIGITS_PER_SHARD = 8
+
+interface ModelRun {
+  id: string
+  /** Job files and shards for the measured jobs and for the warm-up. */
+  job: () => { files: InputFile[], shards: number }
+  warm: () => { files: InputFile[], shards: number }
+  /** Samples (images, VAD frames) per shard, and the raw baseline's matching batch. */
+  perShard: number
+  rawSizes: Record<string, number>
+}
+
+const speech = speechFiles(1, 'probe')
+const MODELS: ModelRun[] = [
+  {
+    id: 'digits',
+    job: () => ({ files: digitFiles(1024, `d${Date.now()}`), shards: 128 }),
+    warm: () => ({ files: digitFiles(64, `w${Date.now()}`), shards: 8 }),
+    perShard: DIGITS_PER_SHARD,
+    rawSizes: { N: DIGITS_PER_SHARD }
+  },
+  {
+    id: 'vad',
+    job: () => ({ files: speechFiles(8, `s${Date.now()}`).files, shards: 8 }),
+    warm: () => ({ files: speechFiles(4, `w${Date.now()}`).files, shards: 4 }),
+    // A VAD shard is a whole clip, run frame by frame; its samples are frames.
+    perShard: vadFrames(speech.samples),
+    rawSizes: {}
+  }
+]
+
+function percentile (xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!
+}
+
+async function waitForMesh (pages: Page[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (const page of pages) {
+    while ((await peerRows(page)).filter(r => r.link === 'direct-webrtc').length < pages.length - 1) {
+      if (Date.now() > deadline) throw new Error(`no full mesh of ${pages.length} pages within ${timeoutMs} ms`)
+      await page.waitForTimeout(50)
+    }
+  }
+}
+
+async function rawSps (page: Page, model: ModelRun, threads: number): Promise<number> {
+  const r = await page.evaluate(async ([id, t, sizes]) => await window.essaimCompute.rawSps(id, Number(t), 2000, 5, JSON.parse(sizes) as Record<string, number>),
+    [model.id, String(threads), JSON.stringify(model.rawSizes)] as const)
+  if (!r.ok) throw new Error(`raw ${model.id}: ${r.error}`)
+  return r.sps
+}
+
+/** Posts a job and returns its verdict times once it is done. */
+async function runJob (requester: Page, model: ModelRun, job: { files: InputFile[], shards: number }): Promise<JobTimes> {
+  const jobId = await postJob(requester, model.id, job.files, job.shards)
+  await waitDone(requester, jobId)
+  return await jobTimes(requester, jobId, job.shards)
+}
+
+interface RepeatResult {
+  gossip: number[]
+  firstVerifiedMs: number
+  threads: number
+  perModel: Map<string, { raw: number, one: number, two: number, firstWarmMs: number }>
+}
+
+async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext): Promise<RepeatResult> {
+  const relay = await startRelayProcess()
+  const opened: AppPage[] = []
+  const rawContext = await browser.newContext()
+  try {
+    for (let i = 0; i < PAGES; i++) opened.push(await openApp(browser, baseURL, relay.addr))
+    const [requester, a, b] = opened as [AppPage, AppPage, AppPage, ...AppPage[]]
+    await waitForMesh(opened.map(v => v.page))
+    await Promise.all(opened.map(async v => { await recordGossip(v.page) }))
+    await requester.page.waitForTimeout(GOSSIP_WINDOW_MS)
+    const gossip = (await Promise.all(opened.map(async v => await gossipDelays(v.page)))).flat()
+    // The observers have served their purpose: fewer pages competing for the two cores.
+    for (const v of opened.slice(3)) await v.context.close()
+    const { threads } = await advertisedThreads(requester.page, a.peerId)
+
+    const rawPage = await rawContext.newPage()
+    await rawPage.goto(`${baseURL}/bench/compute.html`)
+    await rawPage.waitForFunction(() => document.getElementById('log')?.dataset.ready === 'true')
+
+    await startContributing(a.page)
+    await startContributing(b.page)
+    let firstVerifiedMs = NaN
+    const perModel = new Map<string, { raw: number, one: number, two: number, firstWarmMs: number }>()
+    for (const model of MODELS) {
+      // Warm-up until both volunteers have computed (so both hold the model).
+      for (let attempt = 0; ; attempt++) {
+        const warm = await runJob(requester.page, model, model.warm())
+        if (Number.isNaN(firstVerifiedMs)) firstVerifiedMs = warm.verified[0]!.at - warm.postedAt
+        const workers = new Set(warm.verified.flatMap(v => v.peers))
+        if (workers.has(a.peerId) && workers.has(b.peerId)) break
+        // Not fatal: steadySps counts each volunteer from its own first verdict.
+        if (attempt === 1) { ctx.log(`  ${model.id}: a volunteer computed nothing in two warm-up jobs; it loads the model during the measured job`); break }
+      }
+      const raw = await rawSps(rawPage, model, threads)
+      await stopContributing(b.page)
+      const oneJob = await runJob(requester.page, model, model.job())
+      const one = steadySps(oneJob, model.perShard)
+      await startContributing(b.page)
+      const twoJob = await runJob(requester.page, model, model.job())
+      const two = steadySps(twoJob, model.perShard)
+      perModel.set(model.id, { raw, one: one.sps, two: two.sps, firstWarmMs: oneJob.verified[0]!.at - oneJob.postedAt })
+      ctx.log(`  ${model.id}: raw ${raw.toFixed(0)}/s, swarm ${one.sps.toFixed(0)}/s (${(one.sps / raw).toFixed(3)}), ` +
+        `2 volunteers ${two.sps.toFixed(0)}/s (${[...two.byPeer.values()].map(x => x.toFixed(0)).join(' + ')}; ×${(two.sps / one.sps).toFixed(2)})`)
+    }
+    return { gossip, firstVerifiedMs, threads, perModel }
+  } finally {
+    await Promise.all(opened.map(async v => { await v.context.close().catch(() => {}) }))
+    await rawContext.close().catch(() => {})
+    await relay.kill()
+  }
+}
+
+export default async function run (ctx: BenchContext): Promise<BenchFigures> {
+  const bb = await openBenchBrowser(4182)
+  const repeats: RepeatResult[] = []
+  try {
+    const n = Math.min(ctx.repeats, MAX_REPEATS)
+    for (let i = 0; i < n; i++) {
+      const r = await oneRepeat(bb.browser, bb.baseURL, ctx)
+      repeats.push(r)
+      ctx.log(`  run ${i + 1}/${n}: gossip p50 ${percentile(r.gossip, 0.5)} ms p95 ${percentile(r.gossip, 0.95)} ms (${r.gossip.length} heartbeats), first verified ${r.firstVerifiedMs} ms, ${r.threads} thread(s)`)
+    }
+  } finally {
+    await bb.close()
+  }
+  const threads = new Set(repeats.map(r => r.threads))
+  if (threads.size !== 1) throw new Error(`volunteer thread count changed between repeats: ${[...threads].join(', ')}`)
+  const figures: BenchFigures = {
+    swarm_threads: repeats[0]!.threads,
+    gossip_ms_p50: ctx.spread('gossip_ms_p50', repeats.map(r => percentile(r.gossip, 0.5))),
+    gossip_ms_p95: ctx.spread('gossip_ms_p95', repeats.map(r => percentile(r.gossip, 0.95))),
+    gossip_samples: Math.min(...repeats.map(r => r.gossip.length)),
+    first_verified_ms: ctx.spread('first_verified_ms', repeats.map(r => r.firstVerifiedMs))
+  }
+  for (const model of MODELS) {
+    const key = model.id.replace(/-/g, '_')
+    const runs = repeats.map(r => r.perModel.get(model.id)!)
+    figures[`raw_sps_${key}`] = ctx.spread(`raw_sps_${key}`, runs.map(r => r.raw))
+    figures[`swarm_sps_${key}`] = ctx.spread(`swarm_sps_${key}`, runs.map(r => r.one))
+    figures[`efficiency_${key}`] = ctx.spread(`efficiency_${key}`, runs.map(r => r.one / r.raw))
+    figures[`swarm2_sps_${key}`] = ctx.spread(`swarm2_sps_${key}`, runs.map(r => r.two))
+    figures[`scale2_${key}`] = ctx.spread(`scale2_${key}`, runs.map(r => r.two / r.one))
+    figures[`first_verified_warm_ms_${key}`] = ctx.spread(`first_verified_warm_ms_${key}`, runs.map(r => r.firstWarmMs))
+  }
+  return figures
+}

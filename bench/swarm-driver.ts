@@ -1,0 +1,185 @@
+/**
+ * Drives the real app for the swarm bench, the way a user does (buttons,
+ * file inputs), and reads timings the app already keeps, without any hook
+ * in src/: the signed timestamps of the job manifest and of each verdict
+ * (from the requester's IndexedDB, opened and signature-checked here with
+ * src/core), and heartbeat timestamps (a heartbeat's `seq` is its signed
+ * `ts`, see src/net/presence.ts) as each page's peer table shows them.
+ */
+import type { Browser, BrowserContext, Page } from '@playwright/test'
+import { open, type Envelope } from '../src/core/envelope.ts'
+import { toHex } from '../src/core/bytes.ts'
+import { peerIdOf } from '../src/net/peer-keys.ts'
+import type { InputFile } from './swarm-inputs.ts'
+
+export interface AppPage { context: BrowserContext, page: Page, peerId: string }
+
+/** Opens the app in a fresh browser context (its own profile: its own key and IndexedDB) and waits for its peer id. */
+export async function openApp (browser: Browser, baseURL: string, relay: string): Promise<AppPage> {
+  const context = await browser.newContext({ baseURL })
+  const page = await context.newPage()
+  await page.goto(`/?relay=${encodeURIComponent(relay)}#/volunteer`)
+  const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: 30_000 }))?.trim() ?? ''
+  if (peerId === '') throw new Error('the app did not show its peer id')
+  return { context, page, peerId }
+}
+
+const START = '[data-testid="contribute-start"]'
+const STOP = '[data-testid="contribute-stop"]'
+
+/** Presses "Start contributing" (the explicit consent) and waits until the page shows it is on. */
+export async function startContributing (page: Page): Promise<void> {
+  await page.locator(START).first().click()
+  await page.locator(STOP).first().waitFor({ timeout: 30_000 })
+}
+
+/** Presses "Stop contributing"; shards in hand are abandoned (their leases are reassigned). */
+export async function stopContributing (page: Page): Promise<void> {
+  await page.locator(STOP).first().click()
+  await page.locator(START).first().waitFor({ timeout: 30_000 })
+}
+
+/** Shards this volunteer computed this session, as its page shows. */
+export async function shardsDone (page: Page): Promise<number> {
+  return Number(await page.getByTestId('shards-done').getAttribute('data-count', { timeout: 10_000 }))
+}
+
+/**
+ * Posts a job on the Submit page with 1 replica, quorum 1 and no canaries
+ * (so the figure is the cost of the path, not of redundancy) and returns
+ * its id once the job page shows it.
+ */
+export async function postJob (page: Page, modelId: string, files: InputFile[], shards: number): Promise<string> {
+  await page.goto(page.url().replace(/#.*$/, '#/submit'))
+  await page.getByTestId('submit-model').selectOption(modelId)
+  // The policy inputs live in a closed <details>: open it, as a user would.
+  await page.locator('details:has([data-testid="submit-replicas"]) > summary').click()
+  await page.getByTestId('submit-replicas').fill('1')
+  await page.getByTestId('submit-quorum').fill('1')
+  await page.getByTestId('submit-canaries').fill('0')
+  await page.getByTestId('submit-files').setInputFiles(files)
+  await page.getByTestId('submit-estimate').filter({ hasText: `→ ${shards} shard` }).waitFor({ timeout: 30_000 })
+  await page.getByTestId('submit-post').click()
+  await page.waitForURL(/#\/job\?id=/, { timeout: 120_000 })
+  const jobId = new URLSearchParams(page.url().split('?').at(-1) ?? '').get('id') ?? ''
+  if (jobId === '') throw new Error('posting did not open a job page')
+  return jobId
+}
+
+/** Waits until the job page says the job is done. */
+export async function waitDone (page: Page, jobId: string, timeoutMs = 120_000): Promise<void> {
+  await page.locator(`[data-testid="job"][data-job-id="${jobId}"][data-status="done"]`).waitFor({ timeout: timeoutMs })
+}
+
+export interface Verified { shard: number, at: number, peers: string[] }
+
+export interface JobTimes {
+  /** Signed `ts` of the job manifest: when the requester posted it. */
+  postedAt: number
+  /** The first verdict on each shard (signed `ts`, credited peer ids), by time. */
+  verified: Verified[]
+}
+
+/**
+ * The job's signed timestamps, read from the requester's IndexedDB (store
+ * `jobs` for the manifest, `log` for verdicts; src/store/db.ts) and opened
+ * here, so a figure rests on what the requester signed. Waits until every
+ * shard's verdict is stored (writes trail the job page by a few ms).
+ */
+export async function jobTimes (page: Page, jobId: string, shards: number): Promise<JobTimes> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    // A string, not a function: tsx would wrap named inner functions in a helper the page lacks.
+    const raw = await page.evaluate(`(async (id) => {
+      const db = await new Promise((resolve, reject) => {
+        const req = indexedDB.open('essaim')
+        req.onsuccess = () => resolve(req.result)
+        req.onerror = () => reject(req.error)
+      })
+      const read = (store, key) => new Promise((resolve, reject) => {
+        const os = db.transaction(store, 'readonly').objectStore(store)
+        const req = key === undefined ? os.getAll() : os.get(key)
+        req.onsuccess = () => resolve(req.result)
+        req.onerror = () => reject(req.error)
+      })
+      const b64 = u8 => { let s = ''; for (const b of u8) s += String.fromCharCode(b); return btoa(s) }
+      try {
+        const job = await read('jobs', id)
+        const log = await read('log')
+        return { manifest: job === undefined ? null : b64(job.manifest), verdicts: log.map(b64) }
+      } finally {
+        db.close()
+      }
+    })(${JSON.stringify(jobId)})`) as { manifest: string | null, verdicts: string[] }
+    if (raw.manifest === null) throw new Error(`job ${jobId} is not in the requester's store`)
+    const manifest = open(Buffer.from(raw.manifest, 'base64'), { kinds: ['job'] })
+    if (!manifest.ok) throw new Error(`stored manifest does not open: ${manifest.error.message}`)
+    const first = new Map<number, Verified>()
+    for (const text of raw.verdicts) {
+      const opened = open(Buffer.from(text, 'base64'), { kinds: ['verdict'] })
+      if (!opened.ok) throw new Error(`stored verdict does not open: ${opened.error.message}`)
+      const v = opened.envelope as Envelope<'verdict'>
+      if (toHex(v.body.jobId) !== jobId) continue
+      if ((first.get(v.body.shard)?.at ?? Infinity) <= v.ts) continue
+      first.set(v.body.shard, { shard: v.body.shard, at: v.ts, peers: v.body.credited.map(k => peerIdOf(k)) })
+    }
+    if (first.size >= shards) return { postedAt: manifest.envelope.ts, verified: [...first.values()].sort((a, b) => a.at - b.at) }
+    if (Date.now() > deadline) throw new Error(`only ${first.size}/${shards} verdicts of ${jobId} stored`)
+    await page.waitForTimeout(100)
+  }
+}
+
+/**
+ * Steady-state samples/s of a job, summed over the volunteers: for each
+ * volunteer, its shards 2…n verified over the time from its first to its
+ * last verdict (one volunteer works one shard after another, so this is its
+ * rate while it works), times the samples one shard holds. The first
+ * shard's own latency (announce, model load, first pull) is left out: that
+ * is `first_verified_ms`. Summing per volunteer, rather than counting all
+ * verdicts over the job's span, keeps the estimate unbiased when two
+ * volunteers finish shards in lockstep.
+ */
+export function steadySps (times: JobTimes, samplesPerShard: number): { sps: number, byPeer: Map<string, number> } {
+  const byPeer = new Map<string, number[]>()
+  for (const v of times.verified) for (const p of v.peers) byPeer.set(p, [...(byPeer.get(p) ?? []), v.at])
+  const rates = new Map<string, number>()
+  for (const [peer, at] of byPeer) {
+    if (at.length < 2) continue
+    rates.set(peer, (at.length - 1) * samplesPerShard * 1000 / Math.max(1, at.at(-1)! - at[0]!))
+  }
+  if (rates.size === 0) throw new Error('a rate needs a volunteer with at least two verified shards')
+  return { sps: [...rates.values()].reduce((a, b) => a + b, 0), byPeer: rates }
+}
+
+/** WASM threads a peer advertises in its heartbeat, as `page`'s peer table shows it ("wasm × 1"). */
+export async function advertisedThreads (page: Page, peerId: string): Promise<{ provider: string, threads: number }> {
+  const text = await page.locator(`[data-testid="peer-row"][data-peer-id="${peerId}"] td`).nth(4).textContent({ timeout: 30_000 }) ?? ''
+  const m = /(\w+)\s*×\s*(\d+)/.exec(text)
+  if (m === null) throw new Error(`no compute details for ${peerId}: "${text}"`)
+  return { provider: m[1]!, threads: Number(m[2]) }
+}
+
+/**
+ * Starts recording, on `page`, the delay from each heartbeat's signed `ts`
+ * (its `seq`) to the moment the page's peer table shows it. All pages run
+ * in one browser on one machine, so they share a clock.
+ */
+export async function recordGossip (page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const delays: number[] = []
+    ;(globalThis as unknown as { benchGossip: number[] }).benchGossip = delays
+    new MutationObserver(records => {
+      const now = Date.now()
+      for (const r of records) {
+        const el = r.target as Element
+        if (el.getAttribute('data-testid') !== 'peer-row') continue
+        const seq = Number(el.getAttribute('data-seq'))
+        if (seq > 1e12) delays.push(now - seq)
+      }
+    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-seq'] })
+  })
+}
+
+export async function gossipDelays (page: Page): Promise<number[]> {
+  return await page.evaluate(() => (globalThis as unknown as { benchGossip?: number[] }).benchGossip ?? [])
+}
