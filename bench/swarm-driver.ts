@@ -24,19 +24,22 @@ export async function openApp (browser: Browser, baseURL: string, relay: string)
   return { context, page, peerId }
 }
 
-const START = '[data-testid="contribute-start"]'
-const STOP = '[data-testid="contribute-stop"]'
+/** The contribute control: the Volunteer page's "contribute-*" button, or the power controls' "consent-*" one that replaces it. */
+async function control (page: Page, state: 'start' | 'stop'): Promise<string> {
+  const own = `[data-testid="contribute-${state}"]`
+  return await page.locator(own).count() > 0 ? own : `[data-testid="consent-${state}"]`
+}
 
 /** Presses "Start contributing" (the explicit consent) and waits until the page shows it is on. */
 export async function startContributing (page: Page): Promise<void> {
-  await page.locator(START).first().click()
-  await page.locator(STOP).first().waitFor({ timeout: 30_000 })
+  await page.locator(await control(page, 'start')).first().click()
+  await page.locator(`[data-testid="contribute-stop"], [data-testid="consent-stop"]`).first().waitFor({ timeout: 30_000 })
 }
 
 /** Presses "Stop contributing"; shards in hand are abandoned (their leases are reassigned). */
 export async function stopContributing (page: Page): Promise<void> {
-  await page.locator(STOP).first().click()
-  await page.locator(START).first().waitFor({ timeout: 30_000 })
+  await page.locator(await control(page, 'stop')).first().click()
+  await page.locator(`[data-testid="contribute-start"], [data-testid="consent-start"]`).first().waitFor({ timeout: 30_000 })
 }
 
 /** Shards this volunteer computed this session, as its page shows. */
