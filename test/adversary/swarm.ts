@@ -43,8 +43,8 @@ export async function digitsFixture (count = 200): Promise<{ files: DigitFile[],
 }
 
 export async function startContributing (v: Volunteer): Promise<void> {
-  await v.page.getByTestId('contribute-start').click()
-  await expect(v.page.getByTestId('contribute-stop')).toBeVisible()
+  await v.page.getByTestId('consent-start').click()
+  await expect(v.page.getByTestId('pause-reason')).toHaveAttribute('data-reason', 'running')
 }
 
 /** Posts the digits through the Submit page; resolves with the job id once the job page shows. */
