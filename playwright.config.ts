@@ -7,7 +7,8 @@
 import { defineConfig } from '@playwright/test'
 import { CHROMIUM_ARGS, findChromium } from './test/e2e/support/chromium.ts'
 
-export const E2E_PORT = 4173
+/** The static server's port; set ESSAIM_E2E_PORT to run beside another server. */
+export const E2E_PORT = Number(process.env.ESSAIM_E2E_PORT ?? 4173)
 
 export default defineConfig({
   testDir: 'test/e2e',

@@ -10,7 +10,7 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerInfo, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { TypedEventTarget } from 'main-event'
@@ -34,6 +34,7 @@ export interface MeshInit {
 
 export interface MeshComponents {
   peerId: PeerId
+  peerStore: PeerStore
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
@@ -175,6 +176,22 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
     const targets = multiaddrs.filter(ma => WebRTC.matches(ma))
     if (targets.length === 0) return
     void this.dialDirect(id, targets)
+  }
+
+  /**
+   * Makes sure a live peer (we just heard its heartbeat) is reached directly.
+   * libp2p announces a peer only the first time it is discovered, so a tab
+   * that reloads (same key) or whose direct connection dropped would never be
+   * dialled again without this. Only the designated side dials.
+   */
+  ensureDirect (peer: PeerId): void {
+    const remote = peer.toString()
+    if (this.controller.signal.aborted || this.relays.has(remote) || !shouldDial(this.components.peerId.toString(), remote)) return
+    if (this.dialing.has(remote) || this.hasDirect(peer)) return
+    void this.components.peerStore.get(peer).then(p => {
+      const targets = p.addresses.map(a => a.multiaddr).filter(ma => WebRTC.matches(ma))
+      if (targets.length > 0 && !this.dialing.has(remote) && !this.hasDirect(peer)) void this.dialDirect(peer, targets)
+    }, () => {})
   }
 
   private hasDirect (peer: PeerId): boolean {

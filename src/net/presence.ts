@@ -41,6 +41,8 @@ export interface PresenceComponents {
   peerId: PeerId
   pubsub: GossipSub
   connectionManager: Pick<ConnectionManager, 'closeConnections'>
+  /** The mesh service, when present: a heartbeat from a peer we do not reach directly prompts a dial. */
+  mesh?: { ensureDirect: (peer: PeerId) => void }
   logger: ComponentLogger
 }
 
@@ -189,6 +191,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     const hb: Heartbeat = { peerId: env.body.peerId, body: env.body, seq: env.seq, ts: env.ts, receivedAt: this.now() }
     this.peers.set(hb.peerId, hb)
     this.lastFrom.set(hb.peerId, msg.from)
+    this.components.mesh?.ensureDirect(msg.from)
     this.safeDispatchEvent('presence:heartbeat', { detail: hb })
   }
 }

@@ -127,6 +127,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private readonly unsigned: number[] = []
   private prevHead: HeadClaim | null = null
   private lastHead: Uint8Array | undefined
+  /** Set when a write failed: the requester stops handing out and accepting work. */
+  private storageFailed: string | undefined
   private timers: Array<ReturnType<typeof setInterval>> = []
   private headTimer?: ReturnType<typeof setTimeout>
   private writes: Promise<void> = Promise.resolve()
@@ -139,6 +141,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.scheduler = new Scheduler<TensorMap>({
       seed: Math.floor(Math.random() * 2 ** 31),
       leaseMs: 30_000,
+      // Single replicas only for peers with a long clean record (10 canaries passed, no fault).
+      trustAfter: 10,
       comparator: (rule, a, b) => compareOutputs(rule, a, b).equal
     })
     this.onLost = this.onLost.bind(this)
@@ -149,6 +153,10 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     for (const leaf of await this.init.store.logLeaves()) { this.merkle.append(leaf); this.leaves.push(leaf) }
     this.prevHead = (await this.init.store.getKv<HeadClaim>('requester:head')) ?? null
     if (this.prevHead !== null && this.prevHead.size > this.merkle.size) this.prevHead = null
+    // Verdicts stored but not yet under a signed head when the tab went away
+    // still need their head and receipts.
+    for (let leaf = this.prevHead?.size ?? 0; leaf < this.merkle.size; leaf++) this.unsigned.push(leaf)
+    if (this.unsigned.length > 0) this.headTimer = setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
     for (const stored of await this.init.store.jobs()) {
       if (stored.status !== 'running' && stored.status !== 'done') continue
       await this.resume(stored)
@@ -339,10 +347,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private async onPull (peer: PeerId, request: PullRequest): Promise<PullReply> {
     const jobId = toHex(request.job)
     const job = this.jobs.get(jobId)
-    if (job === undefined) return refusal('unknown job', true)
+    // Not "done": the job may just not be restored yet (a reload); the volunteer retries later.
+    if (job === undefined) { this.log('%s pulled unknown job %s', peer, jobId); return refusal('unknown job') }
+    if (this.storageFailed !== undefined) return refusal(`the requester cannot store results: ${this.storageFailed}`)
     const from = peer.toString()
     const key = publicKeyOf(from)
-    if (key === undefined) return refusal('only Ed25519 peers can volunteer', true)
+    if (key === undefined) return refusal('only Ed25519 peers can volunteer')
     const received: number[] = []
     for (const result of request.results) {
       const lease = job.leases.get(result.lease)
@@ -353,7 +363,10 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     }
     const cancel = this.cancels.get(from) ?? []
     this.cancels.delete(from)
-    if (job.stored.status !== 'running') return { assignments: [], received, cancel, waitMs: 0, done: true, error: null }
+    if (job.stored.status !== 'running') {
+      this.log('%s pulled finished job %s', from, jobId)
+      return { assignments: [], received, cancel, waitMs: 0, done: true, error: null }
+    }
     const assignments: PullReply['assignments'] = []
     let bytes = 0
     for (const a of this.scheduler.pull(from, request.capacity, this.now())) {
@@ -420,6 +433,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
 
   private handle (events: SchedulerEvent[]): void {
     for (const e of events) {
+      this.log.trace('scheduler: %o', e)
       const job = 'jobId' in e ? this.jobs.get(e.jobId) : undefined
       switch (e.type) {
         case 'shard:accepted':
@@ -439,6 +453,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
           if (e.type === 'lease:cancelled') this.cancels.set(e.peer, [...(this.cancels.get(e.peer) ?? []), e.leaseId].slice(-256))
           break
         case 'job:done':
+          this.log('job %s done: %o', e.jobId, this.scheduler.progress(e.jobId))
           if (job !== undefined) this.finish(job)
           break
         default:
@@ -462,14 +477,24 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     job.candidates.delete(shard)
     job.verifiedAt.push(this.now())
     const stored = { output, outputHash, leaf, credited, rejected, revision }
-    this.persist(async () => { await this.init.store.putVerdict(job.stored.jobId, shard, leaf, verdict, stored) }, job.stored.jobId)
-    this.unsigned.push(leaf)
-    this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
+    // Only a verdict that is safely stored may be signed into a head and
+    // published: after a reload the log is rebuilt from storage, and a
+    // published leaf missing from it would be reused (a fork).
+    this.persist(async () => {
+      await this.init.store.putVerdict(job.stored.jobId, shard, leaf, verdict, stored)
+      this.unsigned.push(leaf)
+      this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
+    }, job.stored.jobId)
   }
 
   /** One signed tree head over every verdict so far, and a receipt per new verdict. */
   private signHead (): void {
     if (this.unsigned.length === 0) return
+    if (this.init.pubsub.getSubscribers(TOPIC_LOG).length === 0) {
+      // Nobody would hear the receipts (e.g. just after a reload): wait for the mesh.
+      this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, 1_000)
+      return
+    }
     const head = sealTreeHead(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead)
     this.lastHead = head
     const claim: HeadClaim = { size: this.merkle.size, root: this.merkle.root() }
@@ -492,6 +517,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private persist (write: () => Promise<void>, jobId?: string): void {
     this.writes = this.writes.then(write).catch(err => {
       this.log.error('storing failed: %s', (err as Error).message)
+      // The log in memory is now ahead of the stored one: stop deciding, so
+      // nothing is published that a reload could not reproduce.
+      this.storageFailed = `${(err as Error).name}: ${(err as Error).message}`
       if (jobId !== undefined) this.safeDispatchEvent('job:error', { detail: { jobId, message: `${(err as Error).name}: ${(err as Error).message}` } })
     })
   }

@@ -151,7 +151,13 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
 
   private onJob (env: Envelope<'job'>): void {
     const jobId = toHex(env.id)
-    if (this.jobs.has(jobId)) return
+    const known = this.jobs.get(jobId)
+    if (known !== undefined) {
+      // Requesters announce only running jobs: a job we thought finished is
+      // running again (e.g. its requester reloaded and lost unsaved verdicts).
+      if (known.done) { known.done = false; this.emitChange() }
+      return
+    }
     const requester = peerIdOf(env.signer)
     const model = this.init.catalog.models.find(m => m.sha256 === env.body.model.sha256)
     this.jobs.set(jobId, {
@@ -192,13 +198,25 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       .sort((a, b) => a.manifest.ts - b.manifest.ts)[0]
   }
 
+  /** Why {@link pick} found nothing, in words for the user. */
+  private whyIdle (): string {
+    const jobs = [...this.jobs.values()]
+    const open = jobs.filter(j => !j.done)
+    if (open.length === 0) return jobs.length === 0 ? 'no job announced yet' : 'every job we know is finished'
+    const runnable = open.filter(j => j.unsupported === undefined)
+    if (runnable.length === 0) return open[0]!.unsupported!
+    const connected = new Set(this.init.peer.node.getConnections().map(c => c.remotePeer.toString()))
+    if (!runnable.some(j => connected.has(j.requester))) return 'the requester of every open job is out of reach'
+    return 'retrying after an error'
+  }
+
   private async loop (signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      this.setStatus({ kind: 'waiting', detail: 'waiting for the power policy' })
+      this.setStatus({ kind: 'waiting', detail: 'paused (see above)' })
       await this.init.gate.waitUntilAllowed({ signal })
       const job = this.pick()
       if (job === undefined) {
-        this.setStatus({ kind: 'waiting', detail: 'no job to work on yet' })
+        this.setStatus({ kind: 'waiting', detail: this.whyIdle() })
         await sleep(1_000, signal)
         continue
       }
@@ -236,11 +254,14 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       const reply = await this.init.peer.node.services.work.pull(requester, {
         job: job.manifest.id, capacity, results: takeResults(results)
       }, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
-      if (reply.error !== null) this.log('requester %s: %s', job.requester, reply.error)
+      if (reply.error !== null) {
+        this.log('requester %s: %s', job.requester, reply.error)
+        if (reply.assignments.length === 0) throw new Error(`the requester refused: ${reply.error}`)
+      }
       const cancelled = new Set(reply.cancel)
       for (let i = queue.length - 1; i >= 0; i--) if (cancelled.has(queue[i]!.lease)) queue.splice(i, 1)
       queue.push(...reply.assignments)
-      if (reply.done) { job.done = true; this.emitChange() }
+      if (reply.done) { this.log('requester %s says job %s is done', job.requester, job.jobId); job.done = true; this.emitChange() }
       return reply
     }
     while (!signal.aborted && !job.done) {

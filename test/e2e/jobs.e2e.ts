@@ -21,14 +21,19 @@ const IMAGES = 200
 
 interface DigitFile { name: string, mimeType: string, buffer: Buffer }
 
-/** The first 200 held-out MNIST digits as PNG files, and what onnxruntime-node predicts for them after the app's preprocessing. */
-async function digitsFixture (): Promise<{ files: DigitFile[], expected: Map<string, number> }> {
+/**
+ * `count` digit PNG files (the 200 held-out fixture digits, repeated in a
+ * shifted order past 200), and what onnxruntime-node predicts for each after
+ * the app's own preprocessing.
+ */
+async function digitsFixture (count = IMAGES): Promise<{ files: DigitFile[], expected: Map<string, number> }> {
   const raw = readFileSync(join('test', 'fixtures', 'digits', 'inputs.f32'))
   const values = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)
   const files: DigitFile[] = []
   const pixels: Float32Array[] = []
-  for (let i = 0; i < IMAGES; i++) {
-    const gray = Uint8Array.from(values.subarray(i * 784, (i + 1) * 784), v => Math.round(v * 255))
+  for (let i = 0; i < count; i++) {
+    const k = (i + Math.floor(i / IMAGES) * 7) % IMAGES
+    const gray = Uint8Array.from(values.subarray(k * 784, (k + 1) * 784), v => Math.round(v * 255))
     const name = `digit-${String(i).padStart(3, '0')}.png`
     files.push({ name, mimeType: 'image/png', buffer: grayPng(28, 28, gray) })
     const rgba = new Uint8ClampedArray(784 * 4)
@@ -36,9 +41,9 @@ async function digitsFixture (): Promise<{ files: DigitFile[], expected: Map<str
     pixels.push(digitPixels({ width: 28, height: 28, data: rgba }))
   }
   const session = await ort.InferenceSession.create(join('models', 'digits.onnx'))
-  const input = new Float32Array(IMAGES * 784)
+  const input = new Float32Array(count * 784)
   pixels.forEach((p, i) => { input.set(p, i * 784) })
-  const out = await session.run({ input: new ort.Tensor('float32', input, [IMAGES, 1, 28, 28]) })
+  const out = await session.run({ input: new ort.Tensor('float32', input, [count, 1, 28, 28]) })
   const logits = (out.logits ?? Object.values(out)[0]!).data as Float32Array
   const expected = new Map<string, number>()
   files.forEach((f, i) => {
@@ -55,8 +60,8 @@ async function ledgerOf (page: Page): Promise<Array<[string, number]>> {
 }
 
 async function startContributing (v: Volunteer): Promise<void> {
-  await v.page.getByTestId('contribute-start').click()
-  await expect(v.page.getByTestId('contribute-stop')).toBeVisible()
+  await v.page.getByTestId('consent-start').click()
+  await expect(v.page.getByTestId('pause-reason')).toHaveAttribute('data-reason', 'running')
 }
 
 async function postDigits (page: Page, files: DigitFile[]): Promise<string> {
@@ -87,6 +92,12 @@ test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts 
     pages.push(...volunteers)
     for (const v of volunteers) await startContributing(v)
 
+    // A first small job brings every volunteer's model and runtime up, as in a swarm that has been
+    // running for a while; then every volunteer takes part in the 200-image job.
+    await postDigits(requester.page, files.slice(0, 16))
+    for (const v of volunteers) {
+      await expect(v.page.getByTestId('volunteer-status')).toHaveText(/finished|no shard for us|Computing/, { timeout: 120_000 })
+    }
     await postDigits(requester.page, files)
     await expect.poll(async () => await verified(requester.page), { timeout: 300_000, intervals: [1000] }).toEqual([25, 25])
     await expect(requester.page.getByTestId('job')).toHaveAttribute('data-status', 'done')
@@ -115,6 +126,80 @@ test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts 
     }, { timeout: 30_000 }).toBe(1)
     const ledger = await ledgerOf(requester.page)
     expect(ledger.map(([peer]) => peer).sort()).toEqual(volunteers.map(v => v.peerId).sort())
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+async function shownDigits (page: Page): Promise<Map<string, number>> {
+  const items = await page.getByTestId('digit-results').locator('li').evaluateAll(lis =>
+    lis.map(li => [li.getAttribute('data-file') ?? '', Number(li.getAttribute('data-digit'))] as [string, number]))
+  return new Map(items)
+}
+
+async function ledgerTotals (page: Page): Promise<{ verdicts: number, credit: number }> {
+  await page.goto(page.url().replace(/#.*$/, '#/ledger'))
+  const el = page.getByTestId('ledger-totals')
+  await expect(el).toBeVisible({ timeout: 30_000 })
+  return { verdicts: Number(await el.getAttribute('data-verdicts')), credit: Number(await el.getAttribute('data-credit')) }
+}
+
+test('a volunteer closed mid-job: its shards are reassigned and the job completes', async ({ browser }) => {
+  test.setTimeout(420_000)
+  const { files, expected } = await digitsFixture(800)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const requester = await openVolunteer(browser, [relay.addr])
+    const volunteers: Volunteer[] = []
+    for (let i = 0; i < 3; i++) volunteers.push(await openVolunteer(browser, [relay.addr]))
+    pages.push(requester, ...volunteers)
+    for (const v of volunteers) await startContributing(v)
+    await postDigits(requester.page, files)
+    await expect.poll(async () => (await verified(requester.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThanOrEqual(10)
+    const [atClose] = await verified(requester.page)
+    await volunteers[2]!.context.close()
+    expect(atClose, 'the job was still running when the volunteer left').toBeLessThan(100)
+    await expect.poll(async () => await verified(requester.page), { timeout: 300_000, intervals: [1000] }).toEqual([100, 100])
+    const shown = await shownDigits(requester.page)
+    expect(shown.size).toBe(files.length)
+    for (const [file, digit] of shown) expect(digit, file).toBe(expected.get(file))
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+test('the requester reloaded mid-job: the job resumes and completes with nothing lost or duplicated', async ({ browser }) => {
+  test.setTimeout(420_000)
+  const { files, expected } = await digitsFixture(800)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const requester = await openVolunteer(browser, [relay.addr])
+    const volunteers: Volunteer[] = []
+    for (let i = 0; i < 2; i++) volunteers.push(await openVolunteer(browser, [relay.addr]))
+    pages.push(requester, ...volunteers)
+    for (const v of volunteers) await startContributing(v)
+    const jobId = await postDigits(requester.page, files)
+    await expect.poll(async () => (await verified(requester.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThanOrEqual(10)
+    const before = await shownDigits(requester.page)
+    expect(before.size, 'the job was still running at the reload').toBeLessThan(files.length)
+
+    await requester.page.reload()
+    await expect(requester.page.getByTestId('job')).toHaveAttribute('data-job-id', jobId, { timeout: 60_000 })
+    // Nothing verified before the reload is lost…
+    expect((await verified(requester.page))[0]).toBeGreaterThanOrEqual(Math.floor(before.size / 8))
+    await expect.poll(async () => await verified(requester.page), { timeout: 300_000, intervals: [1000] }).toEqual([100, 100])
+    const after = await shownDigits(requester.page)
+    expect(after.size).toBe(files.length)
+    // …or changed, and everything matches the reference.
+    for (const [file, digit] of before) expect(after.get(file), file).toBe(digit)
+    for (const [file, digit] of after) expect(digit, file).toBe(expected.get(file))
+    // One verdict per shard (minus the canaries the requester computed itself): none duplicated.
+    const canaries = await requester.page.getByTestId('shard-row').and(requester.page.locator('[data-status="canary"]')).count()
+    await expect.poll(async () => (await ledgerTotals(volunteers[0]!.page)).verdicts, { timeout: 30_000 }).toBe(100 - canaries)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()

@@ -113,8 +113,8 @@ export interface WorkComponents {
 }
 
 /** A reply that refuses a request, with the reason. */
-export function refusal (error: string, done = false): PullReply {
-  return { assignments: [], received: [], cancel: [], waitMs: 2_000, done, error }
+export function refusal (error: string): PullReply {
+  return { assignments: [], received: [], cancel: [], waitMs: 2_000, done: false, error }
 }
 
 export class WorkService implements Startable {
@@ -184,7 +184,8 @@ export class WorkService implements Startable {
         this.log('refused a malformed pull from %p: %s', peer, request.reason)
         reply = refusal(request.reason)
       } else if (this.handler === undefined) {
-        reply = refusal('this peer has no jobs', true)
+        // Not "done": a requester that is still starting (or reloading) has no handler yet.
+        reply = refusal('this peer is not serving jobs right now')
       } else {
         reply = await this.handler(peer, request.value, { signal }).catch(err => refusal(`requester failed: ${(err as Error).message}`))
       }

@@ -17,7 +17,6 @@ export class RuntimeState {
   jobs = $state<JobView[]>([])
   jobErrors = $state<Record<string, string>>({})
   status = $state<VolunteerStatus>({ kind: 'stopped' })
-  contributing = $state(false)
   done = $state<ShardDone[]>([])
   receipts = $state<StoredReceipt[]>([])
   ledger = $state<LedgerSnapshot | undefined>(undefined)
@@ -38,6 +37,8 @@ export class RuntimeState {
       })
       runtime.volunteer.addEventListener('volunteer:change', soon)
       this.timer = setInterval(() => { this.refresh() }, 1000)
+      // The loop waits on the power gate: nothing computes before consent.
+      runtime.volunteer.contribute()
       this.refresh()
     } catch (err) {
       this.failed = `${(err as Error).name}: ${(err as Error).message}`
@@ -53,19 +54,11 @@ export class RuntimeState {
     if (r === undefined) return
     this.jobs = r.requester.list()
     this.status = r.volunteer.status
-    this.contributing = r.volunteer.contributing
     this.done = r.volunteer.done.slice(-200)
     this.receipts = r.volunteer.receipts
     this.ledger = r.ledger.snapshot()
     this.lastError = r.volunteer.lastError
     this.tick++
-  }
-
-  contribute (on: boolean): void {
-    const v = this.runtime?.volunteer
-    if (v === undefined) return
-    if (on) v.contribute(); else void v.pause()
-    this.refresh()
   }
 
   stop (): void {

@@ -8,17 +8,8 @@ import { getContext, setContext } from 'svelte'
 import { startPeer, type Peer } from '../../swarm/peer.ts'
 import { peerTable, type PeerRow } from '../../net/peer-table.ts'
 import type { RelayStatus } from '../../net/mesh.ts'
-import type { ComputeGate } from '../../swarm/volunteer.ts'
+import type { PowerGate } from '../../swarm/power-gate.ts'
 import { RuntimeState } from './runtime.svelte.ts'
-
-/** Until the user sets a CPU budget: leave one core to the rest of the device, use at most 4. */
-function defaultThreads (): number {
-  const cores = typeof navigator === 'undefined' ? 2 : navigator.hardwareConcurrency
-  return Math.max(1, Math.min(4, (cores || 2) - 1))
-}
-
-/** Computing starts only from the "Start contributing" button; this gate adds no further condition. */
-const openGate: ComputeGate = { waitUntilAllowed: async () => {}, restAfter: () => 0 }
 
 export type Phase = { name: 'booting' } | { name: 'ready' } | { name: 'failed', message: string }
 
@@ -36,7 +27,8 @@ export class SwarmState {
 
   directCount = $derived(this.peers.filter(p => p.link === 'direct-webrtc').length)
 
-  async boot (location: { search: string, origin: string }): Promise<void> {
+  /** Starts the peer, then the runtime; the volunteer computes only when `gate` allows (consent, power, one tab). */
+  async boot (location: { search: string, origin: string }, gate: PowerGate): Promise<void> {
     try {
       const peer = await startPeer(location)
       this.peer = peer
@@ -51,7 +43,7 @@ export class SwarmState {
       this.timer = setInterval(refresh, 1000)
       this.refresh()
       this.phase = { name: 'ready' }
-      await this.runtime.start(peer, openGate, defaultThreads())
+      await this.runtime.start(peer, gate, gate.state.budget.threads)
     } catch (err) {
       this.phase = { name: 'failed', message: describe(err) }
     }
