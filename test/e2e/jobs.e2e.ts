@@ -205,3 +205,33 @@ test('the requester reloaded mid-job: the job resumes and completes with nothing
     await relay.kill()
   }
 })
+
+test('a voice-activity job returns the speech segments of the fixture WAV', async ({ browser }) => {
+  test.setTimeout(300_000)
+  const reference = JSON.parse(readFileSync(join('test', 'fixtures', 'vad', 'reference.json'), 'utf8')) as { segments: Array<{ startMs: number, endMs: number }> }
+  const wav = readFileSync(join('test', 'fixtures', 'vad', 'speech.wav'))
+  const files = ['a', 'b', 'c'].map(n => ({ name: `speech-${n}.wav`, mimeType: 'audio/wav', buffer: wav }))
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const requester = await openVolunteer(browser, [relay.addr])
+    const volunteers = [await openVolunteer(browser, [relay.addr]), await openVolunteer(browser, [relay.addr])]
+    pages.push(requester, ...volunteers)
+    for (const v of volunteers) await startContributing(v)
+    await requester.page.goto(requester.page.url().replace(/#.*$/, '#/submit'))
+    await requester.page.getByTestId('submit-model').selectOption('vad')
+    await requester.page.getByTestId('submit-files').setInputFiles(files)
+    await expect(requester.page.getByTestId('submit-estimate')).toContainText('3 files → 3 shards')
+    await requester.page.getByTestId('submit-post').click()
+    await expect(requester.page.getByTestId('job')).toBeVisible({ timeout: 120_000 })
+    await expect.poll(async () => await verified(requester.page), { timeout: 240_000, intervals: [1000] }).toEqual([3, 3])
+    const results = requester.page.getByTestId('vad-result')
+    await expect(results).toHaveCount(3)
+    for (const segments of await results.evaluateAll(els => els.map(e => e.getAttribute('data-segments') ?? ''))) {
+      expect(JSON.parse(segments)).toEqual(reference.segments)
+    }
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
