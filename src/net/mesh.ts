@@ -184,9 +184,10 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
    * that reloads (same key) or whose direct connection dropped would never be
    * dialled again without this. Only the designated side dials.
    */
-  ensureDirect (peer: PeerId): void {
+  ensureDirect (peer: PeerId, options: { evenIfNotDialer?: boolean } = {}): void {
     const remote = peer.toString()
-    if (this.controller.signal.aborted || this.relays.has(remote) || !shouldDial(this.components.peerId.toString(), remote)) return
+    if (this.controller.signal.aborted || this.relays.has(remote)) return
+    if (options.evenIfNotDialer !== true && !shouldDial(this.components.peerId.toString(), remote)) return
     if (this.dialing.has(remote) || this.hasDirect(peer)) return
     void this.components.peerStore.get(peer).then(p => {
       const targets = p.addresses.map(a => a.multiaddr).filter(ma => WebRTC.matches(ma))

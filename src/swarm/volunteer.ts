@@ -20,6 +20,7 @@ import { ReplayWindow } from '../core/replay.ts'
 import type { Ledger } from '../core/ledger.ts'
 import { signedTopic, type SignedTopic } from '../net/signed-topic.ts'
 import { peerIdOf } from '../net/peer-keys.ts'
+import { isDirectWebRTC } from '../net/mesh.ts'
 import type { Assignment, PullReply, ShardResult } from '../net/protocols/work.ts'
 import {
   GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, LOG_MAX_AGE_MS, TOPIC_ATTEST, TOPIC_JOBS, TOPIC_LOG, WORK_MAX_OUTPUT_BYTES
@@ -191,11 +192,16 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
 
   /** The job to work on next: open, supported, its requester reachable; oldest first. */
   private pick (): KnownJob | undefined {
-    const connected = new Set(this.init.peer.node.getConnections().map(c => c.remotePeer.toString()))
+    const connected = this.directPeers()
     const now = this.now()
     return [...this.jobs.values()]
       .filter(j => !j.done && j.unsupported === undefined && j.retryAt <= now && connected.has(j.requester))
       .sort((a, b) => a.manifest.ts - b.manifest.ts)[0]
+  }
+
+  /** Peers we reach over a direct connection (work never runs through a relay). */
+  private directPeers (): Set<string> {
+    return new Set(this.init.peer.node.getConnections().filter(c => isDirectWebRTC(c) && c.status === 'open').map(c => c.remotePeer.toString()))
   }
 
   /** Why {@link pick} found nothing, in words for the user. */
@@ -205,8 +211,13 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     if (open.length === 0) return jobs.length === 0 ? 'no job announced yet' : 'every job we know is finished'
     const runnable = open.filter(j => j.unsupported === undefined)
     if (runnable.length === 0) return open[0]!.unsupported!
-    const connected = new Set(this.init.peer.node.getConnections().map(c => c.remotePeer.toString()))
-    if (!runnable.some(j => connected.has(j.requester))) return 'the requester of every open job is out of reach'
+    const connected = this.directPeers()
+    if (!runnable.some(j => connected.has(j.requester))) {
+      // A requester we lost (e.g. it reloaded) may not dial us back: libp2p
+      // does not announce a known peer again. Dial it ourselves.
+      for (const j of runnable) this.init.peer.node.services.mesh.ensureDirect(peerIdFromString(j.requester), { evenIfNotDialer: true })
+      return 'the requester of every open job is out of reach'
+    }
     return 'retrying after an error'
   }
 
