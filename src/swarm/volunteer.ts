@@ -87,6 +87,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   private readonly now: () => number
   private readonly log: Logger
   private readonly loaded = new Set<string>()
+  /** sha256 (hex) of every receipt in {@link receipts}, so a re-gossiped one is kept once. */
+  private readonly held = new Set<string>()
   private topics: SignedTopic[] = []
   private attest?: SignedTopic
   private controller?: AbortController
@@ -102,6 +104,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   /** Listens to jobs and receipts (observing costs nothing; computing starts with {@link contribute}). */
   async start (): Promise<void> {
     this.receipts = await this.init.store.receipts()
+    for (const r of this.receipts) this.held.add(toHex(sha256(r.receipt)))
     const pubsub = this.init.peer.node.services.pubsub
     this.topics.push(signedTopic(pubsub, {
       topic: TOPIC_JOBS, kinds: ['job'], maxAgeMs: JOB_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
@@ -180,7 +183,9 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     const verdict = added.receipt.verdict.body
     if (!verdict.credited.some(k => bytesEqual(k, me))) { this.emitChange(); return }
     const id = toHex(added.receipt.receipt.id)
-    if (this.receipts.some(r => toHex(sha256(r.receipt)) === toHex(sha256(bytes)))) return
+    const key = toHex(sha256(bytes))
+    if (this.held.has(key)) return
+    this.held.add(key)
     const stored: StoredReceipt = { receipt: bytes, requester: toHex(added.receipt.requester), jobId: toHex(verdict.jobId), shard: verdict.shard, receivedAt: this.now() }
     this.receipts = [...this.receipts, stored]
     this.emitChange()

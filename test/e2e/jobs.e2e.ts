@@ -11,72 +11,15 @@ import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import * as ort from 'onnxruntime-node'
-import { digitPixels } from '../../src/compute/models/digits.ts'
-import { grayPng } from './support/png.ts'
+import { digitsFixture, postDigits, startContributing, verified, FIXTURE_DIGITS as IMAGES } from './support/digits.ts'
 import { openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 
 const run = promisify(execFile)
-const IMAGES = 200
-
-interface DigitFile { name: string, mimeType: string, buffer: Buffer }
-
-/**
- * `count` digit PNG files (the 200 held-out fixture digits, repeated in a
- * shifted order past 200), and what onnxruntime-node predicts for each after
- * the app's own preprocessing.
- */
-async function digitsFixture (count = IMAGES): Promise<{ files: DigitFile[], expected: Map<string, number> }> {
-  const raw = readFileSync(join('test', 'fixtures', 'digits', 'inputs.f32'))
-  const values = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)
-  const files: DigitFile[] = []
-  const pixels: Float32Array[] = []
-  for (let i = 0; i < count; i++) {
-    const k = (i + Math.floor(i / IMAGES) * 7) % IMAGES
-    const gray = Uint8Array.from(values.subarray(k * 784, (k + 1) * 784), v => Math.round(v * 255))
-    const name = `digit-${String(i).padStart(3, '0')}.png`
-    files.push({ name, mimeType: 'image/png', buffer: grayPng(28, 28, gray) })
-    const rgba = new Uint8ClampedArray(784 * 4)
-    gray.forEach((g, p) => { rgba.set([g, g, g, 255], p * 4) })
-    pixels.push(digitPixels({ width: 28, height: 28, data: rgba }))
-  }
-  const session = await ort.InferenceSession.create(join('models', 'digits.onnx'))
-  const input = new Float32Array(count * 784)
-  pixels.forEach((p, i) => { input.set(p, i * 784) })
-  const out = await session.run({ input: new ort.Tensor('float32', input, [count, 1, 28, 28]) })
-  const logits = (out.logits ?? Object.values(out)[0]!).data as Float32Array
-  const expected = new Map<string, number>()
-  files.forEach((f, i) => {
-    const row = Array.from(logits.subarray(i * 10, i * 10 + 10))
-    expected.set(f.name, row.indexOf(Math.max(...row)))
-  })
-  return { files, expected }
-}
 
 async function ledgerOf (page: Page): Promise<Array<[string, number]>> {
   await page.goto(page.url().replace(/#.*$/, '#/ledger'))
   await expect(page.getByTestId('ledger')).toBeVisible({ timeout: 30_000 })
   return await page.getByTestId('ledger-row').evaluateAll(rows => rows.map(r => [r.getAttribute('data-peer') ?? '', Number(r.getAttribute('data-credit'))] as [string, number]))
-}
-
-async function startContributing (v: Volunteer): Promise<void> {
-  await v.page.getByTestId('consent-start').click()
-  await expect(v.page.getByTestId('pause-reason')).toHaveAttribute('data-reason', 'running')
-}
-
-async function postDigits (page: Page, files: DigitFile[]): Promise<string> {
-  await page.goto(page.url().replace(/#.*$/, '#/submit'))
-  await page.getByTestId('submit-model').selectOption('digits')
-  await page.getByTestId('submit-files').setInputFiles(files)
-  await expect(page.getByTestId('submit-estimate')).toContainText(`${files.length} files → ${Math.ceil(files.length / 8)} shards`)
-  await page.getByTestId('submit-post').click()
-  await expect(page.getByTestId('job')).toBeVisible({ timeout: 120_000 })
-  return await page.getByTestId('job').getAttribute('data-job-id') ?? ''
-}
-
-async function verified (page: Page): Promise<[number, number]> {
-  const el = page.getByTestId('job-verified')
-  return [Number(await el.getAttribute('data-verified')), Number(await el.getAttribute('data-total'))]
 }
 
 test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts verify offline, ledgers agree', async ({ browser }, testInfo) => {
