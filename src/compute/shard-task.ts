@@ -5,10 +5,14 @@
  * is a whole clip (`audio`: float32 [samples] at 16 kHz) and its output is
  * the speech probability of every frame (`probs`); the requester turns
  * those into segments, with the same code the Models page uses.
+ * An OCR shard (text detection or recognition) carries its pixels as
+ * `rgb`: uint8 [H, W, 3], already at the model's size; the volunteer turns
+ * them into the model's float input (a quarter of the bytes on the wire).
  */
 import { decodeTensors, encodeTensors, makeTensor, tensorValues, type TensorMap } from '../core/tensors.ts'
 import { BadInputError } from './errors.ts'
 import { frameProbabilities } from './models/vad.ts'
+import { detTensor, recTensor } from './models/ocr.ts'
 import type { ProcessingId } from './catalog.ts'
 
 /** Runs encoded inputs on a loaded model and returns encoded outputs (the ComputeClient's `run`). */
@@ -28,9 +32,14 @@ export function vadShardInput (samples: Float32Array): Uint8Array {
  * @throws whatever the worker throws (InputShapeError, CancelledError, …).
  */
 export async function computeShard (processing: ProcessingId, input: Uint8Array, run: RunEncoded, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-  if (processing !== 'vad') return (await run(input, options)).output
+  if (processing !== 'vad' && processing !== 'ocr-det' && processing !== 'ocr-rec') return (await run(input, options)).output
   const decoded = decodeTensors(input, { maxBytes: MAX_INPUT_BYTES })
   if (!decoded.ok) throw new BadInputError(`shard input: ${decoded.reason}`)
+  if (processing !== 'vad') {
+    const rgb = decoded.tensors.rgb
+    if (rgb === undefined) throw new BadInputError('an OCR shard needs `rgb`: uint8 [H, W, 3]')
+    return (await run(encodeTensors(processing === 'ocr-det' ? detTensor(rgb) : recTensor(rgb)), options)).output
+  }
   const audio = decoded.tensors.audio
   if (audio === undefined || audio.dtype !== 'float32' || audio.dims.length !== 1) throw new BadInputError('a VAD shard needs `audio`: float32 [samples]')
   const samples = Float32Array.from(tensorValues(audio))

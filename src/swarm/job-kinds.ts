@@ -12,6 +12,7 @@ import { decodeImage } from '../compute/models/image.ts'
 import { digitPixels, digitPredictions, digitsInput, type DigitPrediction } from '../compute/models/digits.ts'
 import { speechSegments, wavTo16k, VAD, type SpeechSegment } from '../compute/models/vad.ts'
 import { vadShardInput } from '../compute/shard-task.ts'
+import { buildOcrInputs, type OcrJobMeta } from './ocr-job.ts'
 
 /** Images per digits shard: big enough to amortise a round trip, small enough to spread over volunteers. */
 export const DIGITS_PER_SHARD = 8
@@ -21,6 +22,7 @@ export type JobMeta =
   | { kind: 'digits', files: string[], perShard: number }
   | { kind: 'vad', files: string[], samples: number[] }
   | { kind: 'tensors', files: string[] }
+  | OcrJobMeta
 
 export interface BuiltInputs { inputs: Uint8Array[], meta: JobMeta }
 
@@ -66,6 +68,8 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
     }
     return { inputs, meta: { kind: 'vad', files: names, samples } }
   }
+  // OCR: this posts stage 1 (detection); ocr-pipeline.ts posts stage 2 as lines are found.
+  if (model.processing === 'ocr-det') return await buildOcrInputs(files, names, options)
   throw new BadInputError(`jobs for ${model.title} are not supported from files yet`)
 }
 
@@ -85,6 +89,7 @@ export function canaryShards (shards: number, rate: number): number[] {
 /** Per-file results from accepted shard outputs; files whose shard is not verified yet are left out. */
 export function fileResults (meta: JobMeta, outputs: ReadonlyMap<number, Uint8Array>): FileResult[] {
   const out: FileResult[] = []
+  if (meta.kind === 'ocr') return out // both stages make OCR results: OcrPipeline.view
   for (const [shard, bytes] of outputs) {
     const decoded = decodeTensors(bytes, { maxBytes: 64 * 1024 * 1024 })
     if (!decoded.ok) continue

@@ -54,21 +54,62 @@ export function ocrCharacters (keysText: string): string[] {
   return ['', ...lines, ' ']
 }
 
-/** Model input for detection, and the scale back to image pixels. */
-export function detInput (img: RgbaImage): { input: TensorMap, scaleX: number, scaleY: number } {
+/** The size detection runs at: longer side at most 960, both sides multiples of 32. */
+export function detSize (img: { width: number, height: number }): { width: number, height: number } {
   const ratio = Math.max(img.width, img.height) > OCR.limitSide ? OCR.limitSide / Math.max(img.width, img.height) : 1
-  const w = Math.max(32, Math.round(img.width * ratio / 32) * 32)
-  const h = Math.max(32, Math.round(img.height * ratio / 32) * 32)
-  const resized = resizeBilinear(img, w, h)
+  return {
+    width: Math.max(32, Math.round(img.width * ratio / 32) * 32),
+    height: Math.max(32, Math.round(img.height * ratio / 32) * 32)
+  }
+}
+
+/**
+ * Pixels as an OCR shard carries them: uint8 [H, W, 3], RGB (alpha dropped,
+ * as the float inputs below ignore it). A quarter of the float tensor's bytes;
+ * the volunteer normalises with {@link detTensor} or {@link recTensor}.
+ */
+export function rgbTensor (img: RgbaImage): TensorData {
+  const plane = img.width * img.height
+  const rgb = new Uint8Array(plane * 3)
+  for (let i = 0; i < plane; i++) {
+    rgb[i * 3] = img.data[i * 4]!
+    rgb[i * 3 + 1] = img.data[i * 4 + 1]!
+    rgb[i * 3 + 2] = img.data[i * 4 + 2]!
+  }
+  return { dtype: 'uint8', dims: [img.height, img.width, 3], data: rgb }
+}
+
+/** Planar BGR floats [1, 3, H, W] from RGB bytes: `(v / 255 − mean[c]) / std[c]`. */
+function bgrPlanes (rgb: TensorData, mean: readonly number[], std: readonly number[]): TensorMap {
+  const [h, w] = rgb.dims as [number, number]
   const plane = w * h
   const values = new Float32Array(3 * plane)
   for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) {
-      const bgr = resized.data[i * 4 + (2 - c)]! / 255
-      values[c * plane + i] = (bgr - OCR.mean[c]!) / OCR.std[c]!
-    }
+    for (let c = 0; c < 3; c++) values[c * plane + i] = (rgb.data[i * 3 + (2 - c)]! / 255 - mean[c]!) / std[c]!
   }
-  return { input: { x: makeTensor('float32', [1, 3, h, w], values) }, scaleX: img.width / w, scaleY: img.height / h }
+  return { x: makeTensor('float32', [1, 3, h, w], values) }
+}
+
+/** Checks RGB bytes from another peer before allocating floats from their dims. */
+function checkRgb (rgb: TensorData, what: string, ok: (h: number, w: number) => boolean, expected: string): void {
+  if (rgb.dtype !== 'uint8' || rgb.dims.length !== 3 || rgb.dims[2] !== 3 || !ok(rgb.dims[0]!, rgb.dims[1]!)) {
+    throw new BadInputError(`${what} input must be uint8 [H, W, 3] with ${expected}, got ${rgb.dtype} ${JSON.stringify(rgb.dims)}`)
+  }
+}
+
+/**
+ * Detection model input from the RGB bytes of an image already at {@link detSize}.
+ * @throws {BadInputError} not uint8 [H, W, 3] with sides multiples of 32 up to 960.
+ */
+export function detTensor (rgb: TensorData): TensorMap {
+  checkRgb(rgb, 'a text-detection', (h, w) => [h, w].every(s => s >= 32 && s <= OCR.limitSide && s % 32 === 0), `sides multiples of 32 up to ${OCR.limitSide}`)
+  return bgrPlanes(rgb, OCR.mean, OCR.std)
+}
+
+/** Model input for detection, and the scale back to image pixels. */
+export function detInput (img: RgbaImage): { input: TensorMap, scaleX: number, scaleY: number } {
+  const { width: w, height: h } = detSize(img)
+  return { input: detTensor(rgbTensor(resizeBilinear(img, w, h))), scaleX: img.width / w, scaleY: img.height / h }
 }
 
 /**
@@ -131,17 +172,44 @@ export function dbBoxes (map: TensorData): Array<Box & { score: number }> {
   })
 }
 
-/** Model input for recognition of one crop: [1, 3, 48, W], W from the aspect ratio. */
-export function recInput (crop: RgbaImage): TensorMap {
+/** A crop resized for recognition: height 48, width from the aspect ratio (8 … 1920). */
+export function recImage (crop: RgbaImage): RgbaImage {
   const h = OCR.recHeight
   const w = Math.min(OCR.recMaxWidth, Math.max(8, Math.ceil(h * crop.width / Math.max(1, crop.height))))
-  const resized = resizeBilinear(crop, w, h)
-  const plane = w * h
-  const values = new Float32Array(3 * plane)
-  for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) values[c * plane + i] = (resized.data[i * 4 + (2 - c)]! / 255 - 0.5) / 0.5
+  return resizeBilinear(crop, w, h)
+}
+
+/**
+ * Recognition model input from the RGB bytes of a crop already at {@link recImage} size.
+ * @throws {BadInputError} not uint8 [48, W, 3] with 8 ≤ W ≤ 1920.
+ */
+export function recTensor (rgb: TensorData): TensorMap {
+  checkRgb(rgb, 'a text-recognition', (h, w) => h === OCR.recHeight && w >= 8 && w <= OCR.recMaxWidth, `height ${OCR.recHeight} and width 8 to ${OCR.recMaxWidth}`)
+  return bgrPlanes(rgb, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
+}
+
+/** Model input for recognition of one crop: [1, 3, 48, W], W from the aspect ratio. */
+export function recInput (crop: RgbaImage): TensorMap {
+  return recTensor(rgbTensor(recImage(crop)))
+}
+
+/**
+ * The text lines of a detection map, in image pixels and reading order, each
+ * with its crop of `img` (the map's pixels scale to the image's by the ratio
+ * of their sizes). Lines whose crop is empty are left out.
+ * @throws {BadInputError} if the map is not [1, 1, H, W] float32.
+ */
+export function lineCrops (img: RgbaImage, map: TensorData): Array<{ box: Box, piece: RgbaImage }> {
+  const boxes = dbBoxes(map)
+  const scaleX = img.width / map.dims[3]!
+  const scaleY = img.height / map.dims[2]!
+  const out: Array<{ box: Box, piece: RgbaImage }> = []
+  for (const b of boxes) {
+    const box = { x: b.x * scaleX, y: b.y * scaleY, width: b.width * scaleX, height: b.height * scaleY }
+    const piece = crop(img, Math.round(box.x), Math.round(box.y), Math.round(box.width), Math.round(box.height))
+    if (piece.width > 0 && piece.height > 0) out.push({ box, piece })
   }
-  return { x: makeTensor('float32', [1, 3, h, w], values) }
+  return out
 }
 
 /**
@@ -174,10 +242,7 @@ export async function recognizeText (img: RgbaImage, run: RunModel, chars: reado
   const map = Object.values(detOut)[0]
   if (map === undefined) throw new BadInputError('detection model returned no output')
   const lines: OcrLine[] = []
-  for (const b of dbBoxes(map)) {
-    const box = { x: b.x * det.scaleX, y: b.y * det.scaleY, width: b.width * det.scaleX, height: b.height * det.scaleY }
-    const piece = crop(img, Math.round(box.x), Math.round(box.y), Math.round(box.width), Math.round(box.height))
-    if (piece.width === 0 || piece.height === 0) continue
+  for (const { box, piece } of lineCrops(img, map)) {
     const recOut = await run(OCR.recModel, recInput(piece), options)
     const probs = Object.values(recOut)[0]
     if (probs === undefined) throw new BadInputError('recognition model returned no output')

@@ -1,0 +1,173 @@
+/**
+ * OCR jobs' two stages (src/swarm/ocr-job.ts) under onnxruntime-node: the
+ * detection shard a volunteer computes, the recognition shards the requester
+ * builds from the accepted map, and the results assembled from both read the
+ * fixture exactly as the single-machine pipeline does (reference.json, made
+ * by scripts/make-ocr-fixtures.ts). Then the pure bookkeeping: which images
+ * still need stage 2, job batches, statuses, CSV.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readFile } from 'node:fs/promises'
+import { decodeTensors, encodeTensors, makeTensor } from '../../../src/core/tensors.ts'
+import { computeShard, type RunEncoded } from '../../../src/compute/shard-task.ts'
+import { detInput, ocrCharacters, recInput, recognizeText, recTensor } from '../../../src/compute/models/ocr.ts'
+import type { RgbaImage } from '../../../src/compute/models/image.ts'
+import {
+  detShardInput, imagesToRead, isOcrJobMeta, isOcrRecMeta, ocrCsv, ocrResults, readLine, recJobBatches, recShards,
+  type OcrJobMeta, type OcrRecMeta
+} from '../../../src/swarm/ocr-job.ts'
+import { nodeRunner } from '../compute/support/ort-node.ts'
+
+const reference = JSON.parse(await readFile('test/fixtures/ocr/reference.json', 'utf8')) as {
+  width: number, height: number, lines: Array<{ text: string, box: { x: number, y: number, width: number, height: number } }>
+}
+
+function meta (files: string[]): OcrJobMeta {
+  return { kind: 'ocr', images: files.map(file => ({ file, width: 100, height: 50, type: 'image/png', bytes: new Uint8Array(0) })) }
+}
+
+describe('OCR job stages under onnxruntime-node', () => {
+  let runner: Awaited<ReturnType<typeof nodeRunner>>
+  let chars: string[]
+  let image: RgbaImage
+  const encodedRun = (id: string): RunEncoded => async input => {
+    const decoded = decodeTensors(input)
+    if (!decoded.ok) throw new Error(decoded.reason)
+    return { output: encodeTensors(await runner.run(id, decoded.tensors)) }
+  }
+  beforeAll(async () => {
+    runner = await nodeRunner()
+    chars = ocrCharacters(new TextDecoder().decode(await runner.asset('ocr-rec-keys.txt')))
+    image = { width: reference.width, height: reference.height, data: new Uint8Array(await readFile('test/fixtures/ocr/text.rgba')) }
+  })
+  afterAll(async () => { await runner.close() })
+
+  it('a detection shard carries RGB bytes the volunteer turns into exactly the single-machine input', async () => {
+    const shard = decodeTensors(detShardInput(image))
+    expect(shard.ok).toBe(true)
+    if (!shard.ok) return
+    // 480×160 is already a multiple of 32: detected at full size, 3 bytes a pixel instead of 12.
+    expect(shard.tensors.rgb).toMatchObject({ dtype: 'uint8', dims: [160, 480, 3] })
+    let seen: Uint8Array | undefined
+    await computeShard('ocr-det', detShardInput(image), async input => { seen = input; return { output: new Uint8Array(0) } })
+    expect(seen).toEqual(encodeTensors(detInput(image).input))
+  })
+
+  it('stage 2 built from the accepted map, and the results from both stages, read what recognizeText reads', async () => {
+    const detOutput = await computeShard('ocr-det', detShardInput(image), encodedRun('ocr-det'))
+    const shards = recShards(0, image, detOutput)
+    expect(shards).toHaveLength(reference.lines.length)
+    shards.forEach((s, i) => {
+      expect(s.crop.image).toBe(0)
+      for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(s.crop.box[k] - reference.lines[i]!.box[k])).toBeLessThan(1)
+    })
+    const outputs = new Map<number, Uint8Array>()
+    for (const [i, s] of shards.entries()) outputs.set(i, await computeShard('ocr-rec', s.input, encodedRun('ocr-rec')))
+    const rec: OcrRecMeta = { kind: 'ocr-rec', parent: 'det', crops: shards.map(s => s.crop) }
+    const results = ocrResults({ kind: 'ocr', images: [{ file: 'text.png', width: image.width, height: image.height, type: 'image/png', bytes: new Uint8Array(0) }] }, {
+      detected: new Set([0]), detectFailed: new Set(), empty: new Set(), recs: [{ meta: rec, outputs, failed: new Set() }]
+    }, out => readLine(out, chars))
+    expect(results).toHaveLength(1)
+    expect(results[0]).toMatchObject({ file: 'text.png', status: 'done', found: 2, read: 2 })
+    expect(results[0]!.lines.map(l => l.text)).toEqual(reference.lines.map(l => l.text))
+    const single = await recognizeText(image, runner.run, chars)
+    expect(results[0]!.lines).toEqual(single)
+  })
+
+  it('a recognition shard is the crop at height 48, as recInput makes it', async () => {
+    const detOutput = await computeShard('ocr-det', detShardInput(image), encodedRun('ocr-det'))
+    const [first] = recShards(0, image, detOutput)
+    let seen: Uint8Array | undefined
+    await computeShard('ocr-rec', first!.input, async input => { seen = input; return { output: new Uint8Array(0) } })
+    const b = first!.crop.box
+    const { crop } = await import('../../../src/compute/models/image.ts')
+    expect(seen).toEqual(encodeTensors(recInput(crop(image, Math.round(b.x), Math.round(b.y), Math.round(b.width), Math.round(b.height)))))
+  })
+})
+
+describe('OCR shard inputs from other peers', () => {
+  it('refuses pixels that are not uint8 [H, W, 3] at the model size, before allocating', async () => {
+    const run: RunEncoded = async () => { throw new Error('must not run') }
+    const rgb = (dims: number[], dtype: 'uint8' | 'float32' = 'uint8'): Uint8Array =>
+      encodeTensors({ rgb: makeTensor(dtype, dims, new Array(dims.reduce((a, b) => a * b, 1)).fill(0)) })
+    await expect(computeShard('ocr-det', rgb([33, 64, 3]), run)).rejects.toThrow(/multiples of 32/)
+    await expect(computeShard('ocr-det', rgb([992, 32, 3]), run)).rejects.toThrow(/up to 960/)
+    await expect(computeShard('ocr-det', rgb([32, 32, 4]), run)).rejects.toThrow(/uint8 \[H, W, 3\]/)
+    await expect(computeShard('ocr-rec', rgb([32, 64, 3]), run)).rejects.toThrow(/height 48/)
+    await expect(computeShard('ocr-rec', rgb([48, 1928, 3]), run)).rejects.toThrow(/width 8 to 1920/)
+    await expect(computeShard('ocr-rec', rgb([48, 64, 3], 'float32'), run)).rejects.toThrow(/got float32/)
+    await expect(computeShard('ocr-rec', encodeTensors({ x: makeTensor('uint8', [1], [0]) }), run)).rejects.toThrow(/needs `rgb`/)
+    await expect(computeShard('ocr-det', new Uint8Array([1, 2, 3]), run)).rejects.toThrow(/shard input/)
+    expect(() => recTensor(makeTensor('uint8', [48, 8, 3], new Array(48 * 8 * 3).fill(255)))).not.toThrow()
+  })
+
+  it('refuses a detection output that is not a probability map', () => {
+    const img = { width: 4, height: 4, data: new Uint8Array(64) }
+    expect(() => recShards(0, img, encodeTensors({ y: makeTensor('float32', [1, 4], [0, 0, 0, 0]) }))).toThrow(/\[1, 1, H, W\]/)
+    expect(() => recShards(0, img, new Uint8Array([0xff]))).toThrow(/detection output/)
+  })
+})
+
+describe('OCR job bookkeeping', () => {
+  const rec = (parent: string, images: number[]): OcrRecMeta => ({ kind: 'ocr-rec', parent, crops: images.map(image => ({ image, box: { x: 0, y: 0, width: 10, height: 5 } })) })
+
+  it('an image needs stage 2 once detected, until a recognition job holds its lines or it has none', () => {
+    expect(imagesToRead([3, 0, 1, 2], [], new Set())).toEqual([0, 1, 2, 3])
+    expect(imagesToRead([0, 1, 2, 3], [rec('d', [1, 1, 1]), rec('d', [3])], new Set([2]))).toEqual([0])
+    expect(imagesToRead([], [rec('d', [0])], new Set())).toEqual([])
+  })
+
+  it('batches lines into jobs under the shard limit without splitting an image', () => {
+    expect(recJobBatches([[1, 2], [3], [4, 5, 6]], 3)).toEqual([[1, 2, 3], [4, 5, 6]])
+    expect(recJobBatches([[1], [2], [3], [4]], 3)).toEqual([[1, 2, 3], [4]])
+    expect(recJobBatches([], 3)).toEqual([])
+    expect(() => recJobBatches([[1, 2, 3, 4]], 3)).toThrow(RangeError)
+  })
+
+  it('assembles statuses and lines per image from both stages', () => {
+    const chars = ['', 'a', 'b', ' ']
+    const line = (steps: number[]): Uint8Array => encodeTensors({ p: makeTensor('float32', [1, steps.length, 4], steps.flatMap(s => chars.map((_, c) => c === s ? 0.7 : 0.1))) })
+    const m = meta(['a.png', 'b.png', 'c.png', 'd.png', 'e.png'])
+    const r1 = rec('d', [0, 0, 1])
+    r1.crops[1]!.box = { x: 1, y: 20, width: 30, height: 9 }
+    const stages = {
+      detected: new Set([0, 1, 2, 4]),
+      detectFailed: new Set([3]),
+      empty: new Set([2]),
+      recs: [{ meta: r1, outputs: new Map([[0, line([1, 1, 0, 2])], [1, line([0, 3, 0])], [2, line([2])]]), failed: new Set<number>() }]
+    }
+    const results = ocrResults(m, stages, out => readLine(out, chars))
+    expect(results.map(r => [r.file, r.status, r.found, r.read])).toEqual([
+      ['a.png', 'done', 2, 2], ['b.png', 'done', 1, 1], ['c.png', 'done', 0, 0], ['d.png', 'failed', 0, 0], ['e.png', 'reading', 0, 0]
+    ])
+    // The blank line (only a space) is left out, as recognizeText does.
+    expect(results[0]!.lines).toEqual([{ box: { x: 0, y: 0, width: 10, height: 5 }, text: 'ab', score: expect.closeTo(0.7, 5) }])
+    // A line still being verified keeps its image reading; a failed one counts as read (without text).
+    stages.recs[0]!.outputs.delete(2)
+    expect(ocrResults(m, stages, out => readLine(out, chars))[1]).toMatchObject({ status: 'reading', found: 1, read: 0 })
+    stages.recs[0]!.failed.add(2)
+    expect(ocrResults(m, stages, out => readLine(out, chars))[1]).toMatchObject({ status: 'done', found: 1, read: 1, lines: [] })
+    // Without the dictionary nothing is read yet.
+    expect(ocrResults(m, stages, () => undefined)[0]).toMatchObject({ status: 'reading', read: 0, lines: [] })
+  })
+
+  it('exports one CSV row per line, quoting texts that need it', () => {
+    const csv = ocrCsv([
+      { image: 0, file: 'a,b.png', width: 10, height: 10, status: 'done', found: 2, read: 2, lines: [
+        { box: { x: 1.234, y: 2, width: 3.456, height: 4 }, text: 'say "hi"', score: 0.98765 },
+        { box: { x: 5, y: 6, width: 7, height: 8 }, text: 'plain', score: 1 }
+      ] },
+      { image: 1, file: 'empty.png', width: 10, height: 10, status: 'done', found: 0, read: 0, lines: [] }
+    ])
+    expect(csv).toBe('file,x,y,width,height,text,score\n"a,b.png",1.23,2,3.46,4,"say ""hi""",0.9877\n"a,b.png",5,6,7,8,plain,1.0000\n')
+  })
+
+  it('tells OCR job metas apart from others and from junk', () => {
+    expect(isOcrJobMeta(meta(['a']))).toBe(true)
+    expect(isOcrRecMeta(rec('d', [0]))).toBe(true)
+    for (const junk of [null, undefined, 1, 'ocr', {}, { kind: 'ocr' }, { kind: 'ocr-rec', parent: 1, crops: [] }, { kind: 'digits', files: [] }]) {
+      expect(isOcrJobMeta(junk)).toBe(false)
+      expect(isOcrRecMeta(junk)).toBe(false)
+    }
+  })
+})
