@@ -9,19 +9,20 @@
  *          --port 8080        web server port (relay: --relay-port, default 9090)
  *          --no-relay         serve only (e.g. tests that start their own relays)
  *          --relay <multiaddr> (repeatable) list extra/other relays in the config
+ *          --dist dist        the built app to serve (another build can live beside it)
  */
 import './node22-polyfills.ts'
 import { writeFile, access } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { preview } from 'vite'
 import { isolationHeaders } from './headers.ts'
 import { startRelay } from './relay.ts'
 
-interface StartOptions { host: string, port: number, relayPort: number, relay: boolean, relays: string[] }
+interface StartOptions { host: string, port: number, relayPort: number, relay: boolean, relays: string[], dist: string }
 
 function parseArgs (argv: string[]): StartOptions {
-  const opts: StartOptions = { host: '127.0.0.1', port: 8080, relayPort: 9090, relay: true, relays: [] }
+  const opts: StartOptions = { host: '127.0.0.1', port: 8080, relayPort: 9090, relay: true, relays: [], dist: 'dist' }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
     const value = (): string => {
@@ -35,7 +36,8 @@ function parseArgs (argv: string[]): StartOptions {
       case '--relay-port': opts.relayPort = Number.parseInt(value(), 10); break
       case '--no-relay': opts.relay = false; break
       case '--relay': opts.relays.push(value()); break
-      default: throw new Error(`unknown option ${flag ?? ''} (known: --host --port --relay-port --no-relay --relay)`)
+      case '--dist': opts.dist = value(); break
+      default: throw new Error(`unknown option ${flag ?? ''} (known: --host --port --relay-port --no-relay --relay --dist)`)
     }
   }
   return opts
@@ -45,8 +47,8 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 
 async function main (): Promise<void> {
   const opts = parseArgs(process.argv.slice(2))
-  const dist = join(root, 'dist')
-  await access(join(dist, 'index.html')).catch(() => { throw new Error('dist/index.html is missing: run `npm run build` first (npm start does it for you)') })
+  const dist = resolve(root, opts.dist)
+  await access(join(dist, 'index.html')).catch(() => { throw new Error(`${dist}/index.html is missing: run "npm run build" first (npm start does it for you)`) })
 
   const relays = [...opts.relays]
   if (opts.relay) {
@@ -61,6 +63,7 @@ async function main (): Promise<void> {
 
   const server = await preview({
     root,
+    build: { outDir: dist },
     logLevel: 'warn',
     preview: { host: opts.host, port: opts.port, strictPort: true, headers: isolationHeaders({ csp: true }), open: false }
   })

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { digitsFixture, postDigits, startContributing, verified, FIXTURE_DIGITS as IMAGES } from './support/digits.ts'
-import { openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
+import { fullMesh, openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 
 const run = promisify(execFile)
 
@@ -34,6 +34,9 @@ test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts 
     for (let i = 0; i < 3; i++) volunteers.push(await openVolunteer(browser, [relay.addr]))
     pages.push(...volunteers)
     for (const v of volunteers) await startContributing(v)
+    // Everyone must hear the announcement: a job this small can be finished
+    // before a late joiner has connected, and then it is never announced again.
+    await fullMesh(pages)
 
     // A first small job brings every volunteer's model and runtime up, as in a swarm that has been
     // running for a while; then every volunteer takes part in the 200-image job.

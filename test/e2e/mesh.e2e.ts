@@ -4,7 +4,7 @@
  * when the relay dies, forget closed tabs, and keep their key across reloads.
  */
 import { test, expect } from '@playwright/test'
-import { openVolunteer, ownSeq, peerRows, startRelayProcess, type Volunteer } from './support/swarm.ts'
+import { fullMesh, openVolunteer, ownSeq, peerRows, startRelayProcess, type Volunteer } from './support/swarm.ts'
 
 test('five volunteers form a full direct WebRTC mesh and gossip survives the relay', async ({ browser }) => {
   const relay = await startRelayProcess()
@@ -15,12 +15,7 @@ test('five volunteers form a full direct WebRTC mesh and gossip survives the rel
     expect(new Set(ids).size).toBe(5)
 
     // Every page lists the other 4, each over a direct WebRTC connection: 10 pairs.
-    for (const v of vols) {
-      await expect.poll(async () => {
-        const rows = await peerRows(v.page)
-        return rows.filter(r => r.link === 'direct-webrtc').map(r => r.peerId).sort()
-      }, { timeout: 90_000, message: `direct peers of ${v.peerId}` }).toEqual(ids.filter(id => id !== v.peerId).sort())
-    }
+    await fullMesh(vols)
 
     await relay.kill()
     const [sender, ...others] = vols as [Volunteer, ...Volunteer[]]

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import type { Browser, BrowserContext, Page } from '@playwright/test'
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
 
 export interface RelayProcess {
   addr: string
@@ -70,4 +70,15 @@ export async function peerRows (page: Page): Promise<RowInfo[]> {
 
 export async function ownSeq (page: Page): Promise<number> {
   return Number(await page.getByTestId('own-seq').getAttribute('data-seq'))
+}
+
+/** Waits until every page lists every other one over a direct WebRTC connection. */
+export async function fullMesh (pages: Volunteer[], timeout = 90_000): Promise<void> {
+  const ids = pages.map(v => v.peerId)
+  for (const v of pages) {
+    await expect.poll(async () => {
+      const rows = await peerRows(v.page)
+      return rows.filter(r => r.link === 'direct-webrtc').map(r => r.peerId).sort()
+    }, { timeout, message: `direct peers of ${v.peerId}` }).toEqual(ids.filter(id => id !== v.peerId).sort())
+  }
 }
