@@ -8,6 +8,10 @@
  * Rules:
  * - One credit per peer credited by a verdict, counted once per
  *   (requester, leaf index) whatever the number of receipts for it.
+ * - A requester that re-verifies a shard (a credited peer later failed a
+ *   canary or an audit) logs a new verdict for it: only the latest verdict
+ *   of each (requester, job, shard) counts, so nobody is credited twice for
+ *   one shard and a liar loses credit its lie had earned.
  * - Every signed head (alone or inside a receipt) is a claim about its
  *   requester's log. Fork evidence (fork.ts) is derived from all claims:
  *   two roots for one size, a head whose consistency link fails, two
@@ -31,7 +35,7 @@ import { HeadCache, claimKey, headClaims, headLinkHolds, refuse, type Refusal } 
 export interface LedgerRow {
   /** Public key, lowercase hex. */
   peer: string
-  /** Counted credited verdicts. */
+  /** Counted credited verdicts (the latest verdict of each shard). */
   credit: number
   /** Counted verdicts naming this peer, credited or rejected. */
   verdicts: number
@@ -95,6 +99,8 @@ interface ClaimRec {
   headNode: string
   credited: string[]
   rejected: string[]
+  /** `<jobId hex>/<shard>`: a later verdict of the same decision (a re-verification) supersedes this one. */
+  decision: string
 }
 
 interface RequesterState {
@@ -177,7 +183,8 @@ export class Ledger {
       head: v.receipt.body.head,
       headNode: claimKey(v.head.body),
       credited: v.verdict.body.credited.map(toHex),
-      rejected: v.verdict.body.rejected.map(toHex)
+      rejected: v.verdict.body.rejected.map(toHex),
+      decision: `${toHex(v.verdict.body.jobId)}/${v.verdict.body.shard}`
     }
     const key = `${rec.index}:${rec.leaf}`
     const have = state.claims.get(key)
@@ -211,7 +218,13 @@ export class Ledger {
       found.sort((a, b) => a.at - b.at || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
       forks.push(...found.slice(0, this.limits.forksPerRequester).map(f => f.evidence))
       const byIndex = new Map<number, ClaimRec[]>()
-      for (const c of state.claims.values()) byIndex.set(c.index, [...(byIndex.get(c.index) ?? []), c])
+      // The last leaf deciding each (job, shard): a re-verified shard's new verdict supersedes the old one,
+      // so a shard is credited once, to whoever the latest verdict credits.
+      const latest = new Map<string, number>()
+      for (const c of state.claims.values()) {
+        byIndex.set(c.index, [...(byIndex.get(c.index) ?? []), c])
+        if (forkAt === null || c.index < forkAt) latest.set(c.decision, Math.max(latest.get(c.decision) ?? -1, c.index))
+      }
       for (const [index, claims] of byIndex) {
         const credited = new Set(claims.flatMap(c => c.credited))
         if (forkAt !== null && index >= forkAt) {
@@ -219,10 +232,11 @@ export class Ledger {
           continue
         }
         const only = claims[0]!
+        if (latest.get(only.decision) !== index) continue
+        totals.verdicts++
         for (const p of only.credited) { const r = row(p); r.credit++; r.verdicts++; totals.credit++ }
         for (const p of only.rejected) { const r = row(p); r.rejected++; r.verdicts++ }
       }
-      totals.verdicts += byIndex.size
       totals.heads += state.heads.size
       totals.dropped += state.dropped
       requesters.push({

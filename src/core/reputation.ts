@@ -6,7 +6,8 @@
  *   colluders that have never proved themselves cannot outvote anyone.
  * - faulty: failed a canary. It gets no more work and every result it ever
  *   gave is re-verified.
- * - trusted: a long clean record (at least `trustAfter` canaries passed, no
+ * - trusted: a long clean record (at least `trustAfter` canaries passed and
+ *   `agreeAfter` replicated results agreeing with an accepted quorum, no
  *   canary failure, never outvoted). Trusted peers may be given single
  *   replicas (adaptive replication); they still get canaries.
  */
@@ -15,6 +16,8 @@
 export interface TrustPolicy {
   /** Canaries a peer must pass before it may get single replicas. */
   trustAfter: number
+  /** Replicated results a peer must have had credited (agreeing with others) before it may get single replicas. */
+  agreeAfter: number
 }
 
 /** Scheduler-side state of one peer. Results are referenced as `[jobKey, shard]` for re-verification. */
@@ -30,8 +33,15 @@ export class PeerRecord {
   canariesFailed = 0
   /** Times this peer's replica lost a vote (outvoted by an accepted quorum). */
   rejections = 0
+  /** Results handed in (canaries included) and leases that ran out on this peer. */
+  completed = 0
+  expired = 0
+  /** Replicated results of this peer credited by an accepted quorum (it agreed with other peers). */
+  agreements = 0
   /** Canary leases in flight. */
   canariesInFlight = 0
+  /** How many of `contributions` were already re-verified after this peer was outvoted. */
+  reverifiedUpTo = 0
   faulty = false
   departed = false
 
@@ -39,12 +49,21 @@ export class PeerRecord {
     this.id = id
   }
 
+  /**
+   * Takes work and lets it expire far more than it hands any in (a pull
+   * flood, or a device too slow for the job): it gets no new leases.
+   */
+  stalling (maxLeases: number): boolean {
+    return this.expired > maxLeases + 2 * this.completed
+  }
+
   get vetted (): boolean {
     return this.canariesPassed > 0 && !this.faulty
   }
 
   trusted (policy: TrustPolicy): boolean {
-    return !this.faulty && this.canariesFailed === 0 && this.rejections === 0 && this.canariesPassed >= policy.trustAfter
+    return !this.faulty && this.canariesFailed === 0 && this.rejections === 0 &&
+      this.canariesPassed >= policy.trustAfter && this.agreements >= policy.agreeAfter
   }
 }
 

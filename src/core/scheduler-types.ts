@@ -23,10 +23,23 @@ export interface SchedulerInit<O = unknown> {
   maxExtraReplicas?: number
   /** Canaries a peer must pass before it may get single replicas. */
   trustAfter?: number
+  /**
+   * Replicated results a peer must have had credited alongside other peers
+   * before it may get single replicas: a peer that lies now and then is
+   * outvoted long before it gets there, and an outvoted peer is never trusted.
+   */
+  agreeAfter?: number
   /** Probability that a fresh shard pulled by a trusted peer is given as a single replica. */
   singleReplicaRate?: number
   /** Canary rate for peers not yet trusted (the job's own rate applies if higher). */
   probationCanaryRate?: number
+  /**
+   * Probability that a single-replica result is audited: held back and given
+   * to a second peer before any verdict. The peer cannot tell which of its
+   * results are audited, so a trusted peer that starts lying is outvoted on
+   * an audit, loses trust and has its earlier accepted work re-verified.
+   */
+  auditRate?: number
   /** Compares outputs whose hashes differ, for `argmax` and `allclose`; without it only equal hashes agree. */
   comparator?: Comparator<O>
 }
@@ -37,8 +50,10 @@ export const SCHEDULER_DEFAULTS = {
   maxLeasesPerPeer: 8,
   maxExtraReplicas: 6,
   trustAfter: 3,
-  singleReplicaRate: 0.9,
-  probationCanaryRate: 0.5
+  agreeAfter: 3,
+  singleReplicaRate: 0.97,
+  probationCanaryRate: 0.5,
+  auditRate: 0.12
 } as const
 
 /** A known answer for a canary shard. */
@@ -84,8 +99,10 @@ export interface Completion<O = unknown> {
 export type SchedulerEvent =
   /** A shard's output is decided. `revision` > 0 means it was re-verified and supersedes earlier verdicts. */
   | { type: 'shard:accepted', jobId: string, shard: number, outputHash: string, credited: string[], rejected: string[], revision: number }
-  /** An accepted shard is reopened because a peer credited for it turned out faulty. */
+  /** An accepted shard is reopened because a peer credited for it turned out faulty or was outvoted elsewhere. */
   | { type: 'shard:reverify', jobId: string, shard: number, peer: string }
+  /** A single-replica result is held back for a second replica before any verdict. */
+  | { type: 'shard:audit', jobId: string, shard: number, peer: string }
   /** No quorum within the replica cap. */
   | { type: 'shard:failed', jobId: string, shard: number, reason: string }
   | { type: 'peer:faulty', peer: string, jobId: string, shard: number }

@@ -8,7 +8,8 @@
  *
  * Rules it enforces:
  * - Work is leased for `leaseMs`; `expire(now)` reopens lost leases and
- *   `removePeer` reopens a departed peer's at once.
+ *   `removePeer` reopens a departed peer's at once. A peer whose leases
+ *   keep running out while it hands in little (a pull flood) gets no more.
  * - A peer never gets two replicas of one shard (nor one canary twice).
  * - Canaries (manifest shards with a known answer) are mixed in at the job's
  *   `canaryRate`, at a higher probation rate until a peer is trusted, and a
@@ -23,6 +24,12 @@
  *   ones are reopened and accepted again with a higher `revision`.
  * - Adaptive replication: a fresh shard pulled by a trusted peer is
  *   sometimes given as a single replica (quorum 1); canaries continue.
+ *   A random `auditRate` of single-replica results is audited: held back
+ *   and given to a second peer, decided like any replicated shard.
+ * - An outvoted peer (its counted answer lost to an accepted quorum) is no
+ *   longer trusted, and every accepted shard it was credited for since its
+ *   last such re-check is re-verified with a fresh replica: a peer that lies
+ *   only now and then, or colludes, loses the lies it got accepted.
  * - Fair share: each assignment goes to the next requester in rotation that
  *   has work for this peer, then to that requester's next job, so a requester
  *   with many shards or jobs cannot starve a small one. Credit plays no part.
@@ -49,7 +56,11 @@ interface Shard<O> {
   /** Counted results at the last decision. */
   counted: number
   single: boolean
+  /** A single-replica result was drawn for an audit (never drawn twice). */
+  audited: boolean
   revision: number
+  /** Peers credited by the current verdict (when accepted). */
+  credited: string[]
   results: Array<Replica<O> & { record: PeerRecord }>
   leases: number[]
   /** Every peer ever given this shard. */
@@ -132,7 +143,7 @@ export class Scheduler<O = unknown> {
     for (let i = 0; i < spec.shards; i++) {
       if (canaries.has(i)) continue
       const base = spec.policy.replicas
-      job.shards[i] = { index: i, status: 'open', base, need: base, counted: 0, single: false, revision: 0, results: [], leases: [], peers: [] }
+      job.shards[i] = { index: i, status: 'open', base, need: base, counted: 0, single: false, audited: false, revision: 0, credited: [], results: [], leases: [], peers: [] }
       if (spec.settled?.has(i) === true) {
         // Accepted in an earlier session (a requester reload): never scheduled again.
         this.setStatus(job, job.shards[i]!, 'accepted')
@@ -165,7 +176,7 @@ export class Scheduler<O = unknown> {
     const record = this.record(peer)
     record.departed = false
     const out: Assignment[] = []
-    if (record.faulty) return out
+    if (record.faulty || record.stalling(this.opts.maxLeasesPerPeer)) return out
     const n = Math.min(capacity, this.opts.maxLeasesPerPeer - record.leases.size)
     for (let i = 0; i < n; i++) {
       const a = this.assignOne(record, now)
@@ -185,6 +196,7 @@ export class Scheduler<O = unknown> {
     }
     this.removeLease(lease)
     const { job, shard: index, peer: record } = lease
+    record.completed++
     if (lease.canary) {
       job.canaryResults++
       const known = job.canaries.get(index)!
@@ -217,7 +229,11 @@ export class Scheduler<O = unknown> {
   /** Reopens every lease whose deadline is ≤ `now`. */
   expire (now: number): SchedulerEvent[] {
     const events: SchedulerEvent[] = []
-    for (const lease of [...this.leases.values()]) if (lease.deadline <= now) this.dropLease(lease, events, 'lease:expired')
+    for (const lease of [...this.leases.values()]) {
+      if (lease.deadline > now) continue
+      lease.peer.expired++
+      this.dropLease(lease, events, 'lease:expired')
+    }
     return events
   }
 
@@ -388,6 +404,31 @@ export class Scheduler<O = unknown> {
     }
   }
 
+  /**
+   * Reopens, with one fresh replica each, the accepted shards an outvoted
+   * peer was credited for since its last re-check; its answers still count.
+   */
+  private reverifyCredited (peer: PeerRecord, events: SchedulerEvent[]): void {
+    const from = peer.reverifiedUpTo
+    peer.reverifiedUpTo = peer.contributions.length
+    for (const [key, index] of peer.contributions.slice(from)) {
+      const job = this.jobsByKey[key]!
+      const shard = job.shards[index]!
+      if (job.removed || shard.status !== 'accepted' || !shard.credited.includes(peer.id)) continue
+      shard.revision++
+      shard.single = false
+      shard.base = this.counted(job, shard).length + 1
+      events.push({ type: 'shard:reverify', jobId: job.spec.jobId, shard: index, peer: peer.id })
+      this.setStatus(job, shard, 'open')
+      this.settle(job, shard, events)
+    }
+  }
+
+  /** Most results plus leases a shard may have: every re-verification allows two more (a faulty peer's results stay in the list). */
+  private cap (job: Job<O>, shard: Shard<O>): number {
+    return job.spec.policy.replicas + this.opts.maxExtraReplicas + 2 * shard.revision
+  }
+
   private counted (job: Job<O>, shard: Shard<O>): Array<Replica<O> & { record: PeerRecord }> {
     const vetting = job.canaryIdx.length > 0
     return shard.results.filter(r => !r.record.faulty && !(vetting && r.record.departed && !r.record.vetted))
@@ -408,20 +449,34 @@ export class Scheduler<O = unknown> {
       comparator: this.comparator
     })
     shard.counted = counted.length
+    if (d.kind === 'accept' && shard.single && !shard.audited) {
+      // Drawn once, after the result is in: the peer cannot know which results are audited.
+      shard.audited = true
+      if (this.rng.next() < this.opts.auditRate) {
+        shard.single = false
+        shard.base = Math.max(2, policy.quorum)
+        events.push({ type: 'shard:audit', jobId: job.spec.jobId, shard: shard.index, peer: d.top[0]!.peer })
+        return this.settle(job, shard, events)
+      }
+    }
     if (d.kind === 'accept') {
       const credited = d.top.map(r => r.peer)
       const rejected = [...new Set(shard.results.map(r => r.peer).filter(p => !credited.includes(p)))]
-      for (const r of counted) if (!credited.includes(r.peer)) r.record.rejections++
+      const outvoted = counted.filter(r => !credited.includes(r.peer)).map(r => r.record)
+      for (const record of outvoted) record.rejections++
+      if (credited.length > 1) for (const r of counted) if (credited.includes(r.peer)) r.record.agreements++
       this.setStatus(job, shard, 'accepted')
       shard.need = counted.length
+      shard.credited = credited
       events.push({ type: 'shard:accepted', jobId: job.spec.jobId, shard: shard.index, outputHash: d.top[0]!.outputHash, credited, rejected, revision: shard.revision })
       for (const id of [...shard.leases]) this.dropLease(this.leases.get(id)!, events, 'lease:cancelled')
+      for (const record of outvoted) this.reverifyCredited(record, events)
     } else if (d.kind === 'hold') {
       this.setStatus(job, shard, 'held')
       shard.need = counted.length
     } else {
       shard.need = d.need
-      const cap = policy.replicas + this.opts.maxExtraReplicas
+      const cap = this.cap(job, shard)
       if (shard.results.length + shard.leases.length >= cap && shard.need > counted.length + shard.leases.length) {
         if (shard.leases.length === 0) {
           this.setStatus(job, shard, 'failed')
@@ -446,7 +501,7 @@ export class Scheduler<O = unknown> {
 
   /** Puts the shard in the queue it belongs to: fresh, started, or none if it needs no lease now. */
   private refresh (job: Job<O>, shard: Shard<O>): void {
-    const cap = job.spec.policy.replicas + this.opts.maxExtraReplicas
+    const cap = this.cap(job, shard)
     const open = shard.status === 'open' && shard.results.length + shard.leases.length < cap
       ? shard.need - shard.counted - shard.leases.length
       : 0

@@ -59,6 +59,26 @@ describe('credit', () => {
     expect(s.requesters).toEqual([{ requester: hex(r.identity), heads: 2, verdicts: 3, largestSize: 3, forked: false, forkAt: null, dropped: 0 }])
   })
 
+  it('a re-verified shard\'s later verdict supersedes the earlier one: each shard credited once, to the latest verdict\'s peers', () => {
+    const r = new TestRequester(who(41))
+    r.verdict(0, [alice, carol]) // carol's credit here is later withdrawn by a re-verification
+    r.verdict(1, [alice, bob])
+    r.verdict(0, [alice, bob], [carol]) // revision 1 of shard 0
+    r.verdict(0, [alice, bob], [], { jobId: hash(10) }) // same shard number, another job: its own decision
+    r.head()
+    const ledger = new Ledger()
+    feed(ledger, [r.receipt(0), r.receipt(1), r.receipt(2), r.receipt(3), ...r.heads])
+    const s = ledger.snapshot()
+    expect(credit(s, alice)).toEqual({ credit: 3, flaggedCredit: 0, verdicts: 3, rejected: 0 })
+    expect(credit(s, bob)).toEqual({ credit: 3, flaggedCredit: 0, verdicts: 3, rejected: 0 })
+    expect(credit(s, carol)).toEqual({ credit: 0, flaggedCredit: 0, verdicts: 1, rejected: 1 })
+    expect(s.totals).toMatchObject({ credit: 6, verdicts: 3 })
+    // Seen without the revision (e.g. by a peer that missed it), the earlier verdict counts.
+    const partial = new Ledger()
+    feed(partial, [r.receipt(0), r.receipt(1), ...r.heads])
+    expect(credit(partial.snapshot(), carol).credit).toBe(1)
+  })
+
   it('refuses garbage and receipts that do not verify, without counting them', () => {
     const r = new TestRequester(who(40))
     r.verdict(0, [alice])

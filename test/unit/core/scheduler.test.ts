@@ -62,6 +62,25 @@ describe('leases', () => {
     expect(s.pull('C', 1, T + 11)).toEqual([])
   })
 
+  it('a peer that floods pulls and lets its leases run out gets no more work; one that hands work in keeps getting it', () => {
+    const s = new Scheduler({ leaseMs: 1_000, maxLeasesPerPeer: 4 })
+    s.addJob(job('j', 200, { canaryRate: 0 }))
+    let now = T
+    let taken = 0
+    for (let round = 0; round < 10; round++) {
+      taken += s.pull('F', 4, now).length
+      now += 1_001
+      s.expire(now)
+      // An honest slow peer finishes one of its two leases each round.
+      const [done] = s.pull('H', 2, now)
+      if (done !== undefined) s.complete(done.leaseId, 'H', { outputHash: good(done.shard) })
+    }
+    // 4 leases per round until it has let more than 4 + 2 × 0 expire: two rounds, then nothing.
+    expect(taken).toBe(8)
+    expect(s.pull('F', 4, now)).toEqual([])
+    expect(s.pull('H', 2, now).length).toBeGreaterThan(0)
+  })
+
   it('a peer giving up reopens the shard for others only', () => {
     const s = new Scheduler()
     s.addJob(job('j', 1, { replicas: 1, quorum: 1, canaryRate: 0 }))
@@ -186,7 +205,7 @@ describe('canaries', () => {
 
   it('re-verifies accepted work of a peer that later fails a canary', () => {
     // Canaries only on probation in job j, so what X is given there is deterministic.
-    const s = new Scheduler({ probationCanaryRate: 0, trustAfter: 1, singleReplicaRate: 1 })
+    const s = new Scheduler({ probationCanaryRate: 0, trustAfter: 1, agreeAfter: 0, singleReplicaRate: 1, auditRate: 0 })
     s.addJob(job('j', 40, { canaryRate: 0 }, [0, 1, 2, 3]))
     const [probation] = s.pull('X', 1, T)
     expect(probation?.canary).toBe(true)
@@ -216,6 +235,73 @@ describe('canaries', () => {
       expect(final[0]).toMatchObject({ outputHash: good(w.shard), revision: 1 })
       expect(final[0]!.rejected).toContain('X')
       expect(final[0]!.credited).not.toContain('X')
+    }
+    expect(s.progress('j')).toMatchObject({ done: true, failed: 0 })
+  })
+})
+
+describe('audits and outvoted peers', () => {
+  /** A scheduler where X is trusted after one canary and two agreements, with single replicas always given to it. */
+  function trustedX (init: { auditRate: number }): Scheduler {
+    const s = new Scheduler({ probationCanaryRate: 0, trustAfter: 1, agreeAfter: 2, singleReplicaRate: 1, ...init })
+    s.addJob(job('j', 60, { canaryRate: 0 }, [0, 1, 2, 3]))
+    const [probation] = s.pull('X', 1, T)
+    s.complete(probation!.leaseId, 'X', { outputHash: good(probation!.shard) })
+    // Vetted, but not trusted before two replicated results agreed with others.
+    expect(s.standing('X')).toMatchObject({ vetted: true, trusted: false })
+    for (const p of ['A', 'B']) {
+      const [c] = s.pull(p, 1, T)
+      s.complete(c!.leaseId, p, { outputHash: good(c!.shard) })
+    }
+    for (let i = 0; i < 2; i++) {
+      work(s, 'X', 1)
+      for (const p of ['A', 'B']) work(s, p, 1)
+    }
+    expect(s.standing('X')).toMatchObject({ trusted: true })
+    return s
+  }
+
+  it('a peer is trusted only after agreeing with others on replicated results', () => {
+    const s = new Scheduler({ probationCanaryRate: 0, trustAfter: 1, agreeAfter: 3, singleReplicaRate: 1, auditRate: 0 })
+    s.addJob(job('j', 20, { canaryRate: 0 }, [0]))
+    const [probation] = s.pull('X', 1, T)
+    s.complete(probation!.leaseId, 'X', { outputHash: good(probation!.shard) })
+    // Vetted after its canary, yet every shard it pulls still needs a second replica.
+    work(s, 'X', 4)
+    expect(s.progress('j')).toMatchObject({ accepted: 0 })
+    expect(s.standing('X')).toMatchObject({ vetted: true, trusted: false })
+  })
+
+  it('audits single-replica results: held for a second replica before any verdict', () => {
+    const s = trustedX({ auditRate: 1 })
+    const events = work(s, 'X', 2)
+    expect(of(events, 'shard:audit')).toHaveLength(2)
+    expect(of(events, 'shard:accepted')).toEqual([])
+    const after = work(s, 'A', 2)
+    expect(of(after, 'shard:accepted').map(e => e.credited.sort())).toEqual([['A', 'X'], ['A', 'X']])
+  })
+
+  it('a trusted peer outvoted once loses trust, and its accepted single replicas are re-verified', () => {
+    const s = trustedX({ auditRate: 0 })
+    // Lies on single replicas, never audited: accepted for now.
+    const lies = of(work(s, 'X', 2, () => true), 'shard:accepted')
+    expect(lies.map(e => [e.outputHash.startsWith('bad'), e.credited])).toEqual([[true, ['X']], [true, ['X']]])
+    // A newcomer's shard needs two replicas (after its probation canary); X is given the second one and lies.
+    work(s, 'N', 1)
+    const [shared] = s.pull('N', 1, T)
+    const [second] = s.pull('X', 1, T)
+    expect(second?.shard).toBe(shared?.shard)
+    s.complete(second!.leaseId, 'X', { outputHash: bad(second!.shard) })
+    const later = s.complete(shared!.leaseId, 'N', { outputHash: good(shared!.shard) })
+    // Honest peers break the tie and outvote X: every lie it got accepted is reopened.
+    for (let round = 0; round < 30; round++) for (const p of ['A', 'B', 'C', 'D']) later.push(...work(s, p, 2))
+    expect(s.standing('X')).toMatchObject({ trusted: false, faulty: false })
+    expect(s.standing('X')!.rejections).toBeGreaterThanOrEqual(1)
+    const reverified = of(later, 'shard:reverify').filter(e => e.peer === 'X').map(e => e.shard)
+    for (const l of lies) expect(reverified).toContain(l.shard)
+    for (const l of lies) {
+      const final = of(later, 'shard:accepted').filter(e => e.shard === l.shard).at(-1)
+      expect(final).toMatchObject({ outputHash: good(l.shard), revision: 1 })
     }
     expect(s.progress('j')).toMatchObject({ done: true, failed: 0 })
   })
