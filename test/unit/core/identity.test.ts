@@ -99,6 +99,21 @@ describe('identity API', () => {
     ), { numRuns: 200 })
   })
 
+  it('a remembered verification answers only for exactly the same bytes', () => {
+    const id = identityFromSeed(new Uint8Array(32).fill(3))
+    const other = identityFromSeed(new Uint8Array(32).fill(4))
+    const msg = new Uint8Array([1, 2, 3, 4, 5])
+    const sig = sign(id, msg)
+    expect(verifySignature(sig, msg, id.publicKey)).toBe(true)
+    expect(verifySignature(sig, msg, id.publicKey)).toBe(true)
+    expect(verifySignature(sig, concat(msg, new Uint8Array([0])), id.publicKey)).toBe(false)
+    expect(verifySignature(sig, msg.subarray(0, 4), id.publicKey)).toBe(false)
+    expect(verifySignature(sig, msg, other.publicKey)).toBe(false)
+    // Many other verifications later (the memo is bounded), the answer is unchanged.
+    for (let i = 0; i < 50; i++) verifySignature(sign(other, new Uint8Array([i])), new Uint8Array([i]), other.publicKey)
+    expect(verifySignature(sig, msg, id.publicKey)).toBe(true)
+  })
+
   it('verifySignature returns false, never throws, on hostile input', () => {
     const id = generateIdentity()
     const msg = new Uint8Array([1, 2, 3])
