@@ -115,14 +115,14 @@ export function fileResults (meta: JobMeta, outputs: ReadonlyMap<number, Uint8Ar
   return out
 }
 
-/** Results as CSV (one row per file). */
+/** Results as CSV (one row per file; for tensor outputs, one row per file and output, values space-separated in C order). */
 export function resultsCsv (results: readonly FileResult[]): string {
   const quote = (s: string): string => /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
-  const rows = results.map(r => {
-    if (r.kind === 'digits') return [r.file, String(r.prediction.digit), r.prediction.probability.toFixed(4)]
-    if (r.kind === 'vad') return [r.file, r.segments.map(s => `${s.startMs}-${s.endMs}`).join(' '), String(r.durationMs)]
-    return [r.file, JSON.stringify(r.output)]
+  const rows = results.flatMap(r => {
+    if (r.kind === 'digits') return [[r.file, String(r.prediction.digit), r.prediction.probability.toFixed(4)]]
+    if (r.kind === 'vad') return [[r.file, r.segments.map(s => `${s.startMs}-${s.endMs}`).join(' '), String(r.durationMs)]]
+    return Object.entries(r.output).map(([name, t]) => [r.file, name, t.dtype, t.dims.join('x'), t.values.join(' ')])
   })
-  const header = results[0]?.kind === 'digits' ? ['file', 'digit', 'probability'] : results[0]?.kind === 'vad' ? ['file', 'speech_ms', 'duration_ms'] : ['file', 'output']
+  const header = results[0]?.kind === 'digits' ? ['file', 'digit', 'probability'] : results[0]?.kind === 'vad' ? ['file', 'speech_ms', 'duration_ms'] : ['file', 'output', 'dtype', 'dims', 'values']
   return [header, ...rows].map(r => r.map(quote).join(',')).join('\n') + '\n'
 }

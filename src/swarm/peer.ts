@@ -6,7 +6,10 @@
  *
  * Models: the IndexedDB model cache is opened here, served to other peers by
  * the blob service, and advertised in heartbeats (`capabilities.models`);
- * `loadModel` fetches from cache → peers advertising the hash → origin.
+ * `loadModel` fetches from cache → peers advertising the hash → origin;
+ * `loadForeignModel` (a requester's own model, not in the catalog) from
+ * cache → the job's requester → peers advertising the hash, size-capped;
+ * `keepModel` caches and advertises a model this peer posted a job with.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadNetConfig, type NetConfig } from '../net/config.ts'
@@ -16,6 +19,7 @@ import type { Identity } from '../core/identity.ts'
 import { loadOrCreateIdentity } from '../store/identity-store.ts'
 import { ModelCache } from '../store/model-cache.ts'
 import { loadModel as loadModelFrom, type LoadedModel, type ModelEntry, type ModelProgress } from '../compute/model-source.ts'
+import { loadForeignModel as loadForeignFrom, type ForeignModelRef } from '../compute/foreign-model.ts'
 import { APP_VERSION } from './version.ts'
 
 export interface Capabilities { provider: 'webgpu' | 'wasm', threads: number, models: string[] }
@@ -33,6 +37,20 @@ export interface Peer {
    * @throws {ModelUnavailableError} every source failed (hash mismatches included, each naming its source).
    */
   loadModel: (entry: ModelEntry, options?: { signal?: AbortSignal, onProgress?: (progress: ModelProgress) => void }) => Promise<LoadedModel>
+  /**
+   * Verified bytes of a model outside the catalog, from the cache, the job's
+   * `requester`, or peers advertising its hash; capped at FOREIGN_MODEL_MAX_BYTES;
+   * cached and then advertised.
+   * @throws {ModelTooLargeError} announced over the cap.
+   * @throws {ModelUnavailableError} every source failed.
+   */
+  loadForeignModel: (ref: ForeignModelRef, options: { requester: string, signal?: AbortSignal, onProgress?: (progress: ModelProgress) => void }) => Promise<LoadedModel>
+  /**
+   * Caches bytes this peer vouches for (a model it posts a job with) and
+   * advertises them, so its blob service serves them to volunteers.
+   * @throws {StorageQuotaError} no room to cache them.
+   */
+  keepModel: (sha256: string, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -64,6 +82,9 @@ export async function startPeer (location: { search: string, origin: string }, o
   // Peers that served bytes not matching their hash, for this session.
   const badSources = new Set<string>()
   const self = node.peerId.toString()
+  const advertise = (sha256: string): void => {
+    if (!capabilities.models.includes(sha256)) capabilities.models = [...capabilities.models, sha256].sort()
+  }
   const loadModel: Peer['loadModel'] = async (entry, loadOptions = {}) => {
     const loaded = await loadModelFrom(entry, {
       ...loadOptions,
@@ -74,10 +95,37 @@ export async function startPeer (location: { search: string, origin: string }, o
       fetchBlob: async (peer, sha256, fetchOptions) => await node.services.blob.fetchBlob(peer, sha256, fetchOptions),
       bad: badSources
     })
-    if (loaded.cacheError === undefined && !capabilities.models.includes(entry.sha256)) {
-      capabilities.models = [...capabilities.models, entry.sha256].sort()
-    }
+    if (loaded.cacheError === undefined) advertise(entry.sha256)
     return loaded
   }
-  return { node, identity, config, capabilities, modelCache, loadModel, stop: async () => { await node.stop() } }
+  const loadForeignModel: Peer['loadForeignModel'] = async (ref, loadOptions) => {
+    const advertising = node.services.presence.live()
+      .filter(hb => hb.peerId !== self && hb.peerId !== loadOptions.requester && hb.body.models.includes(ref.sha256))
+      .map(hb => hb.peerId)
+    const loaded = await loadForeignFrom(ref, {
+      signal: loadOptions.signal,
+      onProgress: loadOptions.onProgress,
+      cache: modelCache,
+      peers: [loadOptions.requester, ...shuffled(advertising)].map(id => peerIdFromString(id)),
+      fetchBlob: async (peer, sha256, fetchOptions) => await node.services.blob.fetchBlob(peer, sha256, fetchOptions),
+      bad: badSources
+    })
+    if (loaded.cacheError === undefined) advertise(ref.sha256)
+    return loaded
+  }
+  const keepModel: Peer['keepModel'] = async (sha256, bytes, keepOptions = {}) => {
+    await modelCache.put(sha256, bytes, keepOptions)
+    advertise(sha256)
+  }
+  return { node, identity, config, capabilities, modelCache, loadModel, loadForeignModel, keepModel, stop: async () => { await node.stop() } }
+}
+
+/** A copy of `items` in random order (so no advertising peer is always asked first). */
+function shuffled<T> (items: readonly T[]): T[] {
+  const out = items.slice()
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
 }

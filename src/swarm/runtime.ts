@@ -13,6 +13,7 @@ import { JobStore } from '../store/job-store.ts'
 import type { Peer } from './peer.ts'
 import { Requester } from './requester.ts'
 import { Volunteer, type ComputeGate } from './volunteer.ts'
+import { loadVolunteerSettings } from './volunteer-settings.ts'
 
 export interface Runtime {
   requester: Requester
@@ -40,7 +41,8 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
     identity: peer.identity, peerId: peer.node.peerId, pubsub, work, presence, store, ledger, log: logger('essaim:swarm:requester')
   })
   const volunteer = new Volunteer({
-    peer, store, ledger, catalog: bundledCatalog(), client, gate: init.gate, log: logger('essaim:swarm:volunteer')
+    peer, store, ledger, catalog: bundledCatalog(), client, gate: init.gate, log: logger('essaim:swarm:volunteer'),
+    runForeignModels: loadVolunteerSettings().runForeignModels
   })
   await requester.start()
   await volunteer.start()

@@ -10,6 +10,13 @@
  * Nothing computes unless the power gate allows it (consent, charging,
  * visibility, one tab per profile); after each shard it rests as long as
  * the duty cycle asks.
+ *
+ * A job whose model is not in the catalog (a requester's own .onnx) is run
+ * like the Models page runs one, when the user allows it (Settings): bytes
+ * from the requester or peers advertising the hash, sha256-checked and
+ * size-capped (src/compute/foreign-model.ts). A model that cannot be loaded
+ * (too large, not ONNX, an operator the runtime lacks, out of memory) is
+ * refused for the session: every job using it is skipped with the reason.
  */
 import { TypedEventEmitter } from 'main-event'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -26,6 +33,7 @@ import {
   GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, LOG_MAX_AGE_MS, TOPIC_ATTEST, TOPIC_JOBS, TOPIC_LOG, WORK_MAX_OUTPUT_BYTES
 } from '../net/constants.ts'
 import type { Catalog, CatalogModel } from '../compute/catalog.ts'
+import type { ModelSource } from '../compute/model-source.ts'
 import type { ComputeClient } from '../compute/client.ts'
 import { computeShard } from '../compute/shard-task.ts'
 import type { JobStore } from '../store/job-store.ts'
@@ -50,6 +58,8 @@ export interface KnownJob {
   requester: string
   manifest: Envelope<'job'>
   model: CatalogModel | undefined
+  /** The model is not in the catalog: a requester's own, run only if the user allows it. */
+  foreign: boolean
   /** Why this peer will not work on it, if it will not. */
   unsupported?: string
   done: boolean
@@ -58,6 +68,15 @@ export interface KnownJob {
 }
 
 export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string }
+
+/** A model outside the catalog this peer fetched for a job, and where from. */
+export interface ForeignModel { id: string, sha256: string, bytes: number, source: ModelSource, at: number, cached: boolean }
+
+/** What running a shard needs to know about its model, catalog or not. */
+type ShardModel = Pick<CatalogModel, 'id' | 'sha256' | 'processing' | 'batchable'>
+
+/** Load failures that will not go away by retrying: the model is refused for this session. */
+const REFUSING_ERRORS = new Set(['ModelTooLargeError', 'UnsupportedModelError', 'OutOfMemoryError', 'ModelHashMismatchError'])
 
 export interface VolunteerEvents {
   'volunteer:change': CustomEvent<void>
@@ -71,6 +90,8 @@ export interface VolunteerInit {
   client: ComputeClient
   gate: ComputeGate
   log: Logger
+  /** Run jobs whose model is not in the catalog (default true; see volunteer-settings.ts). */
+  runForeignModels?: boolean
   now?: () => number
 }
 
@@ -80,6 +101,11 @@ const PIPELINE = 2
 export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   readonly jobs = new Map<string, KnownJob>()
   readonly done: ShardDone[] = []
+  /** Models outside the catalog fetched this session, by sha256. */
+  readonly foreignModels = new Map<string, ForeignModel>()
+  /** Models that failed to load for good this session, by sha256, with why. */
+  readonly refusedModels = new Map<string, string>()
+  runForeignModels: boolean
   receipts: StoredReceipt[] = []
   status: VolunteerStatus = { kind: 'stopped' }
   lastError: string | undefined
@@ -99,6 +125,23 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     this.now = init.now ?? Date.now
     this.log = init.log
     this.seq = new Sequencer(this.now)
+    this.runForeignModels = init.runForeignModels ?? true
+  }
+
+  /** The user changed "Run models that are not in the catalog". */
+  setRunForeignModels (on: boolean): void {
+    this.runForeignModels = on
+    this.emitChange()
+  }
+
+  /** Why this peer will not work on `job` now, or undefined if it will. */
+  unsupported (job: KnownJob): string | undefined {
+    const model = job.manifest.body.model
+    const refused = this.refusedModels.get(model.sha256)
+    if (refused !== undefined) return refused
+    if (job.unsupported !== undefined) return job.unsupported
+    if (job.foreign && !this.runForeignModels) return `model ${model.id} is not in this app's catalog, and running such models is turned off in Settings`
+    return undefined
   }
 
   /** Listens to jobs and receipts (observing costs nothing; computing starts with {@link contribute}). */
@@ -169,7 +212,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       requester,
       manifest: env,
       model,
-      ...(model === undefined ? { unsupported: `model ${env.body.model.id} is not in this app's catalog` } : {}),
+      foreign: model === undefined,
       done: false,
       retryAt: 0
     })
@@ -200,7 +243,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     const connected = this.directPeers()
     const now = this.now()
     return [...this.jobs.values()]
-      .filter(j => !j.done && j.unsupported === undefined && j.retryAt <= now && connected.has(j.requester))
+      .filter(j => !j.done && this.unsupported(j) === undefined && j.retryAt <= now && connected.has(j.requester))
       .sort((a, b) => a.manifest.ts - b.manifest.ts)[0]
   }
 
@@ -214,8 +257,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     const jobs = [...this.jobs.values()]
     const open = jobs.filter(j => !j.done)
     if (open.length === 0) return jobs.length === 0 ? 'no job announced yet' : 'every job we know is finished'
-    const runnable = open.filter(j => j.unsupported === undefined)
-    if (runnable.length === 0) return open[0]!.unsupported!
+    const runnable = open.filter(j => this.unsupported(j) === undefined)
+    if (runnable.length === 0) return this.unsupported(open[0]!)!
     const connected = this.directPeers()
     if (!runnable.some(j => connected.has(j.requester))) {
       // A requester we lost (e.g. it reloaded) may not dial us back: libp2p
@@ -248,21 +291,46 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     }
   }
 
-  private async ensureModel (model: CatalogModel, signal: AbortSignal): Promise<void> {
-    if (this.loaded.has(model.sha256)) return
+  /**
+   * Loads the job's model into the worker (once). A load failure that
+   * retrying cannot fix refuses the model for the session and returns false.
+   */
+  private async ensureModel (job: KnownJob, model: ShardModel, signal: AbortSignal): Promise<boolean> {
+    if (this.loaded.has(model.sha256)) return true
     this.setStatus({ kind: 'loading-model', model: model.id, detail: 'fetching' })
-    const { bytes } = await this.init.peer.loadModel(model, {
-      signal,
-      onProgress: p => { this.setStatus({ kind: 'loading-model', model: model.id, detail: `${p.source} ${Math.round(100 * p.received / Math.max(1, p.total))} %` }) }
-    })
-    this.setStatus({ kind: 'loading-model', model: model.id, detail: 'starting the runtime' })
-    await this.init.client.load({ sha256: model.sha256, bytes }, { signal, batchable: model.batchable })
+    const onProgress = (p: { source: string, peer?: string, received: number, total: number }): void => {
+      const from = p.peer === undefined ? p.source : `peer ${p.peer.slice(-6)}`
+      this.setStatus({ kind: 'loading-model', model: model.id, detail: `${from} ${Math.round(100 * p.received / Math.max(1, p.total))} %` })
+    }
+    try {
+      let bytes: Uint8Array
+      if (job.model !== undefined) {
+        bytes = (await this.init.peer.loadModel(job.model, { signal, onProgress })).bytes
+      } else {
+        const loaded = await this.init.peer.loadForeignModel(job.manifest.body.model, { requester: job.requester, signal, onProgress })
+        bytes = loaded.bytes
+        this.foreignModels.set(model.sha256, { id: model.id, sha256: model.sha256, bytes: bytes.length, source: loaded.source, at: this.now(), cached: loaded.cacheError === undefined })
+        this.log('model %s (%d bytes) from %o', model.id, bytes.length, loaded.source)
+      }
+      this.setStatus({ kind: 'loading-model', model: model.id, detail: 'starting the runtime' })
+      await this.init.client.load({ sha256: model.sha256, bytes }, { signal, batchable: model.batchable })
+    } catch (err) {
+      if (signal.aborted || !REFUSING_ERRORS.has((err as Error).name)) throw err
+      const reason = `model ${model.id} cannot run here: ${describe(err)}`
+      this.refusedModels.set(model.sha256, reason)
+      this.lastError = reason
+      this.log('refusing model %s: %s', model.sha256, reason)
+      this.emitChange()
+      return false
+    }
     this.loaded.add(model.sha256)
+    return true
   }
 
   private async workOn (job: KnownJob, signal: AbortSignal): Promise<void> {
-    const model = job.model!
-    await this.ensureModel(model, signal)
+    const ref = job.manifest.body.model
+    const model: ShardModel = job.model ?? { id: ref.id, sha256: ref.sha256, processing: 'none', batchable: false }
+    if (!await this.ensureModel(job, model, signal)) return
     const requester = peerIdFromString(job.requester)
     const queue: Assignment[] = []
     const results: ShardResult[] = []
@@ -304,7 +372,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     while (results.length > 0 && !signal.aborted) await exchange(0)
   }
 
-  private async compute (job: KnownJob, model: CatalogModel, a: Assignment, signal: AbortSignal): Promise<{ result: ShardResult, ms: number }> {
+  private async compute (job: KnownJob, model: ShardModel, a: Assignment, signal: AbortSignal): Promise<{ result: ShardResult, ms: number }> {
     const ref = job.manifest.body.shards[a.shard]
     const inputHash = sha256(a.input)
     if (ref === undefined || !bytesEqual(inputHash, ref.inputHash)) {

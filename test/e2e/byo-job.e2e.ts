@@ -1,0 +1,164 @@
+/**
+ * A job with the requester's own model, end to end in real Chromium over
+ * real WebRTC: the requester drops test/fixtures/byo/affine.onnx (not in the
+ * catalog) and six tensor files (.json and .npy variants of the fixture
+ * input); two volunteers that have never seen the model fetch it from the
+ * requester over /essaim/blob/1, check its sha256, compute, and every shard
+ * is verified; the outputs shown and exported equal onnxruntime-node's. A
+ * third volunteer that turned "Run models that are not in the catalog" off
+ * (kept across a reload) computes nothing and says why.
+ */
+import { test, expect, type Page } from '@playwright/test'
+import { readFile } from 'node:fs/promises'
+import * as ort from 'onnxruntime-node'
+import { startContributing, verified } from './support/digits.ts'
+import { fullMesh, openVolunteer, startRelayProcess, type Volunteer } from './support/swarm.ts'
+
+interface TensorFile { name: string, mimeType: string, buffer: Buffer }
+
+/** x float32 [N, 3] as a .npy (v1.0 header, little-endian, C order). */
+function npy (rows: number[][]): Buffer {
+  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows.length}, 3), }`
+  const padded = header.padEnd(Math.ceil((10 + header.length + 1) / 64) * 64 - 10 - 1) + '\n'
+  const head = Buffer.alloc(10)
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head)
+  head.writeUInt16LE(padded.length, 8)
+  return Buffer.concat([head, Buffer.from(padded, 'latin1'), Buffer.from(Float32Array.from(rows.flat()).buffer)])
+}
+
+/** Six shards: the fixture's .json and .npy as they are, and variants with other values and row counts. */
+async function inputs (): Promise<{ files: TensorFile[], rows: number[][][] }> {
+  const base = (JSON.parse(await readFile('test/fixtures/byo/input.json', 'utf8')) as { x: number[][] }).x
+  const rows = [
+    base,
+    base,
+    base.map(r => r.map(v => v * 2)),
+    [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+    [[-0.125, 7.5, 3]],
+    base.map(r => r.map(v => v - 1.5))
+  ]
+  const files: TensorFile[] = [
+    { name: 'input.json', mimeType: 'application/json', buffer: await readFile('test/fixtures/byo/input.json') },
+    { name: 'input.npy', mimeType: 'application/octet-stream', buffer: await readFile('test/fixtures/byo/input.npy') },
+    { name: 'doubled.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ x: rows[2] })) },
+    { name: 'basis.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(rows[3])) },
+    { name: 'one-row.npy', mimeType: 'application/octet-stream', buffer: npy(rows[4]!) },
+    { name: 'shifted.npy', mimeType: 'application/octet-stream', buffer: npy(rows[5]!) }
+  ]
+  return { files, rows }
+}
+
+/** y = x·W + b for each shard, by onnxruntime-node. */
+async function reference (rows: number[][][]): Promise<Array<{ dims: number[], values: number[] }>> {
+  const session = await ort.InferenceSession.create('test/fixtures/byo/affine.onnx')
+  const out: Array<{ dims: number[], values: number[] }> = []
+  for (const r of rows) {
+    const y = (await session.run({ x: new ort.Tensor('float32', Float32Array.from(r.flat()), [r.length, 3]) })).y!
+    out.push({ dims: [...y.dims], values: Array.from(y.data as Float32Array) })
+  }
+  await session.release()
+  return out
+}
+
+function expectClose (got: number[], want: number[], what: string): void {
+  expect(got.length, what).toBe(want.length)
+  got.forEach((v, i) => { expect(Math.abs(v - want[i]!), `${what}[${i}]: ${v} vs ${want[i]!}`).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(want[i]!)) })
+}
+
+async function goto (page: Page, hash: string): Promise<void> {
+  await page.goto(page.url().replace(/#.*$/, hash))
+}
+
+test('a job with the requester\'s own .onnx: volunteers fetch it from the requester, results match onnxruntime-node', async ({ browser }, testInfo) => {
+  test.setTimeout(300_000)
+  const { files, rows } = await inputs()
+  const expected = await reference(rows)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const requester = await openVolunteer(browser, [relay.addr])
+    const volunteers = [await openVolunteer(browser, [relay.addr]), await openVolunteer(browser, [relay.addr])]
+    const refuser = await openVolunteer(browser, [relay.addr])
+    pages.push(requester, ...volunteers, refuser)
+    await goto(refuser.page, '#/settings')
+
+    // The refuser turns foreign models off; the choice survives a reload.
+    const toggle = refuser.page.getByTestId('run-foreign-models')
+    await expect(toggle).toBeChecked()
+    await toggle.uncheck()
+    await refuser.page.reload()
+    await expect(refuser.page.getByTestId('run-foreign-models')).not.toBeChecked()
+    await goto(refuser.page, '#/volunteer')
+
+    for (const v of [...volunteers, refuser]) await startContributing(v)
+    await fullMesh(pages)
+
+    // Post: the page shows the model's inputs and outputs, then one shard per file.
+    const page = requester.page
+    await goto(page, '#/submit')
+    await page.getByTestId('submit-model').selectOption('(own)')
+    await page.getByTestId('submit-byo-model').setInputFiles('test/fixtures/byo/affine.onnx')
+    await expect(page.getByTestId('submit-byo-input')).toHaveAttribute('data-name', 'x')
+    await expect(page.getByTestId('submit-byo-io')).toContainText('[N, 3]')
+    await expect(page.getByTestId('submit-byo-output')).toHaveAttribute('data-name', 'y')
+    await page.getByTestId('submit-byo-inputs').setInputFiles(files)
+    await expect(page.getByTestId('submit-estimate')).toContainText('6 files → 6 shards')
+    await expect(page.getByTestId('submit-estimate')).toContainText('fetches the model')
+    await expect(page.getByTestId('submit-compare')).toContainText('within atol 0.0001, rtol 0.001')
+    await page.getByTestId('submit-post').click()
+    await expect(page.getByTestId('job')).toBeVisible({ timeout: 60_000 })
+
+    await expect.poll(async () => await verified(page), { timeout: 180_000, intervals: [1000] }).toEqual([6, 6])
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'done')
+
+    // Every file's output, as shown, equals onnxruntime-node's.
+    const shown = await page.getByTestId('tensor-result').evaluateAll(els => els.map(el => {
+      const y = el.querySelector('[data-name="y"]')!
+      return { file: el.getAttribute('data-file'), dims: JSON.parse(y.getAttribute('data-dims')!) as number[], values: JSON.parse(y.getAttribute('data-values')!) as number[] }
+    }))
+    expect(shown.map(s => s.file)).toEqual(files.map(f => f.name))
+    shown.forEach((s, i) => {
+      expect(s.dims, s.file ?? '').toEqual(expected[i]!.dims)
+      expectClose(s.values, expected[i]!.values, s.file ?? '')
+    })
+
+    // The JSON and CSV exports carry the same numbers.
+    const download = page.waitForEvent('download')
+    await page.getByTestId('export-json').click()
+    const path = testInfo.outputPath('byo-results.json')
+    await (await download).saveAs(path)
+    const exported = JSON.parse(await readFile(path, 'utf8')) as { results: Array<{ file: string, output: { y: { dims: number[], values: number[] } } }> }
+    expect(exported.results.map(r => r.file)).toEqual(files.map(f => f.name))
+    exported.results.forEach((r, i) => { expectClose(r.output.y.values, expected[i]!.values, `export ${r.file}`) })
+    const csvDownload = page.waitForEvent('download')
+    await page.getByTestId('export-csv').click()
+    const csvPath = testInfo.outputPath('byo-results.csv')
+    await (await csvDownload).saveAs(csvPath)
+    const csv = (await readFile(csvPath, 'utf8')).trim().split('\n')
+    expect(csv[0]).toBe('file,output,dtype,dims,values')
+    expect(csv.slice(1).map(line => line.split(',')[0])).toEqual(files.map(f => f.name))
+    csv.slice(1).forEach((line, i) => { expectClose(line.split(',')[4]!.split(' ').map(Number), expected[i]!.values, `csv ${files[i]!.name}`) })
+
+    // Both volunteers computed, with bytes fetched from the requester and cached.
+    for (const v of volunteers) {
+      await expect.poll(async () => Number(await v.page.getByTestId('shards-done').getAttribute('data-count'))).toBeGreaterThan(0)
+      await goto(v.page, '#/models')
+      const entry = v.page.getByTestId('job-model')
+      await expect(entry).toHaveCount(1)
+      await expect(entry).toHaveAttribute('data-source', 'peer')
+      await expect(entry).toHaveAttribute('data-source-peer', requester.peerId)
+      await expect(entry).toContainText('affine')
+      await expect(entry).not.toContainText('not cached')
+    }
+
+    // The refuser computed nothing and says why.
+    await expect(refuser.page.getByTestId('volunteer-status')).toContainText('turned off in Settings')
+    await expect(refuser.page.getByTestId('shards-done')).toHaveAttribute('data-count', '0')
+    await goto(refuser.page, '#/models')
+    await expect(refuser.page.getByRole('heading', { name: 'Models from jobs' })).toBeVisible()
+    await expect(refuser.page.getByTestId('job-model')).toHaveCount(0)
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})

@@ -1,0 +1,133 @@
+/**
+ * loadForeignModel (a requester's own model, not in the catalog) in Node over
+ * real blob services between in-memory libp2p nodes and the real IndexedDB
+ * model cache (fake-indexeddb): peers are asked in the order given, a peer
+ * serving other bytes under the hash is skipped and remembered, a model over
+ * the cap is refused with ModelTooLargeError before anything is allocated,
+ * and a second load comes from the cache.
+ */
+import '../../../scripts/node22-polyfills.ts'
+import 'fake-indexeddb/auto'
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { memory } from '@libp2p/memory'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import type { PeerId } from '@libp2p/interface'
+import { blob, type BlobService } from '../../../src/net/protocols/blob.ts'
+import { ModelCache } from '../../../src/store/model-cache.ts'
+import type { FetchBlob, ModelProgress, SourceFailure } from '../../../src/compute/model-source.ts'
+import { FOREIGN_MODEL_MAX_BYTES, loadForeignModel, ModelTooLargeError } from '../../../src/compute/foreign-model.ts'
+import { sha256, toHex } from '../../../src/core/bytes.ts'
+
+const MODEL = Uint8Array.from({ length: 150_000 }, (_, i) => (i * 2654435761) >>> 24)
+const REF = { id: 'my-model', sha256: toHex(sha256(MODEL)) }
+const corrupt = (bytes: Uint8Array): Uint8Array => { const c = bytes.slice(); c[777] = c[777]! ^ 1; return c }
+
+type Node = Libp2p<{ blob: BlobService }>
+let dbs = 0
+const freshCache = (): ModelCache => new ModelCache({ dbName: `essaim-foreign-model-${++dbs}`, estimate: undefined })
+
+async function rejection<E = Error> (p: Promise<unknown>): Promise<E> {
+  return await p.then(() => { throw new Error('expected a rejection') }, (err: unknown) => err as E)
+}
+
+describe('loadForeignModel', () => {
+  /** What each serving node holds, by node name then hash. */
+  const held = { requester: new Map<string, Uint8Array>(), liar: new Map<string, Uint8Array>() }
+  let requester: Node
+  let liar: Node
+  let client: Node
+  let asked: string[]
+  let fetchBlob: FetchBlob<PeerId>
+
+  beforeAll(async () => {
+    const make = async (name: string, store?: Map<string, Uint8Array>): Promise<Node> => await createLibp2p({
+      addresses: { listen: [`/memory/essaim-foreign-model-${process.pid}-${name}`] },
+      transports: [memory()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { blob: blob(store === undefined ? {} : { store: { get: async h => store.get(h), has: async h => store.has(h) } }) }
+    })
+    requester = await make('requester', held.requester)
+    liar = await make('liar', held.liar)
+    client = await make('client')
+    await client.dial(requester.getMultiaddrs()[0]!)
+    await client.dial(liar.getMultiaddrs()[0]!)
+    fetchBlob = async (peer, hash, options) => {
+      asked.push(peer.toString())
+      return await client.services.blob.fetchBlob(peer, hash, options)
+    }
+  })
+
+  afterAll(async () => {
+    await Promise.all([requester?.stop(), liar?.stop(), client?.stop()])
+  })
+
+  it('fetches from the requester, caches, and a second load comes from the cache without asking anyone', async () => {
+    held.requester.set(REF.sha256, MODEL)
+    asked = []
+    const cache = freshCache()
+    const progress: ModelProgress[] = []
+    const loaded = await loadForeignModel(REF, { peers: [requester.peerId, liar.peerId], fetchBlob, cache, onProgress: p => progress.push(p) })
+    expect(loaded.bytes).toEqual(MODEL)
+    expect(loaded.source).toEqual({ kind: 'peer', peer: requester.peerId.toString() })
+    expect(asked).toEqual([requester.peerId.toString()])
+    expect(progress.at(-1)).toMatchObject({ source: 'peer', peer: requester.peerId.toString(), received: MODEL.length, total: MODEL.length })
+    expect(await cache.get(REF.sha256)).toEqual(MODEL)
+
+    asked = []
+    const again = await loadForeignModel(REF, { peers: [requester.peerId], fetchBlob, cache: new ModelCache({ dbName: `essaim-foreign-model-${dbs}`, estimate: undefined }) })
+    expect(again.source).toEqual({ kind: 'cache' })
+    expect(asked).toEqual([])
+  })
+
+  it('a peer serving other bytes under the hash is skipped, remembered as bad, and the next peer serves', async () => {
+    held.liar.set(REF.sha256, corrupt(MODEL))
+    held.requester.set(REF.sha256, MODEL)
+    asked = []
+    const bad = new Set<string>()
+    const failures: SourceFailure[] = []
+    const loaded = await loadForeignModel(REF, { peers: [liar.peerId, requester.peerId], fetchBlob, bad, onSourceFailed: f => failures.push(f) })
+    expect(loaded.source).toEqual({ kind: 'peer', peer: requester.peerId.toString() })
+    expect(failures.map(f => [f.source, f.error.name])).toEqual([[{ kind: 'peer', peer: liar.peerId.toString() }, 'ModelHashMismatchError']])
+    expect(bad.has(liar.peerId.toString())).toBe(true)
+
+    // Known bad: not asked again; a peer listed twice is asked once.
+    asked = []
+    await loadForeignModel(REF, { peers: [liar.peerId, requester.peerId, requester.peerId], fetchBlob, bad })
+    expect(asked).toEqual([requester.peerId.toString()])
+  })
+
+  it('a model over the cap is refused with its size, before it is downloaded', async () => {
+    held.requester.set(REF.sha256, MODEL)
+    asked = []
+    const progress: ModelProgress[] = []
+    const err = await rejection<ModelTooLargeError>(loadForeignModel(REF, { peers: [requester.peerId], fetchBlob, maxBytes: 100_000, onProgress: p => progress.push(p) }))
+    expect(err).toBeInstanceOf(ModelTooLargeError)
+    expect(err.name).toBe('ModelTooLargeError')
+    expect(err.bytes).toBe(MODEL.length)
+    expect(err.limit).toBe(100_000)
+    expect(err.message).toMatch(/my-model is 0\.1 MiB, over the 0\.1 MiB limit for models that are not in the catalog/)
+    expect(progress).toEqual([])
+    expect(FOREIGN_MODEL_MAX_BYTES).toBe(64 * 1024 * 1024)
+  })
+
+  it('nobody holding the model fails with every source listed, and a corrupted cache entry is dropped', async () => {
+    held.requester.clear()
+    held.liar.clear()
+    const store = new Map([[REF.sha256, corrupt(MODEL)]])
+    const cache = { get: async (h: string) => store.get(h), put: async () => {}, delete: async (h: string) => { store.delete(h) } }
+    const err = await rejection<Error & { failures: SourceFailure[] }>(loadForeignModel(REF, { peers: [requester.peerId, liar.peerId], fetchBlob, cache }))
+    expect(err.name).toBe('ModelUnavailableError')
+    expect(err.failures.map(f => [f.source.kind, f.error.name])).toEqual([['cache', 'ModelHashMismatchError'], ['peer', 'BlobNotFoundError'], ['peer', 'BlobNotFoundError']])
+    expect(store.size).toBe(0)
+  })
+
+  it('stops with the caller\'s reason when aborted', async () => {
+    const controller = new AbortController()
+    controller.abort(new Error('user left'))
+    const err = await rejection(loadForeignModel(REF, { peers: [requester.peerId], fetchBlob, signal: controller.signal }))
+    expect(err.message).toBe('user left')
+  })
+})
