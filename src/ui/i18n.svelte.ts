@@ -6,9 +6,11 @@
  *
  * Parameters are `{name}` placeholders. Plurals are two keys, `x.one` and
  * `x.other`, chosen by `Intl.PluralRules` (French counts 0 as singular).
+ * The pages' own strings live in src/ui/messages/, one module per page.
  */
+import { pagesEn, pagesFr } from './messages/pages.ts'
 
-const en = {
+const appEn = {
   'app.home': 'Essaim home',
   'app.nav': 'Main',
   'app.booting': 'starting…',
@@ -103,10 +105,11 @@ const en = {
   'share.qr': 'QR code of the link to this swarm'
 } as const
 
+const en = { ...appEn, ...pagesEn }
 export type MessageKey = keyof typeof en
 type Dictionary = Record<MessageKey, string>
 
-const fr: Dictionary = {
+const appFr: Record<keyof typeof appEn, string> = {
   'app.home': 'Accueil Essaim',
   'app.nav': 'Principal',
   'app.booting': 'démarrage…',
@@ -200,6 +203,8 @@ const fr: Dictionary = {
   'share.copy-failed': 'La copie a échoué : sélectionnez le lien et copiez-le à la main.',
   'share.qr': 'Code QR du lien vers cet essaim'
 }
+
+const fr: Dictionary = { ...appFr, ...pagesFr }
 
 export type Lang = 'en' | 'fr'
 export const LANGS: ReadonlyArray<{ id: Lang, name: string }> = [{ id: 'en', name: 'English' }, { id: 'fr', name: 'Français' }]

@@ -1,22 +1,24 @@
 /**
  * The volunteer experience in real Chromium: the installable PWA (offline
  * reload from the service worker, still cross-origin isolated; the update
- * prompt), the power gate (phone on battery, no Battery API, hidden tab, two
- * tabs of one profile), and screenshots of the Volunteer page at phone and
- * desktop sizes into docs/screenshots/ for review.
+ * prompt), the power gate (a phone on battery in a swarm with a real job
+ * computes nothing until plugged in; no Battery API; hidden tab; two tabs of
+ * one profile), and screenshots of the Volunteer dashboard after real work,
+ * at phone and desktop sizes, into docs/screenshots/ for review.
  *
  * The battery and page visibility are driven by init scripts that replace
  * `navigator.getBattery` and `document.visibilityState` with controllable
  * fakes; everything else (Web Locks, BroadcastChannel, service worker, Cache
  * Storage) is the browser's own.
  */
-import { test, expect, devices, type BrowserContext, type Page } from '@playwright/test'
+import { test, expect, devices, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import { appendFile, cp, mkdtemp, mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { preview } from 'vite'
 import { isolationHeaders } from '../../scripts/headers.ts'
-import { startRelayProcess, volunteerUrl } from './support/swarm.ts'
+import { fullMesh, openVolunteer, startRelayProcess, volunteerUrl, type Volunteer } from './support/swarm.ts'
+import { digitsFixture, postDigits, startContributing, verified } from './support/digits.ts'
 
 const reason = (page: Page): ReturnType<Page['getByTestId']> => page.getByTestId('pause-reason')
 
@@ -55,6 +57,17 @@ async function fakeVisibility (context: BrowserContext): Promise<void> {
       value: (h: boolean) => { hidden = h; document.dispatchEvent(new Event('visibilitychange')) }
     })
   })
+}
+
+/** A phone (Pixel 7 emulation) with a fake battery, in its own context, joined to the relays. */
+async function openPhone (browser: Browser, relays: string[], battery: { charging: boolean, level: number }): Promise<Volunteer> {
+  const context = await browser.newContext({ ...devices['Pixel 7'], viewport: { width: 390, height: 844 } })
+  await fakeBattery(context, battery)
+  const page = await context.newPage()
+  page.on('pageerror', err => { console.error(`[phone page error] ${err.message}`) })
+  await page.goto(volunteerUrl(relays))
+  const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: 30_000 }))?.trim() ?? ''
+  return { context, page, peerId }
 }
 
 test('after a first visit the app reloads offline from the service worker, still cross-origin isolated', async ({ browser }) => {
@@ -184,6 +197,68 @@ test('phone on battery: nothing until it is plugged in; the reason is shown', as
   }
 })
 
+test('phone on battery in a swarm with a job: no shard is computed until it is plugged in, then it computes', async ({ browser }) => {
+  test.setTimeout(360_000)
+  // 2 replicas: the ordinary volunteer alone can never finish the job (a peer gets
+  // one replica of a shard), so the work stays available to the phone the whole time.
+  const { files } = await digitsFixture(80)
+  const shards = Math.ceil(files.length / 8)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const requester = await openVolunteer(browser, [relay.addr])
+    const desk = await openVolunteer(browser, [relay.addr])
+    const phone = await openPhone(browser, [relay.addr], { charging: false, level: 0.42 })
+    pages.push(requester, desk, phone)
+    await fullMesh(pages)
+    await startContributing(desk)
+    await phone.page.getByTestId('consent-start').click()
+    await expect(reason(phone.page)).toHaveAttribute('data-reason', 'not-charging')
+    await expect(reason(phone.page)).toContainText('not charging')
+
+    await postDigits(requester.page, files)
+    const done = async (v: Volunteer): Promise<number> => Number(await v.page.getByTestId('shards-done').getAttribute('data-count'))
+    // The job is live: the ordinary volunteer computes shard after shard...
+    await expect.poll(async () => await done(desk), { timeout: 120_000 }).toBeGreaterThanOrEqual(shards)
+    // ...and the phone on battery, knowing the job, computes none, saying why.
+    const watchUntil = Date.now() + 8_000
+    while (Date.now() < watchUntil) {
+      expect(await done(phone)).toBe(0)
+      await expect(reason(phone.page)).toHaveAttribute('data-reason', 'not-charging', { timeout: 1 })
+      await phone.page.waitForTimeout(500)
+    }
+    // Only the canaries (answers known in advance) count as verified: no shard has its second replica.
+    await expect(requester.page.locator('[data-testid="shard-row"][data-status="verified"]')).toHaveCount(0)
+    expect((await verified(requester.page))[0]).toBeLessThan(shards)
+
+    // Plugged in: the phone computes the second replicas and the job completes.
+    await phone.page.evaluate(() => { (window as unknown as { __battery: (c: boolean, l: number) => void }).__battery(true, 0.43) })
+    await expect(reason(phone.page)).toHaveAttribute('data-reason', 'running')
+    await expect.poll(async () => await done(phone), { timeout: 120_000 }).toBeGreaterThan(0)
+    await expect.poll(async () => await verified(requester.page), { timeout: 180_000, intervals: [1000] }).toEqual([shards, shards])
+    await expect(phone.page.getByTestId('dash-job')).toHaveAttribute('data-model', 'digits')
+    // The picture of the swarm draws what the peer table lists.
+    const direct = await phone.page.locator('[data-testid="peer-row"][data-link="direct-webrtc"]').count()
+    expect(direct).toBeGreaterThanOrEqual(1)
+    await expect(phone.page.getByTestId('mesh-picture')).toHaveAttribute('data-direct', String(direct))
+    expect(Number(await phone.page.getByTestId('throughput-chart').getAttribute('data-peak'))).toBeGreaterThan(0)
+
+    // The dashboard after real work, for review: phone (390 × 844, no sideways scrolling) and desktop (1280 × 800).
+    await mkdir('docs/screenshots', { recursive: true })
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await phone.page.screenshot({ path: 'docs/screenshots/volunteer-phone.png', fullPage: true })
+    await desk.page.setViewportSize({ width: 1280, height: 800 })
+    await desk.page.screenshot({ path: 'docs/screenshots/volunteer-desktop.png', fullPage: true })
+
+    // Unplugged again: it stops taking work, and says why.
+    await phone.page.evaluate(() => { (window as unknown as { __battery: (c: boolean, l: number) => void }).__battery(false, 0.44) })
+    await expect(reason(phone.page)).toHaveAttribute('data-reason', 'not-charging')
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
 test('phone without the Battery API: it asks, and computes once told it is charging', async ({ browser }) => {
   const context = await browser.newContext({ ...devices['Pixel 7'] })
   try {
@@ -245,6 +320,16 @@ test('French, keyboard only: the language switch and Start work without a mouse'
     await page.keyboard.press('Enter')
     await expect(reason(page)).toHaveAttribute('data-reason', 'running')
     await expect(reason(page)).toContainText('Contribution en cours')
+    await expect(page.getByRole('heading', { name: 'Mes contributions' })).toBeVisible()
+    await expect(page.getByTestId('throughput-chart')).toContainText('morceaux / min')
+    // The other pages speak French too.
+    for (const [link, heading] of [['Registre', 'Registre des crédits'], ['Vérifier', 'Vérifier des reçus'], ['Modèles', 'Catalogue']] as const) {
+      await page.getByRole('link', { name: link, exact: true }).focus()
+      await page.keyboard.press('Enter')
+      await expect(page.getByRole('heading', { name: heading })).toBeVisible()
+    }
+    await page.getByRole('link', { name: 'Bénévole' }).focus()
+    await page.keyboard.press('Enter')
     await page.getByTestId('lang-switch').selectOption('en')
     await expect(reason(page)).toContainText('Contributing')
     await page.reload()
@@ -254,7 +339,7 @@ test('French, keyboard only: the language switch and Start work without a mouse'
   }
 })
 
-test('share link and QR code carry the relay list; screenshots at phone and desktop sizes', async ({ browser }) => {
+test('share link and QR code carry the relay list; the header fits a phone; Settings screenshot at phone size', async ({ browser }) => {
   const relay = await startRelayProcess()
   const contexts: BrowserContext[] = []
   try {
@@ -272,9 +357,6 @@ test('share link and QR code carry the relay list; screenshots at phone and desk
       await page.getByTestId('consent-start').click()
       await expect(reason(page)).toHaveAttribute('data-reason', 'running')
     }
-
-    await p.screenshot({ path: 'docs/screenshots/volunteer-phone.png', fullPage: true })
-    await d.screenshot({ path: 'docs/screenshots/volunteer-desktop.png', fullPage: true })
 
     // The header fits a 390 px screen: no horizontal scrolling of the page, every menu entry reachable.
     expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)

@@ -10,6 +10,7 @@ import { peerTable, type PeerRow } from '../../net/peer-table.ts'
 import type { RelayStatus } from '../../net/mesh.ts'
 import type { PowerGate } from '../../swarm/power-gate.ts'
 import { RuntimeState } from './runtime.svelte.ts'
+import { DashboardState } from './dashboard.svelte.ts'
 
 export type Phase = { name: 'booting' } | { name: 'ready' } | { name: 'failed', message: string }
 
@@ -23,6 +24,7 @@ export class SwarmState {
   now = $state(Date.now())
   peer: Peer | undefined
   readonly runtime = new RuntimeState()
+  readonly dashboard = new DashboardState()
   private timer?: ReturnType<typeof setInterval>
 
   directCount = $derived(this.peers.filter(p => p.link === 'direct-webrtc').length)
@@ -44,6 +46,7 @@ export class SwarmState {
       this.refresh()
       this.phase = { name: 'ready' }
       await this.runtime.start(peer, gate, gate.state.budget.threads)
+      if (this.runtime.runtime !== undefined) this.dashboard.attach(this.runtime.runtime.volunteer)
     } catch (err) {
       this.phase = { name: 'failed', message: describe(err) }
     }
@@ -61,6 +64,7 @@ export class SwarmState {
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
+    this.dashboard.detach()
     this.runtime.stop()
     await this.runtime.runtime?.stop()
     await this.peer?.stop()

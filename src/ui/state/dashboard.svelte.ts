@@ -1,0 +1,66 @@
+/**
+ * The Volunteer dashboard's view of this tab's volunteer: shards computed
+ * this session, a throughput series over the last ten minutes, and the job
+ * and model last worked on. It follows the volunteer's own `done` list (new
+ * entries after the last one seen, on every `volunteer:change`) and slides
+ * the chart's window every few seconds, so an idle volunteer's chart decays
+ * to zero instead of freezing.
+ */
+import type { ShardDone, Volunteer } from '../../swarm/volunteer.ts'
+import { ThroughputMeter, type ThroughputBin } from './throughput.ts'
+
+/** How often the chart's window slides when nothing happens. */
+const SLIDE_MS = 5_000
+
+export class DashboardState {
+  /** Shards this tab computed since it booted. */
+  shards = $state(0)
+  series = $state<ThroughputBin[]>([])
+  /** Shards per minute over the last minute. */
+  perMinute = $state(0)
+  /** The shard finished last: its job and model. */
+  last = $state<ShardDone | undefined>(undefined)
+  readonly meter = new ThroughputMeter()
+  private volunteer: Volunteer | undefined
+  private seen: ShardDone | undefined
+  private timer?: ReturnType<typeof setInterval>
+  private readonly onChange = (): void => { this.collect() }
+
+  constructor (private readonly now: () => number = Date.now) {
+    this.slide()
+  }
+
+  /** Starts following `volunteer` (once per tab, after the runtime started). */
+  attach (volunteer: Volunteer): void {
+    this.detach()
+    this.volunteer = volunteer
+    volunteer.addEventListener('volunteer:change', this.onChange)
+    this.timer = setInterval(() => { this.slide() }, SLIDE_MS)
+    this.collect()
+  }
+
+  detach (): void {
+    this.volunteer?.removeEventListener('volunteer:change', this.onChange)
+    this.volunteer = undefined
+    clearInterval(this.timer)
+  }
+
+  private collect (): void {
+    const done = this.volunteer?.done
+    if (done === undefined || done.length === 0 || done[done.length - 1] === this.seen) return
+    // The list only grows at its end (and is trimmed at its start), so the new
+    // entries follow the last one we saw; if that was trimmed away, all are new.
+    const from = this.seen === undefined ? 0 : done.lastIndexOf(this.seen) + 1
+    for (const d of done.slice(from)) this.meter.record(d.at)
+    this.seen = done[done.length - 1]
+    this.last = this.seen
+    this.shards = this.meter.total
+    this.slide()
+  }
+
+  private slide (): void {
+    const now = this.now()
+    this.series = this.meter.series(now)
+    this.perMinute = this.meter.perMinute(now)
+  }
+}
