@@ -13,6 +13,12 @@ export const TOPIC_LOG = 'essaim/log/1'
 export const PROTOCOL_WORK = '/essaim/work/1.0.0'
 /** Most shards asked for, or results handed in, in one work exchange. */
 export const WORK_MAX_BATCH = 8
+/**
+ * Most shards one volunteer holds at once (queued and computing): enough to
+ * keep its worker busy over a pull round trip when shards are small; a
+ * requester leases no more to one peer (a vanished peer takes no more away).
+ */
+export const WORK_MAX_HELD = 3 * WORK_MAX_BATCH
 /** Largest output of one shard (`encodeTensors` bytes). */
 export const WORK_MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 /** Largest pull request frame: the volunteer hands in results over several pulls rather than exceed it. */

@@ -71,14 +71,44 @@ export class JobStore {
     return await (await this.open()).get('inputs', [jobId, shard])
   }
 
+  /** Inputs of several shards in one transaction (undefined where one is missing). */
+  async inputs (jobId: string, shards: readonly number[]): Promise<Array<Uint8Array | undefined>> {
+    const tx = (await this.open()).transaction('inputs', 'readonly')
+    const [values] = await Promise.all([Promise.all(shards.map(async shard => await tx.store.get([jobId, shard]))), tx.done])
+    return values
+  }
+
   /**
    * Appends a verdict to the log and stores the accepted output it decided, in one transaction.
    * @throws {StoreQuotaError}
    */
   async putVerdict (jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput): Promise<void> {
-    await this.write(`the verdict on shard ${shard}`, async db => {
+    await this.putVerdicts([{ jobId, shard, leaf, verdict, output }])
+  }
+
+  /**
+   * Several verdicts with their outputs in one transaction: all are stored or none.
+   * @throws {StoreQuotaError}
+   */
+  async putVerdicts (verdicts: ReadonlyArray<{ jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput }>): Promise<void> {
+    if (verdicts.length === 0) return
+    const what = verdicts.length === 1 ? `the verdict on shard ${verdicts[0]!.shard}` : `${verdicts.length} verdicts`
+    await this.write(what, async db => {
       const tx = db.transaction(['log', 'outputs'], 'readwrite')
-      await Promise.all([tx.objectStore('log').put(verdict, leaf), tx.objectStore('outputs').put(output, [jobId, shard]), tx.done])
+      const puts: Array<Promise<unknown>> = []
+      try {
+        for (const v of verdicts) {
+          puts.push(tx.objectStore('log').put(v.verdict, v.leaf))
+          puts.push(tx.objectStore('outputs').put(v.output, [v.jobId, v.shard]))
+        }
+      } catch (err) {
+        // A put that throws (e.g. a value that cannot be cloned) does not abort the
+        // transaction by itself: without this the puts before it would commit.
+        for (const p of [...puts, tx.done]) p.catch(() => {})
+        tx.abort()
+        throw err
+      }
+      await Promise.all([...puts, tx.done])
     })
   }
 

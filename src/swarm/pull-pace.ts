@@ -1,0 +1,60 @@
+/**
+ * How much work a volunteer keeps in hand, so that neither the network nor
+ * its own page makes the compute worker wait (issue "Benchmarks and scale":
+ * with one pull round trip per shard, a small shard spent most of its time
+ * waiting for the next one).
+ *
+ * - Shards go to the worker in groups. For a batchable model whose shards
+ *   are small (under GROUP_TARGET_MS of inference each) a group is several
+ *   shards, up to WORK_MAX_BATCH, posted together, which the worker runs as
+ *   one batched inference (bit-identical to running them apart, DESIGN.md
+ *   "Determinism"); otherwise a group is one shard. Two groups are in the
+ *   worker at once: while one runs, the next is queued there, so signing
+ *   and handing in one group's results never leaves the worker idle.
+ * - Beyond those, the volunteer holds enough shards to cover one pull round
+ *   trip at the rate it computes, measured as it goes (exponential moving
+ *   averages), up to WORK_MAX_HELD (the requester leases no more to one peer).
+ */
+import { WORK_MAX_BATCH, WORK_MAX_HELD } from '../net/constants.ts'
+
+/** Groups in the worker at once: one running, one queued behind it. */
+export const GROUPS_IN_FLIGHT = 2
+/** Inference time a group of small shards should add up to: past it, batching saves little per-run overhead. */
+export const GROUP_TARGET_MS = 10
+/** Weight of a new sample in the moving averages. */
+const ALPHA = 0.3
+
+export class PullPace {
+  private rttMs: number | undefined
+  private shardMs: number | undefined
+
+  constructor (private readonly batchable: boolean) {}
+
+  /** Shards posted to the worker together (a batchable model's start at a full pull's worth). */
+  get groupSize (): number {
+    if (!this.batchable) return 1
+    if (this.shardMs === undefined) return WORK_MAX_BATCH
+    return Math.min(WORK_MAX_BATCH, Math.max(1, Math.ceil(GROUP_TARGET_MS / this.shardMs)))
+  }
+
+  /** A pull round trip took `ms`. */
+  roundTrip (ms: number): void {
+    if (Number.isFinite(ms) && ms >= 0) this.rttMs = ema(this.rttMs, ms)
+  }
+
+  /** One shard kept the worker busy for `ms` (its share of a batched run). */
+  computed (ms: number): void {
+    if (Number.isFinite(ms) && ms >= 0) this.shardMs = ema(this.shardMs, Math.max(ms, 0.05))
+  }
+
+  /** Shards to hold: the groups in the worker plus a round trip's worth at the measured rate. */
+  get hold (): number {
+    const inWorker = GROUPS_IN_FLIGHT * this.groupSize
+    const cover = this.rttMs === undefined || this.shardMs === undefined ? 1 : Math.ceil(this.rttMs / this.shardMs)
+    return Math.min(WORK_MAX_HELD, inWorker + Math.max(1, cover))
+  }
+}
+
+function ema (prev: number | undefined, x: number): number {
+  return prev === undefined ? x : prev + ALPHA * (x - prev)
+}

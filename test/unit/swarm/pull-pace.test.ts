@@ -1,0 +1,60 @@
+/** PullPace: how many shards a volunteer keeps in hand (src/swarm/pull-pace.ts). */
+import { describe, it, expect } from 'vitest'
+import { GROUP_TARGET_MS, GROUPS_IN_FLIGHT, PullPace } from '../../../src/swarm/pull-pace.ts'
+import { WORK_MAX_BATCH, WORK_MAX_HELD } from '../../../src/net/constants.ts'
+
+describe('PullPace', () => {
+  it('sends batchable shards to the worker in groups of a pull, others one by one', () => {
+    expect(new PullPace(true).groupSize).toBe(WORK_MAX_BATCH)
+    expect(new PullPace(false).groupSize).toBe(1)
+  })
+
+  it('groups only small shards: a group adds up to about GROUP_TARGET_MS of inference', () => {
+    const small = new PullPace(true)
+    small.computed(GROUP_TARGET_MS / 4)
+    expect(small.groupSize).toBe(4)
+    const big = new PullPace(true)
+    big.computed(50)
+    expect(big.groupSize).toBe(1)
+    expect(big.hold).toBe(GROUPS_IN_FLIGHT + 1)
+    const tiny = new PullPace(true)
+    tiny.computed(0.01)
+    expect(tiny.groupSize).toBe(WORK_MAX_BATCH)
+  })
+
+  it('before measuring, holds the groups in the worker and one more', () => {
+    expect(new PullPace(false).hold).toBe(GROUPS_IN_FLIGHT + 1)
+    expect(new PullPace(true).hold).toBe(GROUPS_IN_FLIGHT * WORK_MAX_BATCH + 1)
+  })
+
+  it('covers a round trip at the measured rate: slow shards need one in reserve, fast ones many', () => {
+    const slow = new PullPace(false)
+    slow.roundTrip(40)
+    slow.computed(400)
+    expect(slow.hold).toBe(GROUPS_IN_FLIGHT + 1)
+    const fast = new PullPace(false)
+    fast.roundTrip(40)
+    fast.computed(5)
+    expect(fast.hold).toBe(GROUPS_IN_FLIGHT + 8)
+  })
+
+  it('never holds more than the requester leases to one peer, whatever it measures', () => {
+    const p = new PullPace(true)
+    p.roundTrip(10_000)
+    p.computed(0)
+    expect(p.hold).toBe(WORK_MAX_HELD)
+    p.roundTrip(Number.NaN)
+    p.computed(-5)
+    p.computed(Number.POSITIVE_INFINITY)
+    expect(p.hold).toBe(WORK_MAX_HELD)
+  })
+
+  it('follows a change of pace through its moving averages', () => {
+    const p = new PullPace(false)
+    p.roundTrip(20)
+    p.computed(20)
+    expect(p.hold).toBe(GROUPS_IN_FLIGHT + 1)
+    for (let i = 0; i < 20; i++) p.computed(2)
+    expect(p.hold).toBe(GROUPS_IN_FLIGHT + 10)
+  })
+})
