@@ -10,7 +10,7 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerInfo, PeerStore, PeerUpdate, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { TypedEventTarget } from 'main-event'
@@ -81,6 +81,7 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
       return [peerId, { addr: addr.toString(), peerId, state: { status: 'connecting', attempt: 1 } }]
     }))
     this.onDiscovery = this.onDiscovery.bind(this)
+    this.onUpdate = this.onUpdate.bind(this)
     this.onClose = this.onClose.bind(this)
     this.onOpen = this.onOpen.bind(this)
   }
@@ -89,8 +90,13 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
 
   start (): void {
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.addEventListener('peer:update', this.onUpdate)
     this.components.events.addEventListener('connection:close', this.onClose)
     this.components.events.addEventListener('connection:open', this.onOpen)
+  }
+
+  /** Relays are dialled once the transports have started (before that every dial fails with "Not started"). */
+  afterStart (): void {
     this.relayAddrs.forEach(addr => { void this.connectRelay(addr, 1) })
   }
 
@@ -99,6 +105,7 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
     this.timers.forEach(t => clearTimeout(t))
     this.timers.clear()
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.removeEventListener('peer:update', this.onUpdate)
     this.components.events.removeEventListener('connection:close', this.onClose)
     this.components.events.removeEventListener('connection:open', this.onOpen)
   }
@@ -169,9 +176,23 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
   }
 
   private onDiscovery (evt: CustomEvent<PeerInfo>): void {
-    const { id, multiaddrs } = evt.detail
+    this.maybeDial(evt.detail.id, evt.detail.multiaddrs)
+  }
+
+  /**
+   * libp2p emits `peer:discovery` only for a peer new to the peer store; a
+   * tab that reloads (same key) is only ever an update: fresh addresses from
+   * peer discovery. Dial it if we are the side that dials and it is not
+   * reached directly.
+   */
+  private onUpdate (evt: CustomEvent<PeerUpdate>): void {
+    if (evt.detail.previous === undefined) return
+    this.maybeDial(evt.detail.peer.id, evt.detail.peer.addresses.map(a => a.multiaddr))
+  }
+
+  private maybeDial (id: PeerId, multiaddrs: Multiaddr[]): void {
     const remote = id.toString()
-    if (this.relays.has(remote) || !shouldDial(this.components.peerId.toString(), remote)) return
+    if (this.controller.signal.aborted || this.relays.has(remote) || !shouldDial(this.components.peerId.toString(), remote)) return
     if (this.dialing.has(remote) || this.hasDirect(id)) return
     const targets = multiaddrs.filter(ma => WebRTC.matches(ma))
     if (targets.length === 0) return
@@ -200,8 +221,9 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
   }
 
   /** Dials a peer's /webrtc addresses, with retries and jitter. */
-  private async dialDirect (peer: PeerId, addrs: Multiaddr[]): Promise<void> {
+  private async dialDirect (peer: PeerId, found: Multiaddr[]): Promise<void> {
     const key = peer.toString()
+    const addrs = withPeerId(found, key)
     this.dialing.add(key)
     try {
       for (let attempt = 1; attempt <= DIRECT_DIAL_ATTEMPTS && !this.controller.signal.aborted; attempt++) {
@@ -230,6 +252,21 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
   private async sleep (ms: number): Promise<void> {
     await new Promise<void>(resolve => { this.later(ms, resolve) })
   }
+}
+
+/**
+ * Each address ending in `/p2p/<peer>`. Addresses learnt from identify lack
+ * that suffix, so a circuit address's last peer id is the relay's, and
+ * libp2p refuses to dial a list whose addresses name different peers.
+ */
+export function withPeerId (addrs: Multiaddr[], peer: string): Multiaddr[] {
+  const out = new Map<string, Multiaddr>()
+  for (const ma of addrs) {
+    const last = ma.getComponents().at(-1)
+    const full = last?.name === 'p2p' && last.value === peer ? ma : ma.encapsulate(`/p2p/${peer}`)
+    out.set(full.toString(), full)
+  }
+  return [...out.values()]
 }
 
 function describeError (err: unknown): string {

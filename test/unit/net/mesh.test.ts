@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { backoffDelay, isDirectWebRTC, shouldDial } from '../../../src/net/mesh.ts'
+import { backoffDelay, isDirectWebRTC, shouldDial, withPeerId } from '../../../src/net/mesh.ts'
 import { peerTable } from '../../../src/net/peer-table.ts'
 import { BACKOFF_JITTER } from '../../../src/net/constants.ts'
 
@@ -18,6 +18,18 @@ describe('shouldDial', () => {
       fc.pre(x !== y)
       return shouldDial(x, y) !== shouldDial(y, x)
     }))
+  })
+})
+
+describe('withPeerId', () => {
+  it('ends every address with the target peer id, so a circuit address from identify names the target, not the relay', () => {
+    const relay = '12D3KooWKzLyA5gt1qbiDEwysbAsdgaNFrTjfPqjUSwPoKqigt3s'
+    const target = '12D3KooWSGXoSwEBPTxituaMmcjRiqUa9somWqyu1RYSPwhLzaeY'
+    const fromIdentify = multiaddr(`/ip4/127.0.0.1/tcp/9090/ws/p2p/${relay}/p2p-circuit/webrtc`)
+    const fromDiscovery = multiaddr(`/ip4/127.0.0.1/tcp/9090/ws/p2p/${relay}/p2p-circuit/webrtc/p2p/${target}`)
+    const out = withPeerId([fromIdentify, fromDiscovery], target)
+    expect(out.map(a => a.toString())).toEqual([fromDiscovery.toString()])
+    expect(out.every(a => a.getComponents().at(-1)?.value === target)).toBe(true)
   })
 })
 
