@@ -53,7 +53,13 @@ export const en = {
   'error.CancelledError': 'Cancelled',
   'error.ProviderUnavailableError': 'No way to run models in this browser',
   'error.WorkerFailedError': 'The compute worker failed',
-  'error.unknown': 'Something went wrong'
+  'error.unknown': 'Something went wrong',
+  'jobmodels.title': 'Models from jobs',
+  'jobmodels.empty': 'Models that are not in the catalog, fetched to compute someone\'s job, are listed here.',
+  'jobmodels.from': 'from',
+  'jobmodels.peer': 'peer {peer}',
+  'jobmodels.cache': 'this browser\'s cache',
+  'jobmodels.not-cached': '(not cached: storage is full)'
 } as const
 
 export const fr: Translation<typeof en> = {
@@ -108,5 +114,11 @@ export const fr: Translation<typeof en> = {
   'error.CancelledError': 'Annulé',
   'error.ProviderUnavailableError': 'Aucun moyen d\'exécuter des modèles dans ce navigateur',
   'error.WorkerFailedError': 'Le worker de calcul a échoué',
-  'error.unknown': 'Quelque chose s\'est mal passé'
+  'error.unknown': 'Quelque chose s\'est mal passé',
+  'jobmodels.title': 'Modèles venus des tâches',
+  'jobmodels.empty': 'Les modèles absents du catalogue, récupérés pour calculer la tâche de quelqu\'un, sont listés ici.',
+  'jobmodels.from': 'depuis',
+  'jobmodels.peer': 'le pair {peer}',
+  'jobmodels.cache': 'le cache de ce navigateur',
+  'jobmodels.not-cached': '(pas mis en cache : stockage plein)'
 }

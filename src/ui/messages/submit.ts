@@ -30,12 +30,15 @@ export const en = {
   'submit.canaries-count.one': '{n} canary',
   'submit.canaries-count.other': '{n} canaries',
   'submit.estimate': '{files} → {shards}; {canaries} computed here first, {computations} shard computations by volunteers ({replicas} replicas each, {quorum} must agree).',
-  'submit.ocr-estimate': 'Then one shard per line of text found, with the same policy, posted as each image\'s lines are found.',
+  'submit.ocr-estimate': 'Then one shard per line of text found, with the same policy, posted once text is found in every image.',
   'submit.byo-estimate': 'Each volunteer fetches the model ({kib} KiB) once, from this browser or a peer that has it, and checks its sha256.',
   'submit.post': 'Post job',
   'submit.reading': 'Reading files {done}/{total}…',
   'submit.computing-canaries': 'Computing canaries {done}/{total}…',
-  'submit.signing': 'Signing and announcing…'
+  'submit.signing': 'Signing and announcing…',
+  'submit.byo-model': 'ONNX model (up to {mib} MiB)',
+  'submit.byo-inputs-one': 'Inputs: one file per shard (.npy, or .json keyed by input name)',
+  'submit.byo-inputs-many': 'Inputs: one file per shard (.json keyed by input name)'
 } as const
 
 export const fr: Translation<typeof en> = {
@@ -67,10 +70,13 @@ export const fr: Translation<typeof en> = {
   'submit.canaries-count.one': '{n} canari',
   'submit.canaries-count.other': '{n} canaris',
   'submit.estimate': '{files} → {shards} ; {canaries} calculé(s) ici d\'abord, {computations} calculs de morceaux par les bénévoles ({replicas} réplicas chacun, {quorum} doivent concorder).',
-  'submit.ocr-estimate': 'Puis un morceau par ligne de texte trouvée, avec les mêmes règles, publié au fur et à mesure que les lignes de chaque image sont trouvées.',
+  'submit.ocr-estimate': 'Puis un morceau par ligne de texte trouvée, avec les mêmes règles, publiés une fois le texte trouvé dans chaque image.',
   'submit.byo-estimate': 'Chaque bénévole récupère le modèle ({kib} Kio) une fois, depuis ce navigateur ou un pair qui l\'a, et vérifie son sha256.',
   'submit.post': 'Publier la tâche',
   'submit.reading': 'Lecture des fichiers {done}/{total}…',
   'submit.computing-canaries': 'Calcul des canaris {done}/{total}…',
-  'submit.signing': 'Signature et annonce…'
+  'submit.signing': 'Signature et annonce…',
+  'submit.byo-model': 'Modèle ONNX (jusqu\'à {mib} Mio)',
+  'submit.byo-inputs-one': 'Entrées : un fichier par morceau (.npy, ou .json avec une clé par nom d\'entrée)',
+  'submit.byo-inputs-many': 'Entrées : un fichier par morceau (.json avec une clé par nom d\'entrée)'
 }
