@@ -1,6 +1,7 @@
 /**
  * Regenerates the adversarial results table in README.md from
- * test/adversary/results.json (written by test/e2e/adversary*.e2e.ts, one
+ * test/adversary/results.json (written by test/e2e/adversary.e2e.ts and
+ * test/e2e/churn.e2e.ts, one
  * entry per attack, replaced at each run). Only the text between the
  * `<!-- adversary:start -->` and `<!-- adversary:end -->` markers changes.
  *
@@ -20,7 +21,7 @@ function cell (text: string): string {
 export function table (results: AttackResult[]): string {
   const rows = results.map(r => `| ${cell(r.attack)} | ${cell(r.outcome)} | ${cell(r.figure)} |`)
   return [
-    'Measured by `test/e2e/adversary.e2e.ts` (real Chromium tabs, Node adversary peers on the app\'s own libp2p stack, real WebRTC); regenerate with `npx tsx scripts/adversary-table.ts`.',
+    'Measured by `test/e2e/adversary.e2e.ts` and `test/e2e/churn.e2e.ts` (real Chromium tabs, Node adversary peers on the app\'s own libp2p stack, real WebRTC); regenerate with `npx tsx scripts/adversary-table.ts`.',
     '',
     '| Attack | What the swarm did | Figure |',
     '| --- | --- | --- |',

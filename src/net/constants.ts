@@ -23,6 +23,8 @@ export const WORK_MAX_HELD = 3 * WORK_MAX_BATCH
 export const WORK_MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 /** Largest pull request frame: the volunteer hands in results over several pulls rather than exceed it. */
 export const WORK_MAX_REQUEST_BYTES = 2 * WORK_MAX_OUTPUT_BYTES + 64 * 1024
+/** Largest request frame on a peer's further concurrent work streams while one reads a large frame (no results fit: a flood). */
+export const WORK_SMALL_REQUEST_BYTES = 64 * 1024
 /** Largest pull reply frame; the requester stops adding assignments well before it. */
 export const WORK_MAX_REPLY_BYTES = 64 * 1024 * 1024 + 64 * 1024
 /** The requester fills a reply with inputs up to about this many bytes (at least one assignment). */

@@ -84,3 +84,12 @@ export type BlobFetchError =
   | BlobBusyError
   | BlobTimeoutError
   | BlobProtocolError
+
+/**
+ * Names of what @libp2p/utils' lpStream throws for a frame it cannot read
+ * (length over the cap, malformed varint, stream ended mid-frame): the peer
+ * sent garbage, and is answered with a refusal rather than a reset stream.
+ */
+export const FRAMING_ERRORS: ReadonlySet<string> = new Set([
+  'InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError', 'UnexpectedEOFError'
+])

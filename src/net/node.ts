@@ -8,7 +8,11 @@
  *   (WebRTC brings its own DTLS and data channels, plus a Noise handshake).
  * - identify: learn each other's listen addresses and protocols.
  * - ping: liveness and the round-trip times shown on the Volunteer page.
- * - gossipsub: presence, jobs, attestations, tree heads; one validator per topic.
+ * - gossipsub: presence, jobs, attestations, tree heads; one validator per topic,
+ *   with peer scoring (scoring.ts) so a peer whose messages the validators
+ *   reject, or that our requester caught lying, is graylisted.
+ * - penalties: the peers caught misbehaving outside gossip (failed canary,
+ *   wrong blob bytes, outvoted answers), read by gossipsub's scoring.
  * - mesh: keeps relay connections up (with backoff) and dials every
  *   discovered tab directly over /webrtc.
  * - pubsub peer discovery: tabs announce their addresses through the relay's
@@ -36,11 +40,13 @@ import { DISCOVERY_INTERVAL_MS } from './constants.ts'
 import { mesh, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
 import { work, type WorkService } from './protocols/work.ts'
+import { PeerPenalties, gossipScoring } from './scoring.ts'
 
 export interface BaseServices {
   identify: Identify
   ping: Ping
   pubsub: GossipSub
+  penalties: PeerPenalties
   mesh: Mesh
   blob: BlobService
   work: WorkService
@@ -87,6 +93,7 @@ export function dialAllowed (addr: Multiaddr, allowPrivateAddresses: boolean): b
 /** Creates and starts the browser node. */
 export async function createEssaimNode<S extends Record<string, unknown>> (init: EssaimNodeInit<S>): Promise<EssaimNode<S>> {
   const allow = init.allowPrivateAddresses
+  const penalties = new PeerPenalties()
   return await createLibp2p<BaseServices & S>({
     privateKey: libp2pKey(init.identity),
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
@@ -104,7 +111,9 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
     services: {
       identify: identify(),
       ping: ping(),
+      penalties: () => penalties,
       pubsub: gossipsub({
+        ...gossipScoring(penalties),
         allowPublishToZeroTopicPeers: true,
         // Our own envelopes carry Essaim signatures; gossipsub's StrictSign
         // additionally binds each message to the libp2p peer that sent it.
@@ -112,7 +121,7 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
         emitSelf: false
       }),
       mesh: mesh({ relays: init.relays }),
-      blob: blob({ store: init.blobStore }),
+      blob: blob({ store: init.blobStore, penalties }),
       work: work(),
       ...(init.services ?? {})
     } as ServiceFactoryMap<BaseServices & S>

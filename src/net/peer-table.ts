@@ -16,6 +16,8 @@ export interface PeerRow {
   link: LinkKind
   /** Round-trip time in ms of the best open connection, when measured. */
   rttMs?: number
+  /** Our gossipsub score of the peer (scoring.ts): below the graylist threshold we drop everything it sends. */
+  score?: number
   lastHeartbeat?: { seq: number, ts: number, receivedAt: number, body: PresenceBody }
 }
 
@@ -31,8 +33,8 @@ function linkOf (conn: ConnLike): LinkKind {
   return 'other'
 }
 
-/** Builds the rows, best link first per peer; relays are not peers. */
-export function peerTable (connections: ConnLike[], heartbeats: HeartbeatLike[], isRelay: (peerId: string) => boolean): PeerRow[] {
+/** Builds the rows, best link first per peer; relays are not peers. `scoreOf` adds each peer's gossipsub score. */
+export function peerTable (connections: ConnLike[], heartbeats: HeartbeatLike[], isRelay: (peerId: string) => boolean, scoreOf?: (peerId: string) => number | undefined): PeerRow[] {
   const rows = new Map<string, PeerRow>()
   for (const conn of connections) {
     if (conn.status !== 'open') continue
@@ -48,6 +50,12 @@ export function peerTable (connections: ConnLike[], heartbeats: HeartbeatLike[],
     const row = rows.get(hb.peerId) ?? { peerId: hb.peerId, link: 'gossip-only' as const }
     row.lastHeartbeat = { seq: hb.seq, ts: hb.ts, receivedAt: hb.receivedAt, body: hb.body }
     rows.set(hb.peerId, row)
+  }
+  if (scoreOf !== undefined) {
+    for (const row of rows.values()) {
+      const score = scoreOf(row.peerId)
+      if (score !== undefined) row.score = score
+    }
   }
   return [...rows.values()].sort((a, b) => rank[b.link] - rank[a.link] || a.peerId.localeCompare(b.peerId))
 }

@@ -15,6 +15,7 @@ import { open, seal, ReplayWindow, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import type { PresenceBody } from '../core/schemas.ts'
 import { bytesEqual } from '../core/bytes.ts'
+import { refusalResult } from './scoring.ts'
 import {
   PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_FUTURE_MS, PRESENCE_MISSED_BEATS, TOPIC_PRESENCE
 } from './constants.ts'
@@ -177,7 +178,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     const from = msg.type === 'signed' ? msg.from.toString() : 'unknown'
     this.log('rejected heartbeat from %s: %s', from, result.reason)
     this.safeDispatchEvent('presence:rejected', { detail: { from, reason: result.reason } })
-    return TopicValidatorResult.Reject
+    return refusalResult(result.reason)
   }
 
   private onMessage (evt: CustomEvent<Message>): void {

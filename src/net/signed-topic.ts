@@ -3,8 +3,9 @@
  * that published them (DESIGN.md "Security rules"). The topic validator
  * opens each message (signature, schema, byte cap, age, optional replay
  * window) and checks that the envelope's signer is the libp2p key that
- * originated the gossip message; anything else is REJECTed, which lowers
- * the forwarding peer's gossipsub score, before other code sees it.
+ * originated the gossip message; anything else is refused before other code
+ * sees it: REJECTed, which lowers the forwarding peer's gossipsub score
+ * (scoring.ts), or only IGNOREd when its signed time is off.
  */
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
@@ -12,6 +13,7 @@ import { open, type AnyEnvelope } from '../core/envelope.ts'
 import type { Kind } from '../core/constants.ts'
 import type { ReplayWindow } from '../core/replay.ts'
 import { bytesEqual } from '../core/bytes.ts'
+import { refusalResult } from './scoring.ts'
 
 export interface SignedTopicInit<K extends Kind> {
   topic: string
@@ -55,7 +57,7 @@ export function signedTopic<K extends Kind> (pubsub: GossipSub, init: SignedTopi
       const from = msg.type === 'signed' ? msg.from.toString() : 'unknown'
       init.log('rejected a message on %s from %s: %s', init.topic, from, checked.reason)
       init.onReject?.(from, checked.reason)
-      return TopicValidatorResult.Reject
+      return refusalResult(checked.reason)
     }
     accepted.set(msg, checked.envelope)
     return TopicValidatorResult.Accept

@@ -27,6 +27,7 @@ import type { Ledger } from '../core/ledger.ts'
 import { refusal, type PullReply, type PullRequest, type ShardResult } from '../net/protocols/work.ts'
 import type { WorkService } from '../net/protocols/work.ts'
 import type { Presence } from '../net/presence.ts'
+import type { PeerPenalties } from '../net/scoring.ts'
 import { publicKeyOf } from '../net/peer-keys.ts'
 import {
   HEAD_BATCH_MS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
@@ -106,6 +107,8 @@ export interface RequesterInit {
   store: JobStore
   ledger: Ledger
   log: Logger
+  /** Told who failed a canary or was outvoted, so gossipsub scoring graylists or down-scores them. */
+  penalties?: PeerPenalties
   now?: () => number
 }
 
@@ -437,7 +440,17 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       const job = 'jobId' in e ? this.jobs.get(e.jobId) : undefined
       switch (e.type) {
         case 'shard:accepted':
-          if (job !== undefined) this.accept(job, e.shard, e.outputHash, e.credited, e.rejected, e.revision)
+          if (job !== undefined) {
+            this.accept(job, e.shard, e.outputHash, e.credited, e.rejected, e.revision)
+            // Outvoted: answered something else than what was accepted (not merely uncounted, e.g. gone before vetting).
+            for (const a of job.answers.get(e.shard) ?? []) if (e.rejected.includes(a.peer) && a.outputHash !== e.outputHash) this.init.penalties?.outvoted(a.peer)
+          }
+          break
+        case 'shard:reverify':
+          // Its verdict stands in the log until a new one supersedes it (the ledger counts the latest);
+          // meanwhile the job page and exports must not present it as verified.
+          job?.outputs.delete(e.shard)
+          this.log('shard %d of %s is re-verified: %s was caught lying elsewhere', e.shard, e.jobId, e.peer)
           break
         case 'shard:failed':
           job?.failed.add(e.shard)
@@ -445,6 +458,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
           break
         case 'peer:faulty':
           job?.faulty.add(e.peer)
+          this.init.penalties?.fault(e.peer, 'failed-canary')
           this.log('%s failed a canary: marked faulty', e.peer)
           break
         case 'lease:cancelled':

@@ -36,9 +36,9 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
   const store = new JobStore()
   const ledger = new Ledger()
   const client = new ComputeClient({ threads: init.threads })
-  const { pubsub, work, presence } = peer.node.services
+  const { pubsub, work, presence, penalties } = peer.node.services
   const requester = new Requester({
-    identity: peer.identity, peerId: peer.node.peerId, pubsub, work, presence, store, ledger, log: logger('essaim:swarm:requester')
+    identity: peer.identity, peerId: peer.node.peerId, pubsub, work, presence, store, ledger, penalties, log: logger('essaim:swarm:requester')
   })
   const volunteer = new Volunteer({
     peer, store, ledger, catalog: bundledCatalog(), client, gate: init.gate, log: logger('essaim:swarm:volunteer'),

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { PROTOCOL_BLOB, PROTOCOL_WORK, TOPIC_LOG } from '../../src/net/constants.ts'
+import { SCORE_THRESHOLDS } from '../../src/net/scoring.ts'
 import { publicKeyOf } from '../../src/net/peer-keys.ts'
 import { FUZZ_TOPICS, blobFrames, fuzzSamples, gossipPayload, workFrames } from '../adversary/fuzz.ts'
 import { openVolunteer, peerRows, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
@@ -50,6 +51,11 @@ test('a third of the volunteers collude on one wrong answer: none accepted, all 
     // Both liars are marked faulty on the job page.
     const faulty = requester.page.getByText('Failed a canary')
     for (const l of liars) await expect(faulty).toContainText(l.peerId.slice(-6))
+    // Down-scored: the requester's gossipsub graylists both liars (its peer list shows their score).
+    for (const l of liars) {
+      await expect.poll(async () => await scoreOn(requester.page, l.peerId) ?? 0, { timeout: 30_000, message: `score of liar ${l.peerId}` }).toBeLessThan(GRAYLIST)
+    }
+    const liarScores = await Promise.all(liars.map(async l => await scoreOn(requester.page, l.peerId)))
     // No credit for liars on any page; honest volunteers are credited.
     const ledger = await ledgerOf(requester.page)
     for (const l of liars) expect(ledger.rows.get(l.peerId)?.credit ?? 0, `credit of liar ${l.peerId}`).toBe(0)
@@ -57,8 +63,8 @@ test('a third of the volunteers collude on one wrong answer: none accepted, all 
     expect(crashes).toEqual([])
     recordResult({
       attack: 'Colluding liars (2 of 6 volunteers return the same wrong digits)',
-      outcome: 'Both fail their first canary, are marked faulty and get no more work; their answers never reach a verdict',
-      figure: `${shown - wrong}/${shown} digits correct, 25/25 shards verified, liars' credit 0, ${liars.reduce((a, l) => a + l.stats.handedIn, 0)} lying results handed in`
+      outcome: 'Both fail their first canary, are marked faulty and get no more work; their answers never reach a verdict; the requester graylists them in gossipsub',
+      figure: `${shown - wrong}/${shown} digits correct, 25/25 shards verified, liars' credit 0, ${liars.reduce((a, l) => a + l.stats.handedIn, 0)} lying results handed in, liars' gossip score ${liarScores.map(x => Math.round(x ?? 0)).join(' and ')} (graylist below ${GRAYLIST})`
     })
   } finally {
     stop.abort()
@@ -67,6 +73,29 @@ test('a third of the volunteers collude on one wrong answer: none accepted, all 
     await relay.kill()
   }
 })
+
+/** Gossipsub's graylist threshold (src/net/scoring.ts): below it a page drops everything the peer sends. */
+const GRAYLIST = SCORE_THRESHOLDS.graylistThreshold
+
+/** The gossipsub score `page` shows for `peerId` on its peer list (the Volunteer page), or undefined when the peer is not listed. */
+async function scoreOn (page: Page, peerId: string): Promise<number | undefined> {
+  if (!page.url().endsWith('#/volunteer')) await page.goto(page.url().replace(/#.*$/, '#/volunteer'))
+  const raw = await page.locator(`[data-testid="peer-row"][data-peer-id="${peerId}"]`).first().getAttribute('data-score', { timeout: 1_000 }).catch(() => null)
+  return raw === null || raw === '' ? undefined : Number(raw)
+}
+
+/** Polls the peer list of each page until `stop` aborts; resolves with the lowest score each page showed for `peerId`. */
+async function lowestScores (pages: Page[], peerId: string, stop: AbortSignal): Promise<number[]> {
+  const lowest = pages.map(() => Infinity)
+  while (!stop.aborted) {
+    await Promise.all(pages.map(async (p, i) => {
+      const score = await scoreOn(p, peerId).catch(() => undefined)
+      if (score !== undefined) lowest[i] = Math.min(lowest[i]!, score)
+    }))
+    await delay(250)
+  }
+  return lowest
+}
 
 /** FUZZ_SCALE=0.1 runs a tenth of the fuzz (for quick local runs); the suite runs it whole. */
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1)
@@ -144,20 +173,29 @@ test('10,000 fuzzed gossip and stream messages and wrong model bytes from peers:
         }
       }))
     })()
+    const watching = new AbortController()
+    const fuzzerScores = lowestScores(pages.map(p => p.page), fuzzer.peerId, watching.signal)
     const t0 = Date.now()
     await gossipRun
     console.log(`gossip: ${gossip} in ${Date.now() - t0} ms`)
     await streamRun
     console.log(`streams: ${streams} (${answered} answered) in ${Date.now() - t0} ms`)
     expect(gossip + streams).toBeGreaterThanOrEqual(10_000 * SCALE)
+    watching.abort()
+    // Every page graylisted the fuzzer: from then on its gossip was dropped unread.
+    const fuzzerLowest = await fuzzerScores
+    for (const [i, score] of fuzzerLowest.entries()) expect(score, `fuzzer's score on page ${i}`).toBeLessThan(GRAYLIST)
+    await requester.page.goto(requester.page.url().replace(/#.*$/, '#/job'))
 
     // Honest work continues and completes, with the right answers.
     await expect.poll(async () => await verified(requester.page), { timeout: 240_000, intervals: [1000] }).toEqual([25, 25])
     const { shown, wrong: wrongCount } = await wrongDigits(requester.page, expected)
     expect(shown).toBe(200)
     expect(wrongCount).toBe(0)
-    // Somebody asked the model liar for the model, and still computed with the right bytes (from another source).
+    // Somebody asked the model liar for the model, and still computed with the right bytes (from another source),
+    // and graylisted the liar.
     expect(modelLiar.stats.blobServes).toBeGreaterThan(0)
+    await expect.poll(async () => Math.min(...await Promise.all(pages.map(async p => await scoreOn(p.page, modelLiar.peerId) ?? 0))), { timeout: 30_000, message: 'the model liar graylisted by a page it served' }).toBeLessThan(GRAYLIST)
     for (const v of honest) await expect.poll(async () => Number(await v.page.getByTestId('my-credit').getAttribute('data-credit')), { timeout: 30_000 }).toBeGreaterThan(0)
 
     // Nothing the fuzzer sent took effect: no forged peer listed, no job but the real one was worked on,
@@ -180,12 +218,12 @@ test('10,000 fuzzed gossip and stream messages and wrong model bytes from peers:
 
     recordResult({
       attack: 'Fuzz: forged, re-signed, wrong-kind, stale, oversized, malformed and random messages on every topic and stream protocol, from one peer',
-      outcome: 'Every message refused by the topic validators or frame checks (nothing listed, credited or worked on); no page error; the job completes',
-      figure: `${gossip.toLocaleString('en')} gossip + ${streams.toLocaleString('en')} stream messages, ${kinds.size} kinds, 0 accepted; max heap growth ${(growth / 2 ** 20).toFixed(1)} MiB after GC; 25/25 shards, 0 wrong digits`
+      outcome: 'Every message refused by the topic validators or frame checks (nothing listed, credited or worked on); every page graylists the fuzzer in gossipsub; malformed stream frames get an error frame; no page error; the job completes',
+      figure: `${gossip.toLocaleString('en')} gossip + ${streams.toLocaleString('en')} stream messages (${answered} answered with an error frame), ${kinds.size} kinds, 0 accepted; fuzzer's score ≤ ${Math.round(Math.max(...fuzzerLowest))} on every page (graylist below ${GRAYLIST}); max heap growth ${(growth / 2 ** 20).toFixed(1)} MiB after GC; 25/25 shards, 0 wrong digits`
     })
     recordResult({
       attack: 'Wrong model bytes served over /essaim/blob/1 by a peer advertising the model hash',
-      outcome: 'Refused by the sha256 check, the peer is skipped and the model comes from another source; volunteers compute correct results',
+      outcome: 'Refused by the sha256 check, the peer is skipped and graylisted, and the model comes from another source; volunteers compute correct results',
       figure: `${modelLiar.stats.blobServes} wrong serves asked for, 0 used; 200/200 digits correct`
     })
   } finally {

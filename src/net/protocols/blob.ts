@@ -28,8 +28,10 @@ import {
   BLOB_REQUEST_TIMEOUT_MS, BLOB_TRANSFER_TIMEOUT_MS, PROTOCOL_BLOB
 } from '../constants.ts'
 import {
-  BlobBusyError, BlobHashMismatchError, BlobNotFoundError, BlobProtocolError, BlobTimeoutError, BlobTooLargeError
+  BlobBusyError, BlobHashMismatchError, BlobNotFoundError, BlobProtocolError, BlobTimeoutError, BlobTooLargeError,
+  FRAMING_ERRORS
 } from '../errors.ts'
+import type { PeerPenalties } from '../scoring.ts'
 
 /** Where a serving peer reads blobs from (implemented by `src/store/model-cache.ts`). */
 export interface BlobStore {
@@ -71,6 +73,8 @@ export interface BlobInit {
   /** Deadline of a whole transfer when the caller gave no signal (and of every serve). */
   transferTimeoutMs?: number
   idleTimeoutMs?: number
+  /** Told about peers whose bytes do not match the hash they were asked for (they are graylisted). */
+  penalties?: PeerPenalties
 }
 
 export interface BlobComponents {
@@ -143,6 +147,7 @@ export class BlobService implements Startable {
   private readonly requestTimeoutMs: number
   private readonly transferTimeoutMs: number
   private readonly idleTimeoutMs: number
+  private readonly penalties?: PeerPenalties
   private readonly serving = new Map<string, number>()
   /**
    * Blobs being served, shared by concurrent serves of the same hash: when a
@@ -164,6 +169,7 @@ export class BlobService implements Startable {
     this.requestTimeoutMs = init.requestTimeoutMs ?? BLOB_REQUEST_TIMEOUT_MS
     this.transferTimeoutMs = init.transferTimeoutMs ?? BLOB_TRANSFER_TIMEOUT_MS
     this.idleTimeoutMs = init.idleTimeoutMs ?? BLOB_IDLE_TIMEOUT_MS
+    this.penalties = init.penalties
     this.handle = this.handle.bind(this)
   }
 
@@ -230,6 +236,8 @@ export class BlobService implements Startable {
       }
     } catch (err) {
       stream?.abort(err as Error)
+      // Bytes not matching their hash are the server's doing, unless part of them was a prefix we held.
+      if ((err as Error).name === 'BlobHashMismatchError' && prefix.length === 0) this.penalties?.fault(remote, 'wrong-blob')
       if (signal.aborted) {
         if (isTimeout(signal.reason)) throw new BlobTimeoutError(remote, sha256, { cause: signal.reason })
         throw signal.reason
@@ -324,7 +332,16 @@ export class BlobService implements Startable {
     let slot = false
     let read: { sha256: string, entry: Reading } | undefined
     try {
-      const request = (await lp.read({ signal })).subarray()
+      let request: Uint8Array
+      try {
+        request = (await lp.read({ signal })).subarray()
+      } catch (err) {
+        // A request that cannot be read (length over the cap, bad varint, cut
+        // short) is answered "bad request" at once rather than with a reset.
+        if (!FRAMING_ERRORS.has((err as Error).name)) throw err
+        this.log('unreadable request from %s: %s', remote, (err as Error).message)
+        request = new Uint8Array(0)
+      }
       idle.clear()
       if (request.length !== HASH_BYTES && request.length !== HASH_BYTES + OFFSET_BYTES) {
         await this.answer(stream, lp, BlobStatus.badRequest, 0, signal)

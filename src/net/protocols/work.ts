@@ -20,9 +20,9 @@ import { BYTE_CAPS } from '../../core/constants.ts'
 import { bool, bytes, int, list, nullable, record, str, type Check } from '../../core/validate.ts'
 import {
   PROTOCOL_WORK, WORK_MAX_BATCH, WORK_MAX_OUTPUT_BYTES, WORK_MAX_REPLY_BYTES, WORK_MAX_REQUEST_BYTES,
-  WORK_MAX_STREAMS_PER_PEER, WORK_TIMEOUT_MS
+  WORK_MAX_STREAMS_PER_PEER, WORK_SMALL_REQUEST_BYTES, WORK_TIMEOUT_MS
 } from '../constants.ts'
-import { WorkProtocolError } from '../errors.ts'
+import { FRAMING_ERRORS, WorkProtocolError } from '../errors.ts'
 
 /** A finished shard: its output and the volunteer's signed attestation, or why it failed. */
 export interface ShardResult {
@@ -122,6 +122,8 @@ export class WorkService implements Startable {
   private readonly timeoutMs: number
   private readonly maxStreamsPerPeer: number
   private handler: PullHandler | undefined
+  /** Peers with a stream reading a request of up to WORK_MAX_REQUEST_BYTES right now. */
+  private readonly largeReads = new Set<string>()
   readonly [Symbol.toStringTag] = 'essaim:work'
 
   constructor (private readonly components: WorkComponents, init: WorkInit = {}) {
@@ -174,11 +176,28 @@ export class WorkService implements Startable {
 
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
+    const id = peer.toString()
     const signal = AbortSignal.timeout(this.timeoutMs)
+    // Per-peer bound on request bytes held at once: one stream may read a
+    // full-size frame (results are large), the others only small ones. An
+    // honest volunteer has one pull in flight, so it never meets the bound.
+    const large = !this.largeReads.has(id)
+    if (large) this.largeReads.add(id)
+    const maxBytes = large ? WORK_MAX_REQUEST_BYTES : WORK_SMALL_REQUEST_BYTES
     try {
-      const lp = lpStream(stream, { maxDataLength: WORK_MAX_REQUEST_BYTES })
-      const frame = (await lp.read({ signal })).subarray()
-      const request = decodeFrame(frame, checkPullRequest, WORK_MAX_REQUEST_BYTES, 'request')
+      const lp = lpStream(stream, { maxDataLength: maxBytes })
+      let request: ReturnType<typeof decodeFrame<PullRequest>>
+      try {
+        const frame = (await lp.read({ signal })).subarray()
+        request = decodeFrame(frame, checkPullRequest, maxBytes, 'request')
+      } catch (err) {
+        // A frame that cannot be read (length over the cap, bad varint, cut
+        // short) gets a refusal naming why, rather than a reset stream.
+        if (!FRAMING_ERRORS.has((err as Error).name)) throw err
+        request = { ok: false, reason: `request: ${(err as Error).message}` }
+      } finally {
+        if (large) this.largeReads.delete(id)
+      }
       let reply: PullReply
       if (!request.ok) {
         this.log('refused a malformed pull from %p: %s', peer, request.reason)
@@ -194,6 +213,8 @@ export class WorkService implements Startable {
     } catch (err) {
       this.log('work stream from %p failed: %s', peer, (err as Error).message)
       stream.abort(err as Error)
+    } finally {
+      if (large) this.largeReads.delete(id)
     }
   }
 }

@@ -7,6 +7,7 @@
 import { getContext, setContext } from 'svelte'
 import { startPeer, type Peer } from '../../swarm/peer.ts'
 import { peerTable, type PeerRow } from '../../net/peer-table.ts'
+import { gossipScore } from '../../net/scoring.ts'
 import type { RelayStatus } from '../../net/mesh.ts'
 import type { PowerGate } from '../../swarm/power-gate.ts'
 import { RuntimeState } from './runtime.svelte.ts'
@@ -55,11 +56,11 @@ export class SwarmState {
   refresh (): void {
     const peer = this.peer
     if (peer === undefined) return
-    const { mesh, presence } = peer.node.services
+    const { mesh, presence, pubsub } = peer.node.services
     this.now = Date.now()
     this.relays = mesh.relayStatus()
     this.lastSeq = presence.lastSeq
-    this.peers = peerTable(peer.node.getConnections(), presence.live(), id => mesh.isRelay(id))
+    this.peers = peerTable(peer.node.getConnections(), presence.live(), id => mesh.isRelay(id), id => gossipScore(pubsub, id))
   }
 
   async stop (): Promise<void> {

@@ -15,6 +15,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { JUNK_BYTES } from '../vectors/junk.ts'
 import { blob, encodeBlobHeader, encodeBlobRequest, BlobStatus, type BlobInit, type BlobService, type BlobStore } from '../../../src/net/protocols/blob.ts'
 import { PROTOCOL_BLOB } from '../../../src/net/constants.ts'
+import { PeerPenalties } from '../../../src/net/scoring.ts'
 import { sha256, toHex } from '../../../src/core/bytes.ts'
 
 /** Deterministic bytes (xorshift), so a failure is reproducible. */
@@ -129,6 +130,24 @@ describe('blob protocol', () => {
     expect(err).toMatchObject({ peer: server.peerId.toString(), expected: claimed, actual: toHex(sha256(bytesOf(5000, 7))) })
   })
 
+  it('reports a peer serving wrong bytes to the penalties (graylisted), but not for a wrong prefix of our own', async () => {
+    const penalties = new PeerPenalties()
+    const judge = await node({ penalties })
+    try {
+      await judge.dial(server.getMultiaddrs()[0]!)
+      const wrongPrefix = payload.slice(0, 1000)
+      wrongPrefix[5] = wrongPrefix[5]! ^ 1
+      expect((await reason(judge.services.blob.fetchBlob(server.peerId, hash, { prefix: wrongPrefix }))).name).toBe('BlobHashMismatchError')
+      expect(penalties.reason(server.peerId.toString())).toBeUndefined()
+      const claimed = toHex(sha256(new Uint8Array([4, 5, 6])))
+      store.add(bytesOf(3000, 9), claimed)
+      expect((await reason(judge.services.blob.fetchBlob(server.peerId, claimed))).name).toBe('BlobHashMismatchError')
+      expect(penalties.reason(server.peerId.toString())).toBe('wrong-blob')
+    } finally {
+      await judge.stop()
+    }
+  })
+
   it('refuses a blob larger than the expected size or maxBytes', async () => {
     const a = await reason(client.services.blob.fetchBlob(server.peerId, hash, { expectedBytes: 1000 }))
     expect(a).toMatchObject({ name: 'BlobTooLargeError', size: payload.length, limit: 1000 })
@@ -165,12 +184,16 @@ describe('blob protocol', () => {
     }
   }
 
-  it('survives junk requests: refuses each, keeps no serve slot, and still serves', async () => {
+  it('survives junk requests: answers each with a refusal (never a bare reset), keeps no serve slot, and still serves', async () => {
     const frame = (b: Uint8Array): Uint8Array => { const lp = new Uint8Array(1 + b.length); lp[0] = b.length; lp.set(b, 1); return lp }
     for (const [why, junk] of JUNK_BYTES) {
       const status = await rawRequest(junk)
-      expect([undefined, BlobStatus.badRequest, BlobStatus.notFound], why).toContain(status)
+      expect([BlobStatus.badRequest, BlobStatus.notFound], why).toContain(status)
     }
+    // A length prefix of 2^30 (far over the request cap), a malformed varint, and a frame cut short.
+    expect(await rawRequest(Uint8Array.from([0x80, 0x80, 0x80, 0x80, 0x04, 1, 2, 3]))).toBe(BlobStatus.badRequest)
+    expect(await rawRequest(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toBe(BlobStatus.badRequest)
+    expect(await rawRequest(frame(new Uint8Array(32)).subarray(0, 20))).toBe(BlobStatus.badRequest)
     expect(await rawRequest(frame(new Uint8Array(31)))).toBe(BlobStatus.badRequest)
     expect(await rawRequest(frame(new Uint8Array(33)))).toBe(BlobStatus.badRequest)
     expect(await rawRequest(frame(new Uint8Array(32)))).toBe(BlobStatus.notFound)

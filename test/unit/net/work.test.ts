@@ -1,0 +1,123 @@
+/**
+ * `/essaim/work/1.0.0` between real libp2p nodes (in-memory transport,
+ * Noise, Yamux): a pull round trip, hostile frames answered at once with a
+ * refusal naming why (never a bare reset), and the per-peer bound on request
+ * bytes read at once.
+ */
+import '../../../scripts/node22-polyfills.ts'
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { memory } from '@libp2p/memory'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { lpStream } from '@libp2p/utils'
+import { JUNK_BYTES } from '../vectors/junk.ts'
+import { checkPullReply, decodeFrame, refusal, work, type PullReply, type WorkService } from '../../../src/net/protocols/work.ts'
+import { PROTOCOL_WORK, WORK_MAX_REPLY_BYTES, WORK_SMALL_REQUEST_BYTES } from '../../../src/net/constants.ts'
+import { encodeCanonical } from '../../../src/core/cbor.ts'
+
+type Node = Libp2p<{ work: WorkService }>
+let n = 0
+
+async function node (): Promise<Node> {
+  return await createLibp2p({
+    addresses: { listen: [`/memory/essaim-work-${process.pid}-${++n}`] },
+    transports: [memory()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { work: work() }
+  })
+}
+
+/** Unsigned varint length prefix + payload (the prefix may lie about the length). */
+function framed (payload: Uint8Array, claimed = payload.length): Uint8Array {
+  const varint: number[] = []
+  let v = claimed
+  while (v >= 0x80) { varint.push((v & 0x7f) | 0x80); v = Math.floor(v / 128) }
+  varint.push(v)
+  return Uint8Array.from([...varint, ...payload])
+}
+
+describe('work protocol', () => {
+  let requester: Node
+  let volunteer: Node
+  let pulls = 0
+
+  beforeAll(async () => {
+    requester = await node()
+    volunteer = await node()
+    requester.services.work.serve(async (_peer, request) => {
+      pulls++
+      return { assignments: [], received: request.results.map(r => r.lease), cancel: [], waitMs: 1_000, done: false, error: null }
+    })
+    await volunteer.dial(requester.getMultiaddrs()[0]!)
+  })
+
+  afterAll(async () => {
+    await Promise.all([requester?.stop(), volunteer?.stop()])
+  })
+
+  /** Writes raw bytes on a work stream (optionally keeping it open) and returns the reply frame, or why there was none. */
+  async function raw (bytes: Uint8Array, options: { keepOpen?: boolean } = {}): Promise<PullReply | string> {
+    const stream = await volunteer.dialProtocol(requester.peerId, PROTOCOL_WORK)
+    try {
+      stream.send(bytes)
+      if (options.keepOpen !== true) await stream.close()
+      const frame = (await lpStream(stream, { maxDataLength: WORK_MAX_REPLY_BYTES }).read({ signal: AbortSignal.timeout(5_000) })).subarray()
+      const reply = decodeFrame(frame, checkPullReply, WORK_MAX_REPLY_BYTES, 'reply')
+      return reply.ok ? reply.value : reply.reason
+    } catch (err) {
+      return `no reply: ${(err as Error).name}`
+    } finally {
+      stream.abort(new Error('done'))
+    }
+  }
+
+  it('answers a pull', async () => {
+    const reply = await volunteer.services.work.pull(requester.peerId, { job: new Uint8Array(32), capacity: 2, results: [] })
+    expect(reply).toEqual({ assignments: [], received: [], cancel: [], waitMs: 1_000, done: false, error: null })
+  })
+
+  it('answers every hostile frame with a refusal that says why, and keeps serving', async () => {
+    const before = pulls
+    const hostile: Array<[string, Uint8Array]> = [
+      ...JUNK_BYTES,
+      ['length prefix of 2^31', framed(new Uint8Array(16), 2 ** 31)],
+      ['malformed varint', new Uint8Array(11).fill(0xff)],
+      ['frame cut short', framed(new Uint8Array(100)).subarray(0, 40)],
+      ['malformed CBOR', framed(Uint8Array.from([0xa3, 0x61, 0x61, 0xff]))],
+      ['wrong schema', framed(encodeCanonical({ job: new Uint8Array(32), capacity: 999, results: 'x', extra: 1 }))]
+    ]
+    for (const [why, bytes] of hostile) {
+      const reply = await raw(bytes)
+      expect(reply, why).toMatchObject({ assignments: [], done: false })
+      expect((reply as PullReply).error, why).toMatch(/^request/)
+    }
+    expect(pulls).toBe(before)
+    expect((await volunteer.services.work.pull(requester.peerId, { job: new Uint8Array(32), capacity: 1, results: [] })).error).toBeNull()
+  })
+
+  it('reads one large request per peer at a time: a second concurrent one over 64 KiB is refused', async () => {
+    // The first stream announces 1 MiB and sends part of it, holding the large slot.
+    const holder = await volunteer.dialProtocol(requester.peerId, PROTOCOL_WORK)
+    try {
+      holder.send(framed(new Uint8Array(1000), 1 << 20))
+      await new Promise(resolve => setTimeout(resolve, 100))
+      const big = framed(encodeCanonical({ job: new Uint8Array(32), capacity: 1, results: [{ lease: 1, output: new Uint8Array(WORK_SMALL_REQUEST_BYTES), attestation: null, error: null }] }))
+      const refused = await raw(big)
+      expect((refused as PullReply).error).toMatch(/too long/)
+      // Small pulls still go through meanwhile.
+      expect((await volunteer.services.work.pull(requester.peerId, { job: new Uint8Array(32), capacity: 1, results: [] })).error).toBeNull()
+    } finally {
+      holder.abort(new Error('done'))
+    }
+    // Once the holder is gone, a large request is read again.
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const big = framed(encodeCanonical({ job: new Uint8Array(32), capacity: 1, results: [{ lease: 7, output: new Uint8Array(WORK_SMALL_REQUEST_BYTES), attestation: null, error: null }] }))
+    expect(await raw(big)).toMatchObject({ error: null, received: [7] })
+  })
+
+  it('refusal() never hands out work', () => {
+    expect(refusal('x')).toMatchObject({ assignments: [], done: false, error: 'x' })
+  })
+})
