@@ -4,10 +4,10 @@
  *
  * Stage 1, text detection: one shard per image, its pixels at detection size
  * (src/compute/shard-task.ts); replicas' probability maps are compared under
- * the `ocr-det` rule. Stage 2, recognition: when an image's map is accepted,
- * the requester (never a volunteer) runs the deterministic DB post-process on
- * the accepted map, crops each line from its own copy of the image and posts
- * a job with one shard per line; replicas' character probabilities are
+ * the `ocr-det` rule. Stage 2, recognition: once the maps are accepted, the
+ * requester (never a volunteer) runs the deterministic DB post-process on
+ * each accepted map, crops each line from its own copy of the image and
+ * posts a job with one shard per line (ocr-pipeline.ts says when); replicas' character probabilities are
  * compared under the `ocr-rec` rule and the requester decodes the accepted
  * ones. So every text the user gets comes from verified outputs and the
  * requester's own code, exactly as the single-machine pipeline

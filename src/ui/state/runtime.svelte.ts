@@ -36,6 +36,7 @@ export class RuntimeState {
         this.jobErrors = { ...this.jobErrors, [evt.detail.jobId]: evt.detail.message }
       })
       runtime.volunteer.addEventListener('volunteer:change', soon)
+      runtime.ocr.addEventListener('ocr:update', soon)
       this.timer = setInterval(() => { this.refresh() }, 1000)
       // The loop waits on the power gate: nothing computes before consent.
       runtime.volunteer.contribute()
