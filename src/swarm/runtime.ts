@@ -12,12 +12,15 @@ import { ComputeClient } from '../compute/client.ts'
 import { JobStore } from '../store/job-store.ts'
 import type { Peer } from './peer.ts'
 import { Requester } from './requester.ts'
+import { OcrPipeline } from './ocr-pipeline.ts'
 import { Volunteer, type ComputeGate } from './volunteer.ts'
 import { loadVolunteerSettings } from './volunteer-settings.ts'
 
 export interface Runtime {
   requester: Requester
   volunteer: Volunteer
+  /** Runs stage 2 of this tab's OCR jobs and shows both stages as one job. */
+  ocr: OcrPipeline
   ledger: Ledger
   store: JobStore
   client: ComputeClient
@@ -46,13 +49,17 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
   })
   await requester.start()
   await volunteer.start()
+  const ocr = new OcrPipeline({ requester, catalog: bundledCatalog(), client, loadModel: peer.loadModel, log: logger('essaim:swarm:ocr') })
+  ocr.start()
   return {
     requester,
     volunteer,
+    ocr,
     ledger,
     store,
     client,
     stop: async () => {
+      ocr.stop()
       await volunteer.stop()
       requester.stop()
       client.terminate()
