@@ -14,8 +14,26 @@ import { speechSegments, wavTo16k, VAD, type SpeechSegment } from '../compute/mo
 import { vadShardInput } from '../compute/shard-task.ts'
 import { buildOcrInputs, type OcrJobMeta } from './ocr-job.ts'
 
-/** Images per digits shard: big enough to amortise a round trip, small enough to spread over volunteers. */
+/**
+ * Images per digits shard by default: small enough that a few hundred images
+ * spread over several volunteers. Each shard also costs signatures, a
+ * verdict, a receipt and a round trip (tens of ms of CPU in all, more than
+ * the ~2 ms 8 images take to infer), so a large job should use bigger shards
+ * (bench/README.md measures both).
+ */
 export const DIGITS_PER_SHARD = 8
+/** Most images in one digits shard (1024 images are 3 MiB of input). */
+export const DIGITS_MAX_PER_SHARD = 1024
+
+/**
+ * Images per digits shard for a requested count (default {@link DIGITS_PER_SHARD}).
+ * @throws {BadInputError} unless it is a whole number from 1 to {@link DIGITS_MAX_PER_SHARD}.
+ */
+export function digitsPerShard (requested: number | undefined): number {
+  if (requested === undefined) return DIGITS_PER_SHARD
+  if (!Number.isInteger(requested) || requested < 1 || requested > DIGITS_MAX_PER_SHARD) throw new BadInputError(`images per shard must be a whole number from 1 to ${DIGITS_MAX_PER_SHARD}, not ${requested}`)
+  return requested
+}
 
 /** What the job page needs to turn outputs back into per-file results. */
 export type JobMeta =
@@ -35,7 +53,11 @@ export type FileResult =
  * Turns uploaded files into shard inputs for `model`.
  * @throws {BadInputError} naming the file that is not usable (not an image, not a WAV, …).
  */
-export async function buildInputs (model: CatalogModel, files: readonly File[], options: { onProgress?: (done: number) => void } = {}): Promise<BuiltInputs> {
+export async function buildInputs (model: CatalogModel, files: readonly File[], options: {
+  onProgress?: (done: number) => void
+  /** Images per digits shard (default {@link DIGITS_PER_SHARD}). */
+  perShard?: number
+} = {}): Promise<BuiltInputs> {
   if (files.length === 0) throw new BadInputError('choose at least one file')
   const names = files.map(f => f.webkitRelativePath !== '' ? f.webkitRelativePath : f.name)
   if (model.processing === 'digits') {
@@ -48,9 +70,10 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
       }
       options.onProgress?.(i + 1)
     }
+    const perShard = digitsPerShard(options.perShard)
     const inputs: Uint8Array[] = []
-    for (let i = 0; i < pixels.length; i += DIGITS_PER_SHARD) inputs.push(encodeTensors(digitsInput(pixels.slice(i, i + DIGITS_PER_SHARD))))
-    return { inputs, meta: { kind: 'digits', files: names, perShard: DIGITS_PER_SHARD } }
+    for (let i = 0; i < pixels.length; i += perShard) inputs.push(encodeTensors(digitsInput(pixels.slice(i, i + perShard))))
+    return { inputs, meta: { kind: 'digits', files: names, perShard } }
   }
   if (model.processing === 'vad') {
     const inputs: Uint8Array[] = []

@@ -17,6 +17,13 @@
  */
 import { WORK_MAX_BATCH, WORK_MAX_HELD } from '../net/constants.ts'
 
+/**
+ * Input bytes asked for in one pull: a reply of several MiB crosses a WebRTC
+ * data channel in 16 KiB messages and can take seconds on a busy machine,
+ * while the volunteer waits for the first shard of it and the exchange has
+ * a 30 s deadline. At least one shard is always asked for.
+ */
+export const PULL_TARGET_BYTES = 1024 * 1024
 /** Groups in the worker at once: one running, one queued behind it. */
 export const GROUPS_IN_FLIGHT = 2
 /** Inference time a group of small shards should add up to: past it, batching saves little per-run overhead. */
@@ -28,13 +35,17 @@ export class PullPace {
   private rttMs: number | undefined
   private shardMs: number | undefined
 
-  constructor (private readonly batchable: boolean) {}
+  /** Most shards in one group: 1 for a model that does not batch, else what one pull brings. */
+  private readonly maxGroup: number
+
+  constructor (batchable: boolean, perPull: number = WORK_MAX_BATCH) {
+    this.maxGroup = batchable ? Math.min(WORK_MAX_BATCH, Math.max(1, Math.floor(perPull))) : 1
+  }
 
   /** Shards posted to the worker together (a batchable model's start at a full pull's worth). */
   get groupSize (): number {
-    if (!this.batchable) return 1
-    if (this.shardMs === undefined) return WORK_MAX_BATCH
-    return Math.min(WORK_MAX_BATCH, Math.max(1, Math.ceil(GROUP_TARGET_MS / this.shardMs)))
+    if (this.shardMs === undefined) return this.maxGroup
+    return Math.min(this.maxGroup, Math.max(1, Math.ceil(GROUP_TARGET_MS / this.shardMs)))
   }
 
   /** A pull round trip took `ms`. */

@@ -35,9 +35,11 @@ export async function submitJob (runtime: Runtime, peer: Peer, model: CatalogMod
   title?: string
   signal?: AbortSignal
   onStage?: (s: SubmitStage) => void
+  /** Images per digits shard (job-kinds.ts `digitsPerShard`). */
+  perShard?: number
 } = {}): Promise<string> {
   const report = options.onStage ?? (() => {})
-  const built = await buildInputs(model, files, { onProgress: done => { report({ stage: 'reading', done, total: files.length }) } })
+  const built = await buildInputs(model, files, { onProgress: done => { report({ stage: 'reading', done, total: files.length }) }, ...(options.perShard !== undefined ? { perShard: options.perShard } : {}) })
   const canaries = new Map<number, Uint8Array>()
   const picks = canaryShards(built.inputs.length, policy.canaryRate)
   if (picks.length > 0) {

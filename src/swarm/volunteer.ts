@@ -4,8 +4,9 @@
  * the model (cache → peers → origin, hash-checked), then pulls shards from
  * the requester over `/essaim/work/1`, computes them in the worker, signs an
  * attestation per result and hands results in on its next pull. It keeps
- * one shard in reserve while computing, so a busy volunteer waits for the
- * network as little as possible. Receipts naming it are kept in IndexedDB.
+ * shards in the worker and in reserve (src/swarm/pull-pace.ts), so a busy
+ * volunteer waits for the network as little as possible. Receipts naming it
+ * are kept in IndexedDB.
  *
  * Nothing computes unless the power gate allows it (consent, charging,
  * visibility, one tab per profile); after each shard it rests as long as
@@ -30,7 +31,7 @@ import { peerIdOf } from '../net/peer-keys.ts'
 import { isDirectWebRTC } from '../net/mesh.ts'
 import type { Assignment, PullReply, ShardResult } from '../net/protocols/work.ts'
 import {
-  GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, LOG_MAX_AGE_MS, TOPIC_ATTEST, TOPIC_JOBS, TOPIC_LOG, WORK_MAX_OUTPUT_BYTES
+  GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, LOG_MAX_AGE_MS, TOPIC_ATTEST, TOPIC_JOBS, TOPIC_LOG, WORK_MAX_BATCH, WORK_MAX_OUTPUT_BYTES
 } from '../net/constants.ts'
 import type { Catalog, CatalogModel } from '../compute/catalog.ts'
 import type { ModelSource } from '../compute/model-source.ts'
@@ -40,6 +41,7 @@ import type { JobStore } from '../store/job-store.ts'
 import type { StoredReceipt } from '../store/db.ts'
 import type { Peer } from './peer.ts'
 import { Sequencer } from './sequencer.ts'
+import { GROUPS_IN_FLIGHT, PULL_TARGET_BYTES, PullPace } from './pull-pace.ts'
 
 /** What the volunteer needs from the power gate (src/swarm/power-gate.ts). */
 export interface ComputeGate {
@@ -94,9 +96,6 @@ export interface VolunteerInit {
   runForeignModels?: boolean
   now?: () => number
 }
-
-/** Shards asked for at once: one to compute and one in reserve. */
-const PIPELINE = 2
 
 export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   readonly jobs = new Map<string, KnownJob>()
@@ -334,10 +333,23 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     const requester = peerIdFromString(job.requester)
     const queue: Assignment[] = []
     const results: ShardResult[] = []
+    const largestShard = job.manifest.body.shards.reduce((most, sh) => Math.max(most, sh.bytes), 1)
+    const perPull = Math.min(WORK_MAX_BATCH, Math.max(1, Math.floor(PULL_TARGET_BYTES / largestShard)))
+    const pace = new PullPace(model.batchable, perPull)
     const exchange = async (capacity: number): Promise<PullReply> => {
-      const reply = await this.init.peer.node.services.work.pull(requester, {
-        job: job.manifest.id, capacity, results: takeResults(results)
-      }, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
+      const handedIn = takeResults(results)
+      const started = performance.now()
+      let reply: PullReply
+      try {
+        reply = await this.init.peer.node.services.work.pull(requester, {
+          job: job.manifest.id, capacity, results: handedIn
+        }, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
+      } catch (err) {
+        // Not known to have arrived: hand them in again (the requester ignores a lease it already settled).
+        results.unshift(...handedIn)
+        throw err
+      }
+      pace.roundTrip(performance.now() - started)
       if (reply.error !== null) {
         this.log('requester %s: %s', job.requester, reply.error)
         if (reply.assignments.length === 0) throw new Error(`the requester refused: ${reply.error}`)
@@ -348,59 +360,100 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       if (reply.done) { this.log('requester %s says job %s is done', job.requester, job.jobId); job.done = true; this.emitChange() }
       return reply
     }
-    while (!signal.aborted && !job.done) {
-      await this.init.gate.waitUntilAllowed({ signal })
-      if (queue.length === 0) {
-        const reply = await exchange(PIPELINE)
-        if (reply.assignments.length === 0 && !reply.done) {
-          this.setStatus({ kind: 'waiting', detail: 'the requester has no shard for us right now' })
-          await sleep(reply.waitMs, signal)
-        }
-        continue
-      }
-      const assignment = queue.shift()!
-      this.setStatus({ kind: 'computing', jobId: job.jobId, model: model.id })
-      const computing = this.compute(job, model, assignment, signal)
-      // Fetch the next shard while this one computes.
-      if (queue.length === 0) await exchange(PIPELINE - 1).catch(err => { this.log('prefetch failed: %s', describe(err)) })
-      const { result, ms } = await computing
-      results.push(result)
-      const rest = this.init.gate.restAfter(ms)
-      if (rest > 0) await sleep(rest, signal)
+    // Groups of shards in the worker, one exchange at a time with the requester
+    // (each hands in everything finished since the last and tops up what we hold).
+    const groups = new Set<Promise<void>>()
+    let pulling: Promise<void> | undefined
+    let failure: unknown
+    let restUntil = 0
+    let idleUntil = 0
+    // The requester gave nothing while we held shards (its per-peer lease cap,
+    // or no shard left to hand out): ask again only with results to hand in.
+    let toppedOut = false
+    const held = (): number => queue.length + groups.size * pace.groupSize
+    const startGroup = (): void => {
+      const batch = queue.splice(0, pace.groupSize)
+      const group: Promise<void> = Promise.all(batch.map(async a => await this.compute(job, model, a, signal))).then(done => {
+        for (const { result, busyMs } of done) { results.push(result); if (result.error === null) pace.computed(busyMs) }
+        const rest = this.init.gate.restAfter(done.reduce((sum, d) => sum + d.busyMs, 0))
+        if (rest > 0) restUntil = Math.max(restUntil, performance.now() + rest)
+      }, err => { failure ??= err }).finally(() => { groups.delete(group); toppedOut = false })
+      groups.add(group)
     }
+    const startPull = (): void => {
+      const holding = held()
+      const capacity = Math.min(perPull, Math.max(0, pace.hold - holding))
+      const p: Promise<void> = exchange(capacity).then(reply => {
+        if (reply.assignments.length > 0 || reply.done || capacity === 0) return
+        if (holding > 0) { toppedOut = true; return }
+        if (held() === 0) {
+          this.setStatus({ kind: 'waiting', detail: 'the requester has no shard for us right now' })
+          idleUntil = performance.now() + reply.waitMs
+        }
+      }, err => {
+        // With shards in hand this is only a missed top-up; with none, the job cannot go on.
+        if (held() === 0) failure ??= err
+        else this.log('pull failed: %s', describe(err))
+      }).finally(() => { if (pulling === p) pulling = undefined })
+      pulling = p
+    }
+    try {
+      while (!signal.aborted && !job.done) {
+        await this.init.gate.waitUntilAllowed({ signal })
+        if (failure !== undefined) throw failure
+        const now = performance.now()
+        while (queue.length > 0 && groups.size < GROUPS_IN_FLIGHT && now >= restUntil) startGroup()
+        if (groups.size > 0 && (this.status.kind !== 'computing' || this.status.jobId !== job.jobId)) this.setStatus({ kind: 'computing', jobId: job.jobId, model: model.id })
+        if (pulling === undefined && now >= idleUntil && (results.length > 0 || ((!toppedOut || held() === 0) && held() < pace.hold))) startPull()
+        const waits: Array<Promise<unknown>> = [...groups]
+        if (pulling !== undefined) waits.push(pulling)
+        const wakeAt = Math.max(queue.length > 0 ? restUntil : 0, pulling === undefined ? idleUntil : 0)
+        // An abort ends the loop through its condition; the sleep's rejection needs no listener.
+        if (wakeAt > now) waits.push(sleep(wakeAt - now, signal).catch(() => {}))
+        if (waits.length > 0) await Promise.race(waits)
+      }
+    } finally {
+      await Promise.all([...groups, pulling])
+    }
+    if (failure !== undefined && !signal.aborted) throw failure
     // Hand in what is left (the job may be done, but the results still count).
     while (results.length > 0 && !signal.aborted) await exchange(0)
   }
 
-  private async compute (job: KnownJob, model: ShardModel, a: Assignment, signal: AbortSignal): Promise<{ result: ShardResult, ms: number }> {
+  /**
+   * Computes and attests one shard. `busyMs` is the worker time it took: its
+   * share of each run (a batched run counts once for all the shards in it),
+   * so it does not include waiting behind other shards.
+   */
+  private async compute (job: KnownJob, model: ShardModel, a: Assignment, signal: AbortSignal): Promise<{ result: ShardResult, busyMs: number }> {
     const ref = job.manifest.body.shards[a.shard]
     const inputHash = sha256(a.input)
     if (ref === undefined || !bytesEqual(inputHash, ref.inputHash)) {
-      return { result: { lease: a.lease, output: null, attestation: null, error: 'the input does not match the manifest' }, ms: 0 }
+      return { result: { lease: a.lease, output: null, attestation: null, error: 'the input does not match the manifest' }, busyMs: 0 }
     }
-    const started = performance.now()
     let meta = { provider: 'wasm' as 'wasm' | 'webgpu', threads: 1, ortVersion: 'unknown' }
+    let busyMs = 0
     try {
       const output = await computeShard(model.processing, a.input, async (input, o) => {
         const r = await this.init.client.run(model.sha256, input, o)
         meta = { provider: r.provider, threads: r.threads, ortVersion: r.ortVersion }
+        busyMs += r.ms / Math.max(1, r.batched)
         return r
       }, { signal })
       if (output.length > WORK_MAX_OUTPUT_BYTES) throw new Error(`output of ${output.length} bytes is over the protocol's cap`)
-      const ms = performance.now() - started
       const attestation = seal('attestation', {
         jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: sha256(output),
-        provider: meta.provider, ortVersion: meta.ortVersion.slice(0, 32) || 'unknown', threads: meta.threads, ms: Math.round(ms)
+        provider: meta.provider, ortVersion: meta.ortVersion.slice(0, 32) || 'unknown', threads: meta.threads, ms: Math.round(busyMs)
       }, this.init.peer.identity, this.seq.next('attestation'))
       void this.attest?.publish(attestation).catch(() => {})
-      this.done.push({ jobId: job.jobId, shard: a.shard, ms, at: this.now(), model: model.id })
+      this.done.push({ jobId: job.jobId, shard: a.shard, ms: busyMs, at: this.now(), model: model.id })
       if (this.done.length > 1_000) this.done.splice(0, this.done.length - 1_000)
       this.emitChange()
-      return { result: { lease: a.lease, output, attestation, error: null }, ms }
+      return { result: { lease: a.lease, output, attestation, error: null }, busyMs }
     } catch (err) {
       if (signal.aborted) throw err
       this.lastError = describe(err)
-      return { result: { lease: a.lease, output: null, attestation: null, error: this.lastError.slice(0, 500) }, ms: performance.now() - started }
+      return { result: { lease: a.lease, output: null, attestation: null, error: this.lastError.slice(0, 500) }, busyMs }
     }
   }
 

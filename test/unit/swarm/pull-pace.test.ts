@@ -22,6 +22,16 @@ describe('PullPace', () => {
     expect(tiny.groupSize).toBe(WORK_MAX_BATCH)
   })
 
+  it('a group is never more than one pull brings (large shards come one or two per pull)', () => {
+    const large = new PullPace(true, 2)
+    expect(large.groupSize).toBe(2)
+    expect(large.hold).toBe(GROUPS_IN_FLIGHT * 2 + 1)
+    large.computed(0.01)
+    expect(large.groupSize).toBe(2)
+    expect(new PullPace(true, 0).groupSize).toBe(1)
+    expect(new PullPace(false, 8).groupSize).toBe(1)
+  })
+
   it('before measuring, holds the groups in the worker and one more', () => {
     expect(new PullPace(false).hold).toBe(GROUPS_IN_FLIGHT + 1)
     expect(new PullPace(true).hold).toBe(GROUPS_IN_FLIGHT * WORK_MAX_BATCH + 1)
