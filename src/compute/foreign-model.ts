@@ -35,12 +35,12 @@ export const FOREIGN_MODEL_MAX_PEER_ATTEMPTS = 4
 export class ModelTooLargeError extends Error {
   override readonly name = 'ModelTooLargeError' as const
   constructor (readonly model: string, readonly bytes: number | undefined, readonly limit: number) {
-    super(`model ${model} is ${bytes === undefined ? 'larger than' : `${mib(bytes)}, over`} the ${mib(limit)} limit for models that are not in the catalog`)
+    super(`model ${model} is ${bytes === undefined ? 'larger than' : `${mib(bytes)} (${bytes} bytes), over`} the ${mib(limit)} limit for models that are not in the catalog`)
   }
 }
 
 function mib (bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MiB`
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
 
 export interface ForeignModelRef { id: string, sha256: string }

@@ -9,12 +9,22 @@
  * exported equal onnxruntime-node's. A
  * third volunteer that turned "Run models that are not in the catalog" off
  * (kept across a reload) computes nothing and says why.
+ *
+ * Then models a volunteer cannot run, posted by a Node peer on the app's own
+ * stack (test/adversary/peer.ts) that serves their bytes: one with an
+ * operator the runtime lacks, one over the 64 MiB cap. The volunteer
+ * refuses each once, says why, and does not fetch them again.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { readFile } from 'node:fs/promises'
 import * as ort from 'onnxruntime-node'
 import { startContributing, verified } from './support/digits.ts'
 import { fullMesh, openVolunteer, startRelayProcess, type Volunteer } from './support/swarm.ts'
+import { Adversary, delay } from '../adversary/peer.ts'
+import { sha256, toHex } from '../../src/core/bytes.ts'
+import { encodeTensors, makeTensor } from '../../src/core/tensors.ts'
+import { FOREIGN_MODEL_MAX_BYTES } from '../../src/compute/foreign-model.ts'
+import { TOPIC_JOBS } from '../../src/net/constants.ts'
 
 interface TensorFile { name: string, mimeType: string, buffer: Buffer }
 
@@ -176,6 +186,51 @@ test('a job with the requester\'s own .onnx: volunteers fetch it from the reques
     await expect(refuser.page.getByTestId('job-model')).toHaveCount(0)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+test('a volunteer refuses, once and saying why, a model with an unknown operator and one over the size cap', async ({ browser }) => {
+  test.setTimeout(240_000)
+  const unsupported = new Uint8Array(await readFile('test/fixtures/byo/unsupported-op.onnx'))
+  // Zeros: only the announced size matters, the volunteer must refuse before reading any.
+  const huge = new Uint8Array(FOREIGN_MODEL_MAX_BYTES + 1)
+  const models = [{ id: 'no-such-op', bytes: unsupported }, { id: 'too-big', bytes: huge }].map(m => ({ ...m, sha256: toHex(sha256(m.bytes)) }))
+  const relay = await startRelayProcess()
+  const requester = await Adversary.start({ relay: relay.addr, models: models.map(m => m.sha256), blobs: new Map(models.map(m => [m.sha256, m.bytes])) })
+  let volunteer: Volunteer | undefined
+  try {
+    volunteer = await openVolunteer(browser, [relay.addr])
+    await startContributing(volunteer)
+    await requester.connect(volunteer.peerId)
+    const input = encodeTensors({ x: makeTensor('float32', [1, 3], [1, 2, 3]) })
+    const manifests = models.map(m => requester.seal('job', {
+      model: { id: m.id, sha256: m.sha256 },
+      shards: [{ inputHash: sha256(input), bytes: input.length }],
+      policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3600_000 }
+    }))
+
+    // Announced until the volunteer has refused both (the gossip mesh may still be forming).
+    await goto(volunteer.page, '#/models')
+    const refused = volunteer.page.getByTestId('job-model-refused')
+    await expect.poll(async () => {
+      for (const m of manifests) await requester.publishRaw(TOPIC_JOBS, m).catch(() => {})
+      return await refused.count()
+    }, { timeout: 120_000, intervals: [2_000] }).toBe(2)
+    await expect(volunteer.page.locator(`[data-testid=job-model-refused][data-sha256="${models[0]!.sha256}"]`)).toContainText(/model no-such-op cannot run here: UnsupportedModelError: .*EssaimNoSuchOperator/)
+    await expect(volunteer.page.locator(`[data-testid=job-model-refused][data-sha256="${models[1]!.sha256}"]`)).toContainText('model too-big cannot run here: ModelTooLargeError: model too-big is 64.0 MiB (67108865 bytes), over the 64.0 MiB limit for models that are not in the catalog')
+    await expect(volunteer.page.getByTestId('job-model')).toHaveCount(1) // the unsupported one was fetched (and checked) before it failed to load
+
+    // Refused for good: the jobs are skipped with the reason, and their bytes are not asked for again.
+    const serves = requester.stats.blobServes
+    await goto(volunteer.page, '#/volunteer')
+    await expect(volunteer.page.getByTestId('volunteer-status')).toContainText('cannot run here')
+    await delay(6_000)
+    expect(requester.stats.blobServes).toBe(serves)
+    await expect(volunteer.page.getByTestId('volunteer-status')).toContainText('cannot run here')
+  } finally {
+    await volunteer?.context.close().catch(() => {})
+    await requester.stop()
     await relay.kill()
   }
 })

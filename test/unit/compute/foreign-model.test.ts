@@ -108,7 +108,7 @@ describe('loadForeignModel', () => {
     expect(err.name).toBe('ModelTooLargeError')
     expect(err.bytes).toBe(MODEL.length)
     expect(err.limit).toBe(100_000)
-    expect(err.message).toMatch(/my-model is 0\.1 MiB, over the 0\.1 MiB limit for models that are not in the catalog/)
+    expect(err.message).toBe('model my-model is 0.1 MiB (150000 bytes), over the 0.1 MiB limit for models that are not in the catalog')
     expect(progress).toEqual([])
     expect(FOREIGN_MODEL_MAX_BYTES).toBe(64 * 1024 * 1024)
   })
