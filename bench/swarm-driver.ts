@@ -14,9 +14,18 @@ import type { InputFile } from './swarm-inputs.ts'
 
 export interface AppPage { context: BrowserContext, page: Page, peerId: string }
 
-/** Opens the app in a fresh browser context (its own profile: its own key and IndexedDB) and waits for its peer id. */
-export async function openApp (browser: Browser, baseURL: string, relay: string): Promise<AppPage> {
-  const context = await browser.newContext({ baseURL })
+/**
+ * Opens the app in a fresh browser context (its own profile: its own key and
+ * IndexedDB) and waits for its peer id. `threads` pins the CPU budget, as
+ * the Settings page stores it (localStorage `essaim:power`), before the app
+ * starts: the compute worker takes its thread count at start.
+ */
+export async function openApp (browser: Browser, baseURL: string, relay: string, options: { threads?: number } = {}): Promise<AppPage> {
+  const power = { allowBackground: false, budget: options.threads === undefined ? {} : { threads: options.threads } }
+  const context = await browser.newContext({
+    baseURL,
+    storageState: { cookies: [], origins: [{ origin: new URL(baseURL).origin, localStorage: [{ name: 'essaim:power', value: JSON.stringify(power) }] }] }
+  })
   const page = await context.newPage()
   await page.goto(`/?relay=${encodeURIComponent(relay)}#/volunteer`)
   const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: 30_000 }))?.trim() ?? ''
@@ -50,9 +59,9 @@ export async function shardsDone (page: Page): Promise<number> {
 /**
  * Posts a job on the Submit page with 1 replica, quorum 1 and no canaries
  * (so the figure is the cost of the path, not of redundancy) and returns
- * its id once the job page shows it.
+ * its id once the job page shows it. `perShard` sets "Images per shard" (digits).
  */
-export async function postJob (page: Page, modelId: string, files: InputFile[], shards: number): Promise<string> {
+export async function postJob (page: Page, modelId: string, files: InputFile[], shards: number, perShard?: number): Promise<string> {
   await page.goto(page.url().replace(/#.*$/, '#/submit'))
   await page.getByTestId('submit-model').selectOption(modelId)
   // The policy inputs live in a closed <details>: open it, as a user would.
@@ -60,6 +69,7 @@ export async function postJob (page: Page, modelId: string, files: InputFile[], 
   await page.getByTestId('submit-replicas').fill('1')
   await page.getByTestId('submit-quorum').fill('1')
   await page.getByTestId('submit-canaries').fill('0')
+  if (perShard !== undefined) await page.getByTestId('submit-per-shard').fill(String(perShard))
   await page.getByTestId('submit-files').setInputFiles(files)
   await page.getByTestId('submit-estimate').filter({ hasText: `→ ${shards} shard` }).waitFor({ timeout: 30_000 })
   await page.getByTestId('submit-post').click()
@@ -134,10 +144,12 @@ export async function jobTimes (page: Page, jobId: string, shards: number): Prom
 
 /**
  * Steady-state samples/s of a job, summed over the volunteers: for each
- * volunteer, its shards 2…n verified over the time from its first to its
- * last verdict (one volunteer works one shard after another, so this is its
- * rate while it works), times the samples one shard holds. The first
- * shard's own latency (announce, model load, first pull) is left out: that
+ * volunteer, the least-squares slope of its verified shard count against
+ * the verdicts' signed times, times the samples one shard holds. A
+ * volunteer hands results in several at a time, so its verdicts come in
+ * steps; the slope of a staircase is its true rate, where "shards 2…n over
+ * first to last verdict" would count the first step's shards as done in no
+ * time. The first shard's own latency (announce, model load, first pull)
  * is `first_verified_ms`. Summing per volunteer, rather than counting all
  * verdicts over the job's span, keeps the estimate unbiased when two
  * volunteers finish shards in lockstep.
@@ -147,11 +159,24 @@ export function steadySps (times: JobTimes, samplesPerShard: number): { sps: num
   for (const v of times.verified) for (const p of v.peers) byPeer.set(p, [...(byPeer.get(p) ?? []), v.at])
   const rates = new Map<string, number>()
   for (const [peer, at] of byPeer) {
-    if (at.length < 2) continue
-    rates.set(peer, (at.length - 1) * samplesPerShard * 1000 / Math.max(1, at.at(-1)! - at[0]!))
+    const slope = countSlope(at)
+    if (slope !== undefined) rates.set(peer, slope * samplesPerShard * 1000)
   }
-  if (rates.size === 0) throw new Error('a rate needs a volunteer with at least two verified shards')
+  if (rates.size === 0) throw new Error('a rate needs a volunteer with verdicts at two different times')
   return { sps: [...rates.values()].reduce((a, b) => a + b, 0), byPeer: rates }
+}
+
+/** Least-squares slope (per ms) of k = 1…n against sorted times t_k; undefined if all times are equal. */
+export function countSlope (times: number[]): number | undefined {
+  const t = [...times].sort((a, b) => a - b)
+  const n = t.length
+  if (n < 2) return undefined
+  const meanT = t.reduce((a, b) => a + b, 0) / n
+  const meanK = (n + 1) / 2
+  let cov = 0
+  let varT = 0
+  t.forEach((x, i) => { cov += (x - meanT) * (i + 1 - meanK); varT += (x - meanT) ** 2 })
+  return varT === 0 ? undefined : cov / varT
 }
 
 /** WASM threads a peer advertises in its heartbeat, as `page`'s peer table shows it ("wasm × 1"). */

@@ -50,12 +50,16 @@ async function main (): Promise<void> {
     const mod = await import(pathToFileURL(join(sectionsDir, file)).href) as { default: (c: BenchContext) => Promise<BenchFigures> }
     Object.assign(results, await mod.default(ctx))
   }
-  const previous = await readFile(join(root, 'bench', 'results.json'), 'utf8').then(t => JSON.parse(t) as Results).catch(() => ({}))
+  // A full run replaces results.json; a partial one (--only) updates its sections' keys in it.
+  const previous = only === undefined ? {} : await readFile(join(root, 'bench', 'results.json'), 'utf8').then(t => JSON.parse(t) as Results).catch(() => ({}))
   const info = await machineInfo()
   const merged: Results = { ...previous, ...results, ...info }
-  if (typeof merged.sign_per_s === 'number' && typeof merged.verify_per_s === 'number' && typeof merged.raw_sps_digits === 'number') {
-    // One sign (volunteer's attestation) + one verify (requester's check) against the compute of one 8-image digits shard.
-    merged.signverify_share_digits_shard = (1 / merged.sign_per_s + 1 / merged.verify_per_s) / (8 / merged.raw_sps_digits)
+  if (typeof merged.sign_per_s === 'number' && typeof merged.verify_per_s === 'number' && typeof merged.raw_sps_digits_t1 === 'number') {
+    // One sign (volunteer's attestation) + one verify (requester's check) against the bare 1-thread
+    // compute of one digits shard: 256 images as the swarm bench posts them, and the Submit page's default 8.
+    const signVerify = 1 / merged.sign_per_s + 1 / merged.verify_per_s
+    merged.signverify_share_digits_shard = signVerify / (256 / merged.raw_sps_digits_t1)
+    merged.signverify_share_digits_shard8 = signVerify / (8 / merged.raw_sps_digits_t1)
   }
   await writeFile(join(root, 'bench', 'results.json'), JSON.stringify(merged, null, 2) + '\n')
   const machine = `${info.machine_cores} cores (${info.machine_cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${info.machine_chromium}, onnxruntime-web ${info.machine_ort_web}`
@@ -76,7 +80,8 @@ async function machineInfo (): Promise<Record<string, string | number>> {
 
 /** The issue's targets (bench/README.md): reported with how far each figure is, never asserted. */
 const TARGETS: Array<{ key: string, op: '>=' | '<=', target: number, what: string }> = [
-  { key: 'efficiency_digits', op: '>=', target: 0.95, what: '1-volunteer swarm ÷ bare onnxruntime-web, digits' },
+  { key: 'efficiency_digits', op: '>=', target: 0.95, what: '1-volunteer swarm ÷ bare onnxruntime-web, digits (256-image shards)' },
+  { key: 'efficiency_digits_shard8', op: '>=', target: 0.95, what: 'the same with 8-image shards (the Submit default)' },
   { key: 'efficiency_vad', op: '>=', target: 0.95, what: '1-volunteer swarm ÷ bare onnxruntime-web, VAD' },
   { key: 'scale2_digits', op: '>=', target: 1.7, what: '2 volunteers ÷ 1, one thread each, digits' },
   { key: 'scale2_vad', op: '>=', target: 1.7, what: '2 volunteers ÷ 1, one thread each, VAD' },
@@ -84,7 +89,8 @@ const TARGETS: Array<{ key: string, op: '>=' | '<=', target: number, what: strin
   { key: 'mesh5_ms', op: '<=', target: 5000, what: 'full mesh of 5 pages (ms)' },
   { key: 'gossip_ms_p95', op: '<=', target: 100, what: 'heartbeat signed ts → shown by a peer, p95 (ms)' },
   { key: 'first_verified_ms', op: '<=', target: 3000, what: 'job posted → first verified shard (ms)' },
-  { key: 'signverify_share_digits_shard', op: '<=', target: 0.01, what: 'sign + verify ÷ compute of one digits shard' },
+  { key: 'signverify_share_digits_shard', op: '<=', target: 0.01, what: 'sign + verify ÷ 1-thread compute of one 256-image digits shard' },
+  { key: 'signverify_share_digits_shard8', op: '<=', target: 0.01, what: 'the same for an 8-image shard' },
   { key: 'sim_wrong_accepted_33', op: '<=', target: 0, what: 'simulated: wrong results accepted at 33 % byzantine' },
   { key: 'sim_replication_factor_0', op: '<=', target: 1.3, what: 'simulated: effective replication at 0 % byzantine' }
 ]

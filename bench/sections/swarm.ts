@@ -13,11 +13,19 @@
  * 2. both volunteers start; a small warm-up job per model loads the model
  *    in both (the first one gives first_verified_ms: posting → first
  *    verdict, with model fetch and load);
- * 3. per model: bare onnxruntime-web samples/s on the shard's batch at the
- *    volunteers' thread count (raw_sps_<model>), then a job with volunteer
- *    B stopped (swarm_sps_<model>), then B restarted and the same size of
- *    job again (swarm2_sps_<model>). efficiency = swarm/raw and
- *    scale2 = swarm2/swarm are taken within the repeat, then the median.
+ * 3. per model: bare onnxruntime-web samples/s on the batch one inference
+ *    of the volunteer runs (swarm_base_sps_<key>: small shards of a batchable
+ *    model run 8 at a time, see src/swarm/pull-pace.ts) at the
+ *    volunteers' pinned thread count, then a job with volunteer B stopped
+ *    (swarm_sps_<key>), then B restarted and the same size of job again
+ *    (swarm2_sps_<key>). efficiency = swarm/base and scale2 = swarm2/swarm
+ *    are taken within the repeat, then the median.
+ *
+ * Digits run twice: with shards of 256 images (`digits`, a realistic
+ * shard: ~50 ms of inference, which dwarfs the tens of ms of signatures,
+ * verdict and receipt each shard costs across the pages) and with the
+ * Submit page's default of 8 (`digits_shard8`, ~2 ms of inference: the
+ * per-shard overhead then dominates, and the figure shows how much).
  *
  * Rates come from the requester's signed verdict timestamps (see
  * bench/swarm-driver.ts steadySps), not from wall clocks around Playwright.
@@ -27,6 +35,7 @@ import type { BenchContext, BenchFigures } from '../types.ts'
 import { openBenchBrowser } from '../browser.ts'
 import { peerRows, startRelayProcess } from '../../test/e2e/support/swarm.ts'
 import { digitFiles, speechFiles, vadFrames, type InputFile } from '../swarm-inputs.ts'
+import { WORK_MAX_BATCH } from '../../src/net/constants.ts'
 import {
   advertisedThreads, gossipDelays, jobTimes, openApp, postJob, recordGossip, startContributing, steadySps, stopContributing, waitDone, type AppPage, type JobTimes
 } from '../swarm-driver.ts'
@@ -35,29 +44,41 @@ import {
 const MAX_REPEATS = 3
 const PAGES = 5
 const GOSSIP_WINDOW_MS = 12_000
-const DIGITS_PER_SHARD = 8
+/** WASM threads of every page (the CPU budget, pinned): one per volunteer, as the scale2 target asks. */
+const THREADS = 1
 
 interface ModelRun {
+  /** Catalog model id, and the key its figures are reported under. */
   id: string
+  key: string
   /** Job files and shards for the measured jobs and for the warm-up. */
   job: () => { files: InputFile[], shards: number }
   warm: () => { files: InputFile[], shards: number }
-  /** Samples (images, VAD frames) per shard, and the raw baseline's matching batch. */
+  /** Samples (images, VAD frames) per shard; images per shard set on the Submit page (digits). */
   perShard: number
+  submitPerShard?: number
+  /** Symbolic dims of the bare baseline's input: the batch one inference of the volunteer runs. */
   rawSizes: Record<string, number>
 }
 
 const speech = speechFiles(1, 'probe')
+/** `group`: shards the volunteer runs as one inference (src/swarm/pull-pace.ts: small shards are grouped up to ~10 ms). */
+const digitsRun = (key: string, perShard: number, shards: number, group: number): ModelRun => ({
+  id: 'digits',
+  key,
+  job: () => ({ files: digitFiles(perShard * shards, `d${Date.now()}`), shards }),
+  // Enough shards that the first volunteer to pull (it holds up to WORK_MAX_HELD) leaves some to the other.
+  warm: () => ({ files: digitFiles(8 * 48, `w${Date.now()}`), shards: 48 }),
+  perShard,
+  submitPerShard: perShard,
+  rawSizes: { N: perShard * group }
+})
 const MODELS: ModelRun[] = [
-  {
-    id: 'digits',
-    job: () => ({ files: digitFiles(1024, `d${Date.now()}`), shards: 128 }),
-    warm: () => ({ files: digitFiles(64, `w${Date.now()}`), shards: 8 }),
-    perShard: DIGITS_PER_SHARD,
-    rawSizes: { N: DIGITS_PER_SHARD }
-  },
+  digitsRun('digits', 256, 40, 1),
+  digitsRun('digits_shard8', 8, 128, WORK_MAX_BATCH),
   {
     id: 'vad',
+    key: 'vad',
     job: () => ({ files: speechFiles(8, `s${Date.now()}`).files, shards: 8 }),
     warm: () => ({ files: speechFiles(4, `w${Date.now()}`).files, shards: 4 }),
     // A VAD shard is a whole clip, run frame by frame; its samples are frames.
@@ -89,8 +110,8 @@ async function rawSps (page: Page, model: ModelRun, threads: number): Promise<nu
 }
 
 /** Posts a job and returns its verdict times once it is done. */
-async function runJob (requester: Page, model: ModelRun, job: { files: InputFile[], shards: number }): Promise<JobTimes> {
-  const jobId = await postJob(requester, model.id, job.files, job.shards)
+async function runJob (requester: Page, model: ModelRun, job: { files: InputFile[], shards: number }, perShard?: number): Promise<JobTimes> {
+  const jobId = await postJob(requester, model.id, job.files, job.shards, perShard)
   await waitDone(requester, jobId)
   return await jobTimes(requester, jobId, job.shards)
 }
@@ -107,7 +128,7 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
   const opened: AppPage[] = []
   const rawContext = await browser.newContext()
   try {
-    for (let i = 0; i < PAGES; i++) opened.push(await openApp(browser, baseURL, relay.addr))
+    for (let i = 0; i < PAGES; i++) opened.push(await openApp(browser, baseURL, relay.addr, { threads: THREADS }))
     const [requester, a, b] = opened as [AppPage, AppPage, AppPage, ...AppPage[]]
     await waitForMesh(opened.map(v => v.page))
     await Promise.all(opened.map(async v => { await recordGossip(v.page) }))
@@ -116,6 +137,7 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
     // The observers have served their purpose: fewer pages competing for the two cores.
     for (const v of opened.slice(3)) await v.context.close()
     const { threads } = await advertisedThreads(requester.page, a.peerId)
+    if (threads !== THREADS) throw new Error(`volunteer advertises ${threads} thread(s), not the ${THREADS} its CPU budget was set to`)
 
     const rawPage = await rawContext.newPage()
     await rawPage.goto(`${baseURL}/bench/compute.html`)
@@ -137,13 +159,13 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
       }
       const raw = await rawSps(rawPage, model, threads)
       await stopContributing(b.page)
-      const oneJob = await runJob(requester.page, model, model.job())
+      const oneJob = await runJob(requester.page, model, model.job(), model.submitPerShard)
       const one = steadySps(oneJob, model.perShard)
       await startContributing(b.page)
-      const twoJob = await runJob(requester.page, model, model.job())
+      const twoJob = await runJob(requester.page, model, model.job(), model.submitPerShard)
       const two = steadySps(twoJob, model.perShard)
-      perModel.set(model.id, { raw, one: one.sps, two: two.sps, firstWarmMs: oneJob.verified[0]!.at - oneJob.postedAt })
-      ctx.log(`  ${model.id}: raw ${raw.toFixed(0)}/s, swarm ${one.sps.toFixed(0)}/s (${(one.sps / raw).toFixed(3)}), ` +
+      perModel.set(model.key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneJob.verified[0]!.at - oneJob.postedAt })
+      ctx.log(`  ${model.key}: base ${raw.toFixed(0)}/s, swarm ${one.sps.toFixed(0)}/s (${(one.sps / raw).toFixed(3)}), ` +
         `2 volunteers ${two.sps.toFixed(0)}/s (${[...two.byPeer.values()].map(x => x.toFixed(0)).join(' + ')}; ×${(two.sps / one.sps).toFixed(2)})`)
     }
     return { gossip, firstVerifiedMs, threads, perModel }
@@ -177,9 +199,9 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
     first_verified_ms: ctx.spread('first_verified_ms', repeats.map(r => r.firstVerifiedMs))
   }
   for (const model of MODELS) {
-    const key = model.id.replace(/-/g, '_')
-    const runs = repeats.map(r => r.perModel.get(model.id)!)
-    figures[`raw_sps_${key}`] = ctx.spread(`raw_sps_${key}`, runs.map(r => r.raw))
+    const key = model.key
+    const runs = repeats.map(r => r.perModel.get(model.key)!)
+    figures[`swarm_base_sps_${key}`] = ctx.spread(`swarm_base_sps_${key}`, runs.map(r => r.raw))
     figures[`swarm_sps_${key}`] = ctx.spread(`swarm_sps_${key}`, runs.map(r => r.one))
     figures[`efficiency_${key}`] = ctx.spread(`efficiency_${key}`, runs.map(r => r.one / r.raw))
     figures[`swarm2_sps_${key}`] = ctx.spread(`swarm2_sps_${key}`, runs.map(r => r.two))

@@ -30,7 +30,9 @@ import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
-import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import { pubsubPeerDiscovery, type PubSubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import type { Libp2pEvents, PeerDiscovery } from '@libp2p/interface'
+import type { TypedEventTarget } from 'main-event'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { isPrivate } from '@libp2p/utils'
 import { WebSockets } from '@multiformats/multiaddr-matcher'
@@ -107,7 +109,7 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
     connectionGater: {
       denyDialMultiaddr: addr => !dialAllowed(addr, allow)
     },
-    peerDiscovery: [pubsubPeerDiscovery({ interval: DISCOVERY_INTERVAL_MS })],
+    peerDiscovery: [announcingOnNewAddresses(pubsubPeerDiscovery({ interval: DISCOVERY_INTERVAL_MS }))],
     services: {
       identify: identify(),
       ping: ping(),
@@ -127,3 +129,29 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
     } as ServiceFactoryMap<BaseServices & S>
   })
 }
+
+/**
+ * Pubsub peer discovery broadcasts our addresses on start (before the relay
+ * reservation gives us a dialable /p2p-circuit/webrtc address, so nobody can
+ * use it) and then every interval. Broadcasting again as soon as our
+ * addresses change, and once more shortly after (the relay's subscription to
+ * the topic may arrive just after the reservation, and a broadcast with no
+ * subscriber is skipped), lets peers dial a new tab about an interval sooner.
+ */
+function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery): (components: C & { events: TypedEventTarget<Libp2pEvents> }) => PeerDiscovery {
+  return components => {
+    const discovery = factory(components) as PubSubPeerDiscovery
+    const broadcast = (): void => {
+      if (!discovery.isStarted()) return
+      try { discovery._broadcast() } catch { /* pubsub not ready yet: the interval broadcast follows */ }
+    }
+    components.events.addEventListener('self:peer:update', () => {
+      broadcast()
+      setTimeout(broadcast, ANNOUNCE_AGAIN_MS)
+    })
+    return discovery
+  }
+}
+
+/** Second broadcast after an address change (see announcingOnNewAddresses). */
+const ANNOUNCE_AGAIN_MS = 400

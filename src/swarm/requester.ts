@@ -31,10 +31,10 @@ import type { PeerPenalties } from '../net/scoring.ts'
 import { publicKeyOf } from '../net/peer-keys.ts'
 import {
   HEAD_BATCH_MS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
-  WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
+  WORK_MAX_HELD, WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
 } from '../net/constants.ts'
 import type { JobStore } from '../store/job-store.ts'
-import type { StoredJob } from '../store/db.ts'
+import type { StoredJob, StoredOutput } from '../store/db.ts'
 import { Sequencer } from './sequencer.ts'
 
 /** What a requester fills in to post a job. */
@@ -93,6 +93,8 @@ interface RunningJob {
   /** Output bytes received per shard, by output hash, until the shard is decided. */
   candidates: Map<number, Map<string, Uint8Array>>
   leases: Map<number, { shard: number, peer: string, since: number }>
+  /** Bytes of the job's largest shard input (how many fit in one pull reply). */
+  largestShard: number
   verifiedAt: number[]
   faulty: Set<string>
   failed: Set<number>
@@ -128,6 +130,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** Leases cancelled per peer, delivered at its next pull. */
   private readonly cancels = new Map<string, number[]>()
   private readonly unsigned: number[] = []
+  /** Verdicts decided but not yet written; the next write takes them all. */
+  private readonly unstored: Array<{ jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput }> = []
   private prevHead: HeadClaim | null = null
   private lastHead: Uint8Array | undefined
   /** Set when a write failed: the requester stops handing out and accepting work. */
@@ -144,6 +148,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.scheduler = new Scheduler<TensorMap>({
       seed: Math.floor(Math.random() * 2 ** 31),
       leaseMs: 30_000,
+      // As many as a volunteer keeps in hand (src/swarm/pull-pace.ts).
+      maxLeasesPerPeer: WORK_MAX_HELD,
       // Single replicas only for peers with a long clean record (10 canaries passed, no fault).
       trustAfter: 10,
       comparator: (rule, a, b) => compareOutputs(rule, a, b).equal
@@ -313,6 +319,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       answers: new Map(),
       candidates: new Map(),
       leases: new Map(),
+      largestShard: manifest.body.shards.reduce((most, sh) => Math.max(most, sh.bytes), 1),
       verifiedAt: [],
       faulty: new Set(),
       failed: new Set()
@@ -371,24 +378,25 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       return { assignments: [], received, cancel, waitMs: 0, done: true, error: null }
     }
     const assignments: PullReply['assignments'] = []
-    let bytes = 0
-    for (const a of this.scheduler.pull(from, request.capacity, this.now())) {
-      if (a.jobId !== jobId) {
-        // Fair share picked another job of ours: give the lease back, the volunteer will find that job too.
-        this.handle(this.scheduler.fail(a.leaseId, from))
-        continue
-      }
-      const input = await this.init.store.input(jobId, a.shard)
+    // Lease only what one reply carries (about WORK_REPLY_TARGET_BYTES of inputs, at least one shard).
+    const capacity = Math.min(request.capacity, Math.max(1, Math.floor(WORK_REPLY_TARGET_BYTES / job.largestShard)))
+    const leased = this.scheduler.pull(from, capacity, this.now()).filter(a => {
+      if (a.jobId === jobId) return true
+      // Fair share picked another job of ours: give the lease back, the volunteer will find that job too.
+      this.handle(this.scheduler.fail(a.leaseId, from))
+      return false
+    })
+    const inputs = leased.length === 0 ? [] : await this.init.store.inputs(jobId, leased.map(a => a.shard))
+    leased.forEach((a, i) => {
+      const input = inputs[i]
       if (input === undefined) {
         this.log.error('input of shard %d of %s is missing from storage', a.shard, jobId)
         this.handle(this.scheduler.fail(a.leaseId, from))
-        continue
+        return
       }
       job.leases.set(a.leaseId, { shard: a.shard, peer: from, since: this.now() })
       assignments.push({ lease: a.leaseId, shard: a.shard, input })
-      bytes += input.length
-      if (bytes >= WORK_REPLY_TARGET_BYTES) break
-    }
+    })
     this.update(jobId)
     return { assignments, received, cancel, waitMs: assignments.length === 0 ? WORK_IDLE_WAIT_MS : 0, done: false, error: null }
   }
@@ -493,10 +501,14 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const stored = { output, outputHash, leaf, credited, rejected, revision }
     // Only a verdict that is safely stored may be signed into a head and
     // published: after a reload the log is rebuilt from storage, and a
-    // published leaf missing from it would be reused (a fork).
+    // published leaf missing from it would be reused (a fork). Verdicts
+    // decided while a write is under way go together in the next one.
+    this.unstored.push({ jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
+    if (this.unstored.length > 1) return
     this.persist(async () => {
-      await this.init.store.putVerdict(job.stored.jobId, shard, leaf, verdict, stored)
-      this.unsigned.push(leaf)
+      const batch = this.unstored.splice(0)
+      await this.init.store.putVerdicts(batch)
+      for (const v of batch) this.unsigned.push(v.leaf)
       this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
     }, job.stored.jobId)
   }

@@ -39,6 +39,8 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
   const store = new JobStore()
   const ledger = new Ledger()
   const client = new ComputeClient({ threads: init.threads })
+  // Heartbeats advertise the threads shards really run with (the CPU budget), not the core count.
+  peer.capabilities.threads = init.threads
   const { pubsub, work, presence, penalties } = peer.node.services
   const requester = new Requester({
     identity: peer.identity, peerId: peer.node.peerId, pubsub, work, presence, store, ledger, penalties, log: logger('essaim:swarm:requester')
