@@ -171,15 +171,19 @@ export class Scheduler<O = unknown> {
     return events
   }
 
-  /** Up to `capacity` assignments for `peer` (fewer if it holds `maxLeasesPerPeer` leases or work runs out). */
-  pull (peer: string, capacity: number, now: number): Assignment[] {
+  /**
+   * Up to `capacity` assignments for `peer` (fewer if it holds `maxLeasesPerPeer` leases or work runs out).
+   * With `jobId`, only shards of that job: a volunteer that pulls for one job
+   * must not be handed (and then give back) shards of another.
+   */
+  pull (peer: string, capacity: number, now: number, options: { jobId?: string } = {}): Assignment[] {
     const record = this.record(peer)
     record.departed = false
     const out: Assignment[] = []
     if (record.faulty || record.stalling(this.opts.maxLeasesPerPeer)) return out
     const n = Math.min(capacity, this.opts.maxLeasesPerPeer - record.leases.size)
     for (let i = 0; i < n; i++) {
-      const a = this.assignOne(record, now)
+      const a = this.assignOne(record, now, options.jobId)
       if (a === undefined) break
       out.push(a)
     }
@@ -280,7 +284,7 @@ export class Scheduler<O = unknown> {
   }
 
   /** Fair share: next requester in rotation with work for this peer, then its next job. */
-  private assignOne (peer: PeerRecord, now: number): Assignment | undefined {
+  private assignOne (peer: PeerRecord, now: number, onlyJob?: string): Assignment | undefined {
     const R = this.requesters.length
     for (let k = 0; k < R; k++) {
       const ri = (this.requesterCursor + k) % R
@@ -289,7 +293,7 @@ export class Scheduler<O = unknown> {
       for (let j = 0; j < J; j++) {
         const ji = (r.cursor + j) % J
         const job = r.jobs[ji]!
-        if (job.removed || now > job.spec.policy.deadline) continue
+        if (job.removed || now > job.spec.policy.deadline || (onlyJob !== undefined && job.spec.jobId !== onlyJob)) continue
         const a = this.assignFromJob(job, peer, now)
         if (a === undefined) continue
         r.cursor = (ji + 1) % J

@@ -380,12 +380,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const assignments: PullReply['assignments'] = []
     // Lease only what one reply carries (about WORK_REPLY_TARGET_BYTES of inputs, at least one shard).
     const capacity = Math.min(request.capacity, Math.max(1, Math.floor(WORK_REPLY_TARGET_BYTES / job.largestShard)))
-    const leased = this.scheduler.pull(from, capacity, this.now()).filter(a => {
-      if (a.jobId === jobId) return true
-      // Fair share picked another job of ours: give the lease back, the volunteer will find that job too.
-      this.handle(this.scheduler.fail(a.leaseId, from))
-      return false
-    })
+    // The volunteer chose the job (oldest first, and it leaves a job with nothing for it).
+    const leased = this.scheduler.pull(from, capacity, this.now(), { jobId })
     const inputs = leased.length === 0 ? [] : await this.init.store.inputs(jobId, leased.map(a => a.shard))
     leased.forEach((a, i) => {
       const input = inputs[i]

@@ -65,8 +65,10 @@ export interface KnownJob {
   /** Why this peer will not work on it, if it will not. */
   unsupported?: string
   done: boolean
-  /** Don't try this job again before this time (after an error). */
+  /** Don't try this job again before this time (after an error, or when it had no shard for us). */
   retryAt: number
+  /** Why `retryAt` was set. */
+  waitingFor?: 'error' | 'shards'
 }
 
 export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string }
@@ -265,6 +267,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       for (const j of runnable) this.init.peer.node.services.mesh.ensureDirect(peerIdFromString(j.requester), { evenIfNotDialer: true })
       return 'the requester of every open job is out of reach'
     }
+    const now = this.now()
+    if (runnable.some(j => connected.has(j.requester) && j.retryAt > now && j.waitingFor === 'shards')) return 'the requester has no shard for us right now'
     return 'retrying after an error'
   }
 
@@ -285,6 +289,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         this.lastError = describe(err)
         this.log('work on %s stopped: %s', job.jobId, this.lastError)
         job.retryAt = this.now() + 5_000
+        job.waitingFor = 'error'
         this.emitChange()
       }
     }
@@ -367,6 +372,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     let failure: unknown
     let restUntil = 0
     let idleUntil = 0
+    let leave = false
     // The requester gave nothing while we held shards (its per-peer lease cap,
     // or no shard left to hand out): ask again only with results to hand in.
     let toppedOut = false
@@ -387,8 +393,13 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         if (reply.assignments.length > 0 || reply.done || capacity === 0) return
         if (holding > 0) { toppedOut = true; return }
         if (held() === 0) {
+          // Nothing for us here now (every open shard waits for another peer's
+          // replica): leave, so that another open job can have us meanwhile.
+          // Staying would deadlock two volunteers each waiting on the job the other holds.
           this.setStatus({ kind: 'waiting', detail: 'the requester has no shard for us right now' })
-          idleUntil = performance.now() + reply.waitMs
+          job.retryAt = this.now() + reply.waitMs
+          job.waitingFor = 'shards'
+          leave = true
         }
       }, err => {
         // With shards in hand this is only a missed top-up; with none, the job cannot go on.
@@ -398,7 +409,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       pulling = p
     }
     try {
-      while (!signal.aborted && !job.done) {
+      while (!signal.aborted && !job.done && !(leave && held() === 0 && pulling === undefined)) {
         await this.init.gate.waitUntilAllowed({ signal })
         if (failure !== undefined) throw failure
         const now = performance.now()
@@ -425,7 +436,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
    * share of each run (a batched run counts once for all the shards in it),
    * so it does not include waiting behind other shards.
    */
-  private async compute (job: KnownJob, model: ShardModel, a: Assignment, signal: AbortSignal): Promise<{ result: ShardResult, busyMs: number }> {
+  private async compute (job: KnownJob, model: ShardModel, a: Assignment, signal: AbortSignal, reloaded = false): Promise<{ result: ShardResult, busyMs: number }> {
     const ref = job.manifest.body.shards[a.shard]
     const inputHash = sha256(a.input)
     if (ref === undefined || !bytesEqual(inputHash, ref.inputHash)) {
@@ -452,6 +463,12 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       return { result: { lease: a.lease, output, attestation, error: null }, busyMs }
     } catch (err) {
       if (signal.aborted) throw err
+      // The worker keeps a few models and evicts the least recently used
+      // (e.g. after a job with another model): load it again, once.
+      if ((err as Error).name === 'ModelNotLoadedError' && !reloaded) {
+        this.loaded.delete(model.sha256)
+        if (await this.ensureModel(job, model, signal)) return await this.compute(job, model, a, signal, true)
+      }
       this.lastError = describe(err)
       return { result: { lease: a.lease, output: null, attestation: null, error: this.lastError.slice(0, 500) }, busyMs }
     }

@@ -53,6 +53,25 @@ describe('leases', () => {
     expect(s.pull('B', 5, T).map(a => a.shard).sort()).toEqual([0, 1])
   })
 
+  it('a pull for one job gets only that job\'s shards; the two volunteers each stuck on a job find work in the other', () => {
+    const s = new Scheduler()
+    s.addJob(job('a', 1, { canaryRate: 0 }))
+    s.addJob(job('b', 1, { canaryRate: 0 }))
+    // A computed a's first replica, B computed b's: each job now needs the other peer.
+    const [a1] = s.pull('A', 1, T, { jobId: 'a' })
+    const [b1] = s.pull('B', 1, T, { jobId: 'b' })
+    expect([a1?.jobId, b1?.jobId]).toEqual(['a', 'b'])
+    s.complete(a1!.leaseId, 'A', { outputHash: good(0) })
+    s.complete(b1!.leaseId, 'B', { outputHash: good(0) })
+    expect(s.pull('A', 5, T, { jobId: 'a' })).toEqual([])
+    expect(s.pull('B', 5, T, { jobId: 'b' })).toEqual([])
+    const [a2] = s.pull('A', 5, T, { jobId: 'b' })
+    const [b2] = s.pull('B', 5, T, { jobId: 'a' })
+    expect([a2?.jobId, b2?.jobId]).toEqual(['b', 'a'])
+    expect(of(s.complete(a2!.leaseId, 'A', { outputHash: good(0) }), 'shard:accepted')).toHaveLength(1)
+    expect(of(s.complete(b2!.leaseId, 'B', { outputHash: good(0) }), 'shard:accepted')).toHaveLength(1)
+  })
+
   it('caps leases per peer and honours the job deadline', () => {
     const s = new Scheduler({ maxLeasesPerPeer: 3 })
     s.addJob(job('j', 10, { replicas: 1, quorum: 1, canaryRate: 0, deadline: T + 10 }))
