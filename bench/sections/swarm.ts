@@ -74,7 +74,7 @@ const digitsRun = (key: string, perShard: number, shards: number, group: number)
   rawSizes: { N: perShard * group }
 })
 const MODELS: ModelRun[] = [
-  digitsRun('digits', 256, 40, 1),
+  digitsRun('digits', 256, 24, 1),
   digitsRun('digits_shard8', 8, 128, WORK_MAX_BATCH),
   {
     id: 'vad',
