@@ -242,6 +242,8 @@ test('phone on battery in a swarm with a job: no shard is computed until it is p
     expect(direct).toBeGreaterThanOrEqual(1)
     await expect(phone.page.getByTestId('mesh-picture')).toHaveAttribute('data-direct', String(direct))
     expect(Number(await phone.page.getByTestId('throughput-chart').getAttribute('data-peak'))).toBeGreaterThan(0)
+    // Credit comes from the receipts the requester signs for the phone's verified work.
+    await expect.poll(async () => Number(await phone.page.getByTestId('my-credit').getAttribute('data-credit')), { timeout: 60_000 }).toBeGreaterThan(0)
 
     // The dashboard after real work, for review: phone (390 × 844, no sideways scrolling) and desktop (1280 × 800).
     await mkdir('docs/screenshots', { recursive: true })
