@@ -6,6 +6,7 @@ import type { Translation } from './translation.ts'
 
 export const en = {
   'dash.title': 'My contributions',
+  'peers.score': '{peer} (gossip score {score})',
   'dash.shards.one': 'shard computed this session',
   'dash.shards.other': 'shards computed this session',
   'dash.credit': 'credit earned (signed receipts)',
@@ -40,6 +41,7 @@ export const en = {
 
 export const fr: Translation<typeof en> = {
   'dash.title': 'Mes contributions',
+  'peers.score': '{peer} (score de diffusion {score})',
   'dash.shards.one': 'morceau calculé depuis l\'ouverture',
   'dash.shards.other': 'morceaux calculés depuis l\'ouverture',
   'dash.credit': 'crédit gagné (reçus signés)',
