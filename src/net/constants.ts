@@ -85,6 +85,8 @@ export const BLOB_IDLE_TIMEOUT_MS = 30_000
 
 /** How often a requester re-announces its open jobs (late joiners learn them this way). */
 export const JOB_ANNOUNCE_MS = 5_000
+/** A peer subscribed to the jobs topic: announce this soon (joins arriving together share one announcement). */
+export const ANNOUNCE_ON_JOIN_MS = 250
 /** Oldest job manifest a peer accepts on the jobs topic. */
 export const JOB_MAX_AGE_MS = 7 * 24 * 3600_000
 /** Oldest attestation or receipt accepted on gossip. */

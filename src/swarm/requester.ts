@@ -11,7 +11,7 @@
  * is written to IndexedDB before it is relied on.
  */
 import { TypedEventEmitter } from 'main-event'
-import type { GossipSub } from '@libp2p/gossipsub'
+import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
 import { open, seal, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
@@ -30,7 +30,7 @@ import type { Presence } from '../net/presence.ts'
 import type { PeerPenalties } from '../net/scoring.ts'
 import { publicKeyOf } from '../net/peer-keys.ts'
 import {
-  HEAD_BATCH_MS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
+  ANNOUNCE_ON_JOIN_MS, HEAD_BATCH_MS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
   WORK_MAX_HELD, WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
 } from '../net/constants.ts'
 import type { JobStore } from '../store/job-store.ts'
@@ -138,6 +138,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private storageFailed: string | undefined
   private timers: Array<ReturnType<typeof setInterval>> = []
   private headTimer?: ReturnType<typeof setTimeout>
+  private announceSoon?: ReturnType<typeof setTimeout>
   private writes: Promise<void> = Promise.resolve()
 
   constructor (private readonly init: RequesterInit) {
@@ -155,6 +156,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       comparator: (rule, a, b) => compareOutputs(rule, a, b).equal
     })
     this.onLost = this.onLost.bind(this)
+    this.onSubscription = this.onSubscription.bind(this)
   }
 
   /** Restores jobs and the log from IndexedDB, then starts serving pulls. */
@@ -174,12 +176,16 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.init.presence.addEventListener('presence:lost', this.onLost)
     this.timers.push(setInterval(() => { this.handle(this.scheduler.expire(this.now())) }, 1_000))
     this.timers.push(setInterval(() => { void this.announce() }, JOB_ANNOUNCE_MS))
+    this.init.pubsub.addEventListener('subscription-change', this.onSubscription)
   }
 
   stop (): void {
     this.timers.forEach(t => clearInterval(t))
     this.timers = []
     clearTimeout(this.headTimer)
+    clearTimeout(this.announceSoon)
+    this.announceSoon = undefined
+    this.init.pubsub.removeEventListener('subscription-change', this.onSubscription)
     this.init.work.serve(undefined)
     this.init.presence.removeEventListener('presence:lost', this.onLost)
   }
@@ -347,6 +353,17 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       if (job.stored.status !== 'running') continue
       await this.init.pubsub.publish(TOPIC_JOBS, job.stored.manifest).catch(err => { this.log('announcing %s failed: %s', job.stored.jobId, (err as Error).message) })
     }
+  }
+
+  /**
+   * A peer just subscribed to the jobs topic (a tab that joined): announce
+   * now rather than at the next interval, so it can help with a job that may
+   * be over in a few seconds. Joins arriving together share one announcement.
+   */
+  private onSubscription (evt: CustomEvent<SubscriptionChangeData>): void {
+    if (this.announceSoon !== undefined || this.timers.length === 0) return
+    if (!evt.detail.subscriptions.some(s => s.topic === TOPIC_JOBS && s.subscribe)) return
+    this.announceSoon = setTimeout(() => { this.announceSoon = undefined; void this.announce() }, ANNOUNCE_ON_JOIN_MS)
   }
 
   private onLost (evt: CustomEvent<{ peerId: string }>): void {
