@@ -398,11 +398,7 @@ export class Scheduler<O = unknown> {
       if (job.removed || !which(shard)) continue
       if (shard.status === 'accepted' && peer.faulty && shard.results.some(r => r.record === peer)) {
         // Its accepted work is re-verified with at least one fresh replica before a new verdict.
-        shard.revision++
-        shard.single = false
-        shard.base = this.counted(job, shard).length + 1
-        events.push({ type: 'shard:reverify', jobId: job.spec.jobId, shard: index, peer: peer.id })
-        this.setStatus(job, shard, 'open')
+        this.reopen(job, shard, peer, events)
       }
       this.settle(job, shard, events)
     }
@@ -419,13 +415,18 @@ export class Scheduler<O = unknown> {
       const job = this.jobsByKey[key]!
       const shard = job.shards[index]!
       if (job.removed || shard.status !== 'accepted' || !shard.credited.includes(peer.id)) continue
-      shard.revision++
-      shard.single = false
-      shard.base = this.counted(job, shard).length + 1
-      events.push({ type: 'shard:reverify', jobId: job.spec.jobId, shard: index, peer: peer.id })
-      this.setStatus(job, shard, 'open')
+      this.reopen(job, shard, peer, events)
       this.settle(job, shard, events)
     }
+  }
+
+  /** Reopens an accepted shard for one more replica than it has answers that still count (a new revision). */
+  private reopen (job: Job<O>, shard: Shard<O>, peer: PeerRecord, events: SchedulerEvent[]): void {
+    shard.revision++
+    shard.single = false
+    shard.base = this.counted(job, shard).length + 1
+    events.push({ type: 'shard:reverify', jobId: job.spec.jobId, shard: shard.index, peer: peer.id })
+    this.setStatus(job, shard, 'open')
   }
 
   /** Most results plus leases a shard may have: every re-verification allows two more (a faulty peer's results stay in the list). */
