@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { verifyBundleText } from '../../src/core/verify-bundle.ts'
 import { digitsFixture, postDigits, startContributing, verified, FIXTURE_DIGITS as IMAGES } from './support/digits.ts'
 import { fullMesh, openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 
@@ -117,7 +118,7 @@ test('a volunteer closed mid-job: its shards are reassigned and the job complete
   }
 })
 
-test('the requester reloaded mid-job: the job resumes and completes with nothing lost or duplicated', async ({ browser }) => {
+test('the requester reloaded mid-job: the job resumes and completes with nothing lost or duplicated', async ({ browser }, testInfo) => {
   test.setTimeout(420_000)
   const { files, expected } = await digitsFixture(800)
   const relay = await startRelayProcess()
@@ -145,7 +146,18 @@ test('the requester reloaded mid-job: the job resumes and completes with nothing
     for (const [file, digit] of after) expect(digit, file).toBe(expected.get(file))
     // One verdict per shard (minus the canaries the requester computed itself): none duplicated.
     const canaries = await requester.page.getByTestId('shard-row').and(requester.page.locator('[data-status="canary"]')).count()
-    await expect.poll(async () => (await ledgerTotals(volunteers[0]!.page)).verdicts, { timeout: 30_000 }).toBe(100 - canaries)
+    const download = requester.page.waitForEvent('download')
+    await requester.page.getByTestId('export-receipts').click()
+    const path = testInfo.outputPath('requester-receipts.json')
+    await (await download).saveAs(path)
+    const checked = verifyBundleText(readFileSync(path, 'utf8'))
+    if (!checked.ok) throw new Error(`not a receipt bundle: ${checked.reason}`)
+    expect(checked.report.problems).toEqual([])
+    const shards = checked.report.receipts.map(r => r.shard)
+    expect(new Set(shards).size, 'one receipt per shard').toBe(shards.length)
+    expect(shards.length).toBe(100 - canaries)
+    // An observer never counts a verdict twice (it may lack receipts gossiped while it had no connection to the reloaded requester).
+    expect((await ledgerTotals(volunteers[0]!.page)).verdicts).toBeLessThanOrEqual(100 - canaries)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
