@@ -190,13 +190,19 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
     this.maybeDial(evt.detail.peer.id, evt.detail.peer.addresses.map(a => a.multiaddr))
   }
 
-  private maybeDial (id: PeerId, multiaddrs: Multiaddr[]): void {
-    const remote = id.toString()
-    if (this.controller.signal.aborted || this.relays.has(remote) || !shouldDial(this.components.peerId.toString(), remote)) return
-    if (this.dialing.has(remote) || this.hasDirect(id)) return
+  private maybeDial (id: PeerId, multiaddrs: Multiaddr[], options: { evenIfNotDialer?: boolean } = {}): void {
+    if (!this.wantsDial(id, options)) return
     const targets = multiaddrs.filter(ma => WebRTC.matches(ma))
     if (targets.length === 0) return
     void this.dialDirect(id, targets)
+  }
+
+  /** Not stopped, not a relay, our side dials (unless told otherwise), not already dialling or reached directly. */
+  private wantsDial (peer: PeerId, options: { evenIfNotDialer?: boolean }): boolean {
+    const remote = peer.toString()
+    if (this.controller.signal.aborted || this.relays.has(remote)) return false
+    if (options.evenIfNotDialer !== true && !shouldDial(this.components.peerId.toString(), remote)) return false
+    return !this.dialing.has(remote) && !this.hasDirect(peer)
   }
 
   /**
@@ -206,13 +212,9 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
    * dialled again without this. Only the designated side dials.
    */
   ensureDirect (peer: PeerId, options: { evenIfNotDialer?: boolean } = {}): void {
-    const remote = peer.toString()
-    if (this.controller.signal.aborted || this.relays.has(remote)) return
-    if (options.evenIfNotDialer !== true && !shouldDial(this.components.peerId.toString(), remote)) return
-    if (this.dialing.has(remote) || this.hasDirect(peer)) return
+    if (!this.wantsDial(peer, options)) return
     void this.components.peerStore.get(peer).then(p => {
-      const targets = p.addresses.map(a => a.multiaddr).filter(ma => WebRTC.matches(ma))
-      if (targets.length > 0 && !this.dialing.has(remote) && !this.hasDirect(peer)) void this.dialDirect(peer, targets)
+      this.maybeDial(peer, p.addresses.map(a => a.multiaddr), options)
     }, () => {})
   }
 

@@ -361,7 +361,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
    * be over in a few seconds. Joins arriving together share one announcement.
    */
   private onSubscription (evt: CustomEvent<SubscriptionChangeData>): void {
-    if (this.announceSoon !== undefined || this.timers.length === 0) return
+    if (this.announceSoon !== undefined) return
     if (!evt.detail.subscriptions.some(s => s.topic === TOPIC_JOBS && s.subscribe)) return
     this.announceSoon = setTimeout(() => { this.announceSoon = undefined; void this.announce() }, ANNOUNCE_ON_JOIN_MS)
   }
