@@ -13,7 +13,7 @@ import { PROTOCOL_BLOB, PROTOCOL_WORK, TOPIC_LOG } from '../../src/net/constants
 import { SCORE_THRESHOLDS } from '../../src/net/scoring.ts'
 import { publicKeyOf } from '../../src/net/peer-keys.ts'
 import { FUZZ_TOPICS, blobFrames, fuzzSamples, gossipPayload, workFrames } from '../adversary/fuzz.ts'
-import { openVolunteer, peerRows, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
+import { openSwarm, openVolunteer, peerRows, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 import { Adversary, delay } from '../adversary/peer.ts'
 import { digitsFixture, ledgerOf, postDigits, recordResult, startContributing, verified, watchCrashes, wrongDigits } from '../adversary/swarm.ts'
 
@@ -25,11 +25,7 @@ test('a third of the volunteers collude on one wrong answer: none accepted, all 
   const liars: Adversary[] = []
   const stop = new AbortController()
   try {
-    const requester = await openVolunteer(browser, [relay.addr])
-    pages.push(requester)
-    const honest: Volunteer[] = []
-    for (let i = 0; i < 4; i++) honest.push(await openVolunteer(browser, [relay.addr]))
-    pages.push(...honest)
+    const { requester, volunteers: honest } = await openSwarm(browser, [relay.addr], 4, pages)
     const crashes = watchCrashes(pages.map(p => p.page))
     for (let i = 0; i < 2; i++) liars.push(await Adversary.start({ relay: relay.addr }))
     await Promise.all(liars.map(async l => { await l.connect(requester.peerId) }))
@@ -120,11 +116,7 @@ test('10,000 fuzzed gossip and stream messages and wrong model bytes from peers:
   const pages: Volunteer[] = []
   const adversaries: Adversary[] = []
   try {
-    const requester = await openVolunteer(browser, [relay.addr])
-    pages.push(requester)
-    const honest: Volunteer[] = []
-    for (let i = 0; i < 2; i++) honest.push(await openVolunteer(browser, [relay.addr]))
-    pages.push(...honest)
+    const { requester, volunteers: honest } = await openSwarm(browser, [relay.addr], 2, pages)
     const crashes = watchCrashes(pages.map(p => p.page))
     // A peer advertising the digits model in presence and serving wrong bytes of the right length for it.
     const digits = JSON.parse(readFileSync(join('models', 'catalog.json'), 'utf8')).models.find((m: { id: string }) => m.id === 'digits') as { sha256: string, bytes: number }
@@ -277,11 +269,7 @@ test('the relay killed mid-job: the job completes over the direct connections', 
   const relay: RelayProcess = await startRelayProcess()
   const pages: Volunteer[] = []
   try {
-    const requester = await openVolunteer(browser, [relay.addr])
-    pages.push(requester)
-    const honest: Volunteer[] = []
-    for (let i = 0; i < 2; i++) honest.push(await openVolunteer(browser, [relay.addr]))
-    pages.push(...honest)
+    const { requester, volunteers: honest } = await openSwarm(browser, [relay.addr], 2, pages)
     const crashes = watchCrashes(pages.map(p => p.page))
     for (const v of honest) await startContributing(v)
     for (const v of honest) {

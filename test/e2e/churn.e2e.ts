@@ -17,7 +17,7 @@ import { seededRng } from '../../src/core/rng.ts'
 import { verifyBundleText, type BundleReport } from '../../src/core/verify-bundle.ts'
 import { publicKeyOf } from '../../src/net/peer-keys.ts'
 import { toHex } from '../../src/core/bytes.ts'
-import { openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
+import { openSwarm, openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 import { digitsFixture, postDigits, startContributing, verified } from './support/digits.ts'
 import { ledgerOf, recordResult, watchCrashes, wrongDigits } from '../adversary/swarm.ts'
 
@@ -56,11 +56,7 @@ test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard v
   const relay: RelayProcess = await startRelayProcess()
   const pages: Volunteer[] = []
   try {
-    const requester = await openVolunteer(browser, [relay.addr])
-    pages.push(requester)
-    const volunteers: Volunteer[] = []
-    for (let i = 0; i < VOLUNTEERS; i++) volunteers.push(await openVolunteer(browser, [relay.addr]))
-    pages.push(...volunteers)
+    const { requester, volunteers } = await openSwarm(browser, [relay.addr], VOLUNTEERS, pages)
     const crashes = watchCrashes(pages.map(p => p.page))
     for (const v of volunteers) await startContributing(v)
     await postDigits(requester.page, files)

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { verifyBundleText } from '../../src/core/verify-bundle.ts'
 import { digitsFixture, postDigits, startContributing, verified, FIXTURE_DIGITS as IMAGES } from './support/digits.ts'
-import { fullMesh, openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
+import { fullMesh, openSwarm, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 
 const run = promisify(execFile)
 
@@ -29,11 +29,7 @@ test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts 
   const relay: RelayProcess = await startRelayProcess()
   const pages: Volunteer[] = []
   try {
-    const requester = await openVolunteer(browser, [relay.addr])
-    pages.push(requester)
-    const volunteers: Volunteer[] = []
-    for (let i = 0; i < 3; i++) volunteers.push(await openVolunteer(browser, [relay.addr]))
-    pages.push(...volunteers)
+    const { requester, volunteers } = await openSwarm(browser, [relay.addr], 3, pages)
     for (const v of volunteers) await startContributing(v)
     // Everyone must hear the announcement: a job this small can be finished
     // before a late joiner has connected, and then it is never announced again.
@@ -98,10 +94,7 @@ test('a volunteer closed mid-job: its shards are reassigned and the job complete
   const relay = await startRelayProcess()
   const pages: Volunteer[] = []
   try {
-    const requester = await openVolunteer(browser, [relay.addr])
-    const volunteers: Volunteer[] = []
-    for (let i = 0; i < 3; i++) volunteers.push(await openVolunteer(browser, [relay.addr]))
-    pages.push(requester, ...volunteers)
+    const { requester, volunteers } = await openSwarm(browser, [relay.addr], 3, pages)
     for (const v of volunteers) await startContributing(v)
     await postDigits(requester.page, files)
     await expect.poll(async () => (await verified(requester.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThanOrEqual(10)
@@ -124,10 +117,7 @@ test('the requester reloaded mid-job: the job resumes and completes with nothing
   const relay = await startRelayProcess()
   const pages: Volunteer[] = []
   try {
-    const requester = await openVolunteer(browser, [relay.addr])
-    const volunteers: Volunteer[] = []
-    for (let i = 0; i < 2; i++) volunteers.push(await openVolunteer(browser, [relay.addr]))
-    pages.push(requester, ...volunteers)
+    const { requester, volunteers } = await openSwarm(browser, [relay.addr], 2, pages)
     for (const v of volunteers) await startContributing(v)
     const jobId = await postDigits(requester.page, files)
     await expect.poll(async () => (await verified(requester.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThanOrEqual(10)
@@ -172,9 +162,7 @@ test('a voice-activity job returns the speech segments of the fixture WAV', asyn
   const relay = await startRelayProcess()
   const pages: Volunteer[] = []
   try {
-    const requester = await openVolunteer(browser, [relay.addr])
-    const volunteers = [await openVolunteer(browser, [relay.addr]), await openVolunteer(browser, [relay.addr])]
-    pages.push(requester, ...volunteers)
+    const { requester, volunteers } = await openSwarm(browser, [relay.addr], 2, pages)
     for (const v of volunteers) await startContributing(v)
     await requester.page.goto(requester.page.url().replace(/#.*$/, '#/submit'))
     await requester.page.getByTestId('submit-model').selectOption('vad')

@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startContributing } from './support/digits.ts'
 import { grayPng } from './support/png.ts'
-import { fullMesh, openVolunteer, startRelayProcess, type Volunteer } from './support/swarm.ts'
+import { fullMesh, openSwarm, startRelayProcess, type Volunteer } from './support/swarm.ts'
 
 const run = promisify(execFile)
 
@@ -85,9 +85,7 @@ test('an OCR job: 2 volunteers find and read the lines of 3 images, both stages 
     expect(drawnLines.map(l => l.text.replace(/\s/g, ''))).toEqual(DRAWN.map(t => t.replace(/\s/g, '')))
     await solo.close()
 
-    const requester = await openVolunteer(browser, [relay.addr])
-    const volunteers = [await openVolunteer(browser, [relay.addr]), await openVolunteer(browser, [relay.addr])]
-    pages.push(requester, ...volunteers)
+    const { requester, volunteers } = await openSwarm(browser, [relay.addr], 2, pages)
     for (const v of volunteers) await startContributing(v)
     await fullMesh(pages)
 

@@ -82,3 +82,20 @@ export async function fullMesh (pages: Volunteer[], timeout = 90_000): Promise<v
     }, { timeout, message: `direct peers of ${v.peerId}` }).toEqual(ids.filter(id => id !== v.peerId).sort())
   }
 }
+
+/**
+ * Opens a requester and `count` volunteers, each in its own browser context.
+ * Each page goes into `pages` as soon as it is open, so the caller's
+ * `finally` closes whatever was opened even if a later one fails.
+ */
+export async function openSwarm (browser: Browser, relays: string[], count: number, pages: Volunteer[]): Promise<{ requester: Volunteer, volunteers: Volunteer[] }> {
+  const requester = await openVolunteer(browser, relays)
+  pages.push(requester)
+  const volunteers: Volunteer[] = []
+  for (let i = 0; i < count; i++) {
+    const v = await openVolunteer(browser, relays)
+    pages.push(v)
+    volunteers.push(v)
+  }
+  return { requester, volunteers }
+}
