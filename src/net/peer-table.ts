@@ -8,6 +8,7 @@
 import type { Connection } from '@libp2p/interface'
 import type { PresenceBody } from '../core/schemas.ts'
 import { isDirectWebRTC } from './mesh.ts'
+import type { PenaltyReason } from './scoring.ts'
 
 export type LinkKind = 'direct-webrtc' | 'relayed' | 'other' | 'gossip-only'
 
@@ -18,6 +19,8 @@ export interface PeerRow {
   rttMs?: number
   /** Our gossipsub score of the peer (scoring.ts): below the graylist threshold we drop everything it sends. */
   score?: number
+  /** What we caught the peer doing (scoring.ts `PeerPenalties`), if anything. */
+  penalty?: PenaltyReason
   lastHeartbeat?: { seq: number, ts: number, receivedAt: number, body: PresenceBody }
 }
 
@@ -33,8 +36,11 @@ function linkOf (conn: ConnLike): LinkKind {
   return 'other'
 }
 
-/** Builds the rows, best link first per peer; relays are not peers. `scoreOf` adds each peer's gossipsub score. */
-export function peerTable (connections: ConnLike[], heartbeats: HeartbeatLike[], isRelay: (peerId: string) => boolean, scoreOf?: (peerId: string) => number | undefined): PeerRow[] {
+/**
+ * Builds the rows, best link first per peer; relays are not peers. `scoreOf`
+ * adds each peer's gossipsub score, `penaltyOf` what we caught it doing.
+ */
+export function peerTable (connections: ConnLike[], heartbeats: HeartbeatLike[], isRelay: (peerId: string) => boolean, scoreOf?: (peerId: string) => number | undefined, penaltyOf?: (peerId: string) => PenaltyReason | undefined): PeerRow[] {
   const rows = new Map<string, PeerRow>()
   for (const conn of connections) {
     if (conn.status !== 'open') continue
@@ -55,6 +61,12 @@ export function peerTable (connections: ConnLike[], heartbeats: HeartbeatLike[],
     for (const row of rows.values()) {
       const score = scoreOf(row.peerId)
       if (score !== undefined) row.score = score
+    }
+  }
+  if (penaltyOf !== undefined) {
+    for (const row of rows.values()) {
+      const penalty = penaltyOf(row.peerId)
+      if (penalty !== undefined) row.penalty = penalty
     }
   }
   return [...rows.values()].sort((a, b) => rank[b.link] - rank[a.link] || a.peerId.localeCompare(b.peerId))

@@ -56,11 +56,11 @@ export class SwarmState {
   refresh (): void {
     const peer = this.peer
     if (peer === undefined) return
-    const { mesh, presence, pubsub } = peer.node.services
+    const { mesh, presence, pubsub, penalties } = peer.node.services
     this.now = Date.now()
     this.relays = mesh.relayStatus()
     this.lastSeq = presence.lastSeq
-    this.peers = peerTable(peer.node.getConnections(), presence.live(), id => mesh.isRelay(id), id => gossipScore(pubsub, id))
+    this.peers = peerTable(peer.node.getConnections(), presence.live(), id => mesh.isRelay(id), id => gossipScore(pubsub, id), id => penalties.reason(id))
   }
 
   async stop (): Promise<void> {

@@ -5,6 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { backoffDelay, isDirectWebRTC, shouldDial, withPeerId } from '../../../src/net/mesh.ts'
 import { peerTable } from '../../../src/net/peer-table.ts'
+import { PeerPenalties } from '../../../src/net/scoring.ts'
 import { BACKOFF_JITTER } from '../../../src/net/constants.ts'
 
 const A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
@@ -60,5 +61,15 @@ describe('connection classification and the peer table', () => {
       [{ peerId: A, seq: 5, ts: 1, receivedAt: 2, body }], id => id === R)
     expect(rows.map(r => [r.peerId, r.link, r.rttMs])).toEqual([[B, 'direct-webrtc', 3], [A, 'gossip-only', undefined]])
     expect(rows[1]?.lastHeartbeat?.seq).toBe(5)
+  })
+
+  it('adds the score and the penalty of each listed peer, and nothing for peers we hold nothing against', () => {
+    const body = { peerId: A, provider: 'wasm' as const, threads: 2, models: [], app: 'essaim/0.1.0' }
+    const penalties = new PeerPenalties()
+    penalties.fault(B, 'wrong-blob')
+    const rows = peerTable([direct], [{ peerId: A, seq: 5, ts: 1, receivedAt: 2, body }], () => false,
+      id => id === B ? -100 : undefined, id => penalties.reason(id))
+    expect(rows.map(r => [r.peerId, r.score, r.penalty])).toEqual([[B, -100, 'wrong-blob'], [A, undefined, undefined]])
+    expect('penalty' in rows[1]!).toBe(false)
   })
 })
