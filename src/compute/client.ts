@@ -8,7 +8,7 @@
  * them after it starts); make another client to measure another setting.
  */
 import { CancelledError, WorkerFailedError, reviveComputeError } from './errors.ts'
-import type { ProviderName } from './providers.ts'
+import type { ProviderName, ProviderReason } from './providers.ts'
 import type { ProgressReply, ReadyReply, ResultReply, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
 
 export interface ComputeClientInit {
@@ -24,7 +24,7 @@ export interface ComputeClientInit {
 export interface LoadedModel {
   sha256: string
   provider: ProviderName
-  reason: string
+  reason: ProviderReason
   threads: number
   ortVersion: string
   inputs: ValueInfo[]

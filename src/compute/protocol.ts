@@ -8,7 +8,7 @@
  * canonical bytes whose sha256 is a shard's inputHash / outputHash, and a
  * single transferable buffer per message.
  */
-import type { ProviderName } from './providers.ts'
+import type { ProviderName, ProviderReason } from './providers.ts'
 import type { WireError } from './errors.ts'
 
 /** Execution settings the client fixes for the life of its worker. */
@@ -66,8 +66,8 @@ export interface ReadyReply {
   id: number
   sha256: string
   provider: ProviderName
-  /** Why this provider (shown to the user). */
-  reason: string
+  /** Why this provider (the UI words it). */
+  reason: ProviderReason
   threads: number
   ortVersion: string
   inputs: ValueInfo[]

@@ -1,7 +1,7 @@
 /**
  * Execution provider and thread count selection, as pure functions of what
  * the platform offers, so the choice is unit-tested with fake `navigator.gpu`
- * objects and explained to the user in one sentence.
+ * objects, each with a reason code the UI explains to the user.
  *
  * Order: WebGPU when an adapter is granted and the user did not opt out, else
  * WASM (always last: it exists wherever WebAssembly does). Threads: WASM
@@ -25,10 +25,25 @@ export interface ProviderEnvironment {
   wasm: boolean
 }
 
+/**
+ * Every {@link ProviderReason} code. Reasons are codes with parameters, not
+ * words: the UI says each in the user's language (src/ui/reasons.ts).
+ */
+export const PROVIDER_CODES = ['gpu-available', 'gpu-off', 'no-webgpu', 'no-adapter', 'adapter-failed', 'gpu-failed', 'unavailable'] as const
+
+/**
+ * Why this provider: WebGPU because an adapter was granted, or WASM because
+ * the user turned the GPU off, there is no WebGPU or no adapter, the adapter
+ * request failed, or WebGPU failed once in use (`error` is its message).
+ * `unavailable`: not even WASM (reported by the UI, never chosen here).
+ */
+export type ProviderReason =
+  | { code: 'gpu-available' | 'gpu-off' | 'no-webgpu' | 'no-adapter' }
+  | { code: 'adapter-failed' | 'gpu-failed' | 'unavailable', error: string }
+
 export interface ProviderChoice {
   provider: ProviderName
-  /** Why, in words for the user. */
-  reason: string
+  reason: ProviderReason
 }
 
 /**
@@ -37,20 +52,20 @@ export interface ProviderChoice {
  * @throws {Error} only if there is no WebAssembly either (the caller reports ProviderUnavailableError).
  */
 export async function selectProvider (env: ProviderEnvironment): Promise<ProviderChoice> {
-  const fallback = (why: string): ProviderChoice => {
-    if (!env.wasm) throw new Error(`${why}, and this browser has no WebAssembly`)
-    return { provider: 'wasm', reason: `WASM (CPU): ${why}` }
+  const fallback = (reason: ProviderReason): ProviderChoice => {
+    if (!env.wasm) throw new Error(`no WebGPU to use (${reason.code}), and this browser has no WebAssembly`)
+    return { provider: 'wasm', reason }
   }
-  if (!env.preferGpu) return fallback('GPU use is turned off in settings')
-  if (env.gpu === undefined || env.gpu === null) return fallback('this browser has no WebGPU')
+  if (!env.preferGpu) return fallback({ code: 'gpu-off' })
+  if (env.gpu === undefined || env.gpu === null) return fallback({ code: 'no-webgpu' })
   let adapter: unknown
   try {
     adapter = await env.gpu.requestAdapter({ powerPreference: 'high-performance' })
   } catch (err) {
-    return fallback(`WebGPU adapter request failed (${err instanceof Error ? err.message : String(err)})`)
+    return fallback({ code: 'adapter-failed', error: err instanceof Error ? err.message : String(err) })
   }
-  if (adapter === null || adapter === undefined) return fallback('WebGPU is present but no GPU adapter is available')
-  return { provider: 'webgpu', reason: 'WebGPU: a GPU adapter is available' }
+  if (adapter === null || adapter === undefined) return fallback({ code: 'no-adapter' })
+  return { provider: 'webgpu', reason: { code: 'gpu-available' } }
 }
 
 export interface ThreadEnvironment {
@@ -61,9 +76,21 @@ export interface ThreadEnvironment {
   budget?: number | undefined
 }
 
+/** Every {@link ThreadReason} code. */
+export const THREAD_CODES = ['not-isolated', 'capped', 'all-but-one', 'budget'] as const
+
+/**
+ * Why this many threads: one without cross-origin isolation, the budget
+ * capped by the cores, all but one core by default, or the user's budget.
+ */
+export type ThreadReason =
+  | { code: 'not-isolated' | 'budget' }
+  | { code: 'capped', wanted: number, cores: number }
+  | { code: 'all-but-one', cores: number }
+
 export interface ThreadChoice {
   threads: number
-  reason: string
+  reason: ThreadReason
 }
 
 /** Most threads we ever ask for: ORT's WASM backend gains little beyond this. */
@@ -71,10 +98,10 @@ export const MAX_THREADS = 16
 
 /** WASM thread count from isolation, core count and the user's budget. */
 export function selectThreads (env: ThreadEnvironment): ThreadChoice {
-  if (!env.crossOriginIsolated) return { threads: 1, reason: '1 thread: the page is not cross-origin isolated, so WASM threads are unavailable' }
+  if (!env.crossOriginIsolated) return { threads: 1, reason: { code: 'not-isolated' } }
   const cores = Number.isInteger(env.hardwareConcurrency) && (env.hardwareConcurrency ?? 0) > 0 ? env.hardwareConcurrency! : 1
   const wanted = env.budget === undefined ? Math.max(1, cores - 1) : Math.floor(env.budget)
   const threads = Math.max(1, Math.min(wanted, cores, MAX_THREADS))
-  if (env.budget !== undefined && threads < wanted) return { threads, reason: `${threads} threads: budget ${wanted} capped by ${cores} cores` }
-  return { threads, reason: env.budget === undefined ? `${threads} thread${threads === 1 ? '' : 's'}: all but one of ${cores} cores` : `${threads} thread${threads === 1 ? '' : 's'}: your CPU budget` }
+  if (env.budget !== undefined && threads < wanted) return { threads, reason: { code: 'capped', wanted, cores } }
+  return { threads, reason: env.budget === undefined ? { code: 'all-but-one', cores } : { code: 'budget' } }
 }

@@ -25,7 +25,7 @@ import {
 } from './errors.ts'
 import { checkInputs, fromOrtOutputs, sessionValueInfo, toOrtFeeds, zeroTensor, type TensorCtor } from './ort-tensors.ts'
 import { batchKey, batchSize, concatBatch, splitBatch, MAX_BATCH_REQUESTS } from './batch.ts'
-import { selectProvider, type ProviderName } from './providers.ts'
+import { selectProvider, type ProviderName, type ProviderReason } from './providers.ts'
 import { classifyOrtError as classify } from './classify.ts'
 import type { LoadRequest, RunRequest, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
 
@@ -37,7 +37,7 @@ const MAX_SESSIONS = 4
 interface Runtime {
   ort: typeof Ort
   provider: ProviderName
-  reason: string
+  reason: ProviderReason
   threads: number
   ortVersion: string
 }
@@ -54,7 +54,7 @@ interface QueuedRun { id: number, sha256: string, feeds: TensorMap }
 
 let wasmRuntime: Promise<Runtime> | undefined
 let gpuRuntime: Promise<Runtime> | undefined
-let wasmReason: string | undefined
+let wasmReason: ProviderReason | undefined
 const sessions = new Map<string, Loaded>()
 const queue: QueuedRun[] = []
 const cancelled = new Set<number>()
@@ -64,7 +64,7 @@ function post (reply: WorkerReply, transfer: Transferable[] = []): void {
   self.postMessage(reply, transfer)
 }
 
-async function importRuntime (provider: ProviderName, settings: WorkerSettings, reason: string): Promise<Runtime> {
+async function importRuntime (provider: ProviderName, settings: WorkerSettings, reason: ProviderReason): Promise<Runtime> {
   const ort = provider === 'webgpu' ? await import('onnxruntime-web/webgpu') : await import('onnxruntime-web/wasm')
   ort.env.wasm.wasmPaths = { wasm: new URL(provider === 'webgpu' ? webgpuWasmUrl : wasmUrl, self.location.href).href }
   const threads = self.crossOriginIsolated ? Math.max(1, Math.floor(settings.threads)) : 1
@@ -97,7 +97,7 @@ async function runtimeFor (settings: WorkerSettings): Promise<Runtime> {
 }
 
 function wasmFallback (settings: WorkerSettings, why: string): Promise<Runtime> {
-  wasmReason = `WASM (CPU): WebGPU failed (${why})`
+  wasmReason = { code: 'gpu-failed', error: why }
   gpuRuntime = undefined
   wasmRuntime ??= importRuntime('wasm', settings, wasmReason)
   return wasmRuntime

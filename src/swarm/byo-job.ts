@@ -121,10 +121,10 @@ export async function submitByoJob (runtime: Runtime, peer: Peer, model: ByoMode
   onStage?: (s: SubmitStage) => void
 } = {}): Promise<string> {
   const report = options.onStage ?? (() => {})
-  report({ stage: 'model', detail: `loading ${model.name}` })
+  report({ stage: 'model', step: 'loading', model: model.name })
   const loaded = await runtime.client.load({ sha256: model.sha256, bytes: model.bytes }, { signal: options.signal })
   const built = await buildByoInputs(files, loaded.inputs, { onProgress: done => { report({ stage: 'reading', done, total: files.length }) } })
-  report({ stage: 'model', detail: `keeping ${model.name} for volunteers` })
+  report({ stage: 'model', step: 'keeping', model: model.name })
   await peer.keepModel(model.sha256, model.bytes, { signal: options.signal })
   const canaries = new Map<number, Uint8Array>()
   const picks = canaryShards(built.inputs.length, policy.canaryRate)

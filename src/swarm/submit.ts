@@ -13,7 +13,8 @@ import { buildInputs, canaryShards, type JobMeta } from './job-kinds.ts'
 
 export type SubmitStage =
   | { stage: 'reading', done: number, total: number }
-  | { stage: 'model', detail: string }
+  /** Loading the model to compute canaries, or keeping it for volunteers; `model` is a catalog id or a file name. */
+  | { stage: 'model', step: 'loading' | 'keeping', model: string }
   | { stage: 'canaries', done: number, total: number }
   | { stage: 'posting' }
 
@@ -43,7 +44,7 @@ export async function submitJob (runtime: Runtime, peer: Peer, model: CatalogMod
   const canaries = new Map<number, Uint8Array>()
   const picks = canaryShards(built.inputs.length, policy.canaryRate)
   if (picks.length > 0) {
-    report({ stage: 'model', detail: `loading ${model.title}` })
+    report({ stage: 'model', step: 'loading', model: model.id })
     const { bytes } = await peer.loadModel(model, { signal: options.signal })
     await runtime.client.load({ sha256: model.sha256, bytes }, { signal: options.signal, batchable: model.batchable })
     for (const [i, shard] of picks.entries()) {

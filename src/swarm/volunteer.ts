@@ -34,7 +34,7 @@ import {
   GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, LOG_MAX_AGE_MS, TOPIC_ATTEST, TOPIC_JOBS, TOPIC_LOG, WORK_MAX_BATCH, WORK_MAX_OUTPUT_BYTES
 } from '../net/constants.ts'
 import type { Catalog, CatalogModel } from '../compute/catalog.ts'
-import type { ModelSource } from '../compute/model-source.ts'
+import type { ModelProgress, ModelSource, ModelSourceKind } from '../compute/model-source.ts'
 import type { ComputeClient } from '../compute/client.ts'
 import { computeShard } from '../compute/shard-task.ts'
 import type { JobStore } from '../store/job-store.ts'
@@ -42,7 +42,6 @@ import type { StoredReceipt } from '../store/db.ts'
 import type { Peer } from './peer.ts'
 import { Sequencer } from './sequencer.ts'
 import { GROUPS_IN_FLIGHT, PULL_TARGET_BYTES, PullPace } from './pull-pace.ts'
-import { nextJob, WORK_SLICE_MS } from './fair-share.ts'
 
 /** What the volunteer needs from the power gate (src/swarm/power-gate.ts). */
 export interface ComputeGate {
@@ -50,10 +49,41 @@ export interface ComputeGate {
   restAfter: (ms: number) => number
 }
 
+/*
+ * Reasons and steps the user sees are codes with parameters, never words:
+ * the UI says each in the user's language (src/ui/reasons.ts). Each list of
+ * codes is the source of its type, so a test can hold the UI to wording
+ * every code.
+ */
+
+/** Every {@link IdleReason} code. */
+export const IDLE_CODES = ['paused', 'no-job', 'all-finished', 'out-of-reach', 'no-shard', 'retrying', 'unsupported'] as const
+
+/** Why the volunteer is waiting. */
+export type IdleReason =
+  | { code: Exclude<typeof IDLE_CODES[number], 'unsupported'> }
+  | { code: 'unsupported', why: Unsupported }
+
+/** Every {@link Unsupported} code. */
+export const UNSUPPORTED_CODES = ['refused', 'foreign-off'] as const
+
+/** Why this peer will not run a job's model: its load failed for good (`error` is "Name: message"), or models outside the catalog are turned off. */
+export type Unsupported =
+  | { code: typeof UNSUPPORTED_CODES[0], model: string, error: string }
+  | { code: typeof UNSUPPORTED_CODES[1], model: string }
+
+/** Every {@link LoadStep} code. */
+export const LOAD_CODES = ['fetching', 'download', 'starting'] as const
+
+/** Where loading a model is: fetching its bytes (with progress once a source answers), then starting the runtime. */
+export type LoadStep =
+  | { code: typeof LOAD_CODES[0] | typeof LOAD_CODES[2] }
+  | { code: typeof LOAD_CODES[1], source: ModelSourceKind, peer?: string, percent: number }
+
 export type VolunteerStatus =
   | { kind: 'stopped' }
-  | { kind: 'waiting', detail: string }
-  | { kind: 'loading-model', model: string, detail: string }
+  | { kind: 'waiting', reason: IdleReason }
+  | { kind: 'loading-model', model: string, step: LoadStep }
   | { kind: 'computing', jobId: string, model: string }
 
 export interface KnownJob {
@@ -63,17 +93,11 @@ export interface KnownJob {
   model: CatalogModel | undefined
   /** The model is not in the catalog: a requester's own, run only if the user allows it. */
   foreign: boolean
-  /** Why this peer will not work on it, if it will not. */
-  unsupported?: string
   done: boolean
   /** Don't try this job again before this time (after an error, or when it had no shard for us). */
   retryAt: number
   /** Why `retryAt` was set. */
   waitingFor?: 'error' | 'shards'
-  /** When we last started a time slice on this job (0: never); fair-share.ts. */
-  servedAt: number
-  /** The manifest's signed time. */
-  postedAt: number
 }
 
 export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string }
@@ -110,7 +134,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   /** Models outside the catalog fetched this session, by sha256. */
   readonly foreignModels = new Map<string, ForeignModel>()
   /** Models that failed to load for good this session, by sha256, with why. */
-  readonly refusedModels = new Map<string, string>()
+  readonly refusedModels = new Map<string, Unsupported & { code: 'refused' }>()
   runForeignModels: boolean
   receipts: StoredReceipt[] = []
   status: VolunteerStatus = { kind: 'stopped' }
@@ -141,12 +165,11 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   }
 
   /** Why this peer will not work on `job` now, or undefined if it will. */
-  unsupported (job: KnownJob): string | undefined {
+  unsupported (job: KnownJob): Unsupported | undefined {
     const model = job.manifest.body.model
     const refused = this.refusedModels.get(model.sha256)
     if (refused !== undefined) return refused
-    if (job.unsupported !== undefined) return job.unsupported
-    if (job.foreign && !this.runForeignModels) return `model ${model.id} is not in this app's catalog, and running such models is turned off in Settings`
+    if (job.foreign && !this.runForeignModels) return { code: 'foreign-off', model: model.id }
     return undefined
   }
 
@@ -220,9 +243,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       model,
       foreign: model === undefined,
       done: false,
-      retryAt: 0,
-      servedAt: 0,
-      postedAt: env.ts
+      retryAt: 0
     })
     this.emitChange()
   }
@@ -246,20 +267,13 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     })
   }
 
-  /** The job to work on next among those open, supported and with a reachable requester, by fair share (fair-share.ts). */
+  /** The job to work on next: open, supported, its requester reachable; oldest first. */
   private pick (): KnownJob | undefined {
-    return nextJob(this.jobs.values(), this.runnable())
-  }
-
-  private runnable (): KnownJob[] {
     const connected = this.directPeers()
     const now = this.now()
-    return [...this.jobs.values()].filter(j => !j.done && this.unsupported(j) === undefined && j.retryAt <= now && connected.has(j.requester))
-  }
-
-  /** Another open job we could work on (then this job's time slice ends). */
-  private otherJobWaiting (job: KnownJob): boolean {
-    return this.runnable().some(j => j !== job)
+    return [...this.jobs.values()]
+      .filter(j => !j.done && this.unsupported(j) === undefined && j.retryAt <= now && connected.has(j.requester))
+      .sort((a, b) => a.manifest.ts - b.manifest.ts)[0]
   }
 
   /** Peers we reach over a direct connection (work never runs through a relay). */
@@ -267,32 +281,32 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     return new Set(this.init.peer.node.getConnections().filter(c => isDirectWebRTC(c) && c.status === 'open').map(c => c.remotePeer.toString()))
   }
 
-  /** Why {@link pick} found nothing, in words for the user. */
-  private whyIdle (): string {
+  /** Why {@link pick} found nothing. */
+  private whyIdle (): IdleReason {
     const jobs = [...this.jobs.values()]
     const open = jobs.filter(j => !j.done)
-    if (open.length === 0) return jobs.length === 0 ? 'no job announced yet' : 'every job we know is finished'
+    if (open.length === 0) return { code: jobs.length === 0 ? 'no-job' : 'all-finished' }
     const runnable = open.filter(j => this.unsupported(j) === undefined)
-    if (runnable.length === 0) return this.unsupported(open[0]!)!
+    if (runnable.length === 0) return { code: 'unsupported', why: this.unsupported(open[0]!)! }
     const connected = this.directPeers()
     if (!runnable.some(j => connected.has(j.requester))) {
       // A requester we lost (e.g. it reloaded) may not dial us back: libp2p
       // does not announce a known peer again. Dial it ourselves.
       for (const j of runnable) this.init.peer.node.services.mesh.ensureDirect(peerIdFromString(j.requester), { evenIfNotDialer: true })
-      return 'the requester of every open job is out of reach'
+      return { code: 'out-of-reach' }
     }
     const now = this.now()
-    if (runnable.some(j => connected.has(j.requester) && j.retryAt > now && j.waitingFor === 'shards')) return 'the requester has no shard for us right now'
-    return 'retrying after an error'
+    if (runnable.some(j => connected.has(j.requester) && j.retryAt > now && j.waitingFor === 'shards')) return { code: 'no-shard' }
+    return { code: 'retrying' }
   }
 
   private async loop (signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      this.setStatus({ kind: 'waiting', detail: 'paused (see above)' })
+      this.setStatus({ kind: 'waiting', reason: { code: 'paused' } })
       await this.init.gate.waitUntilAllowed({ signal })
       const job = this.pick()
       if (job === undefined) {
-        this.setStatus({ kind: 'waiting', detail: this.whyIdle() })
+        this.setStatus({ kind: 'waiting', reason: this.whyIdle() })
         await sleep(1_000, signal)
         continue
       }
@@ -315,10 +329,10 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
    */
   private async ensureModel (job: KnownJob, model: ShardModel, signal: AbortSignal): Promise<boolean> {
     if (this.loaded.has(model.sha256)) return true
-    this.setStatus({ kind: 'loading-model', model: model.id, detail: 'fetching' })
-    const onProgress = (p: { source: string, peer?: string, received: number, total: number }): void => {
-      const from = p.peer === undefined ? p.source : `peer ${p.peer.slice(-6)}`
-      this.setStatus({ kind: 'loading-model', model: model.id, detail: `${from} ${Math.round(100 * p.received / Math.max(1, p.total))} %` })
+    this.setStatus({ kind: 'loading-model', model: model.id, step: { code: 'fetching' } })
+    const onProgress = (p: ModelProgress): void => {
+      const percent = Math.round(100 * p.received / Math.max(1, p.total))
+      this.setStatus({ kind: 'loading-model', model: model.id, step: { code: 'download', source: p.source, peer: p.peer, percent } })
     }
     try {
       let bytes: Uint8Array
@@ -330,14 +344,14 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         this.foreignModels.set(model.sha256, { id: model.id, sha256: model.sha256, bytes: bytes.length, source: loaded.source, at: this.now(), cached: loaded.cacheError === undefined })
         this.log('model %s (%d bytes) from %o', model.id, bytes.length, loaded.source)
       }
-      this.setStatus({ kind: 'loading-model', model: model.id, detail: 'starting the runtime' })
+      this.setStatus({ kind: 'loading-model', model: model.id, step: { code: 'starting' } })
       await this.init.client.load({ sha256: model.sha256, bytes }, { signal, batchable: model.batchable })
     } catch (err) {
       if (signal.aborted || !REFUSING_ERRORS.has((err as Error).name)) throw err
-      const reason = `model ${model.id} cannot run here: ${describe(err)}`
-      this.refusedModels.set(model.sha256, reason)
-      this.lastError = reason
-      this.log('refusing model %s: %s', model.sha256, reason)
+      const error = describe(err)
+      this.refusedModels.set(model.sha256, { code: 'refused', model: model.id, error })
+      this.lastError = `${model.id}: ${error}`
+      this.log('refusing model %s (%s): %s', model.sha256, model.id, error)
       this.emitChange()
       return false
     }
@@ -400,12 +414,9 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       }, err => { failure ??= err }).finally(() => { groups.delete(group); toppedOut = false })
       groups.add(group)
     }
-    job.servedAt = this.now()
-    const sliceEnds = performance.now() + WORK_SLICE_MS
     const startPull = (): void => {
       const holding = held()
-      // Leaving: only hand in what is finished.
-      const capacity = leave ? 0 : Math.min(perPull, Math.max(0, pace.hold - holding))
+      const capacity = Math.min(perPull, Math.max(0, pace.hold - holding))
       const p: Promise<void> = exchange(capacity).then(reply => {
         if (reply.assignments.length > 0 || reply.done || capacity === 0) return
         if (holding > 0) { toppedOut = true; return }
@@ -413,7 +424,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
           // Nothing for us here now (every open shard waits for another peer's
           // replica): leave, so that another open job can have us meanwhile.
           // Staying would deadlock two volunteers each waiting on the job the other holds.
-          this.setStatus({ kind: 'waiting', detail: 'the requester has no shard for us right now' })
+          this.setStatus({ kind: 'waiting', reason: { code: 'no-shard' } })
           job.retryAt = this.now() + reply.waitMs
           job.waitingFor = 'shards'
           leave = true
@@ -432,9 +443,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         const now = performance.now()
         while (queue.length > 0 && groups.size < GROUPS_IN_FLIGHT && now >= restUntil) startGroup()
         if (groups.size > 0 && (this.status.kind !== 'computing' || this.status.jobId !== job.jobId)) this.setStatus({ kind: 'computing', jobId: job.jobId, model: model.id })
-        // Our time slice is over and another requester is waiting: finish what we hold, then go.
-        if (!leave && now >= sliceEnds && this.otherJobWaiting(job)) leave = true
-        if (pulling === undefined && now >= idleUntil && (results.length > 0 || (!leave && (!toppedOut || held() === 0) && held() < pace.hold))) startPull()
+        if (pulling === undefined && now >= idleUntil && (results.length > 0 || ((!toppedOut || held() === 0) && held() < pace.hold))) startPull()
         const waits: Array<Promise<unknown>> = [...groups]
         if (pulling !== undefined) waits.push(pulling)
         const wakeAt = Math.max(queue.length > 0 ? restUntil : 0, pulling === undefined ? idleUntil : 0)

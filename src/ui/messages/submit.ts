@@ -36,6 +36,9 @@ export const en = {
   'submit.reading': 'Reading files {done}/{total}…',
   'submit.computing-canaries': 'Computing canaries {done}/{total}…',
   'submit.signing': 'Signing and announcing…',
+  'submit.model-loading': 'Loading {model}…',
+  'submit.model-keeping': 'Keeping {model} for volunteers…',
+  'submit.job-title': '{model}: {files}',
   'submit.byo-model': 'ONNX model (up to {mib} MiB)',
   'submit.byo-inputs-one': 'Inputs: one file per shard (.npy, or .json keyed by input name)',
   'submit.byo-inputs-many': 'Inputs: one file per shard (.json keyed by input name)'
@@ -76,6 +79,9 @@ export const fr: Translation<typeof en> = {
   'submit.reading': 'Lecture des fichiers {done}/{total}…',
   'submit.computing-canaries': 'Calcul des canaris {done}/{total}…',
   'submit.signing': 'Signature et annonce…',
+  'submit.model-loading': 'Chargement de {model}…',
+  'submit.model-keeping': 'Conservation de {model} pour les bénévoles…',
+  'submit.job-title': '{model} : {files}',
   'submit.byo-model': 'Modèle ONNX (jusqu\'à {mib} Mio)',
   'submit.byo-inputs-one': 'Entrées : un fichier par morceau (.npy, ou .json avec une clé par nom d\'entrée)',
   'submit.byo-inputs-many': 'Entrées : un fichier par morceau (.json avec une clé par nom d\'entrée)'

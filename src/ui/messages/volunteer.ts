@@ -30,13 +30,7 @@ export const en = {
   'status.stopped': 'Not computing.',
   'status.waiting': 'Waiting: {detail}.',
   'status.loading': 'Loading {model}: {detail}…',
-  'status.computing': 'Computing shards of {model}.',
-  'wait.paused': 'paused (see above)',
-  'wait.no-job': 'no job announced yet',
-  'wait.all-finished': 'every job we know is finished',
-  'wait.out-of-reach': 'the requester of every open job is out of reach',
-  'wait.retrying': 'retrying after an error',
-  'wait.no-shard': 'the requester has no shard for us right now'
+  'status.computing': 'Computing shards of {model}.'
 } as const
 
 export const fr: Translation<typeof en> = {
@@ -65,11 +59,5 @@ export const fr: Translation<typeof en> = {
   'status.stopped': 'Aucun calcul.',
   'status.waiting': 'En attente : {detail}.',
   'status.loading': 'Chargement de {model} : {detail}…',
-  'status.computing': 'Calcul de morceaux de {model}.',
-  'wait.paused': 'en pause (voir plus haut)',
-  'wait.no-job': 'aucune tâche annoncée pour l\'instant',
-  'wait.all-finished': 'toutes les tâches connues sont terminées',
-  'wait.out-of-reach': 'le demandeur de chaque tâche ouverte est hors de portée',
-  'wait.retrying': 'nouvel essai après une erreur',
-  'wait.no-shard': 'le demandeur n\'a pas de morceau pour nous pour l\'instant'
+  'status.computing': 'Calcul de morceaux de {model}.'
 }

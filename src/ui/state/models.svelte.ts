@@ -70,7 +70,7 @@ export class ModelsState {
   constructor () {
     const gpu = (navigator as Navigator & { gpu?: { requestAdapter: () => Promise<unknown> } }).gpu
     void selectProvider({ gpu, preferGpu: true, wasm: typeof WebAssembly === 'object' })
-      .then(choice => { this.provider ??= choice }, (err: Error) => { this.provider = { provider: 'wasm', reason: err.message } })
+      .then(choice => { this.provider ??= choice }, (err: Error) => { this.provider = { provider: 'wasm', reason: { code: 'unavailable', error: err.message } } })
   }
 
   model (id: string): CatalogModel | undefined {

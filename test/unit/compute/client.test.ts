@@ -20,7 +20,7 @@ function setup (): { client: ComputeClient, worker: FakeWorker } {
   return { client, worker }
 }
 
-const ready = { provider: 'wasm' as const, reason: 'r', threads: 2, ortVersion: '1.30.0', inputs: [], outputs: [], ms: 5 }
+const ready = { provider: 'wasm' as const, reason: { code: 'no-webgpu' as const }, threads: 2, ortVersion: '1.30.0', inputs: [], outputs: [], ms: 5 }
 
 describe('ComputeClient', () => {
   it('sends load with its settings, reports progress, resolves on ready', async () => {
