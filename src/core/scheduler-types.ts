@@ -75,8 +75,27 @@ export interface JobSpec<O = unknown> {
   canaries?: Map<number, KnownAnswer<O>>
   /** Shards accepted in an earlier session (e.g. before a requester reload): counted as accepted, never scheduled. */
   settled?: ReadonlySet<number>
+  /**
+   * Shards whose accepted answer was reopened for re-verification in an
+   * earlier session and not decided again (a reload in between): open, and
+   * decided afresh, see {@link Reverifying}. Disjoint from `settled`.
+   */
+  reverifying?: ReadonlyMap<number, Reverifying>
   /** Allow single replicas for trusted peers (default true; never when the job has no canaries). */
   adaptive?: boolean
+}
+
+/**
+ * A re-verification that outlived the session that started it. The answers
+ * it had are gone with that session (which peers were faulty, who was
+ * vetted), so the shard gets a full set of fresh replicas, never from
+ * `peer`, and its verdict carries `revision`, superseding the old one.
+ */
+export interface Reverifying {
+  /** Revision of the verdict the re-verification will issue (≥ 1). */
+  revision: number
+  /** The peer whose failed canary or outvote reopened the shard. */
+  peer: string
 }
 
 /** One unit of work handed to a peer. `canary` is for the caller only: never send it to the volunteer. */
@@ -99,8 +118,8 @@ export interface Completion<O = unknown> {
 export type SchedulerEvent =
   /** A shard's output is decided. `revision` > 0 means it was re-verified and supersedes earlier verdicts. */
   | { type: 'shard:accepted', jobId: string, shard: number, outputHash: string, credited: string[], rejected: string[], revision: number }
-  /** An accepted shard is reopened because a peer credited for it turned out faulty or was outvoted elsewhere. */
-  | { type: 'shard:reverify', jobId: string, shard: number, peer: string }
+  /** An accepted shard is reopened because a peer credited for it turned out faulty or was outvoted elsewhere; its next verdict will carry `revision`. */
+  | { type: 'shard:reverify', jobId: string, shard: number, peer: string, revision: number }
   /** A single-replica result is held back for a second replica before any verdict. */
   | { type: 'shard:audit', jobId: string, shard: number, peer: string }
   /** No quorum within the replica cap. */

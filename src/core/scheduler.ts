@@ -30,6 +30,9 @@
  *   longer trusted, and every accepted shard it was credited for since its
  *   last such re-check is re-verified with a fresh replica: a peer that lies
  *   only now and then, or colludes, loses the lies it got accepted.
+ * - A job restored after a requester reload brings what its earlier
+ *   session decided: accepted shards stay accepted; shards reopened for
+ *   re-verification and not decided again are re-verified from scratch.
  * - Fair share: each assignment goes to the next requester in rotation that
  *   has work for this peer, then to that requester's next job, so a requester
  *   with many shards or jobs cannot starve a small one. Credit plays no part.
@@ -135,6 +138,11 @@ export class Scheduler<O = unknown> {
     if (!Number.isSafeInteger(spec.shards) || spec.shards < 1) throw new RangeError(`shards: ${spec.shards}`)
     const canaries = spec.canaries ?? new Map<number, KnownAnswer<O>>()
     for (const i of canaries.keys()) if (!Number.isInteger(i) || i < 0 || i >= spec.shards) throw new RangeError(`canary shard ${i} out of range`)
+    for (const [i, r] of spec.reverifying ?? []) {
+      if (!Number.isInteger(i) || i < 0 || i >= spec.shards || canaries.has(i)) throw new RangeError(`re-verified shard ${i} out of range or a canary`)
+      if (spec.settled?.has(i) === true) throw new RangeError(`shard ${i} is both settled and re-verified`)
+      if (!Number.isSafeInteger(r.revision) || r.revision < 1) throw new RangeError(`re-verified shard ${i}: revision ${r.revision}`)
+    }
     const job: Job<O> = {
       key: this.jobsByKey.length, spec, shards: new Array(spec.shards), canaryIdx: [...canaries.keys()].sort((a, b) => a - b), canaries,
       ready: new Set(), urgent: new Set(), realShards: spec.shards - canaries.size,
@@ -147,6 +155,16 @@ export class Scheduler<O = unknown> {
       if (spec.settled?.has(i) === true) {
         // Accepted in an earlier session (a requester reload): never scheduled again.
         this.setStatus(job, job.shards[i]!, 'accepted')
+        continue
+      }
+      const again = spec.reverifying?.get(i)
+      if (again !== undefined) {
+        // Reopened in an earlier session: started work (served first), with
+        // all replicas fresh, never from the peer that caused the reopen.
+        const shard = job.shards[i]!
+        shard.revision = again.revision
+        shard.peers.push(again.peer)
+        job.urgent.add(i)
         continue
       }
       job.ready.add(i)
@@ -425,7 +443,7 @@ export class Scheduler<O = unknown> {
     shard.revision++
     shard.single = false
     shard.base = this.counted(job, shard).length + 1
-    events.push({ type: 'shard:reverify', jobId: job.spec.jobId, shard: shard.index, peer: peer.id })
+    events.push({ type: 'shard:reverify', jobId: job.spec.jobId, shard: shard.index, peer: peer.id, revision: shard.revision })
     this.setStatus(job, shard, 'open')
   }
 

@@ -6,6 +6,7 @@
  * migration and bumping DB_VERSION; never edit a released step.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import type { Reverifying } from '../core/scheduler-types.ts'
 
 export const DB_NAME = 'essaim'
 
@@ -51,6 +52,14 @@ export interface StoredOutput {
   credited: string[]
   rejected: string[]
   revision: number
+  /**
+   * Set while the accepted output above is reopened for re-verification (a
+   * peer credited for it failed a canary or was outvoted): it is no longer
+   * a result, and a restored requester re-verifies the shard; the verdict
+   * that decides it again overwrites this row. Absent in rows stored before
+   * re-verification was durable, which are plain accepted outputs.
+   */
+  reverify?: Reverifying
 }
 
 export interface StoredReceipt {

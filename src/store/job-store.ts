@@ -1,11 +1,13 @@
 /**
  * What survives a reload (issue "Jobs end to end", item 6): the requester's
- * jobs (signed manifest, inputs, canary answers), every accepted output, and
- * its transparency log; the volunteer's receipts. Writes that belong
+ * jobs (signed manifest, inputs, canary answers), every accepted output
+ * (marked while it is re-verified), and its transparency log; the
+ * volunteer's receipts. Writes that belong
  * together go in one transaction, so a reload never sees half a verdict.
  * Quota failures surface as {@link StoreQuotaError}, never swallowed.
  */
 import type { IDBPDatabase } from 'idb'
+import type { Reverifying } from '../core/scheduler-types.ts'
 import { openEssaimDB, DB_NAME, type EssaimDB, type StoredJob, type StoredOutput, type StoredReceipt } from './db.ts'
 
 /** The browser refused to store more: the origin's storage quota is exhausted. */
@@ -20,6 +22,15 @@ function isQuotaError (err: unknown): boolean {
   const name = (err as { name?: string } | undefined)?.name
   return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED'
 }
+
+/**
+ * One decision of the requester, as written: a verdict with the output it
+ * accepted, or an accepted output reopened for re-verification (the row as
+ * it was, with its `reverify` mark set).
+ */
+export type StoredDecision =
+  | { kind: 'verdict', jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput }
+  | { kind: 'reopen', jobId: string, shard: number, output: StoredOutput & { reverify: Reverifying } }
 
 export class JobStore {
   private db: Promise<IDBPDatabase<EssaimDB>> | undefined
@@ -79,27 +90,28 @@ export class JobStore {
   }
 
   /**
-   * Appends a verdict to the log and stores the accepted output it decided, in one transaction.
+   * Decisions in one transaction, in order: all are stored or none. A
+   * verdict appends its log leaf and stores the output it accepted; a reopen
+   * marks an accepted output as under re-verification (rewriting the row the
+   * requester holds, so no read is needed and a verdict and a reopen of one
+   * shard in one batch keep their order).
    * @throws {StoreQuotaError}
+   * @throws {TypeError} a reopen whose output carries no `reverify` mark (programmer error).
    */
-  async putVerdict (jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput): Promise<void> {
-    await this.putVerdicts([{ jobId, shard, leaf, verdict, output }])
-  }
-
-  /**
-   * Several verdicts with their outputs in one transaction: all are stored or none.
-   * @throws {StoreQuotaError}
-   */
-  async putVerdicts (verdicts: ReadonlyArray<{ jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput }>): Promise<void> {
-    if (verdicts.length === 0) return
-    const what = verdicts.length === 1 ? `the verdict on shard ${verdicts[0]!.shard}` : `${verdicts.length} verdicts`
+  async putDecisions (decisions: readonly StoredDecision[]): Promise<void> {
+    if (decisions.length === 0) return
+    for (const d of decisions) if (d.kind === 'reopen' && d.output.reverify === undefined) throw new TypeError(`reopen of shard ${d.shard} without a reverify mark`)
+    const verdicts = decisions.filter(d => d.kind === 'verdict')
+    const what = verdicts.length === 1 && decisions.length === 1
+      ? `the verdict on shard ${verdicts[0]!.shard}`
+      : `${verdicts.length} verdicts and ${decisions.length - verdicts.length} reopened shards`
     await this.write(what, async db => {
       const tx = db.transaction(['log', 'outputs'], 'readwrite')
       const puts: Array<Promise<unknown>> = []
       try {
-        for (const v of verdicts) {
-          puts.push(tx.objectStore('log').put(v.verdict, v.leaf))
-          puts.push(tx.objectStore('outputs').put(v.output, [v.jobId, v.shard]))
+        for (const d of decisions) {
+          if (d.kind === 'verdict') puts.push(tx.objectStore('log').put(d.verdict, d.leaf))
+          puts.push(tx.objectStore('outputs').put(d.output, [d.jobId, d.shard]))
         }
       } catch (err) {
         // A put that throws (e.g. a value that cannot be cloned) does not abort the
@@ -112,12 +124,27 @@ export class JobStore {
     })
   }
 
-  /** Accepted outputs of a job, by shard. */
+  /** Every stored output row of a job (accepted or under re-verification), by shard. */
   async outputs (jobId: string): Promise<Map<number, StoredOutput>> {
     const db = await this.open()
     const range = IDBKeyRange.bound([jobId, 0], [jobId, Number.MAX_SAFE_INTEGER])
     const [keys, values] = await Promise.all([db.getAllKeys('outputs', range), db.getAll('outputs', range)])
     return new Map(keys.map((k, i) => [k[1], values[i]!]))
+  }
+
+  /**
+   * What a restored requester needs of a job's decisions: its accepted
+   * outputs, and the shards reopened for re-verification and not decided
+   * since (never results: their old answer is under doubt).
+   */
+  async decided (jobId: string): Promise<{ accepted: Map<number, StoredOutput>, reverifying: Map<number, Reverifying> }> {
+    const accepted = new Map<number, StoredOutput>()
+    const reverifying = new Map<number, Reverifying>()
+    for (const [shard, row] of await this.outputs(jobId)) {
+      if (row.reverify !== undefined) reverifying.set(shard, row.reverify)
+      else accepted.set(shard, row)
+    }
+    return { accepted, reverifying }
   }
 
   /** The whole log, in leaf order. */

@@ -6,7 +6,7 @@
  */
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { Scheduler, type Assignment, type JobSpec, type SchedulerEvent } from '../../../src/core/scheduler.ts'
+import { Scheduler, type Assignment, type JobSpec, type Reverifying, type SchedulerEvent } from '../../../src/core/scheduler.ts'
 import type { JobPolicy } from '../../../src/core/schemas.ts'
 import { compareOutputs } from '../../../src/core/compare.ts'
 import { makeTensor, type TensorMap } from '../../../src/core/tensors.ts'
@@ -256,6 +256,76 @@ describe('canaries', () => {
       expect(final[0]!.credited).not.toContain('X')
     }
     expect(s.progress('j')).toMatchObject({ done: true, failed: 0 })
+  })
+})
+
+describe('restored state (a requester reload)', () => {
+  it('a shard reopened before the reload is re-verified afresh after it, never by the peer that caused it; settled shards stay settled', () => {
+    const init = { probationCanaryRate: 0, trustAfter: 1, agreeAfter: 0, singleReplicaRate: 1, auditRate: 0 }
+    const spec = job('j', 40, { canaryRate: 0 }, [0, 1, 2, 3])
+    // What the requester stores per shard: the accepted answer, and the mark while it is re-verified.
+    const rows = new Map<number, { outputHash: string, credited: string[], revision: number, reverify?: Reverifying }>()
+    const store = (events: SchedulerEvent[]): void => {
+      for (const e of events) {
+        if (e.type === 'shard:accepted' && e.jobId === 'j') rows.set(e.shard, { outputHash: e.outputHash, credited: e.credited, revision: e.revision })
+        if (e.type === 'shard:reverify' && e.jobId === 'j') rows.get(e.shard)!.reverify = { revision: e.revision, peer: e.peer }
+      }
+    }
+    const s1 = new Scheduler(init)
+    s1.addJob(spec)
+    // A is vetted and trusted, and gets honest single replicas accepted; X gets its lies accepted the same way.
+    for (const p of ['A', 'X']) {
+      const [probation] = s1.pull(p, 1, T)
+      s1.complete(probation!.leaseId, p, { outputHash: good(probation!.shard) })
+    }
+    store(work(s1, 'A', 3))
+    store(work(s1, 'X', 2, () => true))
+    // X fails a canary in another job: its accepted lies in j are reopened, then the tab reloads.
+    s1.addJob(job('k', 2, { canaryRate: 1 }, [0]))
+    for (let i = 0; i < 10 && s1.standing('X')?.faulty !== true; i++) store(work(s1, 'X', 1, a => a.canary))
+    const reopened = [...rows].filter(([, r]) => r.reverify !== undefined).map(([shard]) => shard)
+    const settled = [...rows].filter(([, r]) => r.reverify === undefined).map(([shard]) => shard)
+    // Everything X had accepted in j (its lies, and what it did right on the way to its canary) is reopened; A's work is not.
+    expect(reopened.length).toBeGreaterThanOrEqual(2)
+    expect(reopened.sort()).toEqual([...rows].filter(([, r]) => r.credited.includes('X')).map(([shard]) => shard).sort())
+    expect(settled).toHaveLength(3)
+    for (const shard of reopened) expect(rows.get(shard)!.reverify).toEqual({ revision: 1, peer: 'X' })
+
+    const s2 = new Scheduler(init)
+    s2.addJob({ ...spec, settled: new Set(settled), reverifying: new Map(reopened.map(shard => [shard, rows.get(shard)!.reverify!])) })
+    expect(s2.progress('j')).toMatchObject({ accepted: 3, open: 36 - 3, done: false })
+    // X is not known to be faulty any more: it passes a canary and pulls on, but never gets a reopened shard.
+    const toX: number[] = []
+    const after: SchedulerEvent[] = []
+    for (let round = 0; round < 40; round++) {
+      for (const p of ['X', 'B', 'C', 'D']) {
+        for (const a of s2.pull(p, 2, T)) {
+          if (p === 'X') toX.push(a.shard)
+          after.push(...s2.complete(a.leaseId, p, { outputHash: p === 'X' && !a.canary ? bad(a.shard) : good(a.shard) }))
+        }
+      }
+    }
+    for (const shard of reopened) expect(toX).not.toContain(shard)
+    const accepted = of(after, 'shard:accepted')
+    for (const shard of settled) expect(accepted.filter(e => e.shard === shard)).toEqual([])
+    for (const shard of reopened) {
+      // Decided by the re-verification alone: a full set of fresh replicas, the right answer, the next revision.
+      const final = accepted.filter(e => e.shard === shard)
+      expect(final).toHaveLength(1)
+      expect(final[0]).toMatchObject({ outputHash: good(shard), revision: 1 })
+      expect(final[0]!.credited).toHaveLength(2)
+      expect(final[0]!.credited).not.toContain('X')
+    }
+    expect(s2.progress('j')).toMatchObject({ accepted: 36, done: true })
+  })
+
+  it('refuses restored state that cannot be (programmer error)', () => {
+    const s = new Scheduler()
+    const again = { revision: 1, peer: 'X' }
+    expect(() => { s.addJob({ ...job('a', 4, {}, [0]), reverifying: new Map([[0, again]]) }) }).toThrow(RangeError)
+    expect(() => { s.addJob({ ...job('b', 4), reverifying: new Map([[4, again]]) }) }).toThrow(RangeError)
+    expect(() => { s.addJob({ ...job('c', 4), settled: new Set([1]), reverifying: new Map([[1, again]]) }) }).toThrow(RangeError)
+    expect(() => { s.addJob({ ...job('d', 4), reverifying: new Map([[1, { revision: 0, peer: 'X' }]]) }) }).toThrow(RangeError)
   })
 })
 

@@ -1,10 +1,11 @@
 /**
  * JobStore over IndexedDB (fake-indexeddb in Node): inputs read in one
- * transaction, verdicts written together with their outputs in one.
+ * transaction, verdicts written together with their outputs in one, a
+ * re-verification that survives a reload.
  */
 import 'fake-indexeddb/auto'
 import { describe, it, expect } from 'vitest'
-import { JobStore } from '../../../src/store/job-store.ts'
+import { JobStore, type StoredDecision } from '../../../src/store/job-store.ts'
 import type { StoredJob, StoredOutput } from '../../../src/store/db.ts'
 
 let n = 0
@@ -16,6 +17,10 @@ const job = (jobId: string): StoredJob => ({
 const output = (shard: number, leaf: number): StoredOutput => ({
   output: new Uint8Array([shard]), outputHash: `h${shard}`, leaf, credited: ['a'], rejected: [], revision: 0
 })
+const verdict = (shard: number, leaf: number): Extract<StoredDecision, { kind: 'verdict' }> =>
+  ({ kind: 'verdict', jobId: 'j', shard, leaf, verdict: new Uint8Array([100 + leaf]), output: output(shard, leaf) })
+const reopen = (shard: number, peer: string, revision: number): StoredDecision =>
+  ({ kind: 'reopen', jobId: 'j', shard, output: { ...output(shard, 0), reverify: { revision, peer } } })
 
 describe('JobStore', () => {
   it('reads several inputs in the order asked, undefined where one is missing', async () => {
@@ -29,12 +34,9 @@ describe('JobStore', () => {
   it('stores a batch of verdicts with their outputs; the log keeps leaf order', async () => {
     const store = fresh()
     await store.putJob(job('j'), [new Uint8Array([0]), new Uint8Array([1]), new Uint8Array([2])])
-    await store.putVerdict('j', 1, 0, new Uint8Array([100]), output(1, 0))
-    await store.putVerdicts([
-      { jobId: 'j', shard: 2, leaf: 1, verdict: new Uint8Array([101]), output: output(2, 1) },
-      { jobId: 'j', shard: 0, leaf: 2, verdict: new Uint8Array([102]), output: output(0, 2) }
-    ])
-    await store.putVerdicts([])
+    await store.putDecisions([verdict(1, 0)])
+    await store.putDecisions([verdict(2, 1), verdict(0, 2)])
+    await store.putDecisions([])
     expect(await store.logLeaves()).toEqual([new Uint8Array([100]), new Uint8Array([101]), new Uint8Array([102])])
     const outputs = await store.outputs('j')
     expect([...outputs.keys()].sort()).toEqual([0, 1, 2])
@@ -44,9 +46,45 @@ describe('JobStore', () => {
   it('writes a batch all or nothing: a bad entry leaves none of it stored', async () => {
     const store = fresh()
     await store.putJob(job('j'), [new Uint8Array([0])])
-    const bad = { jobId: 'j', shard: 1, leaf: 1, verdict: new Uint8Array([1]), output: { ...output(1, 1), notCloneable: () => {} } as unknown as StoredOutput }
-    await expect(store.putVerdicts([{ jobId: 'j', shard: 0, leaf: 0, verdict: new Uint8Array([0]), output: output(0, 0) }, bad])).rejects.toThrow()
+    const bad = { ...verdict(1, 1), output: { ...output(1, 1), notCloneable: () => {} } as unknown as StoredOutput }
+    await expect(store.putDecisions([verdict(0, 0), bad])).rejects.toThrow()
     expect(await store.logLeaves()).toEqual([])
     expect((await store.outputs('j')).size).toBe(0)
+  })
+
+  it('keeps a reopened shard under re-verification across a reload, until a new verdict decides it', async () => {
+    const name = `essaim-job-store-${++n}`
+    let store = new JobStore(name)
+    await store.putJob(job('j'), [new Uint8Array([0]), new Uint8Array([1])])
+    await store.putDecisions([verdict(0, 0), verdict(1, 1)])
+    await store.putDecisions([reopen(1, 'X', 1)])
+    // The tab reloads: a new connection reads what was stored.
+    store = new JobStore(name)
+    let decided = await store.decided('j')
+    expect([...decided.accepted.keys()]).toEqual([0])
+    expect(decided.reverifying).toEqual(new Map([[1, { revision: 1, peer: 'X' }]]))
+    // The old verdict stays in the log; the re-verification's verdict is appended and replaces the row.
+    await store.putDecisions([{ ...verdict(1, 2), output: { ...output(1, 2), outputHash: 'h1-new', revision: 1 } }])
+    decided = await new JobStore(name).decided('j')
+    expect(decided.reverifying.size).toBe(0)
+    expect(decided.accepted.get(1)).toMatchObject({ outputHash: 'h1-new', leaf: 2, revision: 1 })
+    expect(await store.logLeaves()).toHaveLength(3)
+  })
+
+  it('keeps the order of a verdict and a reopen of one shard written in one batch', async () => {
+    const store = fresh()
+    await store.putJob(job('j'), [new Uint8Array([0])])
+    await store.putDecisions([verdict(0, 0), reopen(0, 'X', 1)])
+    expect((await store.decided('j')).reverifying.get(0)).toEqual({ revision: 1, peer: 'X' })
+    await store.putDecisions([reopen(0, 'Y', 2), { ...verdict(0, 1), output: { ...output(0, 1), revision: 2 } }])
+    const decided = await store.decided('j')
+    expect(decided.reverifying.size).toBe(0)
+    expect(decided.accepted.get(0)).toMatchObject({ leaf: 1, revision: 2 })
+  })
+
+  it('refuses a reopen without its mark (programmer error)', async () => {
+    const store = fresh()
+    const unmarked = { kind: 'reopen', jobId: 'j', shard: 0, output: output(0, 0) } as unknown as StoredDecision
+    await expect(store.putDecisions([unmarked])).rejects.toThrow(TypeError)
   })
 })
