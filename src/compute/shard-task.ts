@@ -8,11 +8,15 @@
  * An OCR shard (text detection or recognition) carries its pixels as
  * `rgb`: uint8 [H, W, 3], already at the model's size; the volunteer turns
  * them into the model's float input (a quarter of the bytes on the wire).
+ * A digits shard likewise carries gray levels (`gray`: uint8 [N, 28, 28]);
+ * one that carries the float `input` itself (posted before shards carried
+ * levels) runs as it is.
  */
 import { decodeTensors, encodeTensors, makeTensor, tensorValues, type TensorMap } from '../core/tensors.ts'
 import { BadInputError } from './errors.ts'
 import { frameProbabilities } from './models/vad.ts'
 import { detTensor, recTensor } from './models/ocr.ts'
+import { DIGITS, digitsShardToInput } from './models/digits.ts'
 import type { ProcessingId } from './catalog.ts'
 
 /** Runs encoded inputs on a loaded model and returns encoded outputs (the ComputeClient's `run`). */
@@ -32,9 +36,13 @@ export function vadShardInput (samples: Float32Array): Uint8Array {
  * @throws whatever the worker throws (InputShapeError, CancelledError, …).
  */
 export async function computeShard (processing: ProcessingId, input: Uint8Array, run: RunEncoded, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-  if (processing !== 'vad' && processing !== 'ocr-det' && processing !== 'ocr-rec') return (await run(input, options)).output
+  if (processing === 'none') return (await run(input, options)).output
   const decoded = decodeTensors(input, { maxBytes: MAX_INPUT_BYTES })
   if (!decoded.ok) throw new BadInputError(`shard input: ${decoded.reason}`)
+  if (processing === 'digits') {
+    const gray = decoded.tensors[DIGITS.shard]
+    return (await run(gray === undefined ? input : encodeTensors(digitsShardToInput(gray)), options)).output
+  }
   if (processing !== 'vad') {
     const rgb = decoded.tensors.rgb
     if (rgb === undefined) throw new BadInputError('an OCR shard needs `rgb`: uint8 [H, W, 3]')

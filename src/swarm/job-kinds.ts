@@ -9,7 +9,7 @@ import type { CompareRule, JobPolicy } from '../core/schemas.ts'
 import { BadInputError } from '../compute/errors.ts'
 import type { CatalogModel } from '../compute/catalog.ts'
 import { decodeImage } from '../compute/models/image.ts'
-import { digitPixels, digitPredictions, digitsInput, type DigitPrediction } from '../compute/models/digits.ts'
+import { digitGray, digitPredictions, digitsShardInput, type DigitPrediction } from '../compute/models/digits.ts'
 import { speechSegments, wavTo16k, VAD, type SpeechSegment } from '../compute/models/vad.ts'
 import { vadShardInput } from '../compute/shard-task.ts'
 import { buildOcrInputs, type OcrJobMeta } from './ocr-job.ts'
@@ -22,7 +22,7 @@ import { buildOcrInputs, type OcrJobMeta } from './ocr-job.ts'
  * (bench/README.md measures both).
  */
 export const DIGITS_PER_SHARD = 8
-/** Most images in one digits shard (1024 images are 3 MiB of input). */
+/** Most images in one digits shard (1024 images are 784 KiB of input: one byte per pixel). */
 export const DIGITS_MAX_PER_SHARD = 1024
 
 /**
@@ -61,10 +61,10 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
   if (files.length === 0) throw new BadInputError('choose at least one file')
   const names = files.map(f => f.webkitRelativePath !== '' ? f.webkitRelativePath : f.name)
   if (model.processing === 'digits') {
-    const pixels: Float32Array[] = []
+    const pixels: Uint8Array[] = []
     for (const [i, file] of files.entries()) {
       try {
-        pixels.push(digitPixels(await decodeImage(file)))
+        pixels.push(digitGray(await decodeImage(file)))
       } catch (err) {
         throw new BadInputError(`${names[i]}: ${(err as Error).message}`)
       }
@@ -72,7 +72,7 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
     }
     const perShard = digitsPerShard(options.perShard)
     const inputs: Uint8Array[] = []
-    for (let i = 0; i < pixels.length; i += perShard) inputs.push(encodeTensors(digitsInput(pixels.slice(i, i + perShard))))
+    for (let i = 0; i < pixels.length; i += perShard) inputs.push(encodeTensors(digitsShardInput(pixels.slice(i, i + perShard))))
     return { inputs, meta: { kind: 'digits', files: names, perShard } }
   }
   if (model.processing === 'vad') {

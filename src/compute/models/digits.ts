@@ -8,15 +8,26 @@
  * ratio, then placed in the 28×28 field so its centre of mass is at the
  * centre. Dark-on-light images (a drawing on a white canvas, a scan) are
  * inverted first, decided by the mean of the border pixels.
+ *
+ * A digits shard carries the 8-bit gray levels (`gray`: uint8 [N, 28, 28]),
+ * not the floats: every input value is k / 255, so the volunteer expands the
+ * levels to exactly the floats the requester would have sent, from a quarter
+ * of the bytes on the wire.
  */
 import { makeTensor, tensorValues, type TensorData, type TensorMap } from '../../core/tensors.ts'
 import { BadInputError } from '../errors.ts'
 import { grayscale, resizeBilinear, type RgbaImage } from './image.ts'
 
-export const DIGITS = { model: 'digits', input: 'input', side: 28, box: 20 } as const
+/** `input`: the model's input name; `shard`: the gray levels' name in a digits shard. */
+export const DIGITS = { model: 'digits', input: 'input', shard: 'gray', side: 28, box: 20 } as const
 
-/** 784 values in [0, 1], white digit on black, centred by mass. */
+/** 784 values in [0, 1], white digit on black, centred by mass: {@link digitGray}'s levels / 255. */
 export function digitPixels (img: RgbaImage): Float32Array {
+  return grayToUnit(digitGray(img))
+}
+
+/** 784 gray levels (0–255), white digit on black, centred by mass: what a digits shard carries. */
+export function digitGray (img: RgbaImage): Uint8Array {
   const g = grayscale(img)
   const { width: w, height: h } = img
   let border = 0
@@ -51,13 +62,33 @@ export function digitPixels (img: RgbaImage): Float32Array {
   for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) { const v = small.data[(y * tw + x) * 4]!; mass += v; cx += v * x; cy += v * y }
   const ox = Math.round(DIGITS.side / 2 - (mass > 0 ? cx / mass : tw / 2) - 0.5)
   const oy = Math.round(DIGITS.side / 2 - (mass > 0 ? cy / mass : th / 2) - 0.5)
-  const out = new Float32Array(DIGITS.side * DIGITS.side)
+  const out = new Uint8Array(DIGITS.side * DIGITS.side)
   for (let y = 0; y < th; y++) {
     for (let x = 0; x < tw; x++) {
       const X = x + ox; const Y = y + oy
-      if (X >= 0 && Y >= 0 && X < DIGITS.side && Y < DIGITS.side) out[Y * DIGITS.side + X] = small.data[(y * tw + x) * 4]! / 255
+      if (X >= 0 && Y >= 0 && X < DIGITS.side && Y < DIGITS.side) out[Y * DIGITS.side + X] = small.data[(y * tw + x) * 4]!
     }
   }
+  return out
+}
+
+/**
+ * float32(k / 255) for every gray level k, as the 4 little-endian bytes a
+ * float32 tensor holds. The one conversion from levels to model input, so a
+ * volunteer that expands a shard's levels gets bit for bit the floats the
+ * requester would have sent (a float32 of k / 255 is one fixed value).
+ */
+const UNIT_BYTES = (() => {
+  const bytes = new Uint8Array(256 * 4)
+  const view = new DataView(bytes.buffer)
+  for (let k = 0; k < 256; k++) view.setFloat32(k * 4, k / 255, true)
+  return bytes
+})()
+
+/** Gray levels → values in [0, 1] (float32 of k / 255). */
+export function grayToUnit (gray: Uint8Array): Float32Array {
+  const out = new Float32Array(gray.length)
+  for (let i = 0; i < gray.length; i++) out[i] = gray[i]! / 255
   return out
 }
 
@@ -69,6 +100,43 @@ export function digitsInput (images: readonly Float32Array[]): TensorMap {
     values.set(im, i * 784)
   })
   return { [DIGITS.input]: makeTensor('float32', [images.length, 1, 28, 28], values) }
+}
+
+/**
+ * A digits shard as it travels: `gray` uint8 [N, 28, 28], one byte per pixel
+ * (a quarter of the float32 input; {@link digitsShardToInput} expands it).
+ */
+export function digitsShardInput (images: readonly Uint8Array[]): TensorMap {
+  const side = DIGITS.side
+  const data = new Uint8Array(images.length * side * side)
+  images.forEach((im, i) => {
+    if (im.length !== side * side) throw new BadInputError(`digit image ${i} has ${im.length} values, not ${side * side}`)
+    data.set(im, i * side * side)
+  })
+  return { [DIGITS.shard]: { dtype: 'uint8', dims: [images.length, side, side], data } }
+}
+
+/**
+ * The model input for a digits shard's gray levels: `input` float32
+ * [N, 1, 28, 28] of k / 255, bit-identical to {@link digitsInput} of
+ * {@link digitPixels}. Checks the tensor from another peer before allocating.
+ * @throws {BadInputError} unless `gray` is uint8 [N, 28, 28] with N ≥ 1.
+ */
+export function digitsShardToInput (gray: TensorData): TensorMap {
+  const side = DIGITS.side
+  const [n, h, w] = gray.dims
+  if (gray.dtype !== 'uint8' || gray.dims.length !== 3 || h !== side || w !== side || n === undefined || !Number.isSafeInteger(n) || n < 1 || gray.data.length !== n * side * side) {
+    throw new BadInputError(`a digits shard's \`${DIGITS.shard}\` must be uint8 [N, ${side}, ${side}], got ${gray.dtype} ${JSON.stringify(gray.dims)}`)
+  }
+  const data = new Uint8Array(gray.data.length * 4)
+  for (let i = 0; i < gray.data.length; i++) {
+    const at = gray.data[i]! * 4
+    data[i * 4] = UNIT_BYTES[at]!
+    data[i * 4 + 1] = UNIT_BYTES[at + 1]!
+    data[i * 4 + 2] = UNIT_BYTES[at + 2]!
+    data[i * 4 + 3] = UNIT_BYTES[at + 3]!
+  }
+  return { [DIGITS.input]: { dtype: 'float32', dims: [n, 1, side, side], data } }
 }
 
 export interface DigitPrediction { digit: number, probability: number, probs: number[] }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { makeTensor } from '../../../src/core/tensors.ts'
-import { digitPixels, digitPredictions, digitsInput } from '../../../src/compute/models/digits.ts'
+import { decodeTensors, encodeTensors, makeTensor } from '../../../src/core/tensors.ts'
+import { computeShard } from '../../../src/compute/shard-task.ts'
+import {
+  digitGray, digitPixels, digitPredictions, digitsInput, digitsShardInput, digitsShardToInput, grayToUnit
+} from '../../../src/compute/models/digits.ts'
 
 /** A w×h RGBA image, `ink` pixels dark on a light background (or the reverse). */
 function drawing (w: number, h: number, ink: (x: number, y: number) => boolean, darkOnLight = true): { width: number, height: number, data: Uint8Array } {
@@ -49,5 +52,55 @@ describe('digit preprocessing (MNIST conventions)', () => {
     expect(preds.map(p => p.digit)).toEqual([3, 1])
     expect(preds[0]!.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6)
     expect(preds[0]!.probability).toBeGreaterThan(0.9)
+  })
+})
+
+describe('digits shards carry gray levels', () => {
+  // Every level 0–255 (784 pixels: the levels three times over, then 16 more).
+  const levels = Uint8Array.from({ length: 784 }, (_, i) => i % 256)
+
+  it('expands every one of the 256 levels to float32(k / 255), bit for bit', () => {
+    const input = digitsShardToInput(digitsShardInput([levels]).gray!).input!
+    expect(input.dtype).toBe('float32')
+    expect(input.dims).toEqual([1, 1, 28, 28])
+    const view = new DataView(input.data.buffer, input.data.byteOffset, input.data.byteLength)
+    for (let k = 0; k < 256; k++) {
+      const expected = new DataView(new Float32Array([k / 255]).buffer).getUint32(0, true)
+      expect(view.getUint32(k * 4, true), `level ${k}`).toBe(expected)
+      expect(view.getFloat32(k * 4, true)).toBe(Math.fround(k / 255))
+    }
+  })
+  it('gives the same encoded model input as the float pixels did', () => {
+    const a = Uint8Array.from({ length: 784 }, (_, i) => (i * 37 + 11) % 256)
+    const floats = encodeTensors(digitsInput([grayToUnit(levels), grayToUnit(a)]))
+    const expanded = encodeTensors(digitsShardToInput(digitsShardInput([levels, a]).gray!))
+    expect(expanded).toEqual(floats)
+  })
+  it('digitPixels is the levels / 255', () => {
+    // A slanted stroke: the resize leaves many intermediate levels.
+    const img = drawing(97, 131, (x, y) => Math.abs(x - 20 - y * 0.4) < 6 && y > 10 && y < 120)
+    const gray = digitGray(img)
+    expect(new Set(gray).size).toBeGreaterThan(3)
+    expect(digitPixels(img)).toEqual(Float32Array.from(gray, v => v / 255))
+  })
+  it('refuses a gray tensor of the wrong type or shape', () => {
+    const ok = digitsShardInput([levels]).gray!
+    expect(() => digitsShardToInput({ ...ok, dtype: 'int8' })).toThrow(/uint8 \[N, 28, 28\]/)
+    expect(() => digitsShardToInput({ ...ok, dims: [1, 1, 28, 28] })).toThrow(/uint8 \[N, 28, 28\]/)
+    expect(() => digitsShardToInput({ ...ok, dims: [2, 28, 28] })).toThrow(/uint8 \[N, 28, 28\]/)
+    expect(() => digitsShardToInput({ ...ok, dims: [0, 28, 28], data: new Uint8Array(0) })).toThrow(/uint8 \[N, 28, 28\]/)
+    expect(() => digitsShardInput([new Uint8Array(783)])).toThrow(/783 values/)
+  })
+  it('computeShard hands the worker the float input, and runs a float shard as it is', async () => {
+    const seen: Uint8Array[] = []
+    const run = async (input: Uint8Array): Promise<{ output: Uint8Array }> => { seen.push(input); return { output: new Uint8Array([1]) } }
+    await computeShard('digits', encodeTensors(digitsShardInput([levels])), run)
+    expect(seen[0]).toEqual(encodeTensors(digitsInput([grayToUnit(levels)])))
+    const floats = encodeTensors(digitsInput([grayToUnit(levels)]))
+    await computeShard('digits', floats, run)
+    expect(seen[1]).toBe(floats)
+    const decoded = decodeTensors(seen[0]!)
+    expect(decoded.ok && decoded.tensors.input?.dims).toEqual([1, 1, 28, 28])
+    await expect(computeShard('digits', encodeTensors({ gray: makeTensor('float32', [1, 28, 28], grayToUnit(levels)) }), run)).rejects.toThrow(/uint8/)
   })
 })
