@@ -27,9 +27,9 @@ import {
   BadSignatureError, FutureMessageError, InvalidEnvelopeError, OversizedError, ReplayError, SchemaError,
   StaleMessageError, UnexpectedKindError, UnknownVersionError, type OpenError
 } from './errors.ts'
-import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sign, verifySignature, type Identity } from './identity.ts'
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sign, signAsync, verifySignature, verifySignatureAsync, type Identity } from './identity.ts'
 import { ReplayWindow } from './replay.ts'
-import { checkBody, type BodyOf } from './schemas.ts'
+import { checkBody, type BodyOf, type ReceiptBody } from './schemas.ts'
 import { isPlainObject } from './validate.ts'
 
 export type { Kind } from './constants.ts'
@@ -105,15 +105,34 @@ function isTime (n: unknown): n is number {
  * @throws {InvalidKeyError} if the identity's seed is malformed.
  */
 export function seal<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identity, meta: SealMeta): Uint8Array {
+  const unsigned = unsignedFor(kind, body, identity, meta)
+  return sealed(unsigned, sign(identity, signingBytes(kind, encodeCanonical(unsigned))))
+}
+
+/**
+ * {@link seal} with the signature made on the platform's native Ed25519
+ * where there is one (identity.ts `signAsync`): the same bytes, sooner.
+ * @throws as {@link seal} does.
+ */
+export async function sealAsync<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identity, meta: SealMeta): Promise<Uint8Array> {
+  const unsigned = unsignedFor(kind, body, identity, meta)
+  return sealed(unsigned, await signAsync(identity, signingBytes(kind, encodeCanonical(unsigned))))
+}
+
+interface Unsigned<K extends Kind> { v: typeof ENVELOPE_VERSION, kind: K, signer: Uint8Array, seq: number, ts: number, body: BodyOf<K> }
+
+function unsignedFor<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identity, meta: SealMeta): Unsigned<K> {
   if (!isKind(kind)) throw new SchemaError(`unknown kind ${String(kind)}`)
   const bad = checkBody(kind, body)
   if (bad !== undefined) throw new SchemaError(bad)
   if (!isTime(meta.seq)) throw new SchemaError('seq must be a non-negative safe integer')
   if (!isTime(meta.ts)) throw new SchemaError('ts must be a non-negative safe integer')
-  const unsigned = { v: ENVELOPE_VERSION, kind, signer: identity.publicKey, seq: meta.seq, ts: meta.ts, body }
-  const sig = sign(identity, signingBytes(kind, encodeCanonical(unsigned)))
+  return { v: ENVELOPE_VERSION, kind, signer: identity.publicKey, seq: meta.seq, ts: meta.ts, body }
+}
+
+function sealed<K extends Kind> (unsigned: Unsigned<K>, sig: Uint8Array): Uint8Array {
   const bytes = encodeCanonical({ ...unsigned, sig })
-  if (bytes.length > BYTE_CAPS[kind]) throw new OversizedError(`${kind} envelope of ${bytes.length} bytes exceeds the cap of ${BYTE_CAPS[kind]}`)
+  if (bytes.length > BYTE_CAPS[unsigned.kind]) throw new OversizedError(`${unsigned.kind} envelope of ${bytes.length} bytes exceeds the cap of ${BYTE_CAPS[unsigned.kind]}`)
   return bytes
 }
 
@@ -122,7 +141,59 @@ export function seal<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identi
  * were refused (one of {@link OpenError}). Never throws.
  */
 export function open<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOptions<K> = {}): OpenResult<K> {
-  const fail = (error: OpenError): OpenResult<K> => ({ ok: false, error })
+  const p = parse(bytes, options)
+  if (!p.ok) return p
+  return finish(p, verifySignature(p.sig, p.signed, p.signer), options)
+}
+
+/**
+ * {@link open}, with the same result for the same bytes, options and clock,
+ * checking the signature on the platform's native Ed25519 where it can
+ * (identity.ts `verifySignatureAsync`). Never throws.
+ */
+export async function openAsync<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOptions<K> = {}): Promise<OpenResult<K>> {
+  const p = parse(bytes, options)
+  if (!p.ok) return p
+  return finish(p, await verifySignatureAsync(p.sig, p.signed, p.signer), options)
+}
+
+/**
+ * Checks the signature of an envelope, and of the envelopes its body
+ * carries (a receipt's verdict and tree head), on the platform's native
+ * Ed25519, so that the synchronous {@link open} of the same bytes that
+ * follows finds them verified (identity.ts remembers successes) instead of
+ * paying for pure-JS checks on the page's main thread. Only an
+ * optimisation: it decides nothing, and bytes that do not parse or do not
+ * verify are left for open() to refuse with its reason. Never throws.
+ */
+export async function preverify (bytes: Uint8Array): Promise<void> {
+  await preverifyAt(bytes, 0)
+}
+
+async function preverifyAt (bytes: Uint8Array, depth: number): Promise<void> {
+  const p = parse(bytes, {})
+  if (!p.ok) return
+  // A receipt carries the verdict and tree head it proves (one level: those carry no envelopes).
+  const inner = depth === 0 && p.kind === 'receipt' ? [(p.body as ReceiptBody).verdict, (p.body as ReceiptBody).head] : []
+  await Promise.all([verifySignatureAsync(p.sig, p.signed, p.signer), ...inner.map(async b => { await preverifyAt(b, depth + 1) })])
+}
+
+/** What open() has checked before the signature: the fields, and the bytes the signature covers. */
+interface Parsed<K extends Kind> {
+  ok: true
+  kind: K
+  signer: Uint8Array
+  seq: number
+  ts: number
+  body: BodyOf<K>
+  sig: Uint8Array
+  unsigned: Uint8Array
+  signed: Uint8Array
+}
+
+/** The cheap checks, in order: byte cap, canonical CBOR, shape, version, kind, per-kind cap, body schema, clock. */
+function parse<K extends Kind> (bytes: Uint8Array, options: OpenOptions<K>): Parsed<K> | { ok: false, error: OpenError } {
+  const fail = (error: OpenError): { ok: false, error: OpenError } => ({ ok: false, error })
   const decoded = decodeCanonical(bytes, MAX_ENVELOPE_BYTES)
   if (!decoded.ok) return fail(decoded.error)
   const m = decoded.value
@@ -149,9 +220,15 @@ export function open<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOpt
   if (options.maxAgeMs !== undefined && ts < now - options.maxAgeMs) return fail(new StaleMessageError(`signed ${now - ts} ms ago, limit ${options.maxAgeMs} ms`))
   if (options.maxFutureMs !== undefined && ts > now + options.maxFutureMs) return fail(new FutureMessageError(`dated ${ts - now} ms ahead, limit ${options.maxFutureMs} ms`))
   const unsigned = encodeCanonical({ v: ENVELOPE_VERSION, kind, signer, seq, ts, body })
-  if (!verifySignature(sig, signingBytes(kind, unsigned), signer)) return fail(new BadSignatureError(`signature does not verify for this ${kind}`))
+  return { ok: true, kind: kind as K, signer, seq, ts, body: body as BodyOf<K>, sig, unsigned, signed: signingBytes(kind, unsigned) }
+}
+
+/** After the signature: the replay window (only for signatures that verified), then the envelope. */
+function finish<K extends Kind> (p: Parsed<K>, signatureOk: boolean, options: OpenOptions<K>): OpenResult<K> {
+  const { kind, signer, seq, ts, body, sig, unsigned } = p
+  if (!signatureOk) return { ok: false, error: new BadSignatureError(`signature does not verify for this ${kind}`) }
   if (options.replay !== undefined && !options.replay.check({ kind, signer, seq })) {
-    return fail(new ReplayError(`${kind} seq ${seq} from this signer was already seen`))
+    return { ok: false, error: new ReplayError(`${kind} seq ${seq} from this signer was already seen`) }
   }
   const envelope = { v: ENVELOPE_VERSION, kind, signer, seq, ts, body, sig, id: sha256(unsigned) }
   return { ok: true, envelope: envelope as AnyEnvelope<K> }

@@ -8,10 +8,15 @@
  * Verification is strict RFC 8032 (`zip215: false`): non-canonical point
  * encodings and small-order public keys are refused, so one message has one
  * valid signer and a signature cannot be bent to another key.
+ *
+ * `signAsync` and `verifySignatureAsync` give the same answers through the
+ * platform's native Ed25519 where it has one (native-ed25519.ts), about
+ * twenty times faster; the synchronous functions are pure noble.
  */
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { InvalidKeyError } from './errors.ts'
+import { nativeSign, nativeVerifies } from './native-ed25519.ts'
 
 /** An Ed25519 identity. `seed` is private: never log it, never send it. */
 export interface Identity {
@@ -39,8 +44,13 @@ export function identityFromSeed (seed: Uint8Array): Identity {
     throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
   }
   const copy = Uint8Array.from(seed)
-  return { seed: copy, publicKey: ed25519.getPublicKey(copy) }
+  const identity = { seed: copy, publicKey: ed25519.getPublicKey(copy) }
+  derived.add(identity)
+  return identity
 }
+
+/** Identities made here, whose public key is known to be their seed's (and so never of small order). */
+const derived = new WeakSet<Identity>()
 
 /**
  * Ed25519 signature (64 bytes) of `msg` (RFC 8032 §5.1.6). Callers sign
@@ -48,10 +58,41 @@ export function identityFromSeed (seed: Uint8Array): Identity {
  * @throws {InvalidKeyError} if the identity's seed is malformed.
  */
 export function sign (identity: Identity, msg: Uint8Array): Uint8Array {
+  checkSeed(identity)
+  const sig = ed25519.sign(msg, identity.seed)
+  rememberOwn(identity, sig, msg)
+  return sig
+}
+
+/**
+ * {@link sign} on the platform's native Ed25519 when it has one (the same
+ * bytes: Ed25519 is deterministic), else noble.
+ * @throws {InvalidKeyError} if the identity's seed is malformed.
+ */
+export async function signAsync (identity: Identity, msg: Uint8Array): Promise<Uint8Array> {
+  checkSeed(identity)
+  const sig = await nativeSign(identity.seed, msg)
+  if (sig === undefined) return sign(identity, msg)
+  rememberOwn(identity, sig, msg)
+  return sig
+}
+
+function checkSeed (identity: Identity): void {
   if (!(identity?.seed instanceof Uint8Array) || identity.seed.length !== SEED_BYTES) {
     throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
   }
-  return ed25519.sign(msg, identity.seed)
+}
+
+/**
+ * A signature just made with a key pair from {@link identityFromSeed}
+ * verifies (its public key is its seed's, hence never of small order, and
+ * Ed25519 signing is deterministic): a requester checks the receipts it
+ * seals, and its own verdicts inside them, and need not pay for that again.
+ * A hand-made Identity, whose public key may not match its seed, is not
+ * taken on trust.
+ */
+function rememberOwn (identity: Identity, sig: Uint8Array, msg: Uint8Array): void {
+  if (derived.has(identity)) remember(verifiedKey(sig, msg, identity.publicKey))
 }
 
 /**
@@ -60,11 +101,35 @@ export function sign (identity: Identity, msg: Uint8Array): Uint8Array {
  * types or lengths, non-canonical encodings, small-order keys.
  */
 export function verifySignature (sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array): boolean {
-  if (!(sig instanceof Uint8Array) || sig.length !== SIGNATURE_BYTES) return false
-  if (!(msg instanceof Uint8Array)) return false
-  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) return false
+  if (!wellTyped(sig, msg, publicKey)) return false
   const key = verifiedKey(sig, msg, publicKey)
   if (verified.has(key)) return true
+  return verifyNoble(sig, msg, publicKey, key)
+}
+
+/**
+ * {@link verifySignature}, with the same answer for every input, on the
+ * platform's native Ed25519 where that answer can be had from it (see
+ * native-ed25519.ts); noble decides every other case. A success is
+ * remembered, so a synchronous check of the same bytes afterwards is free.
+ */
+export async function verifySignatureAsync (sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  if (!wellTyped(sig, msg, publicKey)) return false
+  const key = verifiedKey(sig, msg, publicKey)
+  if (verified.has(key)) return true
+  if (await nativeVerifies(sig, msg, publicKey)) {
+    remember(key)
+    return true
+  }
+  return verifyNoble(sig, msg, publicKey, key)
+}
+
+function wellTyped (sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array): boolean {
+  return sig instanceof Uint8Array && sig.length === SIGNATURE_BYTES && msg instanceof Uint8Array &&
+    publicKey instanceof Uint8Array && publicKey.length === PUBLIC_KEY_BYTES
+}
+
+function verifyNoble (sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array, key: string): boolean {
   let ok: boolean
   try {
     ok = ed25519.verify(sig, msg, publicKey, { zip215: false })
@@ -86,6 +151,11 @@ export function verifySignature (sig: Uint8Array, msg: Uint8Array, publicKey: Ui
  */
 const verified = new Set<string>()
 const VERIFIED_MAX = 8192
+
+/** Forgets every remembered verification, for tests and benchmarks that measure or exercise a fresh check. */
+export function forgetVerifications (): void {
+  verified.clear()
+}
 
 function verifiedKey (sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array): string {
   const h = sha256.create().update(publicKey).update(sig).update(msg).digest()

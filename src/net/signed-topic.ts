@@ -9,7 +9,7 @@
  */
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
-import { open, type AnyEnvelope } from '../core/envelope.ts'
+import { open, preverify, type AnyEnvelope } from '../core/envelope.ts'
 import type { Kind } from '../core/constants.ts'
 import type { ReplayWindow } from '../core/replay.ts'
 import { bytesEqual } from '../core/bytes.ts'
@@ -51,7 +51,9 @@ export function checkSignedMessage<K extends Kind> (
 export function signedTopic<K extends Kind> (pubsub: GossipSub, init: SignedTopicInit<K>): SignedTopic {
   const now = init.now ?? Date.now
   const accepted = new WeakMap<Message, AnyEnvelope<K>>()
-  pubsub.topicValidators.set(init.topic, (_peer, msg) => {
+  pubsub.topicValidators.set(init.topic, async (_peer, msg) => {
+    // Native Ed25519 first (off the pure-JS path), so the check below finds the signatures verified.
+    if (msg.type === 'signed') await preverify(msg.data)
     const checked = checkSignedMessage(msg, { kinds: init.kinds, now: now(), maxAgeMs: init.maxAgeMs, maxFutureMs: init.maxFutureMs, replay: init.replay })
     if (!checked.ok) {
       const from = msg.type === 'signed' ? msg.from.toString() : 'unknown'

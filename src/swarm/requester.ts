@@ -13,7 +13,7 @@
 import { TypedEventEmitter } from 'main-event'
 import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
-import { open, seal, type Envelope } from '../core/envelope.ts'
+import { open, preverify, seal, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import { bytesEqual, fromHex, sha256, toHex } from '../core/bytes.ts'
 import type { CompareRule, JobBody, JobPolicy } from '../core/schemas.ts'
@@ -384,6 +384,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const from = peer.toString()
     const key = publicKeyOf(from)
     if (key === undefined) return refusal('only Ed25519 peers can volunteer')
+    // Attestation signatures on native Ed25519 first, so takeResult's open() finds them verified.
+    await Promise.all(request.results.map(async r => { if (r.attestation !== null) await preverify(r.attestation) }))
     const received: number[] = []
     for (const result of request.results) {
       const lease = job.leases.get(result.lease)

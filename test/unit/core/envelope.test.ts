@@ -4,17 +4,25 @@
  * garbage, non-canonical, unknown version, replay, cross-kind — with its
  * named error, never a throw.
  */
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
 import { encode, rfc8949EncodeOptions } from 'cborg'
-import { seal, open, signingBytes, ReplayWindow, type Envelope } from '../../../src/core/envelope.ts'
+import { seal, sealAsync, open, openAsync, preverify, signingBytes, ReplayWindow, type Envelope } from '../../../src/core/envelope.ts'
 import { encodeCanonical, decodeCanonical } from '../../../src/core/cbor.ts'
 import { sha256, bytesEqual, concat, utf8 } from '../../../src/core/bytes.ts'
-import { sign } from '../../../src/core/identity.ts'
+import { forgetVerifications, sign, verifySignature } from '../../../src/core/identity.ts'
 import { BYTE_CAPS, type Kind } from '../../../src/core/constants.ts'
 import { CoreError, OversizedError, SchemaError } from '../../../src/core/errors.ts'
 import type { Bodies, PresenceBody } from '../../../src/core/schemas.ts'
 import { JUNK_BYTES, NOT_BYTES } from '../vectors/junk.ts'
 import { ALL_KINDS, NOW, PEER_ID, maxBodies, sampleBodies, who } from './fixtures.ts'
+
+// noble's verify, counted (and otherwise unchanged): to see when a check is answered from the memo.
+const nobleCalls = vi.hoisted(() => ({ verify: 0 }))
+vi.mock('@noble/curves/ed25519.js', async original => {
+  const m = await original<typeof import('@noble/curves/ed25519.js')>()
+  const verify: typeof m.ed25519.verify = (...args) => { nobleCalls.verify++; return m.ed25519.verify(...args) }
+  return { ...m, ed25519: { ...m.ed25519, verify } }
+})
 
 const alice = who(1)
 const bodies = sampleBodies()
@@ -247,5 +255,60 @@ describe('every body kind has its own strict schema', () => {
     if (!r.ok) throw r.error
     const v = r.envelope as Envelope<'verdict'>
     expect(v.body.credited.every((k, i) => bytesEqual(k, bodies.verdict.credited[i]!))).toBe(true)
+  })
+})
+
+describe('the native-Ed25519 variants give the same bytes and results', () => {
+  it('sealAsync gives seal\'s bytes for every kind, and refuses what seal refuses', async () => {
+    for (const kind of ALL_KINDS) {
+      const meta = { seq: 3, ts: NOW }
+      expect(await sealAsync(kind, bodies[kind] as never, alice, meta)).toEqual(seal(kind, bodies[kind] as never, alice, meta))
+    }
+    await expect(sealAsync('presence', presence({ threads: -1 }), alice, { seq: 1, ts: NOW })).rejects.toBeInstanceOf(SchemaError)
+  })
+
+  it('openAsync gives open\'s result: accepted envelopes, and each refusal with the same error', async () => {
+    const good = seal('presence', presence(), alice, { seq: 1, ts: NOW })
+    const flipped = good.slice()
+    flipped[flipped.length - 3]! ^= 1
+    for (const [bytes, options] of [
+      [good, {}], [good, { kinds: ['job'] as Kind[] }], [good, { now: NOW + 10_000, maxAgeMs: 1_000 }], [flipped, {}], ...JUNK_BYTES.map(j => [j, {}] as const)
+    ] as Array<[Uint8Array, Parameters<typeof open>[1]]>) {
+      forgetVerifications()
+      const a = await openAsync(bytes, options)
+      forgetVerifications()
+      const b = open(bytes, options)
+      expect(a.ok).toBe(b.ok)
+      if (a.ok && b.ok) expect(a.envelope).toEqual(b.envelope)
+      if (!a.ok && !b.ok) expect([a.error.name, a.error.message]).toEqual([b.error.name, b.error.message])
+    }
+    const replay = new ReplayWindow()
+    expect((await openAsync(good, { replay })).ok).toBe(true)
+    expect(await openAsync(good, { replay })).toMatchObject({ ok: false, error: { name: 'ReplayError' } })
+  })
+
+  it('preverify leaves a receipt\'s three signatures verified, and never throws', async () => {
+    const verdict = seal('verdict', bodies.verdict, alice, { seq: 1, ts: NOW })
+    const head = seal('tree-head', bodies['tree-head'], alice, { seq: 1, ts: NOW })
+    const receipt = seal('receipt', { ...bodies.receipt, verdict, head }, alice, { seq: 1, ts: NOW })
+    const signed = (bytes: Uint8Array): [Uint8Array, Uint8Array, Uint8Array] => {
+      const m = decodeCanonical(bytes, 1 << 20)
+      if (!m.ok) throw new Error('does not decode')
+      const { sig, ...unsigned } = m.value as Record<string, unknown>
+      return [sig as Uint8Array, signingBytes(unsigned.kind as Kind, encodeCanonical(unsigned)), alice.publicKey]
+    }
+    forgetVerifications()
+    await preverify(receipt)
+    // Remembered: the synchronous check answers without running noble again.
+    const before = nobleCalls.verify
+    for (const bytes of [receipt, verdict, head]) {
+      const [sig, msg, key] = signed(bytes)
+      expect(verifySignature(sig, msg, key)).toBe(true)
+    }
+    expect(nobleCalls.verify).toBe(before)
+    const [sig, msg, key] = signed(receipt)
+    expect(verifySignature(sig, concat(msg, new Uint8Array([0])), key)).toBe(false)
+    expect(nobleCalls.verify).toBe(before + 1)
+    for (const junk of [...JUNK_BYTES, ...NOT_BYTES]) await expect(preverify(junk as Uint8Array)).resolves.toBeUndefined()
   })
 })

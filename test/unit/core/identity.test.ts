@@ -8,7 +8,7 @@ import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { privateKeyFromRaw, generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
-import { generateIdentity, identityFromSeed, sign, verifySignature } from '../../../src/core/identity.ts'
+import { forgetVerifications, generateIdentity, identityFromSeed, sign, verifySignature } from '../../../src/core/identity.ts'
 import { fromHex, toHex, concat } from '../../../src/core/bytes.ts'
 import { RFC8032_ED25519 } from '../vectors/rfc8032.ts'
 import { NOT_BYTES } from '../vectors/junk.ts'
@@ -20,6 +20,7 @@ describe('RFC 8032 §7.1 Ed25519 vectors', () => {
       expect(toHex(id.publicKey)).toBe(v.publicKey)
       const msg = fromHex(v.message)
       expect(toHex(sign(id, msg))).toBe(v.signature)
+      forgetVerifications() // sign() remembers its own signature as verified: check it afresh
       expect(verifySignature(fromHex(v.signature), msg, id.publicKey)).toBe(true)
       const bad = fromHex(v.signature)
       bad[0] = bad[0]! ^ 1
@@ -90,6 +91,7 @@ describe('identity API', () => {
       (seed, msg, at, bit) => {
         const id = identityFromSeed(seed)
         const sig = sign(id, msg)
+        forgetVerifications()
         expect(verifySignature(sig, msg, id.publicKey)).toBe(true)
         const flip = (b: Uint8Array): Uint8Array => { const c = b.slice(); c[at % c.length] = c[at % c.length]! ^ (1 << bit); return c }
         expect(verifySignature(flip(sig), msg, id.publicKey)).toBe(false)
@@ -112,6 +114,18 @@ describe('identity API', () => {
     // Many other verifications later (the memo is bounded), the answer is unchanged.
     for (let i = 0; i < 50; i++) verifySignature(sign(other, new Uint8Array([i])), new Uint8Array([i]), other.publicKey)
     expect(verifySignature(sig, msg, id.publicKey)).toBe(true)
+  })
+
+  it('sign() remembers its own signatures as verified, but not those of a hand-made identity', () => {
+    const id = identityFromSeed(new Uint8Array(32).fill(11))
+    const msg = new Uint8Array([6, 6])
+    const sig = sign(id, msg)
+    expect(verifySignature(sig, msg, id.publicKey)).toBe(true)
+    // A public key that is not the seed's: the signature must not pass as verified under it.
+    const other = identityFromSeed(new Uint8Array(32).fill(12)).publicKey
+    const forged = { seed: id.seed, publicKey: other }
+    const sig2 = sign(forged, new Uint8Array([6, 7]))
+    expect(verifySignature(sig2, new Uint8Array([6, 7]), other)).toBe(false)
   })
 
   it('verifySignature returns false, never throws, on hostile input', () => {
