@@ -200,6 +200,22 @@ export class Ledger {
     return { ok: true, added: true, receipt: v }
   }
 
+  /**
+   * Leaf indices below `size` of `requester`'s log (public key, hex) for
+   * which no verdict is held, ascending, at most `max`: what a peer that saw
+   * a head of that size should catch up on. Empty once the requester's
+   * receipt bound is reached (nothing more would be kept).
+   */
+  missingLeaves (requester: string, size: number, max: number): number[] {
+    const state = this.requesters.get(requester)
+    if (state !== undefined && state.claims.size >= this.limits.receiptsPerRequester) return []
+    const held = new Set<number>()
+    for (const c of state?.claims.values() ?? []) held.add(c.index)
+    const out: number[] = []
+    for (let i = 0; i < size && out.length < max; i++) if (!held.has(i)) out.push(i)
+    return out
+  }
+
   /** The ledger derived from everything fed so far. Pure: same inputs, same snapshot. */
   snapshot (): LedgerSnapshot {
     const peers = new Map<string, LedgerRow>()

@@ -20,6 +20,8 @@
  * inclusion proof.
  */
 import { bytesEqual } from './bytes.ts'
+import { decodeCanonical } from './cbor.ts'
+import { MAX_ENVELOPE_BYTES } from './constants.ts'
 import { open, seal, type Envelope, type SealMeta } from './envelope.ts'
 import { InvalidProofError } from './errors.ts'
 import type { Identity } from './identity.ts'
@@ -96,4 +98,18 @@ export function verifyReceipt (bytes: Uint8Array, options: VerifyOptions = {}): 
     return refuse(new InvalidProofError(`inclusion proof of leaf ${index} does not verify under the tree head of size ${head.body.size}`))
   }
   return { ok: true, receipt, verdict, head, requester: receipt.signer, index, leaf }
+}
+
+/**
+ * The leaf hash of the verdict inside receipt bytes, without checking any
+ * signature: a key that is the same for every receipt of one verdict (they
+ * differ only in the head they are proven against). Only for receipts that
+ * were verified before (e.g. when stored); undefined if the bytes do not
+ * even decode.
+ */
+export function receiptLeaf (bytes: Uint8Array): Uint8Array | undefined {
+  const decoded = decodeCanonical(bytes, MAX_ENVELOPE_BYTES)
+  if (!decoded.ok) return undefined
+  const body = (decoded.value as { body?: { verdict?: unknown } } | null)?.body
+  return body?.verdict instanceof Uint8Array ? leafHash(body.verdict) : undefined
 }

@@ -2,6 +2,7 @@
  * Every protocol id, gossip topic and network default in one place. Ids are
  * versioned: a breaking change gets a new id, never a silent reinterpretation.
  */
+import { BYTE_CAPS } from '../core/constants.ts'
 
 /** Gossip topics (DESIGN.md "Data flow of one job"). */
 export const TOPIC_PRESENCE = 'essaim/presence/1'
@@ -97,3 +98,35 @@ export const GOSSIP_MAX_FUTURE_MS = 60_000
 export const HEAD_BATCH_MS = 250
 /** Wait before asking again when a requester has nothing to hand out. */
 export const WORK_IDLE_WAIT_MS = 1_000
+
+/**
+ * Catch-up on a requester's log over `/essaim/log/1.0.0`: a peer that saw a
+ * signed tree head of size N while holding fewer of that requester's
+ * verdicts asks the requester for receipts of the leaf indices it lacks.
+ */
+export const PROTOCOL_LOG = '/essaim/log/1.0.0'
+/** Leaf indices asked for (and receipts returned) in one exchange. */
+export const LOG_MAX_PAGE = 64
+/** Largest request frame: a page of indices in canonical CBOR is under 1 KiB. */
+export const LOG_MAX_REQUEST_BYTES = 4 * 1024
+/** Largest reply frame: a full page of receipts at their byte cap, plus framing. */
+export const LOG_MAX_REPLY_BYTES = LOG_MAX_PAGE * BYTE_CAPS.receipt + 4 * 1024
+/** Deadline of one exchange, either side. */
+export const LOG_TIMEOUT_MS = 15_000
+/** Concurrent log streams one connection may open to us. */
+export const LOG_MAX_STREAMS_PER_PEER = 2
+/** Pages served at once to everybody; beyond that the answer is "busy". */
+export const LOG_MAX_SERVES_TOTAL = 4
+/** Pages one peer may ask for in a burst, and how often it earns another (each page costs the server up to 64 signatures). */
+export const LOG_SERVE_BURST = 16
+export const LOG_SERVE_REFILL_MS = 1_000
+/** Peers the server keeps a page budget for; beyond it the oldest is forgotten. */
+export const LOG_MAX_TRACKED_PEERS = 1_024
+/** An observer that learns it is behind waits this long first (receipts of one head arrive as a burst). */
+export const LOG_CATCH_UP_DELAY_MS = 1_500
+/** Retry after a failed catch-up, doubling up to the cap, at most this many times per head size. */
+export const LOG_CATCH_UP_RETRY_MS = 3_000
+export const LOG_CATCH_UP_RETRY_MAX_MS = 60_000
+export const LOG_CATCH_UP_ATTEMPTS = 6
+/** Pages fetched in one catch-up round before yielding to other requesters. */
+export const LOG_CATCH_UP_PAGES = 64

@@ -76,6 +76,26 @@ export class WorkProtocolError extends NetError {
   }
 }
 
+/**
+ * A log catch-up exchange failed: the stream broke, or the requester sent a
+ * malformed, oversized or forged reply (a receipt that does not verify, is
+ * not its own, or answers an index nobody asked for).
+ */
+export class LogProtocolError extends NetError {
+  override readonly name = 'LogProtocolError' as const
+  constructor (readonly peer: string, reason: string, options?: ErrorOptions) {
+    super(`log protocol error with ${peer}: ${reason}`, options)
+  }
+}
+
+/** The requester declined a log catch-up (busy, asked too often, or not serving a log): try later. */
+export class LogRefusedError extends NetError {
+  override readonly name = 'LogRefusedError' as const
+  constructor (readonly peer: string, readonly reason: string) {
+    super(`peer ${peer} refused a log catch-up: ${reason}`)
+  }
+}
+
 /** Every error `fetchBlob` rejects with, apart from the caller's own abort reason. */
 export type BlobFetchError =
   | BlobNotFoundError

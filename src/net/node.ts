@@ -20,6 +20,8 @@
  * - work: volunteers pull shards from requesters and hand in results.
  * - blob: model bytes by sha256 from (and to) other tabs over direct
  *   connections, so the static origin is not the only source.
+ * - log: receipts a peer missed (gossip does not replay), asked of their
+ *   requester over a direct connection and verified like gossiped ones.
  */
 import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { webSockets } from '@libp2p/websockets'
@@ -42,6 +44,7 @@ import { DISCOVERY_INTERVAL_MS } from './constants.ts'
 import { mesh, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
 import { work, type WorkService } from './protocols/work.ts'
+import { logService, type LogService } from './protocols/log.ts'
 import { PeerPenalties, gossipScoring } from './scoring.ts'
 
 export interface BaseServices {
@@ -52,6 +55,7 @@ export interface BaseServices {
   mesh: Mesh
   blob: BlobService
   work: WorkService
+  log: LogService
 }
 
 /** libp2p's internal components (not exported by name from 'libp2p'). */
@@ -125,6 +129,7 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
       mesh: mesh({ relays: init.relays }),
       blob: blob({ store: init.blobStore, penalties }),
       work: work(),
+      log: logService({ penalties }),
       ...(init.services ?? {})
     } as ServiceFactoryMap<BaseServices & S>
   })

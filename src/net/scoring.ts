@@ -11,8 +11,9 @@
  *   threshold: from then on gossipsub drops everything it sends before any
  *   validator runs, until the count has decayed. Honest peers only forward
  *   what they validated, so they never accumulate P4.
- * - P5, application score: peers our requester caught lying (failed canary)
- *   or that served model bytes not matching their hash are graylisted;
+ * - P5, application score: peers our requester caught lying (failed canary),
+ *   that served model bytes not matching their hash, or answered a log
+ *   catch-up with receipts that do not verify are graylisted;
  *   peers outvoted on a shard lose a little per outvoted answer (honest
  *   peers on another provider can disagree now and then, so it is capped
  *   above the graylist threshold). Kept in a bounded {@link PeerPenalties}.
@@ -89,7 +90,7 @@ const TOPIC_PARAMS: TopicScoreParams = {
   invalidMessageDeliveriesDecay: INVALID_MESSAGE_DECAY
 }
 
-export type PenaltyReason = 'failed-canary' | 'wrong-blob' | 'outvoted'
+export type PenaltyReason = 'failed-canary' | 'wrong-blob' | 'forged-log' | 'outvoted'
 
 interface Penalty { faulty: PenaltyReason | undefined, outvotes: number }
 
@@ -103,7 +104,7 @@ export class PeerPenalties {
 
   constructor (private readonly max = MAX_PENALISED_PEERS) {}
 
-  /** The peer lied (failed a canary) or served bytes that do not match their hash: graylisted. */
+  /** The peer lied (failed a canary), served bytes that do not match their hash, or forged log receipts: graylisted. */
   fault (peerId: string, reason: Exclude<PenaltyReason, 'outvoted'>): void {
     const p = this.entry(peerId)
     p.faulty ??= reason
@@ -158,9 +159,14 @@ export function gossipScoring (penalties: PeerPenalties): { scoreParams: Partial
 /** Refusal reasons (`"<ErrorName>: …"`) that say nothing about the honesty of the peer that delivered the message. */
 const TIMING_REFUSALS = ['StaleMessageError', 'FutureMessageError', 'ReplayError']
 
+/** True for a refusal (`"<ErrorName>: …"`) caused only by the message's signed time or sequence number. */
+export function isTimingRefusal (reason: string): boolean {
+  return TIMING_REFUSALS.some(name => reason.startsWith(`${name}:`))
+}
+
 /** What a topic validator answers for a refused message: IGNORE for clock or ordering trouble, REJECT (scored) for the rest. */
 export function refusalResult (reason: string): TopicValidatorResult {
-  return TIMING_REFUSALS.some(name => reason.startsWith(`${name}:`)) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+  return isTimingRefusal(reason) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
 }
 
 /**

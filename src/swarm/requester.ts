@@ -4,7 +4,10 @@
  * scheduler, checks every result (output decodes, attestation signed by the
  * volunteer over exactly this job, shard, input and output), appends each
  * decision as a signed verdict to its transparency log, signs tree heads
- * over them and gossips one receipt per verdict. (It publishes on the jobs
+ * over them and gossips one receipt per verdict. Peers that missed receipts
+ * (gossip does not replay) ask for them over `/essaim/log/1.0.0`; the latest
+ * head is announced on the log topic when a peer subscribes to it, and
+ * while a job runs, so they learn that they are behind. (It publishes on the jobs
  * and log topics; the volunteer runtime of the same tab subscribes to them
  * and feeds the ledger, so each topic has exactly one validator.) Everything needed to resume
  * after a reload (manifest, inputs, canary answers, accepted outputs, log)
@@ -13,7 +16,7 @@
 import { TypedEventEmitter } from 'main-event'
 import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
-import { open, preverify, seal, type Envelope } from '../core/envelope.ts'
+import { open, seal, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import { bytesEqual, fromHex, sha256, toHex } from '../core/bytes.ts'
 import type { CompareRule, JobBody, JobPolicy } from '../core/schemas.ts'
@@ -26,6 +29,7 @@ import { issueReceipt } from '../core/receipt.ts'
 import type { Ledger } from '../core/ledger.ts'
 import { refusal, type PullReply, type PullRequest, type ShardResult } from '../net/protocols/work.ts'
 import type { WorkService } from '../net/protocols/work.ts'
+import type { LogService } from '../net/protocols/log.ts'
 import type { Presence } from '../net/presence.ts'
 import type { PeerPenalties } from '../net/scoring.ts'
 import { publicKeyOf } from '../net/peer-keys.ts'
@@ -33,9 +37,12 @@ import {
   ANNOUNCE_ON_JOIN_MS, HEAD_BATCH_MS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
   WORK_MAX_HELD, WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
 } from '../net/constants.ts'
-import type { JobStore, StoredDecision } from '../store/job-store.ts'
+import type { JobStore } from '../store/job-store.ts'
 import type { StoredJob, StoredOutput } from '../store/db.ts'
 import { Sequencer } from './sequencer.ts'
+
+/** Catch-up receipts kept for re-serving against one head (a few MiB at most). */
+const SERVED_RECEIPTS_KEPT = 4096
 
 /** What a requester fills in to post a job. */
 export interface JobDraft {
@@ -88,8 +95,7 @@ interface RunningJob {
   manifest: Envelope<'job'>
   compare: CompareRule
   canaries: Map<number, Uint8Array>
-  /** Accepted outputs (not those reopened for re-verification), as stored. */
-  outputs: Map<number, StoredOutput>
+  outputs: Map<number, { output: Uint8Array, outputHash: string, credited: string[], rejected: string[], leaf: number }>
   answers: Map<number, ShardAnswer[]>
   /** Output bytes received per shard, by output hash, until the shard is decided. */
   candidates: Map<number, Map<string, Uint8Array>>
@@ -106,6 +112,8 @@ export interface RequesterInit {
   peerId: PeerId
   pubsub: GossipSub
   work: WorkService
+  /** Serves this requester's receipts to peers catching up on its log. */
+  logService: LogService
   presence: Presence
   store: JobStore
   ledger: Ledger
@@ -131,8 +139,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** Leases cancelled per peer, delivered at its next pull. */
   private readonly cancels = new Map<string, number[]>()
   private readonly unsigned: number[] = []
-  /** Verdicts and reopens decided but not yet written, in order; the next write takes them all. */
-  private readonly unstored: StoredDecision[] = []
+  /** Verdicts decided but not yet written; the next write takes them all. */
+  private readonly unstored: Array<{ jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput }> = []
   private prevHead: HeadClaim | null = null
   private lastHead: Uint8Array | undefined
   /** Set when a write failed: the requester stops handing out and accepting work. */
@@ -140,6 +148,10 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private timers: Array<ReturnType<typeof setInterval>> = []
   private headTimer?: ReturnType<typeof setTimeout>
   private announceSoon?: ReturnType<typeof setTimeout>
+  private headSoon?: ReturnType<typeof setTimeout>
+  /** Receipts issued for catch-up against {@link servedHead}, by leaf index (bounded; cleared when the head changes). */
+  private readonly served = new Map<number, Uint8Array>()
+  private servedHead: Uint8Array | undefined
   private writes: Promise<void> = Promise.resolve()
 
   constructor (private readonly init: RequesterInit) {
@@ -174,9 +186,14 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       await this.resume(stored)
     }
     this.init.work.serve(async (peer, request) => await this.onPull(peer, request))
+    this.init.logService.serve(async (_peer, indices) => this.receiptsFor(indices))
     this.init.presence.addEventListener('presence:lost', this.onLost)
     this.timers.push(setInterval(() => { this.handle(this.scheduler.expire(this.now())) }, 1_000))
-    this.timers.push(setInterval(() => { void this.announce() }, JOB_ANNOUNCE_MS))
+    this.timers.push(setInterval(() => {
+      void this.announce()
+      // While a job runs, observers that missed its receipts learn here that they are behind.
+      if ([...this.jobs.values()].some(j => j.stored.status === 'running')) this.announceHead()
+    }, JOB_ANNOUNCE_MS))
     this.init.pubsub.addEventListener('subscription-change', this.onSubscription)
   }
 
@@ -186,6 +203,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     clearTimeout(this.headTimer)
     clearTimeout(this.announceSoon)
     this.announceSoon = undefined
+    clearTimeout(this.headSoon)
+    this.headSoon = undefined
+    this.init.logService.serve(undefined)
     this.init.pubsub.removeEventListener('subscription-change', this.onSubscription)
     this.init.work.serve(undefined)
     this.init.presence.removeEventListener('presence:lost', this.onLost)
@@ -315,14 +335,14 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const opened = open(stored.manifest, { kinds: ['job'] })
     if (!opened.ok) { this.log.error('stored job %s does not open: %s', stored.jobId, opened.error.message); return }
     const manifest = opened.envelope as Envelope<'job'>
-    const { accepted: saved, reverifying } = await this.init.store.decided(stored.jobId)
+    const saved = await this.init.store.outputs(stored.jobId)
     const canaries = new Map(stored.canaries.map(c => [c.shard, c.output]))
     const job: RunningJob = {
       stored,
       manifest,
       compare: manifest.body.policy.compare,
       canaries,
-      outputs: saved,
+      outputs: new Map([...saved.entries()].map(([shard, o]) => [shard, { output: o.output, outputHash: o.outputHash, credited: o.credited, rejected: o.rejected, leaf: o.leaf }])),
       answers: new Map(),
       candidates: new Map(),
       leases: new Map(),
@@ -343,12 +363,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       shards: manifest.body.shards.length,
       policy: manifest.body.policy,
       canaries: known,
-      settled: new Set(saved.keys()),
-      reverifying
+      settled: new Set(saved.keys())
     })
     if (this.scheduler.progress(stored.jobId)?.done === true) this.finish(job)
-    // Reopened just before the reload, its status may not have been written yet.
-    else if (reverifying.size > 0) this.rerun(job)
     this.update(stored.jobId)
   }
 
@@ -365,9 +382,60 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
    * be over in a few seconds. Joins arriving together share one announcement.
    */
   private onSubscription (evt: CustomEvent<SubscriptionChangeData>): void {
-    if (this.announceSoon !== undefined) return
-    if (!evt.detail.subscriptions.some(s => s.topic === TOPIC_JOBS && s.subscribe)) return
-    this.announceSoon = setTimeout(() => { this.announceSoon = undefined; void this.announce() }, ANNOUNCE_ON_JOIN_MS)
+    const subscribed = (topic: string): boolean => evt.detail.subscriptions.some(s => s.topic === topic && s.subscribe)
+    if (this.announceSoon === undefined && subscribed(TOPIC_JOBS)) {
+      this.announceSoon = setTimeout(() => { this.announceSoon = undefined; void this.announce() }, ANNOUNCE_ON_JOIN_MS)
+    }
+    // A peer (re)joined the log topic: it may have missed receipts (we reloaded, it
+    // joined mid-job, a short disconnect). Our latest head tells it how far our log goes.
+    if (this.headSoon === undefined && subscribed(TOPIC_LOG)) {
+      this.headSoon = setTimeout(() => { this.headSoon = undefined; this.announceHead() }, ANNOUNCE_ON_JOIN_MS)
+    }
+  }
+
+  /** Publishes the latest signed head on the log topic, if this peer has a log. */
+  private announceHead (): void {
+    const serving = this.servingHead()
+    if (serving === undefined) return
+    void this.init.pubsub.publish(TOPIC_LOG, serving.head).catch(err => { this.log('announcing the tree head failed: %s', (err as Error).message) })
+  }
+
+  /**
+   * The latest signed head and its size. After a reload none is in memory:
+   * one is signed over the stored head's size (linked to it by an empty
+   * consistency proof), never over verdicts not yet signed into a head.
+   * (Whenever `lastHead` is set, `prevHead` is its claim.)
+   */
+  private servingHead (): { head: Uint8Array, size: number } | undefined {
+    if (this.prevHead === null) return undefined
+    if (this.lastHead === undefined) {
+      try {
+        this.lastHead = sealTreeHead(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead, this.prevHead.size)
+      } catch (err) {
+        this.log.error('the stored log does not match its stored head: %s', (err as Error).message)
+        return undefined
+      }
+    }
+    return { head: this.lastHead, size: this.prevHead.size }
+  }
+
+  /** Receipts for a catch-up request: each asked leaf under the latest signed head, proven against it. */
+  private receiptsFor (indices: number[]): Uint8Array[] {
+    const serving = this.servingHead()
+    if (serving === undefined) return []
+    if (this.servedHead !== serving.head) { this.served.clear(); this.servedHead = serving.head }
+    const out: Uint8Array[] = []
+    for (const index of indices) {
+      if (index >= serving.size) break // ascending: the rest are beyond the head too
+      let receipt = this.served.get(index)
+      if (receipt === undefined) {
+        receipt = issueReceipt(this.init.identity, this.merkle, this.leaves[index]!, index, serving.head, this.seq.next('receipt'))
+        if (this.served.size >= SERVED_RECEIPTS_KEPT) this.served.clear()
+        this.served.set(index, receipt)
+      }
+      out.push(receipt)
+    }
+    return out
   }
 
   private onLost (evt: CustomEvent<{ peerId: string }>): void {
@@ -384,8 +452,6 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const from = peer.toString()
     const key = publicKeyOf(from)
     if (key === undefined) return refusal('only Ed25519 peers can volunteer')
-    // Attestation signatures on native Ed25519 first, so takeResult's open() finds them verified.
-    await Promise.all(request.results.map(async r => { if (r.attestation !== null) await preverify(r.attestation) }))
     const received: number[] = []
     for (const result of request.results) {
       const lease = job.leases.get(result.lease)
@@ -474,7 +540,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
           }
           break
         case 'shard:reverify':
-          if (job !== undefined) this.reopen(job, e.shard, { revision: e.revision, peer: e.peer })
+          // Its verdict stands in the log until a new one supersedes it (the ledger counts the latest);
+          // meanwhile the job page and exports must not present it as verified.
+          job?.outputs.delete(e.shard)
           this.log('shard %d of %s is re-verified: %s was caught lying elsewhere', e.shard, e.jobId, e.peer)
           break
         case 'shard:failed':
@@ -512,52 +580,22 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     }, this.init.identity, this.seq.next('verdict'))
     const leaf = this.merkle.append(verdict)
     this.leaves.push(verdict)
-    const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
-    job.outputs.set(shard, stored)
+    job.outputs.set(shard, { output, outputHash, credited, rejected, leaf })
     job.candidates.delete(shard)
     job.verifiedAt.push(this.now())
-    this.record({ kind: 'verdict', jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
-  }
-
-  /**
-   * Takes an accepted output back for re-verification. Its verdict stands in
-   * the log until a new one supersedes it (the ledger counts the latest);
-   * meanwhile the job page and exports must not present it as verified, and
-   * the mark is stored, so a reload does not bring the old answer back as
-   * accepted. A finished job runs again until the shard is decided.
-   */
-  private reopen (job: RunningJob, shard: number, reverify: { revision: number, peer: string }): void {
-    const accepted = job.outputs.get(shard)
-    job.outputs.delete(shard)
-    if (accepted !== undefined) this.record({ kind: 'reopen', jobId: job.stored.jobId, shard, output: { ...accepted, reverify } })
-    this.rerun(job)
-  }
-
-  /** A finished job has shards to decide again: serve and announce it again. */
-  private rerun (job: RunningJob): void {
-    if (job.stored.status !== 'done') return
-    job.stored = { ...job.stored, status: 'running' }
-    this.persist(async () => { await this.init.store.setStatus(job.stored.jobId, 'running') }, job.stored.jobId)
-    // Volunteers that were told it was done take it up again when it is announced.
-    void this.announce()
-  }
-
-  /**
-   * Queues a decision for storage. Only a verdict that is safely stored may
-   * be signed into a head and published: after a reload the log is rebuilt
-   * from storage, and a published leaf missing from it would be reused (a
-   * fork). Decisions taken while a write is under way go together, in
-   * order, in the next one.
-   */
-  private record (decision: StoredDecision): void {
-    this.unstored.push(decision)
+    const stored = { output, outputHash, leaf, credited, rejected, revision }
+    // Only a verdict that is safely stored may be signed into a head and
+    // published: after a reload the log is rebuilt from storage, and a
+    // published leaf missing from it would be reused (a fork). Verdicts
+    // decided while a write is under way go together in the next one.
+    this.unstored.push({ jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
     if (this.unstored.length > 1) return
     this.persist(async () => {
       const batch = this.unstored.splice(0)
-      await this.init.store.putDecisions(batch)
-      for (const d of batch) if (d.kind === 'verdict') this.unsigned.push(d.leaf)
-      if (this.unsigned.length > 0) this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
-    }, decision.jobId)
+      await this.init.store.putVerdicts(batch)
+      for (const v of batch) this.unsigned.push(v.leaf)
+      this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
+    }, job.stored.jobId)
   }
 
   /** One signed tree head over every verdict so far, and a receipt per new verdict. */

@@ -1,12 +1,14 @@
 /**
  * Everything one tab runs besides the network node: the requester (its
  * jobs and log), the volunteer (pull, compute, receipts), the public credit
- * ledger fed by every receipt seen, the job store and the compute worker.
+ * ledger fed by every receipt seen (and caught up on when some were
+ * missed), the job store and the compute worker.
  * Every tab is both roles (DESIGN.md "Roles"); the volunteer only computes
  * after the user consents, through the power gate.
  */
 import { logger } from '@libp2p/logger'
 import { Ledger } from '../core/ledger.ts'
+import { toHex } from '../core/bytes.ts'
 import { bundledCatalog } from '../compute/bundled-catalog.ts'
 import { ComputeClient } from '../compute/client.ts'
 import { JobStore } from '../store/job-store.ts'
@@ -15,6 +17,7 @@ import { Requester } from './requester.ts'
 import { OcrPipeline } from './ocr-pipeline.ts'
 import { Volunteer, type ComputeGate } from './volunteer.ts'
 import { loadVolunteerSettings } from './volunteer-settings.ts'
+import { LogCatchUp } from './log-catch-up.ts'
 
 export interface Runtime {
   requester: Requester
@@ -41,14 +44,22 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
   const client = new ComputeClient({ threads: init.threads })
   // Heartbeats advertise the threads shards really run with (the CPU budget), not the core count.
   peer.capabilities.threads = init.threads
-  const { pubsub, work, presence, penalties } = peer.node.services
+  const { pubsub, work, log: logService, presence, penalties } = peer.node.services
   const requester = new Requester({
-    identity: peer.identity, peerId: peer.node.peerId, pubsub, work, presence, store, ledger, penalties, log: logger('essaim:swarm:requester')
+    identity: peer.identity, peerId: peer.node.peerId, pubsub, work, logService, presence, store, ledger, penalties, log: logger('essaim:swarm:requester')
   })
   const volunteer = new Volunteer({
     peer, store, ledger, catalog: bundledCatalog(), client, gate: init.gate, log: logger('essaim:swarm:volunteer'),
     runForeignModels: loadVolunteerSettings().runForeignModels
   })
+  const catchUp = new LogCatchUp({
+    ledger,
+    fetchReceipts: async (from, indices, options) => await logService.fetchReceipts(from, indices, options),
+    take: async bytes => { await volunteer.takeReceipt(bytes) },
+    self: toHex(peer.identity.publicKey),
+    log: logger('essaim:swarm:catch-up')
+  })
+  volunteer.addEventListener('log:head', evt => { catchUp.seen(evt.detail.requester, evt.detail.size) })
   await requester.start()
   await volunteer.start()
   const ocr = new OcrPipeline({ requester, catalog: bundledCatalog(), client, loadModel: peer.loadModel, log: logger('essaim:swarm:ocr') })
@@ -62,6 +73,7 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
     client,
     stop: async () => {
       ocr.stop()
+      catchUp.stop()
       await volunteer.stop()
       requester.stop()
       client.terminate()

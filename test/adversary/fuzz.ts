@@ -61,7 +61,7 @@ const ACCEPTS: Record<string, string[]> = {
   [TOPIC_PRESENCE]: ['presence'],
   [TOPIC_JOBS]: ['job'],
   [TOPIC_ATTEST]: ['attestation'],
-  [TOPIC_LOG]: ['receipt']
+  [TOPIC_LOG]: ['receipt', 'tree-head']
 }
 
 /** One hostile gossip payload for `topic`, and what kind of hostile it is. */

@@ -266,3 +266,27 @@ describe('order independence (fast-check)', () => {
       }), { numRuns: 25 })
   })
 })
+
+describe('missingLeaves (what log catch-up asks for)', () => {
+  it('lists the leaf indices below a head size without a held verdict, ascending and capped', () => {
+    const r = new TestRequester(who(7))
+    for (let i = 0; i < 8; i++) r.verdict(i, [alice])
+    r.head()
+    const ledger = new Ledger()
+    const key = hex(r.identity)
+    expect(ledger.missingLeaves(key, 3, 10)).toEqual([0, 1, 2])
+    feed(ledger, [r.receipt(1), r.receipt(4), r.receipt(4, r.heads[0])])
+    expect(ledger.missingLeaves(key, 8, 10)).toEqual([0, 2, 3, 5, 6, 7])
+    expect(ledger.missingLeaves(key, 8, 2)).toEqual([0, 2])
+    expect(ledger.missingLeaves(key, 0, 10)).toEqual([])
+  })
+
+  it('is empty once the requester\'s receipt bound is reached (nothing more would be kept)', () => {
+    const r = new TestRequester(who(8))
+    for (let i = 0; i < 4; i++) r.verdict(i, [alice])
+    r.head()
+    const ledger = new Ledger({ limits: { receiptsPerRequester: 2 } })
+    feed(ledger, [r.receipt(0), r.receipt(1)])
+    expect(ledger.missingLeaves(hex(r.identity), 4, 10)).toEqual([])
+  })
+})

@@ -1,0 +1,300 @@
+/**
+ * `/essaim/log/1.0.0`: how a peer catches up on a requester's receipts it
+ * missed (DESIGN.md "Data flow of one job", step 7). Gossip does not replay:
+ * a receipt published while an observer had no connection to its requester
+ * (the requester's tab reloaded, the observer joined mid-job, a short
+ * disconnect) never reaches it. A peer that sees a signed tree head of size
+ * N from requester R while holding fewer of R's verdicts asks R directly.
+ *
+ * One exchange = one stream: the client writes one length-prefixed
+ * canonical-CBOR {@link LogRequest} (the leaf indices it lacks, ascending,
+ * at most LOG_MAX_PAGE), half-closes, and reads one {@link LogReply}: a
+ * receipt per index the requester has under its latest signed head (indices
+ * beyond it are left out), or a refusal naming why. Both frames are capped
+ * before they are read and checked field by field.
+ *
+ * Every receipt returned is checked exactly as a gossiped one is: the outer
+ * envelope against the gossip clock limits (a stale or future-dated one is
+ * only dropped, as gossip IGNOREs it), then signatures, the head's
+ * consistency link and the inclusion proof. It must also be signed by the
+ * peer asked and answer an index that was asked, once. Anything else is a
+ * forgery: the whole reply is refused and the peer is penalised like other
+ * protocol abuse (graylisted by gossipsub scoring). Consistency with heads
+ * already held is the ledger's job: it keeps every validly signed head, so a
+ * requester that answers with a head forking its earlier ones is shown as
+ * forked rather than hidden.
+ *
+ * The server bounds its cost: one page per exchange, a few exchanges at once
+ * in total, and a per-peer page budget (a small token bucket), because each
+ * page may cost it dozens of signatures.
+ */
+import { lpStream } from '@libp2p/utils'
+import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { bytesEqual } from '../../core/bytes.ts'
+import { encodeCanonical } from '../../core/cbor.ts'
+import { BYTE_CAPS } from '../../core/constants.ts'
+import { open } from '../../core/envelope.ts'
+import { verifyReceipt, type VerifiedReceipt } from '../../core/receipt.ts'
+import { HeadCache } from '../../core/tree-head.ts'
+import { bytes, int, list, nullable, record, refine, str, type Check } from '../../core/validate.ts'
+import {
+  GOSSIP_MAX_FUTURE_MS, LOG_MAX_AGE_MS, LOG_MAX_PAGE, LOG_MAX_REPLY_BYTES, LOG_MAX_REQUEST_BYTES, LOG_MAX_SERVES_TOTAL,
+  LOG_MAX_STREAMS_PER_PEER, LOG_MAX_TRACKED_PEERS, LOG_SERVE_BURST, LOG_SERVE_REFILL_MS, LOG_TIMEOUT_MS, PROTOCOL_LOG
+} from '../constants.ts'
+import { FRAMING_ERRORS, LogProtocolError, LogRefusedError } from '../errors.ts'
+import { publicKeyOf } from '../peer-keys.ts'
+import { isTimingRefusal, type PeerPenalties } from '../scoring.ts'
+import { decodeFrame } from './work.ts'
+
+export interface LogRequest {
+  /** Leaf indices of the server's log, strictly ascending, 1..LOG_MAX_PAGE of them. */
+  indices: number[]
+}
+
+export interface LogReply {
+  /** One `receipt` envelope per asked index the server can prove, in any order. */
+  receipts: Uint8Array[]
+  /** Why the request was refused, if it was. */
+  error: string | null
+}
+
+/** A receipt that arrived over catch-up and verified, with its bytes. */
+export interface CaughtUpReceipt {
+  bytes: Uint8Array
+  receipt: VerifiedReceipt
+}
+
+const leafIndex = int(0, Number.MAX_SAFE_INTEGER)
+
+export const checkLogRequest: Check<LogRequest> = refine(
+  record<LogRequest>({ indices: list(leafIndex, LOG_MAX_PAGE) }),
+  (v, path) => {
+    if (v.indices.length === 0) return `${path}.indices: empty`
+    for (let i = 1; i < v.indices.length; i++) if (v.indices[i]! <= v.indices[i - 1]!) return `${path}.indices: not strictly ascending`
+    return undefined
+  }
+)
+
+export const checkLogReply: Check<LogReply> = record<LogReply>({
+  receipts: list(bytes({ max: BYTE_CAPS.receipt }), LOG_MAX_PAGE),
+  error: nullable(str({ max: 512 }))
+})
+
+/** A reply that refuses a request, with the reason. */
+export function logRefusal (error: string): LogReply {
+  return { receipts: [], error }
+}
+
+/**
+ * Checks the receipts of a reply from `requester` (its public key) to a
+ * request for `indices`. Never throws. Receipts refused only for their
+ * signed time are dropped (`stale` counts them); any other failure refuses
+ * the whole reply with the reason.
+ */
+export function verifyLogReply (requester: Uint8Array, indices: readonly number[], receipts: readonly Uint8Array[], options: { now?: number } = {}):
+{ ok: true, receipts: CaughtUpReceipt[], stale: number } | { ok: false, reason: string } {
+  if (receipts.length > indices.length) return { ok: false, reason: `${receipts.length} receipts for ${indices.length} indices` }
+  const asked = new Set(indices)
+  const answered = new Set<number>()
+  const cache = new HeadCache()
+  const now = options.now ?? Date.now()
+  const out: CaughtUpReceipt[] = []
+  let stale = 0
+  for (const [i, bytes] of receipts.entries()) {
+    // The gossip validator's check first, so the same clock limits apply (signedTopic's checkSignedMessage).
+    const outer = open(bytes, { kinds: ['receipt'], now, maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS })
+    if (!outer.ok) {
+      const reason = `${outer.error.name}: ${outer.error.message}`
+      if (isTimingRefusal(reason)) { stale++; continue }
+      return { ok: false, reason: `receipt ${i}: ${reason}` }
+    }
+    const v = verifyReceipt(bytes, { cache })
+    if (!v.ok) return { ok: false, reason: `receipt ${i}: ${v.reason}` }
+    if (!bytesEqual(v.requester, requester)) return { ok: false, reason: `receipt ${i} is signed by another requester than the peer asked` }
+    if (!asked.has(v.index)) return { ok: false, reason: `receipt ${i} is for leaf ${v.index}, which was not asked for` }
+    if (answered.has(v.index)) return { ok: false, reason: `leaf ${v.index} answered twice` }
+    answered.add(v.index)
+    out.push({ bytes, receipt: v })
+  }
+  return { ok: true, receipts: out, stale }
+}
+
+/** What a requester plugs in: receipts for the asked leaf indices it can prove now. */
+export type LogHandler = (peer: PeerId, indices: number[], options: { signal: AbortSignal }) => Promise<Uint8Array[]>
+
+export interface LogInit {
+  timeoutMs?: number
+  maxStreamsPerPeer?: number
+  maxServesTotal?: number
+  /** Per-peer page budget: a burst of this many, then one per `refillMs`. */
+  burst?: number
+  refillMs?: number
+  maxTrackedPeers?: number
+  /** Told about peers whose replies are forged, so gossipsub scoring graylists them. */
+  penalties?: PeerPenalties
+  now?: () => number
+}
+
+export interface LogComponents {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+export class LogService implements Startable {
+  private readonly log: Logger
+  private readonly timeoutMs: number
+  private readonly maxStreamsPerPeer: number
+  private readonly maxServesTotal: number
+  private readonly burst: number
+  private readonly refillMs: number
+  private readonly maxTrackedPeers: number
+  private readonly penalties?: PeerPenalties
+  private readonly now: () => number
+  private handler: LogHandler | undefined
+  /** Page budget per peer: tokens left at time `at`. Oldest entry forgotten beyond maxTrackedPeers. */
+  private readonly budgets = new Map<string, { tokens: number, at: number }>()
+  private servingTotal = 0
+  readonly [Symbol.toStringTag] = 'essaim:log'
+
+  constructor (private readonly components: LogComponents, init: LogInit = {}) {
+    this.log = components.logger.forComponent('essaim:net:log')
+    this.timeoutMs = init.timeoutMs ?? LOG_TIMEOUT_MS
+    this.maxStreamsPerPeer = init.maxStreamsPerPeer ?? LOG_MAX_STREAMS_PER_PEER
+    this.maxServesTotal = init.maxServesTotal ?? LOG_MAX_SERVES_TOTAL
+    this.burst = init.burst ?? LOG_SERVE_BURST
+    this.refillMs = init.refillMs ?? LOG_SERVE_REFILL_MS
+    this.maxTrackedPeers = init.maxTrackedPeers ?? LOG_MAX_TRACKED_PEERS
+    this.penalties = init.penalties
+    this.now = init.now ?? Date.now
+    this.onStream = this.onStream.bind(this)
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(PROTOCOL_LOG, this.onStream, {
+      maxInboundStreams: this.maxStreamsPerPeer,
+      runOnLimitedConnection: false
+    })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.registrar.unhandle(PROTOCOL_LOG)
+  }
+
+  /** Makes this peer serve its log: `handler` answers every catch-up request. */
+  serve (handler: LogHandler | undefined): void {
+    this.handler = handler
+  }
+
+  /**
+   * Asks `peer` for receipts of the leaves `indices` of its log, and
+   * verifies them (see the file header).
+   * @returns the receipts that verified, possibly fewer than asked (the peer's head may be smaller).
+   * @throws {RangeError} if `indices` is empty, longer than LOG_MAX_PAGE or not strictly ascending.
+   * @throws {LogRefusedError} the peer declined (busy, asked too often, keeps no log).
+   * @throws {LogProtocolError} the stream failed, or the reply was malformed, oversized or forged (the peer is penalised for forgeries).
+   * @throws the signal's reason when aborted.
+   */
+  async fetchReceipts (peer: PeerId, indices: number[], options: { signal?: AbortSignal } = {}): Promise<CaughtUpReceipt[]> {
+    const request: LogRequest = { indices }
+    const bad = checkLogRequest(request, 'indices')
+    if (bad !== undefined) throw new RangeError(bad)
+    const remote = peer.toString()
+    const key = publicKeyOf(remote)
+    if (key === undefined) throw new LogProtocolError(remote, 'not an Ed25519 peer: it cannot sign a log')
+    const signal = options.signal ?? AbortSignal.timeout(this.timeoutMs)
+    let reply: LogReply
+    let stream: Stream | undefined
+    try {
+      stream = await this.components.connectionManager.openStream(peer, PROTOCOL_LOG, { signal, runOnLimitedConnection: false })
+      const lp = lpStream(stream, { maxDataLength: LOG_MAX_REPLY_BYTES })
+      await lp.write(encodeCanonical(request), { signal })
+      await stream.close({ signal })
+      const frame = (await lp.read({ signal })).subarray()
+      const decoded = decodeFrame(frame, checkLogReply, LOG_MAX_REPLY_BYTES, 'reply')
+      if (!decoded.ok) throw new LogProtocolError(remote, decoded.reason)
+      reply = decoded.value
+    } catch (err) {
+      stream?.abort(err as Error)
+      if (signal.aborted) throw signal.reason
+      if ((err as Error).name === 'LogProtocolError') throw err
+      throw new LogProtocolError(remote, (err as Error).message, { cause: err })
+    }
+    if (reply.error !== null) throw new LogRefusedError(remote, reply.error)
+    const checked = verifyLogReply(key, indices, reply.receipts, { now: this.now() })
+    if (!checked.ok) {
+      this.log('refused a forged log reply from %p: %s', peer, checked.reason)
+      this.penalties?.fault(remote, 'forged-log')
+      throw new LogProtocolError(remote, checked.reason)
+    }
+    if (checked.stale > 0) this.log('dropped %d receipts from %p for their signed time', checked.stale, peer)
+    return checked.receipts
+  }
+
+  /** Takes one page from `peer`'s budget; false when it has none left. */
+  private spend (peer: string): boolean {
+    const now = this.now()
+    let b = this.budgets.get(peer)
+    if (b === undefined) {
+      if (this.budgets.size >= this.maxTrackedPeers) this.budgets.delete(this.budgets.keys().next().value!)
+      b = { tokens: this.burst, at: now }
+    } else {
+      this.budgets.delete(peer) // re-inserted below: the map stays in least-recently-used order
+      b = { tokens: Math.min(this.burst, b.tokens + (now - b.at) / this.refillMs), at: now }
+    }
+    const ok = b.tokens >= 1
+    if (ok) b.tokens -= 1
+    this.budgets.set(peer, b)
+    return ok
+  }
+
+  private async onStream (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+    const signal = AbortSignal.timeout(this.timeoutMs)
+    let serving = false
+    try {
+      const lp = lpStream(stream, { maxDataLength: LOG_MAX_REQUEST_BYTES })
+      let request: ReturnType<typeof decodeFrame<LogRequest>>
+      try {
+        const frame = (await lp.read({ signal })).subarray()
+        request = decodeFrame(frame, checkLogRequest, LOG_MAX_REQUEST_BYTES, 'request')
+      } catch (err) {
+        // A frame that cannot be read gets a refusal naming why, rather than a reset stream.
+        if (!FRAMING_ERRORS.has((err as Error).name)) throw err
+        request = { ok: false, reason: `request: ${(err as Error).message}` }
+      }
+      let reply: LogReply
+      if (!request.ok) {
+        this.log('refused a malformed log request from %p: %s', peer, request.reason)
+        reply = logRefusal(request.reason)
+      } else if (this.handler === undefined) {
+        reply = logRefusal('this peer is not serving a log right now')
+      } else if (this.servingTotal >= this.maxServesTotal) {
+        reply = logRefusal('busy serving other peers; try later')
+      } else if (!this.spend(peer.toString())) {
+        reply = logRefusal('asked too often; try later')
+      } else {
+        serving = true
+        this.servingTotal++
+        const { indices } = request.value
+        reply = await this.handler(peer, indices, { signal }).then(
+          receipts => ({ receipts: receipts.slice(0, indices.length), error: null }),
+          err => logRefusal(`the log failed to answer: ${(err as Error).message}`.slice(0, 512))
+        )
+      }
+      await lp.write(encodeCanonical(reply), { signal })
+      await stream.close({ signal })
+    } catch (err) {
+      this.log('log stream from %p failed: %s', peer, (err as Error).message)
+      stream.abort(err as Error)
+    } finally {
+      if (serving) this.servingTotal--
+    }
+  }
+}
+
+/** libp2p service factory: `services: { log: logService() }`. */
+export function logService (init: LogInit = {}): (components: LogComponents) => LogService {
+  return components => new LogService(components, init)
+}

@@ -1,0 +1,155 @@
+/**
+ * Observers catch up on receipts they missed (DESIGN.md "Data flow of one
+ * job", step 7). Each signed tree head seen on the log topic (alone, or
+ * inside a receipt) says how large its requester's log is; when the ledger
+ * holds fewer of that requester's verdicts, this asks the requester over
+ * `/essaim/log/1.0.0` for the missing leaf indices, a page at a time, and
+ * feeds what verifies to the same intake gossiped receipts go through.
+ *
+ * Why it waits before asking: the receipts of one head are published as a
+ * burst, so the first of them shows a head larger than what is held while
+ * the rest are still in flight. Why it gives up after a few attempts: a
+ * requester that announces heads it will not serve must not keep us busy; a
+ * larger head from it starts over. State is bounded: at most
+ * `maxRequesters` requesters are tracked (and as many given up on), and one
+ * exchange runs at a time.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger, PeerId } from '@libp2p/interface'
+import { fromHex } from '../core/bytes.ts'
+import type { Ledger } from '../core/ledger.ts'
+import type { CaughtUpReceipt } from '../net/protocols/log.ts'
+import { peerIdOf } from '../net/peer-keys.ts'
+import {
+  LOG_CATCH_UP_ATTEMPTS, LOG_CATCH_UP_DELAY_MS, LOG_CATCH_UP_PAGES, LOG_CATCH_UP_RETRY_MAX_MS, LOG_CATCH_UP_RETRY_MS,
+  LOG_MAX_PAGE, LOG_TIMEOUT_MS
+} from '../net/constants.ts'
+
+/** What catching up needs from the log protocol (`LogService.fetchReceipts`). */
+export type FetchReceipts = (peer: PeerId, indices: number[], options: { signal: AbortSignal }) => Promise<CaughtUpReceipt[]>
+
+export interface LogCatchUpInit {
+  ledger: Ledger
+  fetchReceipts: FetchReceipts
+  /** Feeds one verified receipt to the peer's intake (ledger, and the volunteer's own receipts). */
+  take: (bytes: Uint8Array) => Promise<void>
+  /** This peer's public key (hex): its own log is never asked for. */
+  self: string
+  log: Logger
+  delayMs?: number
+  retryMs?: number
+  retryMaxMs?: number
+  attempts?: number
+  pagesPerRound?: number
+  maxRequesters?: number
+}
+
+interface Behind {
+  /** Largest head size seen from this requester. */
+  size: number
+  /** Failed rounds since that size was first seen. */
+  failures: number
+  timer?: ReturnType<typeof setTimeout>
+  running: boolean
+}
+
+export class LogCatchUp {
+  private readonly behind = new Map<string, Behind>()
+  /** Head size per requester at which we gave up; only a larger head from it starts over. */
+  private readonly gaveUp = new Map<string, number>()
+  private readonly controller = new AbortController()
+  /** One exchange at a time, whoever it is with. */
+  private queue: Promise<void> = Promise.resolve()
+  private readonly delayMs: number
+  private readonly retryMs: number
+  private readonly retryMaxMs: number
+  private readonly attempts: number
+  private readonly pagesPerRound: number
+  private readonly maxRequesters: number
+
+  constructor (private readonly init: LogCatchUpInit) {
+    this.delayMs = init.delayMs ?? LOG_CATCH_UP_DELAY_MS
+    this.retryMs = init.retryMs ?? LOG_CATCH_UP_RETRY_MS
+    this.retryMaxMs = init.retryMaxMs ?? LOG_CATCH_UP_RETRY_MAX_MS
+    this.attempts = init.attempts ?? LOG_CATCH_UP_ATTEMPTS
+    this.pagesPerRound = init.pagesPerRound ?? LOG_CATCH_UP_PAGES
+    this.maxRequesters = init.maxRequesters ?? 64
+  }
+
+  /** A signed head of `size` leaves from `requester` (public key, hex) was accepted. */
+  seen (requester: string, size: number): void {
+    if (this.controller.signal.aborted || requester === this.init.self) return
+    if (size <= (this.gaveUp.get(requester) ?? -1)) return
+    let entry = this.behind.get(requester)
+    if (entry === undefined) {
+      if (this.init.ledger.missingLeaves(requester, size, 1).length === 0) return
+      if (this.behind.size >= this.maxRequesters) return // a later head tries again
+      entry = { size, failures: 0, running: false }
+      this.behind.set(requester, entry)
+    } else if (size > entry.size) {
+      entry.size = size
+      entry.failures = 0
+    }
+    if (entry.timer === undefined && !entry.running) this.schedule(requester, entry, this.delayMs)
+  }
+
+  /** Requesters we are behind on, with the head size we are catching up to (UI, tests). */
+  pending (): Array<{ requester: string, size: number }> {
+    return [...this.behind.entries()].map(([requester, b]) => ({ requester, size: b.size }))
+  }
+
+  stop (): void {
+    this.controller.abort(new Error('stopped'))
+    for (const b of this.behind.values()) clearTimeout(b.timer)
+    this.behind.clear()
+    this.gaveUp.clear()
+  }
+
+  private schedule (requester: string, entry: Behind, ms: number): void {
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined
+      entry.running = true
+      this.queue = this.queue.then(async () => await this.round(requester, entry)).finally(() => { entry.running = false })
+    }, ms)
+  }
+
+  /** Fetches pages until nothing below the head is missing, or a page brings nothing. Never throws. */
+  private async round (requester: string, entry: Behind): Promise<void> {
+    const signal = this.controller.signal
+    if (signal.aborted) return
+    let peer: PeerId
+    try {
+      peer = peerIdFromString(peerIdOf(fromHex(requester)))
+    } catch {
+      this.behind.delete(requester)
+      return
+    }
+    let problem: string | undefined
+    for (let page = 0; page < this.pagesPerRound && !signal.aborted; page++) {
+      const missing = this.init.ledger.missingLeaves(requester, entry.size, LOG_MAX_PAGE)
+      if (missing.length === 0) { this.behind.delete(requester); return }
+      try {
+        const receipts = await this.init.fetchReceipts(peer, missing, { signal: AbortSignal.any([signal, AbortSignal.timeout(LOG_TIMEOUT_MS)]) })
+        for (const r of receipts) await this.init.take(r.bytes)
+      } catch (err) {
+        problem = `${(err as Error).name}: ${(err as Error).message}`
+        break
+      }
+      const after = this.init.ledger.missingLeaves(requester, entry.size, LOG_MAX_PAGE)
+      if (after.length === missing.length && after.every((i, k) => i === missing[k])) { problem = 'the requester sent none of the receipts asked for'; break }
+      this.init.log('caught up on %d of %s\'s receipts', missing.length - after.filter(i => missing.includes(i)).length, peer)
+    }
+    if (signal.aborted) return
+    if (this.init.ledger.missingLeaves(requester, entry.size, 1).length === 0) { this.behind.delete(requester); return }
+    if (problem === undefined) { this.schedule(requester, entry, 0); return } // a long log: another round, after other requesters
+    entry.failures++
+    this.init.log('catching up on %s failed (%d/%d): %s', peer, entry.failures, this.attempts, problem)
+    if (entry.failures >= this.attempts) {
+      this.behind.delete(requester)
+      if (this.gaveUp.size >= this.maxRequesters) this.gaveUp.delete(this.gaveUp.keys().next().value!)
+      this.gaveUp.set(requester, entry.size)
+      return
+    }
+    this.schedule(requester, entry, Math.min(this.retryMaxMs, this.retryMs * 2 ** (entry.failures - 1)))
+  }
+}

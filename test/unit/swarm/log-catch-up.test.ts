@@ -1,0 +1,99 @@
+/**
+ * LogCatchUp (src/swarm/log-catch-up.ts) over a real ledger and real
+ * receipts, with the log protocol replaced by a function answering like a
+ * requester would (or failing like one that is gone): when it asks, what
+ * it asks for, how it retries, when it gives up, and its bounds. The
+ * protocol itself is tested between real libp2p nodes in test/unit/net/log.test.ts.
+ */
+import { describe, it, expect } from 'vitest'
+import { logger } from '@libp2p/logger'
+import { TestRequester } from '../core/log-fixtures.ts'
+import { generateIdentity } from '../../../src/core/identity.ts'
+import { toHex } from '../../../src/core/bytes.ts'
+import { Ledger } from '../../../src/core/ledger.ts'
+import { verifyReceipt } from '../../../src/core/receipt.ts'
+import { peerIdOf } from '../../../src/net/peer-keys.ts'
+import { LogCatchUp, type FetchReceipts, type LogCatchUpInit } from '../../../src/swarm/log-catch-up.ts'
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+function setup (size: number, fetch: (r: TestRequester, indices: number[]) => Promise<Uint8Array[]>, init: Partial<LogCatchUpInit> = {}): {
+  r: TestRequester, key: string, ledger: Ledger, catchUp: LogCatchUp, asked: Array<{ peer: string, indices: number[] }>
+} {
+  const r = new TestRequester(generateIdentity())
+  for (let i = 0; i < size; i++) r.verdict(i, [])
+  r.head()
+  const ledger = new Ledger()
+  const asked: Array<{ peer: string, indices: number[] }> = []
+  const fetchReceipts: FetchReceipts = async (peer, indices) => {
+    asked.push({ peer: peer.toString(), indices })
+    const bytes = await fetch(r, indices)
+    return bytes.map(b => { const v = verifyReceipt(b); if (!v.ok) throw new Error(v.reason); return { bytes: b, receipt: v } })
+  }
+  const catchUp = new LogCatchUp({
+    ledger, fetchReceipts, take: async b => { ledger.addReceipt(b) }, self: toHex(generateIdentity().publicKey), log: logger('test:catch-up'),
+    delayMs: 5, retryMs: 5, retryMaxMs: 20, ...init
+  })
+  return { r, key: toHex(r.identity.publicKey), ledger, catchUp, asked }
+}
+
+describe('LogCatchUp', () => {
+  it('asks the head\'s signer for exactly the leaves the ledger lacks', async () => {
+    const { r, key, ledger, catchUp, asked } = setup(10, async (r, indices) => indices.map(i => r.receipt(i)))
+    for (const i of [0, 1, 4, 9]) ledger.addReceipt(r.receipt(i))
+    catchUp.seen(key, 10)
+    await expect.poll(() => ledger.missingLeaves(key, 10, 10)).toEqual([])
+    expect(asked).toEqual([{ peer: peerIdOf(r.identity.publicKey), indices: [2, 3, 5, 6, 7, 8] }])
+    expect(catchUp.pending()).toEqual([])
+  })
+
+  it('does nothing when nothing is missing, for its own log, or before the burst has had time to arrive', async () => {
+    const self = generateIdentity()
+    const { r, key, ledger, catchUp, asked } = setup(3, async (r, indices) => indices.map(i => r.receipt(i)), { self: toHex(self.publicKey), delayMs: 50 })
+    for (let i = 0; i < 3; i++) ledger.addReceipt(r.receipt(i))
+    catchUp.seen(key, 3)
+    catchUp.seen(toHex(self.publicKey), 100)
+    expect(catchUp.pending()).toEqual([])
+    // Behind, but the missing receipt arrives by gossip during the wait: nothing is asked.
+    r.verdict(3, [])
+    r.head()
+    catchUp.seen(key, 4)
+    ledger.addReceipt(r.receipt(3))
+    await sleep(100)
+    expect(asked).toEqual([])
+    expect(catchUp.pending()).toEqual([])
+  })
+
+  it('retries a requester that fails, then gives up until a larger head', async () => {
+    let calls = 0
+    const { key, ledger, catchUp, r } = setup(4, async () => { calls++; throw new Error('gone') }, { attempts: 3 })
+    catchUp.seen(key, 4)
+    await expect.poll(() => catchUp.pending()).toEqual([])
+    expect(calls).toBe(3)
+    catchUp.seen(key, 4)
+    await sleep(50)
+    expect(calls).toBe(3)
+    r.verdict(4, [])
+    r.head()
+    catchUp.seen(key, 5)
+    await expect.poll(() => calls).toBe(6)
+    expect(ledger.missingLeaves(key, 5, 10)).toHaveLength(5)
+    catchUp.stop()
+  })
+
+  it('counts a page that brings nothing as a failure', async () => {
+    let calls = 0
+    const { key, catchUp } = setup(4, async () => { calls++; return [] }, { attempts: 2 })
+    catchUp.seen(key, 4)
+    await expect.poll(() => catchUp.pending()).toEqual([])
+    expect(calls).toBe(2)
+  })
+
+  it('tracks a bounded number of requesters', async () => {
+    const { catchUp } = setup(1, async () => await new Promise(() => {}), { maxRequesters: 2, delayMs: 60_000 })
+    for (let i = 0; i < 5; i++) catchUp.seen(toHex(generateIdentity().publicKey), 3)
+    expect(catchUp.pending()).toHaveLength(2)
+    catchUp.stop()
+    expect(catchUp.pending()).toEqual([])
+  })
+})
