@@ -16,7 +16,7 @@
 import { TypedEventEmitter } from 'main-event'
 import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
-import { open, seal, type Envelope } from '../core/envelope.ts'
+import { open, preverify, seal, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import { bytesEqual, fromHex, sha256, toHex } from '../core/bytes.ts'
 import type { CompareRule, JobBody, JobPolicy } from '../core/schemas.ts'
@@ -37,7 +37,7 @@ import {
   ANNOUNCE_ON_JOIN_MS, HEAD_BATCH_MS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
   WORK_MAX_HELD, WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
 } from '../net/constants.ts'
-import type { JobStore } from '../store/job-store.ts'
+import type { JobStore, StoredDecision } from '../store/job-store.ts'
 import type { StoredJob, StoredOutput } from '../store/db.ts'
 import { Sequencer } from './sequencer.ts'
 
@@ -95,7 +95,8 @@ interface RunningJob {
   manifest: Envelope<'job'>
   compare: CompareRule
   canaries: Map<number, Uint8Array>
-  outputs: Map<number, { output: Uint8Array, outputHash: string, credited: string[], rejected: string[], leaf: number }>
+  /** Accepted outputs (not those reopened for re-verification), as stored. */
+  outputs: Map<number, StoredOutput>
   answers: Map<number, ShardAnswer[]>
   /** Output bytes received per shard, by output hash, until the shard is decided. */
   candidates: Map<number, Map<string, Uint8Array>>
@@ -139,8 +140,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** Leases cancelled per peer, delivered at its next pull. */
   private readonly cancels = new Map<string, number[]>()
   private readonly unsigned: number[] = []
-  /** Verdicts decided but not yet written; the next write takes them all. */
-  private readonly unstored: Array<{ jobId: string, shard: number, leaf: number, verdict: Uint8Array, output: StoredOutput }> = []
+  /** Verdicts and reopens decided but not yet written, in order; the next write takes them all. */
+  private readonly unstored: StoredDecision[] = []
   private prevHead: HeadClaim | null = null
   private lastHead: Uint8Array | undefined
   /** Set when a write failed: the requester stops handing out and accepting work. */
@@ -335,14 +336,14 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const opened = open(stored.manifest, { kinds: ['job'] })
     if (!opened.ok) { this.log.error('stored job %s does not open: %s', stored.jobId, opened.error.message); return }
     const manifest = opened.envelope as Envelope<'job'>
-    const saved = await this.init.store.outputs(stored.jobId)
+    const { accepted: saved, reverifying } = await this.init.store.decided(stored.jobId)
     const canaries = new Map(stored.canaries.map(c => [c.shard, c.output]))
     const job: RunningJob = {
       stored,
       manifest,
       compare: manifest.body.policy.compare,
       canaries,
-      outputs: new Map([...saved.entries()].map(([shard, o]) => [shard, { output: o.output, outputHash: o.outputHash, credited: o.credited, rejected: o.rejected, leaf: o.leaf }])),
+      outputs: saved,
       answers: new Map(),
       candidates: new Map(),
       leases: new Map(),
@@ -363,9 +364,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       shards: manifest.body.shards.length,
       policy: manifest.body.policy,
       canaries: known,
-      settled: new Set(saved.keys())
+      settled: new Set(saved.keys()),
+      reverifying
     })
     if (this.scheduler.progress(stored.jobId)?.done === true) this.finish(job)
+    // Reopened just before the reload, its status may not have been written yet.
+    else if (reverifying.size > 0) this.rerun(job)
     this.update(stored.jobId)
   }
 
@@ -452,6 +456,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const from = peer.toString()
     const key = publicKeyOf(from)
     if (key === undefined) return refusal('only Ed25519 peers can volunteer')
+    // Attestation signatures on native Ed25519 first, so takeResult's open() finds them verified.
+    await Promise.all(request.results.map(async r => { if (r.attestation !== null) await preverify(r.attestation) }))
     const received: number[] = []
     for (const result of request.results) {
       const lease = job.leases.get(result.lease)
@@ -540,9 +546,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
           }
           break
         case 'shard:reverify':
-          // Its verdict stands in the log until a new one supersedes it (the ledger counts the latest);
-          // meanwhile the job page and exports must not present it as verified.
-          job?.outputs.delete(e.shard)
+          if (job !== undefined) this.reopen(job, e.shard, { revision: e.revision, peer: e.peer })
           this.log('shard %d of %s is re-verified: %s was caught lying elsewhere', e.shard, e.jobId, e.peer)
           break
         case 'shard:failed':
@@ -580,22 +584,52 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     }, this.init.identity, this.seq.next('verdict'))
     const leaf = this.merkle.append(verdict)
     this.leaves.push(verdict)
-    job.outputs.set(shard, { output, outputHash, credited, rejected, leaf })
+    const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
+    job.outputs.set(shard, stored)
     job.candidates.delete(shard)
     job.verifiedAt.push(this.now())
-    const stored = { output, outputHash, leaf, credited, rejected, revision }
-    // Only a verdict that is safely stored may be signed into a head and
-    // published: after a reload the log is rebuilt from storage, and a
-    // published leaf missing from it would be reused (a fork). Verdicts
-    // decided while a write is under way go together in the next one.
-    this.unstored.push({ jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
+    this.record({ kind: 'verdict', jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
+  }
+
+  /**
+   * Takes an accepted output back for re-verification. Its verdict stands in
+   * the log until a new one supersedes it (the ledger counts the latest);
+   * meanwhile the job page and exports must not present it as verified, and
+   * the mark is stored, so a reload does not bring the old answer back as
+   * accepted. A finished job runs again until the shard is decided.
+   */
+  private reopen (job: RunningJob, shard: number, reverify: { revision: number, peer: string }): void {
+    const accepted = job.outputs.get(shard)
+    job.outputs.delete(shard)
+    if (accepted !== undefined) this.record({ kind: 'reopen', jobId: job.stored.jobId, shard, output: { ...accepted, reverify } })
+    this.rerun(job)
+  }
+
+  /** A finished job has shards to decide again: serve and announce it again. */
+  private rerun (job: RunningJob): void {
+    if (job.stored.status !== 'done') return
+    job.stored = { ...job.stored, status: 'running' }
+    this.persist(async () => { await this.init.store.setStatus(job.stored.jobId, 'running') }, job.stored.jobId)
+    // Volunteers that were told it was done take it up again when it is announced.
+    void this.announce()
+  }
+
+  /**
+   * Queues a decision for storage. Only a verdict that is safely stored may
+   * be signed into a head and published: after a reload the log is rebuilt
+   * from storage, and a published leaf missing from it would be reused (a
+   * fork). Decisions taken while a write is under way go together, in
+   * order, in the next one.
+   */
+  private record (decision: StoredDecision): void {
+    this.unstored.push(decision)
     if (this.unstored.length > 1) return
     this.persist(async () => {
       const batch = this.unstored.splice(0)
-      await this.init.store.putVerdicts(batch)
-      for (const v of batch) this.unsigned.push(v.leaf)
-      this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
-    }, job.stored.jobId)
+      await this.init.store.putDecisions(batch)
+      for (const d of batch) if (d.kind === 'verdict') this.unsigned.push(d.leaf)
+      if (this.unsigned.length > 0) this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
+    }, decision.jobId)
   }
 
   /** One signed tree head over every verdict so far, and a receipt per new verdict. */

@@ -22,7 +22,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/interface'
-import { seal, type Envelope } from '../core/envelope.ts'
+import { sealAsync, type Envelope } from '../core/envelope.ts'
 import { bytesEqual, sha256, toHex } from '../core/bytes.ts'
 import { receiptLeaf } from '../core/receipt.ts'
 import { ReplayWindow } from '../core/replay.ts'
@@ -496,7 +496,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         return r
       }, { signal })
       if (output.length > WORK_MAX_OUTPUT_BYTES) throw new Error(`output of ${output.length} bytes is over the protocol's cap`)
-      const attestation = seal('attestation', {
+      const attestation = await sealAsync('attestation', {
         jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: sha256(output),
         provider: meta.provider, ortVersion: meta.ortVersion.slice(0, 32) || 'unknown', threads: meta.threads, ms: Math.round(busyMs)
       }, this.init.peer.identity, this.seq.next('attestation'))
