@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { digitPixels } from '../../../src/compute/models/digits.ts'
+import { DIGITS_PER_SHARD } from '../../../src/swarm/job-kinds.ts'
 import { grayPng } from './png.ts'
 import type { Volunteer } from './swarm.ts'
 
@@ -53,15 +54,28 @@ export async function startContributing (v: Volunteer): Promise<void> {
   await expect(v.page.getByTestId('pause-reason')).toHaveAttribute('data-reason', 'running')
 }
 
+/** What postDigits sets in the Submit page's "Verification policy" section; unset fields keep the page's defaults. */
+export interface DigitsPolicy { replicas?: number, quorum?: number, canaryPct?: number, perShard?: number }
+
 /** Posts the digits through the Submit page; resolves with the job id once the job page shows. */
-export async function postDigits (page: Page, files: DigitFile[], policy: { replicas?: number, quorum?: number, canaryPct?: number } = {}): Promise<string> {
+export async function postDigits (page: Page, files: DigitFile[], policy: DigitsPolicy = {}): Promise<string> {
   await page.goto(page.url().replace(/#.*$/, '#/submit'))
   await page.getByTestId('submit-model').selectOption('digits')
   await page.getByTestId('submit-files').setInputFiles(files)
+  if (Object.values(policy).some(v => v !== undefined)) {
+    // The policy fields sit in a closed <details>: open it first (a click on an open one would close it).
+    const section = page.getByTestId('submit-policy')
+    if (!await section.evaluate(el => (el as HTMLDetailsElement).open)) await section.locator('summary').click()
+    await expect(page.getByTestId('submit-replicas')).toBeVisible()
+  }
+  // Replicas before quorum: the quorum field's maximum is the replica count.
   if (policy.replicas !== undefined) await page.getByTestId('submit-replicas').fill(String(policy.replicas))
   if (policy.quorum !== undefined) await page.getByTestId('submit-quorum').fill(String(policy.quorum))
   if (policy.canaryPct !== undefined) await page.getByTestId('submit-canaries').fill(String(policy.canaryPct))
-  await expect(page.getByTestId('submit-estimate')).toContainText(`${files.length} files → ${Math.ceil(files.length / 8)} shards`)
+  if (policy.perShard !== undefined) await page.getByTestId('submit-per-shard').fill(String(policy.perShard))
+  const shards = Math.ceil(files.length / (policy.perShard ?? DIGITS_PER_SHARD))
+  await expect(page.getByTestId('submit-estimate')).toContainText(`${files.length} files → ${shards} shard`)
+  if (policy.replicas !== undefined) await expect(page.getByTestId('submit-estimate')).toContainText(`${policy.replicas} replicas each`)
   await page.getByTestId('submit-post').click()
   await expect(page.getByTestId('job')).toBeVisible({ timeout: 120_000 })
   return await page.getByTestId('job').getAttribute('data-job-id') ?? ''
