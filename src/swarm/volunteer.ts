@@ -22,9 +22,8 @@
 import { TypedEventEmitter } from 'main-event'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/interface'
-import { sealAsync, type Envelope } from '../core/envelope.ts'
+import { seal, type Envelope } from '../core/envelope.ts'
 import { bytesEqual, sha256, toHex } from '../core/bytes.ts'
-import { receiptLeaf } from '../core/receipt.ts'
 import { ReplayWindow } from '../core/replay.ts'
 import type { Ledger } from '../core/ledger.ts'
 import { signedTopic, type SignedTopic } from '../net/signed-topic.ts'
@@ -38,6 +37,7 @@ import type { Catalog, CatalogModel } from '../compute/catalog.ts'
 import type { ModelProgress, ModelSource, ModelSourceKind } from '../compute/model-source.ts'
 import type { ComputeClient } from '../compute/client.ts'
 import { computeShard } from '../compute/shard-task.ts'
+import { shardSamples, type ShardSamples } from '../compute/shard-samples.ts'
 import type { JobStore } from '../store/job-store.ts'
 import type { StoredReceipt } from '../store/db.ts'
 import type { Peer } from './peer.ts'
@@ -101,7 +101,8 @@ export interface KnownJob {
   waitingFor?: 'error' | 'shards'
 }
 
-export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string }
+/** A shard this peer computed; `samples` is what it held (images, lines, audio windows) when the model's unit is known. */
+export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string, samples?: ShardSamples }
 
 /** A model outside the catalog this peer fetched for a job, and where from. */
 export interface ForeignModel { id: string, sha256: string, bytes: number, source: ModelSource, at: number, cached: boolean }
@@ -114,8 +115,6 @@ const REFUSING_ERRORS = new Set(['ModelTooLargeError', 'UnsupportedModelError', 
 
 export interface VolunteerEvents {
   'volunteer:change': CustomEvent<void>
-  /** A signed tree head was accepted (alone or in a receipt): `requester` (public key, hex) has a log of `size` leaves. */
-  'log:head': CustomEvent<{ requester: string, size: number }>
 }
 
 export interface VolunteerInit {
@@ -146,7 +145,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   private readonly now: () => number
   private readonly log: Logger
   private readonly loaded = new Set<string>()
-  /** Verdict leaf hash (hex) of every receipt in {@link receipts}: one receipt per verdict is kept, whatever head it is proven against. */
+  /** sha256 (hex) of every receipt in {@link receipts}, so a re-gossiped one is kept once. */
   private readonly held = new Set<string>()
   private topics: SignedTopic[] = []
   private attest?: SignedTopic
@@ -179,15 +178,15 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   /** Listens to jobs and receipts (observing costs nothing; computing starts with {@link contribute}). */
   async start (): Promise<void> {
     this.receipts = await this.init.store.receipts()
-    for (const r of this.receipts) this.held.add(toHex(receiptLeaf(r.receipt) ?? sha256(r.receipt)))
+    for (const r of this.receipts) this.held.add(toHex(sha256(r.receipt)))
     const pubsub = this.init.peer.node.services.pubsub
     this.topics.push(signedTopic(pubsub, {
       topic: TOPIC_JOBS, kinds: ['job'], maxAgeMs: JOB_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
       onMessage: env => { this.onJob(env as Envelope<'job'>) }
     }))
     this.topics.push(signedTopic(pubsub, {
-      topic: TOPIC_LOG, kinds: ['receipt', 'tree-head'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
-      onMessage: (env, bytes) => { if (env.kind === 'tree-head') this.onHead(env, bytes); else void this.takeReceipt(bytes) }
+      topic: TOPIC_LOG, kinds: ['receipt'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
+      onMessage: (_env, bytes) => { void this.onReceipt(bytes) }
     }))
     this.attest = signedTopic(pubsub, {
       topic: TOPIC_ATTEST, kinds: ['attestation'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS,
@@ -251,27 +250,14 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     this.emitChange()
   }
 
-  /** A head announced on the log topic: a claim for the ledger, and maybe news that we are behind. */
-  private onHead (head: Envelope<'tree-head'>, bytes: Uint8Array): void {
-    const added = this.init.ledger.addTreeHead(bytes)
-    if (!added.ok) { this.log('refused a tree head: %s', added.reason); return }
-    this.safeDispatchEvent('log:head', { detail: { requester: toHex(head.signer), size: head.body.size } })
-    if (added.added) this.emitChange()
-  }
-
-  /**
-   * Takes a receipt, gossiped or caught up (src/swarm/log-catch-up.ts): into
-   * the ledger, and kept if it credits this peer. Never throws.
-   */
-  async takeReceipt (bytes: Uint8Array): Promise<void> {
+  private async onReceipt (bytes: Uint8Array): Promise<void> {
     const added = this.init.ledger.addReceipt(bytes)
     if (!added.ok) { this.log('refused a receipt: %s', added.reason); return }
-    this.safeDispatchEvent('log:head', { detail: { requester: toHex(added.receipt.requester), size: added.receipt.head.body.size } })
     const me = this.init.peer.identity.publicKey
     const verdict = added.receipt.verdict.body
     if (!verdict.credited.some(k => bytesEqual(k, me))) { this.emitChange(); return }
     const id = toHex(added.receipt.receipt.id)
-    const key = toHex(added.receipt.leaf)
+    const key = toHex(sha256(bytes))
     if (this.held.has(key)) return
     this.held.add(key)
     const stored: StoredReceipt = { receipt: bytes, requester: toHex(added.receipt.requester), jobId: toHex(verdict.jobId), shard: verdict.shard, receivedAt: this.now() }
@@ -496,12 +482,12 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         return r
       }, { signal })
       if (output.length > WORK_MAX_OUTPUT_BYTES) throw new Error(`output of ${output.length} bytes is over the protocol's cap`)
-      const attestation = await sealAsync('attestation', {
+      const attestation = seal('attestation', {
         jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: sha256(output),
         provider: meta.provider, ortVersion: meta.ortVersion.slice(0, 32) || 'unknown', threads: meta.threads, ms: Math.round(busyMs)
       }, this.init.peer.identity, this.seq.next('attestation'))
       void this.attest?.publish(attestation).catch(() => {})
-      this.done.push({ jobId: job.jobId, shard: a.shard, ms: busyMs, at: this.now(), model: model.id })
+      this.done.push({ jobId: job.jobId, shard: a.shard, ms: busyMs, at: this.now(), model: model.id, samples: shardSamples(model.processing, a.input) })
       if (this.done.length > 1_000) this.done.splice(0, this.done.length - 1_000)
       this.emitChange()
       return { result: { lease: a.lease, output, attestation, error: null }, busyMs }

@@ -1,13 +1,14 @@
 /**
  * The Volunteer dashboard's view of this tab's volunteer: shards computed
- * this session, a throughput series over the last ten minutes, and the job
+ * this session, a throughput series over the last ten minutes (in samples
+ * when the shards' sample counts are known, src/ui/state/throughput.ts), and the job
  * and model last worked on. It follows the volunteer's own `done` list (new
  * entries after the last one seen, on every `volunteer:change`) and slides
  * the chart's window every few seconds, so an idle volunteer's chart decays
  * to zero instead of freezing.
  */
 import type { ShardDone, Volunteer } from '../../swarm/volunteer.ts'
-import { ThroughputMeter, type ThroughputBin } from './throughput.ts'
+import { ThroughputMeter, type ThroughputBin, type ThroughputUnit } from './throughput.ts'
 
 /** How often the chart's window slides when nothing happens. */
 const SLIDE_MS = 5_000
@@ -15,8 +16,10 @@ const SLIDE_MS = 5_000
 export class DashboardState {
   /** Shards this tab computed since it booted. */
   shards = $state(0)
+  /** What the chart counts: images, lines or audio windows when the shards say, else shards. */
+  unit = $state<ThroughputUnit>('shards')
   series = $state<ThroughputBin[]>([])
-  /** Shards per minute over the last minute. */
+  /** Work per minute over the last minute, in {@link unit}. */
   perMinute = $state(0)
   /** The shard finished last: its job and model. */
   last = $state<ShardDone | undefined>(undefined)
@@ -51,7 +54,7 @@ export class DashboardState {
     // The list only grows at its end (and is trimmed at its start), so the new
     // entries follow the last one we saw; if that was trimmed away, all are new.
     const from = this.seen === undefined ? 0 : done.lastIndexOf(this.seen) + 1
-    for (const d of done.slice(from)) this.meter.record(d.at)
+    for (const d of done.slice(from)) this.meter.record(d.at, 1, d.samples)
     this.seen = done[done.length - 1]
     this.last = this.seen
     this.shards = this.meter.total
@@ -60,7 +63,8 @@ export class DashboardState {
 
   private slide (): void {
     const now = this.now()
-    this.series = this.meter.series(now)
-    this.perMinute = this.meter.perMinute(now)
+    this.unit = this.meter.unit(now)
+    this.series = this.meter.series(now, this.unit)
+    this.perMinute = this.meter.perMinute(now, this.unit)
   }
 }
