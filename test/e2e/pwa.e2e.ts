@@ -216,7 +216,7 @@ test('phone on battery in a swarm with a job: no shard is computed until it is p
     await expect(reason(phone.page)).toHaveAttribute('data-reason', 'not-charging')
     await expect(reason(phone.page)).toContainText('not charging')
 
-    await postDigits(requester.page, files)
+    await postDigits(requester.page, files, { replicas: 2, quorum: 2 })
     const done = async (v: Volunteer): Promise<number> => Number(await v.page.getByTestId('shards-done').getAttribute('data-count'))
     // The job is live: the ordinary volunteer computes shard after shard...
     await expect.poll(async () => await done(desk), { timeout: 120_000 }).toBeGreaterThanOrEqual(shards)
@@ -242,6 +242,9 @@ test('phone on battery in a swarm with a job: no shard is computed until it is p
     expect(direct).toBeGreaterThanOrEqual(1)
     await expect(phone.page.getByTestId('mesh-picture')).toHaveAttribute('data-direct', String(direct))
     expect(Number(await phone.page.getByTestId('throughput-chart').getAttribute('data-peak'))).toBeGreaterThan(0)
+    // Digits shards say how many images they hold: the chart counts images, not shards.
+    await expect(phone.page.getByTestId('throughput-chart')).toHaveAttribute('data-unit', 'images')
+    await expect(phone.page.getByTestId('throughput-now')).toContainText('images / min')
     // Credit comes from the receipts the requester signs for the phone's verified work.
     await expect.poll(async () => Number(await phone.page.getByTestId('my-credit').getAttribute('data-credit')), { timeout: 60_000 }).toBeGreaterThan(0)
 
@@ -251,6 +254,15 @@ test('phone on battery in a swarm with a job: no shard is computed until it is p
     await phone.page.screenshot({ path: 'docs/screenshots/volunteer-phone.png', fullPage: true })
     await desk.page.setViewportSize({ width: 1280, height: 800 })
     await desk.page.screenshot({ path: 'docs/screenshots/volunteer-desktop.png', fullPage: true })
+    // The same in French (the language menu re-renders every string in place).
+    for (const v of [phone, desk]) {
+      await v.page.getByTestId('lang-switch').first().selectOption('fr')
+      await expect(v.page.getByRole('heading', { name: 'Mes contributions' })).toBeVisible()
+    }
+    await expect(phone.page.getByTestId('throughput-now')).toContainText('images / min')
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await phone.page.screenshot({ path: 'docs/screenshots/volunteer-phone-fr.png', fullPage: true })
+    await desk.page.screenshot({ path: 'docs/screenshots/volunteer-desktop-fr.png', fullPage: true })
 
     // Unplugged again: it stops taking work, and says why.
     await phone.page.evaluate(() => { (window as unknown as { __battery: (c: boolean, l: number) => void }).__battery(false, 0.44) })
@@ -378,6 +390,12 @@ test('share link and QR code carry the relay list; the header fits a phone; Sett
     await p.goto(volunteerUrl([relay.addr], '#/settings'))
     await expect(p.getByTestId('share-qr')).toBeVisible()
     await p.screenshot({ path: 'docs/screenshots/settings-phone.png', fullPage: true })
+    await p.getByTestId('lang-switch').first().selectOption('fr')
+    await expect(p.getByRole('heading', { name: 'Énergie et budget processeur' })).toBeVisible()
+    // The longer French menu still shows the current page's entry whole.
+    await expect(p.getByRole('link', { name: 'Réglages' })).toBeInViewport({ ratio: 1 })
+    expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await p.screenshot({ path: 'docs/screenshots/settings-phone-fr.png', fullPage: true })
   } finally {
     await Promise.all(contexts.map(async c => { await c.close() }))
     await relay.kill()
