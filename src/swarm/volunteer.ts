@@ -22,8 +22,9 @@
 import { TypedEventEmitter } from 'main-event'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/interface'
-import { seal, type Envelope } from '../core/envelope.ts'
+import { sealAsync, type Envelope } from '../core/envelope.ts'
 import { bytesEqual, sha256, toHex } from '../core/bytes.ts'
+import { receiptLeaf } from '../core/receipt.ts'
 import { ReplayWindow } from '../core/replay.ts'
 import type { Ledger } from '../core/ledger.ts'
 import { signedTopic, type SignedTopic } from '../net/signed-topic.ts'
@@ -115,6 +116,8 @@ const REFUSING_ERRORS = new Set(['ModelTooLargeError', 'UnsupportedModelError', 
 
 export interface VolunteerEvents {
   'volunteer:change': CustomEvent<void>
+  /** A signed tree head was accepted (alone or in a receipt): `requester` (public key, hex) has a log of `size` leaves. */
+  'log:head': CustomEvent<{ requester: string, size: number }>
 }
 
 export interface VolunteerInit {
@@ -145,7 +148,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   private readonly now: () => number
   private readonly log: Logger
   private readonly loaded = new Set<string>()
-  /** sha256 (hex) of every receipt in {@link receipts}, so a re-gossiped one is kept once. */
+  /** Verdict leaf hash (hex) of every receipt in {@link receipts}: one receipt per verdict is kept, whatever head it is proven against. */
   private readonly held = new Set<string>()
   private topics: SignedTopic[] = []
   private attest?: SignedTopic
@@ -178,15 +181,15 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   /** Listens to jobs and receipts (observing costs nothing; computing starts with {@link contribute}). */
   async start (): Promise<void> {
     this.receipts = await this.init.store.receipts()
-    for (const r of this.receipts) this.held.add(toHex(sha256(r.receipt)))
+    for (const r of this.receipts) this.held.add(toHex(receiptLeaf(r.receipt) ?? sha256(r.receipt)))
     const pubsub = this.init.peer.node.services.pubsub
     this.topics.push(signedTopic(pubsub, {
       topic: TOPIC_JOBS, kinds: ['job'], maxAgeMs: JOB_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
       onMessage: env => { this.onJob(env as Envelope<'job'>) }
     }))
     this.topics.push(signedTopic(pubsub, {
-      topic: TOPIC_LOG, kinds: ['receipt'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
-      onMessage: (_env, bytes) => { void this.onReceipt(bytes) }
+      topic: TOPIC_LOG, kinds: ['receipt', 'tree-head'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
+      onMessage: (env, bytes) => { if (env.kind === 'tree-head') this.onHead(env, bytes); else void this.takeReceipt(bytes) }
     }))
     this.attest = signedTopic(pubsub, {
       topic: TOPIC_ATTEST, kinds: ['attestation'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS,
@@ -250,14 +253,27 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     this.emitChange()
   }
 
-  private async onReceipt (bytes: Uint8Array): Promise<void> {
+  /** A head announced on the log topic: a claim for the ledger, and maybe news that we are behind. */
+  private onHead (head: Envelope<'tree-head'>, bytes: Uint8Array): void {
+    const added = this.init.ledger.addTreeHead(bytes)
+    if (!added.ok) { this.log('refused a tree head: %s', added.reason); return }
+    this.safeDispatchEvent('log:head', { detail: { requester: toHex(head.signer), size: head.body.size } })
+    if (added.added) this.emitChange()
+  }
+
+  /**
+   * Takes a receipt, gossiped or caught up (src/swarm/log-catch-up.ts): into
+   * the ledger, and kept if it credits this peer. Never throws.
+   */
+  async takeReceipt (bytes: Uint8Array): Promise<void> {
     const added = this.init.ledger.addReceipt(bytes)
     if (!added.ok) { this.log('refused a receipt: %s', added.reason); return }
+    this.safeDispatchEvent('log:head', { detail: { requester: toHex(added.receipt.requester), size: added.receipt.head.body.size } })
     const me = this.init.peer.identity.publicKey
     const verdict = added.receipt.verdict.body
     if (!verdict.credited.some(k => bytesEqual(k, me))) { this.emitChange(); return }
     const id = toHex(added.receipt.receipt.id)
-    const key = toHex(sha256(bytes))
+    const key = toHex(added.receipt.leaf)
     if (this.held.has(key)) return
     this.held.add(key)
     const stored: StoredReceipt = { receipt: bytes, requester: toHex(added.receipt.requester), jobId: toHex(verdict.jobId), shard: verdict.shard, receivedAt: this.now() }
@@ -482,7 +498,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         return r
       }, { signal })
       if (output.length > WORK_MAX_OUTPUT_BYTES) throw new Error(`output of ${output.length} bytes is over the protocol's cap`)
-      const attestation = seal('attestation', {
+      const attestation = await sealAsync('attestation', {
         jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: sha256(output),
         provider: meta.provider, ortVersion: meta.ortVersion.slice(0, 32) || 'unknown', threads: meta.threads, ms: Math.round(busyMs)
       }, this.init.peer.identity, this.seq.next('attestation'))
