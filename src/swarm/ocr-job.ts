@@ -20,8 +20,13 @@
  *
  * The link between the stages lives in the jobs' `meta` (stored with the
  * jobs, so a reload resumes either stage): the detection job holds the
- * images; each recognition job names its parent and, per shard, which
- * image and box the line came from.
+ * images; each recognition job names its parent, per shard which image and
+ * box the line came from, and per image which accepted detection output
+ * (by hash) it cropped from. A detection shard can be re-verified after
+ * stage 2 was posted (a peer credited for it was caught lying elsewhere):
+ * if it is accepted with another answer, the lines cropped from the old one
+ * stop counting and the image is read again from the new one, in a new
+ * recognition job, so every text still comes from verified outputs.
  */
 import { decodeTensors, encodeTensors, type TensorData } from '../core/tensors.ts'
 import { LIMITS } from '../core/constants.ts'
@@ -47,15 +52,43 @@ export interface OcrJobMeta { kind: 'ocr', images: OcrImage[] }
 export interface OcrCrop { image: number, box: Box }
 
 /** `meta` of a recognition job (stage 2): shard i reads `crops[i]`. */
-export interface OcrRecMeta { kind: 'ocr-rec', parent: string, crops: OcrCrop[] }
+export interface OcrRecMeta {
+  kind: 'ocr-rec'
+  parent: string
+  crops: OcrCrop[]
+  /**
+   * The accepted detection output (sha256 hex) each image's lines were
+   * cropped from. Absent in jobs posted before it was recorded: their lines
+   * count whenever their image is detected.
+   */
+  maps?: OcrMapRef[]
+}
+
+/** Which accepted detection output of `image` a recognition job cropped from. */
+export interface OcrMapRef { image: number, outputHash: string }
 
 export function isOcrJobMeta (meta: unknown): meta is OcrJobMeta {
   return typeof meta === 'object' && meta !== null && (meta as { kind?: unknown }).kind === 'ocr' && Array.isArray((meta as { images?: unknown }).images)
 }
 
 export function isOcrRecMeta (meta: unknown): meta is OcrRecMeta {
-  return typeof meta === 'object' && meta !== null && (meta as { kind?: unknown }).kind === 'ocr-rec' &&
-    typeof (meta as { parent?: unknown }).parent === 'string' && Array.isArray((meta as { crops?: unknown }).crops)
+  if (typeof meta !== 'object' || meta === null) return false
+  const m = meta as { kind?: unknown, parent?: unknown, crops?: unknown, maps?: unknown }
+  return m.kind === 'ocr-rec' && typeof m.parent === 'string' && Array.isArray(m.crops) && (m.maps === undefined || Array.isArray(m.maps))
+}
+
+/**
+ * Whether a recognition job's lines of `image` are current: cropped from the
+ * detection output accepted now (`detected`: image → accepted output hash).
+ * A detection re-verified after stage 2 was posted may be accepted with
+ * another answer (a peer credited for it was caught lying): lines cropped
+ * from the old answer no longer count, and the image is read again.
+ */
+export function currentLines (rec: OcrRecMeta, image: number, detected: ReadonlyMap<number, string>): boolean {
+  const now = detected.get(image)
+  if (now === undefined) return false
+  if (rec.maps === undefined) return true
+  return rec.maps.some(m => m.image === image && m.outputHash === now)
 }
 
 /** The detection shard input of an image: its RGB bytes at detection size. */
@@ -126,12 +159,14 @@ export function readLine (recOutput: Uint8Array, chars: readonly string[]): { te
 }
 
 /**
- * Images whose stage 2 is still to post: detection accepted, in no
- * recognition job yet, and not known to hold no line. Sorted.
+ * Images whose stage 2 is still to post: detection accepted (`detected`:
+ * image → accepted output hash), in no recognition job cropped from that
+ * output, and not known to hold no line in it (`empty`: image → the output
+ * found empty). Sorted.
  */
-export function imagesToRead (detected: Iterable<number>, recs: readonly OcrRecMeta[], empty: ReadonlySet<number>): number[] {
-  const covered = new Set(recs.flatMap(r => r.crops.map(c => c.image)))
-  return [...detected].filter(i => !covered.has(i) && !empty.has(i)).sort((a, b) => a - b)
+export function imagesToRead (detected: ReadonlyMap<number, string>, recs: readonly OcrRecMeta[], empty: ReadonlyMap<number, string>): number[] {
+  const covered = new Set(recs.flatMap(r => r.crops.map(c => c.image).filter(i => currentLines(r, i, detected))))
+  return [...detected.keys()].filter(i => !covered.has(i) && empty.get(i) !== detected.get(i)).sort((a, b) => a - b)
 }
 
 /**
@@ -166,16 +201,22 @@ export interface OcrImageResult {
   read: number
   /** Recognised lines in reading order (empty texts left out, as the single-machine pipeline does). */
   lines: OcrLineResult[]
+  /**
+   * Lines read from an earlier detection answer were set aside: the image's
+   * detection was re-verified after stage 2 was posted, and is being decided
+   * again or was accepted with another answer (whose lines are read anew).
+   */
+  rechecked: boolean
 }
 
 /** What the requester knows of both stages of one OCR job. */
 export interface OcrStages {
-  /** Images whose detection is accepted. */
-  detected: ReadonlySet<number>
+  /** Images whose detection is accepted, with the accepted output's hash. */
+  detected: ReadonlyMap<number, string>
   /** Images whose detection failed (no agreement within the policy). */
   detectFailed: ReadonlySet<number>
-  /** Detected images with no line (nothing to read). */
-  empty: ReadonlySet<number>
+  /** Detected images with no line (nothing to read), with the output found empty. */
+  empty: ReadonlyMap<number, string>
   /** Stage 2 jobs: their meta, accepted outputs by shard and failed shards. */
   recs: Array<{ meta: OcrRecMeta, outputs: ReadonlyMap<number, Uint8Array>, failed: ReadonlySet<number> }>
 }
@@ -186,12 +227,17 @@ export interface OcrStages {
  * cannot be decoded yet (e.g. the dictionary is still loading).
  */
 export function ocrResults (meta: OcrJobMeta, stages: OcrStages, read: (output: Uint8Array) => { text: string, score: number } | undefined): OcrImageResult[] {
-  const lines = meta.images.map(() => ({ found: 0, read: 0, pending: false, lines: [] as OcrLineResult[] }))
+  const lines = meta.images.map(() => ({ found: 0, read: 0, pending: false, rechecked: false, lines: [] as OcrLineResult[] }))
   const posted = new Set<number>()
   for (const rec of stages.recs) {
     rec.meta.crops.forEach((crop, shard) => {
       const at = lines[crop.image]
       if (at === undefined) return
+      if (!currentLines(rec.meta, crop.image, stages.detected)) {
+        // Only a job that recorded its map can tell a re-verified image's lines are stale.
+        if (rec.meta.maps !== undefined) at.rechecked = true
+        return
+      }
       posted.add(crop.image)
       at.found++
       const output = rec.outputs.get(shard)
@@ -212,8 +258,8 @@ export function ocrResults (meta: OcrJobMeta, stages: OcrStages, read: (output: 
       ? 'failed'
       : !stages.detected.has(i)
           ? 'detecting'
-          : stages.empty.has(i) || (posted.has(i) && !l.pending) ? 'done' : 'reading'
-    return { image: i, file: img.file, width: img.width, height: img.height, status, found: l.found, read: l.read, lines: l.lines }
+          : stages.empty.get(i) === stages.detected.get(i) || (posted.has(i) && !l.pending) ? 'done' : 'reading'
+    return { image: i, file: img.file, width: img.width, height: img.height, status, found: l.found, read: l.read, lines: l.lines, rechecked: l.rechecked }
   })
 }
 

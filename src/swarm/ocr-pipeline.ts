@@ -12,8 +12,10 @@
  * loses little: volunteers take the oldest job first, so stage 2 shards
  * would mostly wait for stage 1 anyway. Both stages are ordinary jobs of the Requester, stored
  * and resumed by it; what is still to do is recomputed from what is stored
- * (an image in no recognition job yet), so a reload at any moment resumes
- * without losing or repeating work.
+ * (an image in no recognition job cropped from its accepted map yet), so a
+ * reload at any moment resumes without losing or repeating work. A
+ * detection re-verified after stage 2 was posted and accepted with another
+ * answer makes its image one of those again (ocr-job.ts).
  *
  * It also assembles the one view the Job page shows of an OCR job: progress
  * of both stages, every image's lines (decoded once per accepted output),
@@ -30,10 +32,10 @@ import type { LoadedModel, ModelEntry } from '../compute/model-source.ts'
 import { ocrCharacters } from '../compute/models/ocr.ts'
 import { computeShard } from '../compute/shard-task.ts'
 import { canaryShards } from './job-kinds.ts'
-import type { JobView, Requester } from './requester.ts'
+import type { JobView, Requester, ShardView } from './requester.ts'
 import {
   decodeOcrImage, imagesToRead, isOcrJobMeta, isOcrRecMeta, ocrResults, readLine, recJobBatches, recShards,
-  type OcrCrop, type OcrImageResult, type OcrJobMeta, type OcrRecMeta
+  type OcrCrop, type OcrImageResult, type OcrJobMeta, type OcrMapRef, type OcrRecMeta
 } from './ocr-job.ts'
 
 export interface OcrPipelineInit {
@@ -70,8 +72,8 @@ export interface OcrJobView {
 }
 
 export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
-  /** Detected images with no line, by detection job (recomputed after a reload). */
-  private readonly empty = new Map<string, Set<number>>()
+  /** Detected images with no line, with the detection output found empty, by detection job (recomputed after a reload). */
+  private readonly empty = new Map<string, Map<number, string>>()
   /** Decoded text of each accepted recognition output, by the output's bytes (held by the requester). */
   private readonly texts = new WeakMap<Uint8Array, { text: string, score: number }>()
   private readonly errors = new Map<string, string>()
@@ -108,14 +110,15 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     const req = this.init.requester
     const det = req.view(jobId)
     if (det === undefined || !isOcrJobMeta(det.meta)) return undefined
-    const failed = (id: string): Set<number> => new Set(req.shards(id).filter(s => s.status === 'failed').map(s => s.shard))
+    const failed = (shards: ShardView[]): Set<number> => new Set(shards.filter(s => s.status === 'failed').map(s => s.shard))
     const recViews = this.recJobs(jobId)
     if (recViews.length > 0 || det.verified > 0) this.loadDictionary()
+    const detShards = req.shards(jobId)
     const images = ocrResults(det.meta, {
-      detected: new Set(req.results(jobId).keys()),
-      detectFailed: failed(jobId),
-      empty: this.empty.get(jobId) ?? new Set(),
-      recs: recViews.map(v => ({ meta: v.meta as OcrRecMeta, outputs: req.results(v.jobId), failed: failed(v.jobId) }))
+      detected: detectedMaps(detShards),
+      detectFailed: failed(detShards),
+      empty: this.empty.get(jobId) ?? new Map(),
+      recs: recViews.map(v => ({ meta: v.meta as OcrRecMeta, outputs: req.results(v.jobId), failed: failed(req.shards(v.jobId)) }))
     }, output => this.read(output))
     const sum = (f: (v: JobView) => number): number => recViews.reduce((n, v) => n + f(v), 0)
     const error = this.errors.get(jobId) ?? this.dictionaryError
@@ -177,17 +180,26 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     }
   }
 
-  /** Once detection is done, posts stage 2 for every detected image not read yet. */
+  /**
+   * Once detection is done, posts stage 2 for every detected image not read
+   * yet from its accepted map: new images, and images whose detection was
+   * re-verified with another answer after their lines were posted (a
+   * re-verification runs the detection job again, so this waits for it).
+   */
   private async advance (jobId: string): Promise<void> {
     const req = this.init.requester
     const det = req.view(jobId)
     if (det === undefined || !isOcrJobMeta(det.meta) || det.status !== 'done') return
     if (this.retries.has(jobId)) return // waiting out an error
+    // Read together: each image's lines are cropped from the output whose hash the job records.
     const outputs = req.results(jobId)
-    const empty = this.empty.get(jobId) ?? new Set<number>()
+    const detected = detectedMaps(req.shards(jobId))
+    const empty = this.empty.get(jobId) ?? new Map<number, string>()
     this.empty.set(jobId, empty)
-    const todo = imagesToRead(outputs.keys(), this.recJobs(jobId).map(v => v.meta as OcrRecMeta), empty)
+    const recs = this.recJobs(jobId).map(v => v.meta as OcrRecMeta)
+    const todo = imagesToRead(detected, recs, empty)
     if (todo.length === 0) return
+    const before = new Set(recs.flatMap(r => r.crops.map(c => c.image)))
     // Stage 2 relies on these maps: their verdicts must be stored first, or a
     // reload could re-decide an image whose lines are already out (other boxes).
     await req.flushed()
@@ -195,10 +207,15 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     for (const i of todo) {
       const img = await decodeOcrImage(det.meta.images[i]!)
       const lines = recShards(i, img, outputs.get(i)!)
-      if (lines.length === 0) empty.add(i)
+      if (lines.length === 0) empty.set(i, detected.get(i)!)
       else perImage.push(lines)
     }
-    for (const batch of recJobBatches(perImage)) await this.postReading(det, det.meta, batch)
+    for (const batch of recJobBatches(perImage)) {
+      const images = [...new Set(batch.map(s => s.crop.image))]
+      const again = images.filter(i => before.has(i))
+      if (again.length > 0) this.log('OCR job %s: images %o were re-verified with another answer: their lines are read again', jobId, again)
+      await this.postReading(det, det.meta, batch, images.map(image => ({ image, outputHash: detected.get(image)! })), again.length > 0)
+    }
     this.emit(jobId)
   }
 
@@ -209,7 +226,7 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
   }
 
   /** Signs and announces one recognition job, its canaries computed here first. */
-  private async postReading (det: JobView, meta: OcrJobMeta, batch: Array<{ crop: OcrCrop, input: Uint8Array }>): Promise<void> {
+  private async postReading (det: JobView, meta: OcrJobMeta, batch: Array<{ crop: OcrCrop, input: Uint8Array }>, maps: OcrMapRef[], again: boolean): Promise<void> {
     const model = this.recModel()
     const detModel = this.init.catalog.models.find(m => m.id === det.modelId)
     // The model's own rule unless the requester chose another for this job.
@@ -228,9 +245,9 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
       canaries.set(shard, await computeShard(model.processing, inputs[shard]!, async (input, o) => await this.init.client.run(model.sha256, input, o), { signal }))
     }
     const images = new Set(batch.map(s => s.crop.image)).size
-    const recMeta: OcrRecMeta = { kind: 'ocr-rec', parent: det.jobId, crops: batch.map(s => s.crop) }
+    const recMeta: OcrRecMeta = { kind: 'ocr-rec', parent: det.jobId, crops: batch.map(s => s.crop), maps }
     const id = await this.init.requester.post({
-      title: `${det.title}: reading ${inputs.length} line${inputs.length === 1 ? '' : 's'} of ${images} image${images === 1 ? '' : 's'}`,
+      title: `${det.title}: reading ${inputs.length} line${inputs.length === 1 ? '' : 's'} of ${images} image${images === 1 ? '' : 's'}${again ? ' again (text found anew after a re-check)' : ''}`,
       model: { id: model.id, sha256: model.sha256 },
       inputs,
       policy,
@@ -281,6 +298,13 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
   private emit (jobId: string): void {
     this.safeDispatchEvent('ocr:update', { detail: jobId })
   }
+}
+
+/** Hashes of the accepted detection outputs (canary answers included), by image. */
+function detectedMaps (shards: readonly ShardView[]): Map<number, string> {
+  const out = new Map<number, string>()
+  for (const s of shards) if ((s.status === 'verified' || s.status === 'canary') && s.outputHash !== undefined) out.set(s.shard, s.outputHash)
+  return out
 }
 
 function sameRule (a: CompareRule, b: CompareRule): boolean {

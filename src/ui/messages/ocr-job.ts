@@ -17,6 +17,7 @@ export const en = {
   'ocr-job.status.reading': 'reading lines…',
   'ocr-job.status.done': 'done',
   'ocr-job.status.failed': 'text detection failed (replicas did not agree)',
+  'ocr-job.rechecked': 'text detection checked again (a volunteer was caught lying): lines read from its earlier answer are set aside',
   'ocr-job.col-stage': 'Stage',
   'ocr-job.stage-find': 'find',
   'ocr-job.stage-read': 'read {k}'
@@ -38,6 +39,7 @@ export const fr: Translation<typeof en> = {
   'ocr-job.status.reading': 'lecture des lignes…',
   'ocr-job.status.done': 'terminé',
   'ocr-job.status.failed': 'échec de la détection du texte (les réplicas ne concordent pas)',
+  'ocr-job.rechecked': 'détection du texte vérifiée à nouveau (un volontaire a été pris à mentir) : les lignes lues dans sa réponse précédente sont écartées',
   'ocr-job.col-stage': 'Étape',
   'ocr-job.stage-find': 'recherche',
   'ocr-job.stage-read': 'lecture {k}'

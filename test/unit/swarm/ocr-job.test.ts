@@ -65,7 +65,7 @@ describe('OCR job stages under onnxruntime-node', () => {
     for (const [i, s] of shards.entries()) outputs.set(i, await computeShard('ocr-rec', s.input, encodedRun('ocr-rec')))
     const rec: OcrRecMeta = { kind: 'ocr-rec', parent: 'det', crops: shards.map(s => s.crop) }
     const results = ocrResults({ kind: 'ocr', images: [{ file: 'text.png', width: image.width, height: image.height, type: 'image/png', bytes: new Uint8Array(0) }] }, {
-      detected: new Set([0]), detectFailed: new Set(), empty: new Set(), recs: [{ meta: rec, outputs, failed: new Set() }]
+      detected: new Map([[0, 'map0']]), detectFailed: new Set(), empty: new Map(), recs: [{ meta: rec, outputs, failed: new Set() }]
     }, out => readLine(out, chars))
     expect(results).toHaveLength(1)
     expect(results[0]).toMatchObject({ file: 'text.png', status: 'done', found: 2, read: 2 })
@@ -109,12 +109,58 @@ describe('OCR shard inputs from other peers', () => {
 })
 
 describe('OCR job bookkeeping', () => {
-  const rec = (parent: string, images: number[]): OcrRecMeta => ({ kind: 'ocr-rec', parent, crops: images.map(image => ({ image, box: { x: 0, y: 0, width: 10, height: 5 } })) })
+  /** A recognition job over these images' lines; with `maps`, cropped from those detection outputs (else a job from before they were recorded). */
+  const rec = (parent: string, images: number[], maps?: Record<number, string>): OcrRecMeta => ({
+    kind: 'ocr-rec',
+    parent,
+    crops: images.map(image => ({ image, box: { x: 0, y: 0, width: 10, height: 5 } })),
+    ...(maps !== undefined ? { maps: Object.entries(maps).map(([image, outputHash]) => ({ image: Number(image), outputHash })) } : {})
+  })
+  /** Accepted detection outputs: image i's is `map<i>` unless given. */
+  const maps = (images: number[], changed: Record<number, string> = {}): Map<number, string> => new Map(images.map(i => [i, changed[i] ?? `map${i}`]))
 
   it('an image needs stage 2 once detected, until a recognition job holds its lines or it has none', () => {
-    expect(imagesToRead([3, 0, 1, 2], [], new Set())).toEqual([0, 1, 2, 3])
-    expect(imagesToRead([0, 1, 2, 3], [rec('d', [1, 1, 1]), rec('d', [3])], new Set([2]))).toEqual([0])
-    expect(imagesToRead([], [rec('d', [0])], new Set())).toEqual([])
+    expect(imagesToRead(maps([3, 0, 1, 2]), [], new Map())).toEqual([0, 1, 2, 3])
+    expect(imagesToRead(maps([0, 1, 2, 3]), [rec('d', [1, 1, 1]), rec('d', [3])], maps([2]))).toEqual([0])
+    expect(imagesToRead(maps([0, 1, 2, 3]), [rec('d', [1, 1, 1], { 1: 'map1' }), rec('d', [3], { 3: 'map3' })], maps([2]))).toEqual([0])
+    expect(imagesToRead(new Map(), [rec('d', [0])], new Map())).toEqual([])
+  })
+
+  it('an image whose detection was re-verified with another answer is read again; the same answer is not read twice', () => {
+    const recs = [rec('d', [0, 0, 1, 2], { 0: 'map0', 1: 'map1', 2: 'map2' })]
+    // Images 1 (lines) and 3 (none) were accepted again with other maps after stage 2 was posted; image 0 with the same one.
+    const now = maps([0, 1, 2, 3], { 1: 'map1-new', 3: 'map3-new' })
+    expect(imagesToRead(now, recs, maps([3]))).toEqual([1, 3])
+    // Once the new maps' lines are posted (or found empty), nothing is left to read.
+    expect(imagesToRead(now, [...recs, rec('d', [1, 1], { 1: 'map1-new' })], maps([3], { 3: 'map3-new' }))).toEqual([])
+    // While image 2 is being re-verified it is not detected: nothing to post for it yet.
+    expect(imagesToRead(maps([0, 1]), recs, new Map())).toEqual([])
+  })
+
+  it('sets aside the lines of a detection answer that was replaced, and shows the new answer\'s lines', () => {
+    const chars = ['', 'a', 'b', ' ']
+    const line = (steps: number[]): Uint8Array => encodeTensors({ p: makeTensor('float32', [1, steps.length, 4], steps.flatMap(s => chars.map((_, c) => c === s ? 0.7 : 0.1))) })
+    const m = meta(['a.png', 'b.png'])
+    const old = { meta: rec('d', [0, 1], { 0: 'map0', 1: 'map1' }), outputs: new Map([[0, line([1])], [1, line([2])]]), failed: new Set<number>() }
+    const read = (out: Uint8Array): { text: string, score: number } => readLine(out, chars)
+    const texts = (stages: Parameters<typeof ocrResults>[1]): Array<[string, string, boolean, string[]]> =>
+      ocrResults(m, stages, read).map(r => [r.file, r.status, r.rechecked, r.lines.map(l => l.text)])
+    expect(texts({ detected: maps([0, 1]), detectFailed: new Set(), empty: new Map(), recs: [old] })).toEqual([
+      ['a.png', 'done', false, ['a']], ['b.png', 'done', false, ['b']]
+    ])
+    // Image 1's detection is reopened for re-verification: finding text again, its old line set aside.
+    expect(texts({ detected: maps([0]), detectFailed: new Set(), empty: new Map(), recs: [old] })).toEqual([
+      ['a.png', 'done', false, ['a']], ['b.png', 'detecting', true, []]
+    ])
+    // Accepted with another map: read again from it, the old line still set aside.
+    const again = { meta: rec('d', [1], { 1: 'map1-new' }), outputs: new Map<number, Uint8Array>(), failed: new Set<number>() }
+    const after = { detected: maps([0, 1], { 1: 'map1-new' }), detectFailed: new Set<number>(), empty: new Map<number, string>(), recs: [old, again] }
+    expect(texts(after)).toEqual([['a.png', 'done', false, ['a']], ['b.png', 'reading', true, []]])
+    again.outputs.set(0, line([1, 0, 2]))
+    expect(texts(after)).toEqual([['a.png', 'done', false, ['a']], ['b.png', 'done', true, ['ab']]])
+    expect(ocrResults(m, after, read)[1]).toMatchObject({ found: 1, read: 1 })
+    // Accepted again with the same map: the lines already read count again.
+    expect(texts({ detected: maps([0, 1]), detectFailed: new Set(), empty: new Map(), recs: [old] })[1]).toEqual(['b.png', 'done', false, ['b']])
   })
 
   it('batches lines into jobs under the shard limit without splitting an image', () => {
@@ -131,9 +177,9 @@ describe('OCR job bookkeeping', () => {
     const r1 = rec('d', [0, 0, 1])
     r1.crops[1]!.box = { x: 1, y: 20, width: 30, height: 9 }
     const stages = {
-      detected: new Set([0, 1, 2, 4]),
+      detected: maps([0, 1, 2, 4]),
       detectFailed: new Set([3]),
-      empty: new Set([2]),
+      empty: maps([2]),
       recs: [{ meta: r1, outputs: new Map([[0, line([1, 1, 0, 2])], [1, line([0, 3, 0])], [2, line([2])]]), failed: new Set<number>() }]
     }
     const results = ocrResults(m, stages, out => readLine(out, chars))
@@ -153,11 +199,11 @@ describe('OCR job bookkeeping', () => {
 
   it('exports one CSV row per line, quoting texts that need it', () => {
     const csv = ocrCsv([
-      { image: 0, file: 'a,b.png', width: 10, height: 10, status: 'done', found: 2, read: 2, lines: [
+      { image: 0, file: 'a,b.png', width: 10, height: 10, status: 'done', found: 2, read: 2, rechecked: false, lines: [
         { box: { x: 1.234, y: 2, width: 3.456, height: 4 }, text: 'say "hi"', score: 0.98765 },
         { box: { x: 5, y: 6, width: 7, height: 8 }, text: 'plain', score: 1 }
       ] },
-      { image: 1, file: 'empty.png', width: 10, height: 10, status: 'done', found: 0, read: 0, lines: [] }
+      { image: 1, file: 'empty.png', width: 10, height: 10, status: 'done', found: 0, read: 0, rechecked: false, lines: [] }
     ])
     expect(csv).toBe('file,x,y,width,height,text,score\n"a,b.png",1.23,2,3.46,4,"say ""hi""",0.9877\n"a,b.png",5,6,7,8,plain,1.0000\n')
   })
@@ -165,7 +211,8 @@ describe('OCR job bookkeeping', () => {
   it('tells OCR job metas apart from others and from junk', () => {
     expect(isOcrJobMeta(meta(['a']))).toBe(true)
     expect(isOcrRecMeta(rec('d', [0]))).toBe(true)
-    for (const junk of [null, undefined, 1, 'ocr', {}, { kind: 'ocr' }, { kind: 'ocr-rec', parent: 1, crops: [] }, { kind: 'digits', files: [] }]) {
+    expect(isOcrRecMeta(rec('d', [0], { 0: 'map0' }))).toBe(true)
+    for (const junk of [null, undefined, 1, 'ocr', {}, { kind: 'ocr' }, { kind: 'ocr-rec', parent: 1, crops: [] }, { kind: 'ocr-rec', parent: 'd', crops: [], maps: 'x' }, { kind: 'digits', files: [] }]) {
       expect(isOcrJobMeta(junk)).toBe(false)
       expect(isOcrRecMeta(junk)).toBe(false)
     }
