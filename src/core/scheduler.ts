@@ -24,6 +24,7 @@
  *   ones are reopened and accepted again with a higher `revision`.
  * - Adaptive replication: a fresh shard pulled by a trusted peer is
  *   sometimes given as a single replica (quorum 1); canaries continue.
+ *   A single replica handed in after its peer lost trust needs a second.
  *   A random `auditRate` of single-replica results is audited: held back
  *   and given to a second peer, decided like any replicated shard.
  * - An outvoted peer (its counted answer lost to an accepted quorum) is no
@@ -472,6 +473,13 @@ export class Scheduler<O = unknown> {
       comparator: this.comparator
     })
     shard.counted = counted.length
+    if (d.kind === 'accept' && shard.single && !this.peers.get(d.top[0]!.peer)!.trusted(this.opts)) {
+      // Leased as a single replica while its peer was trusted, handed in after the peer lost that trust
+      // (outvoted elsewhere): its word alone no longer settles the shard.
+      shard.single = false
+      shard.base = Math.max(2, policy.quorum)
+      return this.settle(job, shard, events)
+    }
     if (d.kind === 'accept' && shard.single && !shard.audited) {
       // Drawn once, after the result is in: the peer cannot know which results are audited.
       shard.audited = true

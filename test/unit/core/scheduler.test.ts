@@ -394,6 +394,27 @@ describe('audits and outvoted peers', () => {
     }
     expect(s.progress('j')).toMatchObject({ done: true, failed: 0 })
   })
+
+  it('a single replica leased while its peer was trusted, handed in after it was outvoted, needs a second replica', () => {
+    const s = trustedX({ auditRate: 0 })
+    // X takes a single replica while trusted, and keeps it while it is outvoted on another shard.
+    const [single] = s.pull('X', 1, T)
+    work(s, 'N', 1)
+    const [shared] = s.pull('N', 1, T)
+    const [second] = s.pull('X', 1, T)
+    s.complete(second!.leaseId, 'X', { outputHash: bad(second!.shard) })
+    s.complete(shared!.leaseId, 'N', { outputHash: good(shared!.shard) })
+    for (let round = 0; round < 3; round++) for (const p of ['A', 'B']) work(s, p, 1)
+    expect(s.standing('X')).toMatchObject({ trusted: false })
+    // Its lie on the single replica is not accepted on its word alone; honest replicas decide.
+    const events = s.complete(single!.leaseId, 'X', { outputHash: bad(single!.shard) })
+    expect(of(events, 'shard:accepted').filter(e => e.shard === single!.shard)).toEqual([])
+    const later: SchedulerEvent[] = []
+    for (let round = 0; round < 30; round++) for (const p of ['A', 'B', 'C', 'D']) later.push(...work(s, p, 2))
+    const final = of(later, 'shard:accepted').filter(e => e.shard === single!.shard).at(-1)
+    expect(final).toMatchObject({ outputHash: good(single!.shard) })
+    expect(final!.credited).not.toContain('X')
+  })
 })
 
 describe('adaptive replication', () => {
