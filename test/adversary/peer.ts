@@ -77,6 +77,16 @@ export function digitsOutput (input: Uint8Array, pick: (row: number) => number):
   return encodeTensors({ logits: makeTensor('float32', [n, 10], values), probs: makeTensor('float32', [n, 10], values) })
 }
 
+/** What a pull flood got: pulls answered, pulls that failed (refused stream, timeout), leases and shards granted. */
+export interface FloodStats {
+  pulls: number
+  failed: number
+  leases: Set<number>
+  shards: Set<number>
+  /** When each lease was granted (ms since the epoch). */
+  grants: number[]
+}
+
 export class Adversary {
   readonly stats: AdversaryStats = { pulls: 0, assignments: 0, handedIn: 0, blobServes: 0 }
   /** Jobs seen on gossip, by id (hex). */
@@ -220,6 +230,35 @@ export class Adversary {
       if (reply.assignments.length === 0 && pending.length === 0) await delay(Math.max(200, reply.waitMs))
     }
     return 'aborted'
+  }
+
+  /**
+   * A pull flood: `lanes` pulls at a time, one after another with no pause,
+   * each asking for `capacity` shards and never handing a result in, until
+   * the job is done or `signal` aborts. Returns at once with the counts,
+   * which fill in as it runs, and `done`, which never rejects.
+   */
+  floodPulls (job: Envelope<'job'>, options: { signal: AbortSignal, lanes?: number, capacity?: number }): { stats: FloodStats, done: Promise<void> } {
+    const requester = peerIdFromSigner(job)
+    const stats: FloodStats = { pulls: 0, failed: 0, leases: new Set(), shards: new Set(), grants: [] }
+    const lane = async (): Promise<void> => {
+      while (!options.signal.aborted) {
+        try {
+          const reply = await this.node.services.work.pull(requester, { job: job.id, capacity: options.capacity ?? 8, results: [] }, { signal: AbortSignal.any([options.signal, AbortSignal.timeout(15_000)]) })
+          stats.pulls++
+          this.stats.pulls++
+          for (const a of reply.assignments) { stats.leases.add(a.lease); stats.shards.add(a.shard); stats.grants.push(Date.now()) }
+          this.stats.assignments += reply.assignments.length
+          if (reply.done) return
+        } catch {
+          if (options.signal.aborted) return
+          // Over the requester's stream cap, or the connection is busy: straight back, as a flooder would.
+          stats.failed++
+          await delay(20)
+        }
+      }
+    }
+    return { stats, done: Promise.all(Array.from({ length: options.lanes ?? 8 }, lane)).then(() => {}) }
   }
 
   /** Publishes raw bytes on a topic (gossipsub signs the message with our key; the content is ours to choose). */

@@ -49,6 +49,18 @@ export function recordResult (result: AttackResult): void {
   writeFileSync(RESULTS, JSON.stringify(all, null, 2) + '\n')
 }
 
+/** Used JS heap of a page after a full GC, via the DevTools protocol. */
+export async function heapAfterGc (page: Page): Promise<number> {
+  const cdp = await page.context().newCDPSession(page)
+  try {
+    await cdp.send('HeapProfiler.collectGarbage')
+    const { usedSize } = await cdp.send('Runtime.getHeapUsage')
+    return usedSize
+  } finally {
+    await cdp.detach().catch(() => {})
+  }
+}
+
 /** Collects page errors (uncaught exceptions) of every page given. */
 export function watchCrashes (pages: Page[]): string[] {
   const errors: string[] = []
