@@ -1,8 +1,8 @@
 /**
  * Bytes of a model that is not in the catalog: a requester's own .onnx
  * (DESIGN.md "Data flow" step 3, "Security rules"). The job manifest names
- * only its id and sha256, so unlike catalog models there is no origin file
- * and no size known in advance. Sources, in order:
+ * its id, sha256 and (since it was added) its size; unlike catalog models
+ * there is no origin file. Sources, in order:
  *
  * 1. the local cache (hash re-checked);
  * 2. the peers the caller lists: the job's requester first (it always holds
@@ -10,10 +10,14 @@
  *    most {@link FOREIGN_MODEL_MAX_PEER_ATTEMPTS} of them.
  *
  * Why a hard size cap: the blob header announces a size the volunteer
- * would allocate, and the manifest cannot vouch for it; every transfer is
- * capped at {@link FOREIGN_MODEL_MAX_BYTES}. A model announced larger is
- * refused with {@link ModelTooLargeError} when no source could deliver it
- * within the cap, so the volunteer can say why it skips the job.
+ * would allocate. A model the manifest declares larger than
+ * {@link FOREIGN_MODEL_MAX_BYTES} is refused with {@link ModelTooLargeError}
+ * before anything is fetched; otherwise every transfer must announce exactly
+ * the declared size, and bytes that hash right but differ from it mean the
+ * manifest misdescribes its model ({@link ModelSizeMismatchError}). A
+ * manifest from before sizes were declared has only the cap: a model
+ * announced larger is refused when no source could deliver it within it.
+ * Either way the volunteer can say why it skips the job.
  *
  * Every source's bytes are hashed here before they are returned or cached;
  * a source that sent other bytes is added to the caller's `bad` set.
@@ -39,11 +43,20 @@ export class ModelTooLargeError extends Error {
   }
 }
 
+/** The bytes with the manifest's sha256 are not the size the manifest declares: the job misdescribes its model. */
+export class ModelSizeMismatchError extends Error {
+  override readonly name = 'ModelSizeMismatchError' as const
+  constructor (readonly model: string, readonly declared: number, readonly actual: number) {
+    super(`model ${model} is declared as ${declared} bytes by its job, but the bytes with its sha256 are ${actual} bytes`)
+  }
+}
+
 function mib (bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
 
-export interface ForeignModelRef { id: string, sha256: string }
+/** The manifest's model reference; `bytes` is the declared size (absent in older manifests). */
+export interface ForeignModelRef { id: string, sha256: string, bytes?: number }
 
 export interface LoadForeignModelOptions<P extends { toString: () => string }> {
   signal?: AbortSignal
@@ -61,7 +74,8 @@ export interface LoadForeignModelOptions<P extends { toString: () => string }> {
 
 /**
  * The verified bytes of a model outside the catalog.
- * @throws {ModelTooLargeError} a source announced more than the cap and none delivered within it.
+ * @throws {ModelTooLargeError} the manifest declares more than the cap (nothing fetched), or, with no declared size, a source announced more and none delivered within it.
+ * @throws {ModelSizeMismatchError} bytes with the right hash are not the declared size.
  * @throws {ModelUnavailableError} every source failed (hash mismatches as SourceHashMismatchError).
  * @throws the signal's reason when the caller aborts.
  */
@@ -69,6 +83,8 @@ export async function loadForeignModel<P extends { toString: () => string }> (re
   const { signal, cache } = options
   const limit = options.maxBytes ?? FOREIGN_MODEL_MAX_BYTES
   const bad = options.bad ?? new Set<string>()
+  const declared = ref.bytes
+  if (declared !== undefined && declared > limit) throw new ModelTooLargeError(ref.id, declared, limit)
   const failures: SourceFailure[] = []
   /** Set when a source announced more than the cap (with the size when known). */
   let tooLarge: { bytes: number | undefined } | undefined
@@ -88,6 +104,7 @@ export async function loadForeignModel<P extends { toString: () => string }> (re
     }
     if (cached !== undefined) {
       const actual = await digestHex(cached)
+      if (actual === ref.sha256 && declared !== undefined && cached.length !== declared) throw new ModelSizeMismatchError(ref.id, declared, cached.length)
       if (actual === ref.sha256 && cached.length <= limit) {
         options.onProgress?.({ source: 'cache', received: cached.length, total: cached.length })
         return { bytes: cached, source: { kind: 'cache' } }
@@ -114,7 +131,9 @@ export async function loadForeignModel<P extends { toString: () => string }> (re
     try {
       bytes = await options.fetchBlob(peer, ref.sha256, {
         signal,
-        maxBytes: limit,
+        // With a declared size, a peer announcing any other is refused before anything is allocated.
+        maxBytes: declared ?? limit,
+        ...(declared !== undefined ? { expectedBytes: declared } : {}),
         onProgress: p => options.onProgress?.({ source: 'peer', peer: source.peer, received: p.received, total: p.total })
       })
     } catch (err) {
@@ -123,8 +142,9 @@ export async function loadForeignModel<P extends { toString: () => string }> (re
         bad.add(source.peer)
         fail(source, new SourceHashMismatchError(source, ref.sha256, error.actual, { cause: error }))
       } else {
-        // Over our cap (size known) or over the serving peer's own limit (size unknown).
-        if (error.name === 'BlobTooLargeError') tooLarge = { bytes: error.size ?? tooLarge?.bytes }
+        // Over our cap (size known) or over the serving peer's own limit (size unknown). Over a
+        // declared size it is only this peer's word against the signed manifest: try the next one.
+        if (error.name === 'BlobTooLargeError' && declared === undefined) tooLarge = { bytes: error.size ?? tooLarge?.bytes }
         fail(source, error)
       }
       continue
@@ -135,6 +155,8 @@ export async function loadForeignModel<P extends { toString: () => string }> (re
       fail(source, new SourceHashMismatchError(source, ref.sha256, actual))
       continue
     }
+    // The hash pins the bytes: another length means the manifest is wrong, not the peer.
+    if (declared !== undefined && bytes.length !== declared) throw new ModelSizeMismatchError(ref.id, declared, bytes.length)
     const loaded: LoadedModel = { bytes, source }
     if (cache === undefined) return loaded
     try {

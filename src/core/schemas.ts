@@ -13,7 +13,7 @@
  */
 import { toHex } from './bytes.ts'
 import { BYTE_CAPS, LIMITS, type Kind } from './constants.ts'
-import { bytes, int, list, nullable, num, oneOf, record, refine, str, variant, type Check } from './validate.ts'
+import { bytes, int, isPlainObject, list, nullable, num, oneOf, record, refine, str, variant, type Check } from './validate.ts'
 
 /** Where a volunteer runs inference. */
 export type Provider = 'webgpu' | 'wasm'
@@ -56,9 +56,23 @@ export interface ShardRef {
   bytes: number
 }
 
+/** The model a job runs, by id and sha256. */
+export interface ModelRef {
+  id: string
+  sha256: string
+  /**
+   * Size in bytes, declared for a model outside the catalog (a requester's
+   * own .onnx): a volunteer refuses one over its cap before fetching any of
+   * it, and checks the bytes it gets are exactly this long. Absent for
+   * catalog models (the catalog gives their size) and in manifests signed
+   * before it was declared.
+   */
+  bytes?: number
+}
+
 /** `essaim/jobs/1` manifest. Its job id is the envelope id (sha256 of the signed canonical bytes). */
 export interface JobBody {
-  model: { id: string, sha256: string }
+  model: ModelRef
   shards: ShardRef[]
   policy: JobPolicy
 }
@@ -132,6 +146,12 @@ export type BodyOf<K extends Kind> = Bodies[K]
 
 /** Largest input a shard may declare: a volunteer never allocates more for one input. */
 export const MAX_SHARD_BYTES = 64 * 1024 * 1024
+/**
+ * Largest model size a manifest may declare: 4 GiB, more than a browser tab
+ * can hold (wasm32 memory). Volunteers cap much lower (foreign-model.ts) and
+ * say why they refuse a job; the schema only rejects sizes no model has.
+ */
+export const MAX_MODEL_BYTES = 2 ** 32
 const MAX_TIME = Number.MAX_SAFE_INTEGER
 
 const HEX64 = /^[0-9a-f]{64}$/
@@ -184,11 +204,19 @@ const policy = refine(
   (p, path) => p.quorum > p.replicas ? `${path}.quorum: ${p.quorum} exceeds replicas ${p.replicas}` : undefined
 )
 
+const modelId = str({ min: 1, max: 64, pattern: TOKEN, what: 'printable ASCII without spaces' })
+const modelHash = str({ min: 64, max: 64, pattern: HEX64, what: 'lowercase sha256 hex' })
+const catalogModel = record<{ id: string, sha256: string }>({ id: modelId, sha256: modelHash })
+const sizedModel = record<Required<ModelRef>>({ id: modelId, sha256: modelHash, bytes: int(1, MAX_MODEL_BYTES) })
+/**
+ * Exactly `{ id, sha256 }` or exactly `{ id, sha256, bytes }`: two strict
+ * shapes rather than an optional field, so manifests signed before `bytes`
+ * existed still open (same bytes, same job id) and nothing else gets in.
+ */
+const model: Check<ModelRef> = (v, path) => isPlainObject(v) && Object.hasOwn(v, 'bytes') ? sizedModel(v, path) : catalogModel(v, path)
+
 const job = record<JobBody>({
-  model: record<{ id: string, sha256: string }>({
-    id: str({ min: 1, max: 64, pattern: TOKEN, what: 'printable ASCII without spaces' }),
-    sha256: str({ min: 64, max: 64, pattern: HEX64, what: 'lowercase sha256 hex' })
-  }),
+  model,
   shards: refine(list(record<ShardRef>({ inputHash: hash32, bytes: int(0, MAX_SHARD_BYTES) }), LIMITS.jobShards),
     (s, path) => s.length === 0 ? `${path}: a job has at least one shard` : undefined),
   policy

@@ -135,7 +135,8 @@ export async function submitByoJob (runtime: Runtime, peer: Peer, model: ByoMode
   report({ stage: 'posting' })
   return await runtime.requester.post({
     title: options.title ?? `${model.name}: ${files.length} input${files.length === 1 ? '' : 's'}`,
-    model: { id: model.id, sha256: model.sha256 },
+    // The size lets volunteers refuse a model over their cap before fetching it, and check what they get.
+    model: { id: model.id, sha256: model.sha256, bytes: model.bytes.length },
     inputs: built.inputs,
     policy,
     canaries,

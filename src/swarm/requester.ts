@@ -19,7 +19,7 @@ import type { Logger, PeerId } from '@libp2p/interface'
 import { open, preverify, seal, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import { bytesEqual, fromHex, sha256, toHex } from '../core/bytes.ts'
-import type { CompareRule, JobBody, JobPolicy } from '../core/schemas.ts'
+import type { CompareRule, JobBody, JobPolicy, ModelRef } from '../core/schemas.ts'
 import { decodeTensors, type TensorMap } from '../core/tensors.ts'
 import { compareOutputs } from '../core/compare.ts'
 import { Scheduler, type SchedulerEvent } from '../core/scheduler.ts'
@@ -47,7 +47,8 @@ const SERVED_RECEIPTS_KEPT = 4096
 /** What a requester fills in to post a job. */
 export interface JobDraft {
   title: string
-  model: { id: string, sha256: string }
+  /** With `bytes` for a model outside the catalog. */
+  model: ModelRef
   /** `encodeTensors` bytes of each shard's input. */
   inputs: Uint8Array[]
   policy: JobPolicy

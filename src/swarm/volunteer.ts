@@ -112,7 +112,7 @@ export interface ForeignModel { id: string, sha256: string, bytes: number, sourc
 type ShardModel = Pick<CatalogModel, 'id' | 'sha256' | 'processing' | 'batchable'>
 
 /** Load failures that will not go away by retrying: the model is refused for this session. */
-const REFUSING_ERRORS = new Set(['ModelTooLargeError', 'UnsupportedModelError', 'OutOfMemoryError', 'ModelHashMismatchError'])
+const REFUSING_ERRORS = new Set(['ModelTooLargeError', 'ModelSizeMismatchError', 'UnsupportedModelError', 'OutOfMemoryError', 'ModelHashMismatchError'])
 
 export interface VolunteerEvents {
   'volunteer:change': CustomEvent<void>

@@ -12,8 +12,11 @@
  *
  * Then models a volunteer cannot run, posted by a Node peer on the app's own
  * stack (test/adversary/peer.ts) that serves their bytes: one with an
- * operator the runtime lacks, one over the 64 MiB cap. The volunteer
- * refuses each once, says why, and does not fetch them again.
+ * operator the runtime lacks, one whose manifest declares a size over the
+ * 64 MiB cap (refused before any byte of it is asked for), and one over the
+ * cap in a manifest from before sizes were declared (refused on the size the
+ * transfer announces). The volunteer refuses each once, says why, and does
+ * not fetch them again.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { readFile } from 'node:fs/promises'
@@ -190,14 +193,30 @@ test('a job with the requester\'s own .onnx: volunteers fetch it from the reques
   }
 })
 
+/** The blobs a peer serves, remembering every hash it was asked for. */
+class AskedBlobs extends Map<string, Uint8Array> {
+  readonly asked: string[] = []
+  override get (sha256: string): Uint8Array | undefined {
+    this.asked.push(sha256)
+    return super.get(sha256)
+  }
+}
+
 test('a volunteer refuses, once and saying why, a model with an unknown operator and one over the size cap', async ({ browser }) => {
   test.setTimeout(240_000)
   const unsupported = new Uint8Array(await readFile('test/fixtures/byo/unsupported-op.onnx'))
-  // Zeros: only the announced size matters, the volunteer must refuse before reading any.
+  // Zeros: only the declared or announced size matters, the volunteer must refuse before reading any.
   const huge = new Uint8Array(FOREIGN_MODEL_MAX_BYTES + 1)
-  const models = [{ id: 'no-such-op', bytes: unsupported }, { id: 'too-big', bytes: huge }].map(m => ({ ...m, sha256: toHex(sha256(m.bytes)) }))
+  const hugeLegacy = new Uint8Array(FOREIGN_MODEL_MAX_BYTES + 2)
+  const models = [
+    { id: 'no-such-op', bytes: unsupported, declared: true },
+    { id: 'too-big', bytes: huge, declared: true },
+    { id: 'too-big-legacy', bytes: hugeLegacy, declared: false }
+  ].map(m => ({ ...m, sha256: toHex(sha256(m.bytes)) }))
   const relay = await startRelayProcess()
-  const requester = await Adversary.start({ relay: relay.addr, models: models.map(m => m.sha256), blobs: new Map(models.map(m => [m.sha256, m.bytes])) })
+  const blobs = new AskedBlobs(models.map(m => [m.sha256, m.bytes]))
+  const asked = blobs.asked
+  const requester = await Adversary.start({ relay: relay.addr, models: models.map(m => m.sha256), blobs })
   let volunteer: Volunteer | undefined
   try {
     volunteer = await openVolunteer(browser, [relay.addr])
@@ -205,28 +224,33 @@ test('a volunteer refuses, once and saying why, a model with an unknown operator
     await requester.connect(volunteer.peerId)
     const input = encodeTensors({ x: makeTensor('float32', [1, 3], [1, 2, 3]) })
     const manifests = models.map(m => requester.seal('job', {
-      model: { id: m.id, sha256: m.sha256 },
+      model: m.declared ? { id: m.id, sha256: m.sha256, bytes: m.bytes.length } : { id: m.id, sha256: m.sha256 },
       shards: [{ inputHash: sha256(input), bytes: input.length }],
       policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3600_000 }
     }))
 
-    // Announced until the volunteer has refused both (the gossip mesh may still be forming).
+    // Announced until the volunteer has refused all three (the gossip mesh may still be forming).
     await goto(volunteer.page, '#/models')
     const refused = volunteer.page.getByTestId('job-model-refused')
     await expect.poll(async () => {
       for (const m of manifests) await requester.publishRaw(TOPIC_JOBS, m).catch(() => {})
       return await refused.count()
-    }, { timeout: 120_000, intervals: [2_000] }).toBe(2)
-    await expect(volunteer.page.locator(`[data-testid=job-model-refused][data-sha256="${models[0]!.sha256}"]`)).toContainText(/model no-such-op cannot run here: UnsupportedModelError: .*EssaimNoSuchOperator/)
-    await expect(volunteer.page.locator(`[data-testid=job-model-refused][data-sha256="${models[1]!.sha256}"]`)).toContainText('model too-big cannot run here: ModelTooLargeError: model too-big is 64.0 MiB (67108865 bytes), over the 64.0 MiB limit for models that are not in the catalog')
+    }, { timeout: 120_000, intervals: [2_000] }).toBe(3)
+    const refusal = (i: number): ReturnType<Page['locator']> => volunteer!.page.locator(`[data-testid=job-model-refused][data-sha256="${models[i]!.sha256}"]`)
+    await expect(refusal(0)).toContainText(/model no-such-op cannot run here: UnsupportedModelError: .*EssaimNoSuchOperator/)
+    await expect(refusal(1)).toContainText('model too-big cannot run here: ModelTooLargeError: model too-big is 64.0 MiB (67108865 bytes), over the 64.0 MiB limit for models that are not in the catalog')
+    await expect(refusal(2)).toContainText('model too-big-legacy cannot run here: ModelTooLargeError: model too-big-legacy is 64.0 MiB (67108866 bytes), over the 64.0 MiB limit for models that are not in the catalog')
     await expect(volunteer.page.getByTestId('job-model')).toHaveCount(1) // the unsupported one was fetched (and checked) before it failed to load
+    // Declared too large: refused on the manifest's word, its bytes never asked for (the legacy one was, for its size).
+    expect(asked).not.toContain(models[1]!.sha256)
+    expect(asked).toContain(models[2]!.sha256)
 
     // Refused for good: the jobs are skipped with the reason, and their bytes are not asked for again.
-    const serves = requester.stats.blobServes
+    const serves = asked.length
     await goto(volunteer.page, '#/volunteer')
     await expect(volunteer.page.getByTestId('volunteer-status')).toContainText('cannot run here')
     await delay(6_000)
-    expect(requester.stats.blobServes).toBe(serves)
+    expect(asked).toHaveLength(serves)
     await expect(volunteer.page.getByTestId('volunteer-status')).toContainText('cannot run here')
   } finally {
     await volunteer?.context.close().catch(() => {})

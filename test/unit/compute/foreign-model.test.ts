@@ -3,8 +3,10 @@
  * real blob services between in-memory libp2p nodes and the real IndexedDB
  * model cache (fake-indexeddb): peers are asked in the order given, a peer
  * serving other bytes under the hash is skipped and remembered, a model over
- * the cap is refused with ModelTooLargeError before anything is allocated,
- * and a second load comes from the cache.
+ * the cap is refused with ModelTooLargeError before anything is allocated
+ * (before anything is asked when the manifest declares its size), a declared
+ * size is what every transfer must announce and what the bytes must be, and
+ * a second load comes from the cache.
  */
 import '../../../scripts/node22-polyfills.ts'
 import 'fake-indexeddb/auto'
@@ -17,7 +19,7 @@ import type { PeerId } from '@libp2p/interface'
 import { blob, type BlobService } from '../../../src/net/protocols/blob.ts'
 import { ModelCache } from '../../../src/store/model-cache.ts'
 import type { FetchBlob, ModelProgress, SourceFailure } from '../../../src/compute/model-source.ts'
-import { FOREIGN_MODEL_MAX_BYTES, loadForeignModel, ModelTooLargeError } from '../../../src/compute/foreign-model.ts'
+import { FOREIGN_MODEL_MAX_BYTES, loadForeignModel, ModelSizeMismatchError, ModelTooLargeError } from '../../../src/compute/foreign-model.ts'
 import { sha256, toHex } from '../../../src/core/bytes.ts'
 
 const MODEL = Uint8Array.from({ length: 150_000 }, (_, i) => (i * 2654435761) >>> 24)
@@ -111,6 +113,51 @@ describe('loadForeignModel', () => {
     expect(err.message).toBe('model my-model is 0.1 MiB (150000 bytes), over the 0.1 MiB limit for models that are not in the catalog')
     expect(progress).toEqual([])
     expect(FOREIGN_MODEL_MAX_BYTES).toBe(64 * 1024 * 1024)
+  })
+
+  it('a declared size over the cap is refused before any source is asked, the cache included', async () => {
+    held.requester.set(REF.sha256, MODEL)
+    asked = []
+    let cacheReads = 0
+    const cache = { get: async () => { cacheReads++; return MODEL }, put: async () => {} }
+    const err = await rejection<ModelTooLargeError>(loadForeignModel({ ...REF, bytes: MODEL.length }, { peers: [requester.peerId], fetchBlob, cache, maxBytes: 100_000 }))
+    expect(err).toBeInstanceOf(ModelTooLargeError)
+    expect([err.bytes, err.limit]).toEqual([MODEL.length, 100_000])
+    expect(err.message).toBe('model my-model is 0.1 MiB (150000 bytes), over the 0.1 MiB limit for models that are not in the catalog')
+    expect(asked).toEqual([])
+    expect(cacheReads).toBe(0)
+  })
+
+  it('with a declared size, a peer announcing another is skipped (not blamed for bytes it never sent) and the next one serves', async () => {
+    held.liar.set(REF.sha256, Uint8Array.from([...MODEL, 0]))
+    held.requester.set(REF.sha256, MODEL)
+    const bad = new Set<string>()
+    const failures: SourceFailure[] = []
+    const loaded = await loadForeignModel({ ...REF, bytes: MODEL.length }, { peers: [liar.peerId, requester.peerId], fetchBlob, bad, onSourceFailed: f => failures.push(f) })
+    expect(loaded.bytes).toEqual(MODEL)
+    expect(failures.map(f => [f.source, f.error.name])).toEqual([[{ kind: 'peer', peer: liar.peerId.toString() }, 'BlobTooLargeError']])
+    expect(bad.size).toBe(0)
+    // A shorter announcement is refused as well; with no other source the model is unavailable, not too large.
+    held.liar.set(REF.sha256, MODEL.subarray(0, MODEL.length - 1))
+    const err = await rejection<Error & { failures: SourceFailure[] }>(loadForeignModel({ ...REF, bytes: MODEL.length }, { peers: [liar.peerId], fetchBlob }))
+    expect(err.name).toBe('ModelUnavailableError')
+    expect(err.failures.map(f => f.error.name)).toEqual(['BlobProtocolError'])
+  })
+
+  it('bytes with the right hash but not the declared size: the manifest is wrong, refused with both sizes', async () => {
+    // A transport that does not enforce the size itself: the length is checked here too.
+    const asks: Array<{ maxBytes?: number, expectedBytes?: number }> = []
+    const lax: FetchBlob<PeerId> = async (_peer, _hash, options) => { asks.push({ maxBytes: options.maxBytes, expectedBytes: options.expectedBytes }); return MODEL }
+    const err = await rejection<ModelSizeMismatchError>(loadForeignModel({ ...REF, bytes: MODEL.length + 5 }, { peers: [requester.peerId, liar.peerId], fetchBlob: lax }))
+    expect(err).toBeInstanceOf(ModelSizeMismatchError)
+    expect(err.name).toBe('ModelSizeMismatchError')
+    expect(err.message).toBe(`model my-model is declared as ${MODEL.length + 5} bytes by its job, but the bytes with its sha256 are ${MODEL.length} bytes`)
+    // The hash pins the bytes: no other peer is asked; the transfer was told the size to expect.
+    expect(asks).toEqual([{ maxBytes: MODEL.length + 5, expectedBytes: MODEL.length + 5 }])
+    // The same from the cache.
+    const cache = { get: async () => MODEL, put: async () => {} }
+    const cached = await rejection<ModelSizeMismatchError>(loadForeignModel({ ...REF, bytes: MODEL.length - 5 }, { peers: [], fetchBlob: lax, cache }))
+    expect([cached.name, cached.declared, cached.actual]).toEqual(['ModelSizeMismatchError', MODEL.length - 5, MODEL.length])
   })
 
   it('nobody holding the model fails with every source listed, and a corrupted cache entry is dropped', async () => {

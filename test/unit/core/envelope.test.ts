@@ -12,7 +12,7 @@ import { sha256, bytesEqual, concat, utf8 } from '../../../src/core/bytes.ts'
 import { forgetVerifications, sign, verifySignature } from '../../../src/core/identity.ts'
 import { BYTE_CAPS, type Kind } from '../../../src/core/constants.ts'
 import { CoreError, OversizedError, SchemaError } from '../../../src/core/errors.ts'
-import type { Bodies, PresenceBody } from '../../../src/core/schemas.ts'
+import { MAX_MODEL_BYTES, type Bodies, type PresenceBody } from '../../../src/core/schemas.ts'
 import { JUNK_BYTES, NOT_BYTES } from '../vectors/junk.ts'
 import { ALL_KINDS, NOW, PEER_ID, maxBodies, sampleBodies, who } from './fixtures.ts'
 
@@ -230,6 +230,12 @@ describe('every body kind has its own strict schema', () => {
     ['job', b => ({ ...b.job, policy: { ...b.job.policy, compare: { kind: 'median' } } })],
     ['job', b => ({ ...b.job, policy: { ...b.job.policy, canaryRate: 1.5 } })],
     ['job', b => ({ ...b.job, model: { ...b.job.model, sha256: 'x'.repeat(64) } })],
+    ['job', b => ({ ...b.job, model: { ...b.job.model, bytes: 0 } })],
+    ['job', b => ({ ...b.job, model: { ...b.job.model, bytes: MAX_MODEL_BYTES + 1 } })],
+    ['job', b => ({ ...b.job, model: { ...b.job.model, bytes: 1.5 } })],
+    ['job', b => ({ ...b.job, model: { ...b.job.model, bytes: null } })],
+    ['job', b => ({ ...b.job, model: { ...b.job.model, bytes: 10, licence: 'mit' } })],
+    ['job', b => ({ ...b.job, model: { ...b.job.model, size: 10 } })],
     ['attestation', b => ({ ...b.attestation, jobId: new Uint8Array(31) })],
     ['attestation', b => ({ ...b.attestation, provider: 'cuda' })],
     ['attestation', b => ({ ...b.attestation, ms: -1 })],
@@ -249,6 +255,14 @@ describe('every body kind has its own strict schema', () => {
       expect(errorName(forge({ kind, body: mutate(sampleBodies()) }))).toBe('SchemaError')
     })
   }
+
+  it('a job\'s model declares its size or not: both shapes open, the size as sealed', () => {
+    for (const model of [bodies.job.model, { ...bodies.job.model, bytes: 1 }, { ...bodies.job.model, bytes: MAX_MODEL_BYTES }]) {
+      const r = open(seal('job', { ...bodies.job, model }, alice, { seq: 1, ts: NOW }))
+      if (!r.ok) throw r.error
+      expect((r.envelope as Envelope<'job'>).body.model).toEqual(model)
+    }
+  })
 
   it('accepts bodies decoded from CBOR exactly as sealed (bytes stay bytes)', () => {
     const r = open(seal('verdict', bodies.verdict, alice, { seq: 1, ts: NOW }))

@@ -4,7 +4,7 @@
  */
 import { identityFromSeed, type Identity } from '../../../src/core/identity.ts'
 import { LIMITS, type Kind } from '../../../src/core/constants.ts'
-import type { Bodies } from '../../../src/core/schemas.ts'
+import { MAX_MODEL_BYTES, type Bodies } from '../../../src/core/schemas.ts'
 
 export const NOW = 1_800_000_000_000
 
@@ -41,7 +41,7 @@ export function maxBodies (): Bodies {
   return {
     presence: { peerId: 'z'.repeat(64), provider: 'webgpu', threads: 256, models: Array.from({ length: LIMITS.presenceModels }, (_, i) => hex64(i)), app: '~'.repeat(32) },
     job: {
-      model: { id: '~'.repeat(64), sha256: 'f'.repeat(64) },
+      model: { id: '~'.repeat(64), sha256: 'f'.repeat(64), bytes: MAX_MODEL_BYTES },
       shards: Array.from({ length: LIMITS.jobShards }, (_, i) => ({ inputHash: h32(i % 256), bytes: 64 * 1024 * 1024 })),
       policy: { replicas: 16, quorum: 16, compare: { kind: 'allclose', atol: 0.123456789, rtol: 0.987654321 }, canaryRate: 0.333333333, deadline: Number.MAX_SAFE_INTEGER }
     },
