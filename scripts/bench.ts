@@ -66,7 +66,7 @@ async function main (): Promise<void> {
   }
   await writeFile(join(root, 'bench', 'results.json'), JSON.stringify(merged, null, 2) + '\n')
   const machine = `${info.machine_cores} cores (${info.machine_cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${info.machine_chromium}, onnxruntime-web ${info.machine_ort_web}`
-  await writeTable(merged, spreads, machine)
+  await writeTable(merged, spreads, machine, only)
   for (const line of targetLines(merged)) console.log(line)
   for (const [k, v] of Object.entries(results)) console.log(`${k}\t${v}`)
 }
@@ -112,16 +112,20 @@ function targetLines (results: Results): string[] {
   return ['targets:', ...targetRows(results).map(r => r.replace(/\|/g, ' ').replace(/\s+/g, ' ').trim())]
 }
 
-async function writeTable (results: Results, spreads: Record<string, Spread>, machine: string): Promise<void> {
+async function writeTable (results: Results, spreads: Record<string, Spread>, machine: string, only?: string[]): Promise<void> {
   const path = join(root, 'bench', 'README.md')
   const text = await readFile(path, 'utf8').catch(() => '# Benchmarks\n\n<!-- bench:start -->\n<!-- bench:end -->\n')
+  // A run with --only measures some keys: the others keep the min – max the table showed for them.
+  const previous = new Map<string, { median: string, spread: string }>()
+  for (const m of text.matchAll(/^\| `([^`]+)` \| ([^|]*) \| ([^|]*) \|$/gm)) previous.set(m[1]!, { median: m[2]!.trim(), spread: m[3]!.trim() })
   const rows = Object.entries(results).filter(([k]) => !k.startsWith('machine_')).map(([k, v]) => {
     const s = spreads[k]
-    const spread = s === undefined ? '' : `${fmt(s.min)} – ${fmt(s.max)} (${s.runs} runs)`
+    const kept = previous.get(k)
+    const spread = s !== undefined ? `${fmt(s.min)} – ${fmt(s.max)} (${s.runs} runs)` : kept !== undefined && kept.median === fmt(v) ? kept.spread : ''
     return `| \`${k}\` | ${fmt(v)} | ${spread} |`
   })
   const table = [
-    `Last run: ${new Date().toISOString()} on ${machine}.`, '',
+    `Last run: ${new Date().toISOString()} on ${machine}${only === undefined ? '' : ` (sections ${only.join(', ')}; the other figures are from earlier runs)`}.`, '',
     '### Targets (issue 9)', '', '| key | what | target | median | how far |', '|---|---|---|---|---|', ...targetRows(results), '',
     '### All figures', '', '| key | median | min – max |', '|---|---|---|', ...rows
   ].join('\n')
