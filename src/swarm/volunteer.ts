@@ -44,6 +44,7 @@ import type { StoredReceipt } from '../store/db.ts'
 import type { Peer } from './peer.ts'
 import { Sequencer } from './sequencer.ts'
 import { GROUPS_IN_FLIGHT, PULL_TARGET_BYTES, PullPace } from './pull-pace.ts'
+import { nextJob, WORK_SLICE_MS } from './fair-share.ts'
 
 /** What the volunteer needs from the power gate (src/swarm/power-gate.ts). */
 export interface ComputeGate {
@@ -100,6 +101,10 @@ export interface KnownJob {
   retryAt: number
   /** Why `retryAt` was set. */
   waitingFor?: 'error' | 'shards'
+  /** When we last started a time slice on this job (0: never); fair-share.ts. */
+  servedAt: number
+  /** The manifest's signed time. */
+  postedAt: number
 }
 
 /** A shard this peer computed; `samples` is what it held (images, lines, audio windows) when the model's unit is known. */
@@ -248,7 +253,9 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       model,
       foreign: model === undefined,
       done: false,
-      retryAt: 0
+      retryAt: 0,
+      servedAt: 0,
+      postedAt: env.ts
     })
     this.emitChange()
   }
@@ -285,13 +292,20 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     })
   }
 
-  /** The job to work on next: open, supported, its requester reachable; oldest first. */
+  /** The job to work on next among those open, supported and with a reachable requester, by fair share (fair-share.ts). */
   private pick (): KnownJob | undefined {
+    return nextJob(this.jobs.values(), this.runnable())
+  }
+
+  private runnable (): KnownJob[] {
     const connected = this.directPeers()
     const now = this.now()
-    return [...this.jobs.values()]
-      .filter(j => !j.done && this.unsupported(j) === undefined && j.retryAt <= now && connected.has(j.requester))
-      .sort((a, b) => a.manifest.ts - b.manifest.ts)[0]
+    return [...this.jobs.values()].filter(j => !j.done && this.unsupported(j) === undefined && j.retryAt <= now && connected.has(j.requester))
+  }
+
+  /** Another open job we could work on (then this job's time slice ends). */
+  private otherJobWaiting (job: KnownJob): boolean {
+    return this.runnable().some(j => j !== job)
   }
 
   /** Peers we reach over a direct connection (work never runs through a relay). */
@@ -432,9 +446,12 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       }, err => { failure ??= err }).finally(() => { groups.delete(group); toppedOut = false })
       groups.add(group)
     }
+    job.servedAt = this.now()
+    const sliceEnds = performance.now() + WORK_SLICE_MS
     const startPull = (): void => {
       const holding = held()
-      const capacity = Math.min(perPull, Math.max(0, pace.hold - holding))
+      // Leaving: only hand in what is finished.
+      const capacity = leave ? 0 : Math.min(perPull, Math.max(0, pace.hold - holding))
       const p: Promise<void> = exchange(capacity).then(reply => {
         if (reply.assignments.length > 0 || reply.done || capacity === 0) return
         if (holding > 0) { toppedOut = true; return }
@@ -461,7 +478,9 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         const now = performance.now()
         while (queue.length > 0 && groups.size < GROUPS_IN_FLIGHT && now >= restUntil) startGroup()
         if (groups.size > 0 && (this.status.kind !== 'computing' || this.status.jobId !== job.jobId)) this.setStatus({ kind: 'computing', jobId: job.jobId, model: model.id })
-        if (pulling === undefined && now >= idleUntil && (results.length > 0 || ((!toppedOut || held() === 0) && held() < pace.hold))) startPull()
+        // Our time slice is over and another job is waiting: finish what we hold, then go.
+        if (!leave && now >= sliceEnds && this.otherJobWaiting(job)) leave = true
+        if (pulling === undefined && now >= idleUntil && (results.length > 0 || (!leave && (!toppedOut || held() === 0) && held() < pace.hold))) startPull()
         const waits: Array<Promise<unknown>> = [...groups]
         if (pulling !== undefined) waits.push(pulling)
         const wakeAt = Math.max(queue.length > 0 ? restUntil : 0, pulling === undefined ? idleUntil : 0)
