@@ -15,7 +15,7 @@ import { publicKeyOf } from '../../src/net/peer-keys.ts'
 import { FUZZ_TOPICS, blobFrames, fuzzSamples, gossipPayload, workFrames } from '../adversary/fuzz.ts'
 import { openSwarm, openVolunteer, peerRows, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 import { Adversary, delay } from '../adversary/peer.ts'
-import { digitsFixture, ledgerOf, postDigits, recordResult, startContributing, verified, watchCrashes, wrongDigits } from '../adversary/swarm.ts'
+import { digitsFixture, heapAfterGc, ledgerOf, postDigits, recordResult, startContributing, verified, watchCrashes, wrongDigits } from '../adversary/swarm.ts'
 
 test('a third of the volunteers collude on one wrong answer: none accepted, all shards verified, liars uncredited and marked faulty', async ({ browser }) => {
   test.setTimeout(300_000)
@@ -104,17 +104,6 @@ async function lowestScores (pages: Page[], peerId: string, stop: AbortSignal): 
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1)
 const LANES = 16
 
-/** Used JS heap of a page after a full GC, via the DevTools protocol. */
-async function heapAfterGc (page: Page): Promise<number> {
-  const cdp = await page.context().newCDPSession(page)
-  try {
-    await cdp.send('HeapProfiler.collectGarbage')
-    const { usedSize } = await cdp.send('Runtime.getHeapUsage')
-    return usedSize
-  } finally {
-    await cdp.detach().catch(() => {})
-  }
-}
 
 test('10,000 fuzzed gossip and stream messages and wrong model bytes from peers: all refused, no crash, bounded heap, the job completes correctly', async ({ browser }) => {
   test.setTimeout(360_000)
