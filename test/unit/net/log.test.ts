@@ -17,6 +17,7 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { logger } from '@libp2p/logger'
 import type { Stream } from '@libp2p/interface'
 import { JUNK_BYTES } from '../vectors/junk.ts'
+import { rawExchange } from './raw-exchange.ts'
 import { TestRequester, TS } from '../core/log-fixtures.ts'
 import { generateIdentity, type Identity } from '../../../src/core/identity.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
@@ -26,7 +27,6 @@ import { open, seal } from '../../../src/core/envelope.ts'
 import {
   checkLogReply, logRefusal, logService, verifyLogReply, type LogHandler, type LogInit, type LogReply, type LogService
 } from '../../../src/net/protocols/log.ts'
-import { decodeFrame } from '../../../src/net/protocols/work.ts'
 import { LOG_MAX_PAGE, LOG_MAX_REPLY_BYTES, PROTOCOL_LOG } from '../../../src/net/constants.ts'
 import { PeerPenalties } from '../../../src/net/scoring.ts'
 import { LogCatchUp } from '../../../src/swarm/log-catch-up.ts'
@@ -108,19 +108,9 @@ describe('log protocol', () => {
 
   /** Writes raw bytes on a log stream and returns the reply, or why there was none. */
   async function rawRequest (bytes: Uint8Array): Promise<LogReply | string> {
-    const stream = await observer.dialProtocol(requester.peerId, PROTOCOL_LOG)
-    try {
-      stream.send(bytes)
-      await stream.close()
-      const frame = (await lpStream(stream, { maxDataLength: LOG_MAX_REPLY_BYTES }).read({ signal: AbortSignal.timeout(5_000) })).subarray()
-      const reply = decodeFrame(frame, checkLogReply, LOG_MAX_REPLY_BYTES, 'reply')
-      return reply.ok ? reply.value : reply.reason
-    } catch (err) {
-      return `no reply: ${(err as Error).name}`
-    } finally {
-      stream.abort(new Error('done'))
-    }
+    return await rawExchange(observer, requester.peerId, PROTOCOL_LOG, bytes, { maxBytes: LOG_MAX_REPLY_BYTES, check: checkLogReply })
   }
+
 
   it('returns verified receipts of exactly the asked leaves', async () => {
     const got = await observer.services.log.fetchReceipts(requester.peerId, [0, 3, 7, 149])

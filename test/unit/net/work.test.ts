@@ -10,9 +10,9 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { memory } from '@libp2p/memory'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
-import { lpStream } from '@libp2p/utils'
 import { JUNK_BYTES } from '../vectors/junk.ts'
-import { checkPullReply, decodeFrame, refusal, work, type PullReply, type WorkService } from '../../../src/net/protocols/work.ts'
+import { rawExchange } from './raw-exchange.ts'
+import { checkPullReply, refusal, work, type PullReply, type WorkService } from '../../../src/net/protocols/work.ts'
 import { PROTOCOL_WORK, WORK_MAX_REPLY_BYTES, WORK_SMALL_REQUEST_BYTES } from '../../../src/net/constants.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
 
@@ -59,19 +59,9 @@ describe('work protocol', () => {
 
   /** Writes raw bytes on a work stream (optionally keeping it open) and returns the reply frame, or why there was none. */
   async function raw (bytes: Uint8Array, options: { keepOpen?: boolean } = {}): Promise<PullReply | string> {
-    const stream = await volunteer.dialProtocol(requester.peerId, PROTOCOL_WORK)
-    try {
-      stream.send(bytes)
-      if (options.keepOpen !== true) await stream.close()
-      const frame = (await lpStream(stream, { maxDataLength: WORK_MAX_REPLY_BYTES }).read({ signal: AbortSignal.timeout(5_000) })).subarray()
-      const reply = decodeFrame(frame, checkPullReply, WORK_MAX_REPLY_BYTES, 'reply')
-      return reply.ok ? reply.value : reply.reason
-    } catch (err) {
-      return `no reply: ${(err as Error).name}`
-    } finally {
-      stream.abort(new Error('done'))
-    }
+    return await rawExchange(volunteer, requester.peerId, PROTOCOL_WORK, bytes, { maxBytes: WORK_MAX_REPLY_BYTES, check: checkPullReply, ...options })
   }
+
 
   it('answers a pull', async () => {
     const reply = await volunteer.services.work.pull(requester.peerId, { job: new Uint8Array(32), capacity: 2, results: [] })
