@@ -8,7 +8,7 @@
  */
 
 /** How long a volunteer stays on one job while another open job waits. */
-export const WORK_SLICE_MS = 10_000
+export const WORK_SLICE_MS = 3_000
 
 export interface FairShareJob {
   requester: string

@@ -198,12 +198,14 @@ test('fair share: a second requester\'s small job finishes while a large job pos
     pages.push(small)
     for (const v of volunteers) await startContributing(v)
     await fullMesh(pages)
-    await postDigits(large.page, files)
+    // 600 shards of 4 images, 2 replicas each: many slices' worth of work for two volunteers.
+    await postDigits(large.page, files, { perShard: 4 })
     await expect.poll(async () => (await verified(large.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThan(0)
     // Both volunteers are busy with the large job; the small one, posted later by another requester, still gets its turn.
     await postDigits(small.page, files.slice(0, 32))
     await expect(small.page.getByTestId('job')).toHaveAttribute('data-status', 'done', { timeout: 180_000 })
     const [done, total] = await verified(large.page)
+    console.log(`fair share: the large job was at ${done}/${total} shards when the small one finished`)
     expect(done, 'the large job was still running when the small one finished').toBeLessThan(total)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
