@@ -6,9 +6,19 @@
  * whichever side of the worker boundary raised them.
  */
 
-/** Base class: all compute errors carry a stable `name` and a human message. */
+import type { CodedErrorOptions, ErrorParams } from '../core/errors.ts'
+
+/** Base class: all compute errors carry a stable `name` and a human message, some a code and parameters a UI words. */
 export abstract class ComputeError extends Error {
   abstract override readonly name: string
+  readonly code?: string
+  readonly params?: ErrorParams
+
+  constructor (message?: string, options?: CodedErrorOptions) {
+    super(message, options)
+    if (options?.code !== undefined) this.code = options.code
+    if (options?.params !== undefined) this.params = options.params
+  }
 }
 
 /** The model bytes do not hash to the sha256 the catalog or the manifest names. */
@@ -31,9 +41,44 @@ export class InputShapeError extends ComputeError {
   override readonly name = 'InputShapeError' as const
 }
 
+/**
+ * Every {@link BadInputError} code: the cases a user meets when uploading
+ * files (Submit page, Models page), each with the parameters it is thrown
+ * with. `file` may be added to any of them: the upload it is about.
+ */
+export const INPUT_CODES = [
+  'no-files', // choose at least one file
+  'empty-file', // the file is empty
+  'not-image', // {type, bytes}: not an image this browser decodes
+  'image-empty', // the image has no pixels
+  'image-too-large', // {width, height, side}: over the pixel limit a side
+  'no-canvas', // this browser cannot read pixels
+  'blank-digit', // no digit in the image
+  'not-wav', // no RIFF/WAVE header
+  'wav-damaged', // truncated or missing chunks, odd channel count
+  'wav-encoding', // {format, bits}: not PCM 16-bit or float 32-bit
+  'wav-too-long', // {minutes}: over the length limit
+  'wav-rate', // {rate}: not 16 kHz
+  'input-too-large', // {limit}: over the byte limit of a shard (bytes)
+  'not-tensor-file', // not a .json or .npy file
+  'not-npy', // .npy magic missing
+  'npy-dtype', // {dtype}: a dtype inputs cannot carry
+  'not-json', // JSON that does not parse
+  'per-shard', // {max, value}: images per shard out of range
+  'no-files-route' // {model}: this model takes no file jobs
+] as const
+
+/** One of {@link INPUT_CODES}. */
+export type InputCode = typeof INPUT_CODES[number]
+
 /** Input that cannot be used at all: undecodable tensors, a non-image upload, a non-WAV file, bad .npy. */
 export class BadInputError extends ComputeError {
   override readonly name = 'BadInputError' as const
+  declare readonly code?: InputCode
+
+  constructor (message: string, options?: CodedErrorOptions<InputCode>) {
+    super(message, options)
+  }
 }
 
 /** The caller aborted the operation through its AbortSignal. */
@@ -68,11 +113,25 @@ const CLASSES = {
   WorkerFailedError
 } as const
 
+/**
+ * The same error about one uploaded file: the message starts with the file
+ * name and `params.file` names it. Errors of other layers become a
+ * BadInputError with their message.
+ */
+export function aboutFile (err: unknown, file: string): ComputeError {
+  const e = err instanceof ComputeError ? err : new BadInputError(err instanceof Error ? err.message : String(err))
+  const Class = e.constructor as new (message: string, options?: CodedErrorOptions) => ComputeError
+  return new Class(`${file}: ${e.message}`, { cause: err, ...(e.code === undefined ? {} : { code: e.code }), params: { ...e.params, file } })
+}
+
 /** Name of every compute error class. */
 export type ComputeErrorName = keyof typeof CLASSES
 
+/** Every {@link ComputeErrorName}, for tests (each has words in the UI). */
+export const COMPUTE_ERROR_NAMES = Object.keys(CLASSES) as ComputeErrorName[]
+
 /** An error as it crosses `postMessage`. */
-export interface WireError { name: ComputeErrorName, message: string }
+export interface WireError { name: ComputeErrorName, message: string, code?: string, params?: ErrorParams }
 
 /** True if `name` is one of the compute error class names. */
 export function isComputeErrorName (name: unknown): name is ComputeErrorName {
@@ -81,13 +140,27 @@ export function isComputeErrorName (name: unknown): name is ComputeErrorName {
 
 /** The wire form of any thrown value; unknown errors become WorkerFailedError with their message. */
 export function toWireError (err: unknown): WireError {
+  if (err instanceof ComputeError && isComputeErrorName(err.name)) {
+    const wire: WireError = { name: err.name, message: err.message }
+    if (err.code !== undefined) wire.code = err.code
+    if (err.params !== undefined) wire.params = err.params
+    return wire
+  }
   if (err instanceof Error && isComputeErrorName(err.name)) return { name: err.name, message: err.message }
   const message = err instanceof Error ? err.message : String(err)
   return { name: 'WorkerFailedError', message }
 }
 
 /** The named class instance for a wire error (unknown names → WorkerFailedError). */
-export function reviveComputeError (wire: { name: string, message: string }): ComputeError {
-  const Class = isComputeErrorName(wire.name) ? CLASSES[wire.name] : WorkerFailedError
-  return new Class(wire.message)
+export function reviveComputeError (wire: { name: string, message: string, code?: unknown, params?: unknown }): ComputeError {
+  const Class: new (message: string, options?: CodedErrorOptions) => ComputeError = isComputeErrorName(wire.name) ? CLASSES[wire.name] as never : WorkerFailedError
+  return new Class(wire.message, {
+    ...(typeof wire.code === 'string' ? { code: wire.code } : {}),
+    ...(isParams(wire.params) ? { params: wire.params } : {})
+  })
+}
+
+function isParams (value: unknown): value is ErrorParams {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) &&
+    Object.values(value).every(v => typeof v === 'string' || typeof v === 'number')
 }

@@ -10,9 +10,20 @@
  * error, not a network event.
  */
 
-/** Base class: all core errors carry a stable `name` and a human message. */
+/** What a named error can carry besides its message: a {@link ErrorInfo} `code` and its `params`. */
+export interface CodedErrorOptions<C extends string = string> extends ErrorOptions { code?: C, params?: ErrorParams }
+
+/** Base class: all core errors carry a stable `name` and a human message, some a code and parameters a UI words. */
 export abstract class CoreError extends Error {
   abstract override readonly name: string
+  readonly code?: string
+  readonly params?: ErrorParams
+
+  constructor (message?: string, options?: CodedErrorOptions) {
+    super(message, options)
+    if (options?.code !== undefined) this.code = options.code
+    if (options?.params !== undefined) this.params = options.params
+  }
 }
 
 /** Bytes are not a well-formed envelope: not CBOR, not canonical, wrong shape, unknown kind. */
@@ -75,9 +86,17 @@ export class ForkError extends CoreError {
   override readonly name = 'ForkError' as const
 }
 
+/** Every {@link BundleFormatError} code: how a file is not a receipt file or bundle. */
+export const BUNDLE_FORMAT_CODES = ['not-text', 'too-large', 'not-json', 'not-object', 'format', 'unknown-field', 'missing-field', 'not-list', 'too-many', 'not-base64'] as const
+
 /** A receipt file or bundle is not JSON, or not in the `essaim-receipts/1` format (receipt-bundle.ts). */
 export class BundleFormatError extends CoreError {
   override readonly name = 'BundleFormatError' as const
+  declare readonly code?: typeof BUNDLE_FORMAT_CODES[number]
+
+  constructor (message: string, options?: CodedErrorOptions<typeof BUNDLE_FORMAT_CODES[number]>) {
+    super(message, options)
+  }
 }
 
 /** Everything `open()` can return instead of an envelope. Discriminate on `.name`. */
@@ -94,3 +113,42 @@ export type OpenError =
 
 /** The names of {@link OpenError}, for tests and logs. */
 export type OpenErrorName = OpenError['name']
+
+/** Parameters of an error a UI can put into its own sentence (file names, sizes, limits). */
+export type ErrorParams = Record<string, string | number>
+
+/**
+ * An error as plain data: what crosses `postMessage`, sits in UI state and
+ * is shown to users. `name` and `message` are the class name and its English
+ * message (for logs and as the detail of an unknown error); `code` picks one
+ * case of a class that has several (e.g. BadInputError's `not-image`), and
+ * `params` are the values a UI puts in its own words for that case. No
+ * layer below the UI builds sentences for users from these.
+ */
+export interface ErrorInfo { name: string, message: string, code?: string, params?: ErrorParams }
+
+/**
+ * The {@link ErrorInfo} of any thrown value. Parameters are the error's own
+ * string and number fields (e.g. BlobTooLargeError's `peer`, `size` and
+ * `limit`) together with its `params`, if it has them.
+ */
+export function errorInfo (err: unknown): ErrorInfo {
+  if (typeof err !== 'object' || err === null) return { name: 'Error', message: String(err) }
+  const e = err as { name?: unknown, message?: unknown, code?: unknown, params?: unknown }
+  const info: ErrorInfo = { name: typeof e.name === 'string' && e.name !== '' ? e.name : 'Error', message: typeof e.message === 'string' ? e.message : String(err) }
+  if (typeof e.code === 'string') info.code = e.code
+  const params: ErrorParams = {}
+  for (const [key, value] of Object.entries(err)) {
+    if (key !== 'name' && key !== 'message' && key !== 'code' && (typeof value === 'string' || typeof value === 'number')) params[key] = value
+  }
+  if (typeof e.params === 'object' && e.params !== null) {
+    for (const [key, value] of Object.entries(e.params)) if (typeof value === 'string' || typeof value === 'number') params[key] = value
+  }
+  if (Object.keys(params).length > 0) info.params = params
+  return info
+}
+
+/** "Name: message", the one-line form of an error for logs, protocol frames and the raw detail under a worded one. */
+export function errorLine (err: ErrorInfo): string {
+  return `${err.name}: ${err.message}`
+}

@@ -53,17 +53,21 @@ export class HeadCache {
   }
 }
 
-/** A refusal from a verifier: the named error and a one-line reason (`"<ErrorName>: <message>"`). */
+/** Which signed part of a receipt a refusal is about (the `context` of {@link refuse}). */
+export type RefusedPart = 'receipt' | 'verdict' | 'tree head'
+
+/** A refusal from a verifier: the named error, the part it is about if known, and a one-line reason (`"<ErrorName>: <part>: <message>"`). */
 export interface Refusal {
   ok: false
   error: CoreError
+  part?: RefusedPart
   reason: string
 }
 
 /** Builds a {@link Refusal} from a named error. */
-export function refuse (error: CoreError, context?: string): Refusal {
-  const reason = `${error.name}: ${context === undefined ? '' : `${context}: `}${error.message}`
-  return { ok: false, error, reason }
+export function refuse (error: CoreError, part?: RefusedPart): Refusal {
+  const reason = `${error.name}: ${part === undefined ? '' : `${part}: `}${error.message}`
+  return part === undefined ? { ok: false, error, reason } : { ok: false, error, part, reason }
 }
 
 /** What {@link verifyTreeHead} returns. */

@@ -11,12 +11,19 @@
  * no fork evidence; `problems` lists the exact reason of each failure.
  */
 import { toHex } from './bytes.ts'
+import { errorInfo, type ErrorInfo } from './errors.ts'
 import { BUNDLE_LIMITS } from './constants.ts'
 import { checkForkEvidence, describeFork, type ForkEvidence } from './fork.ts'
 import { Ledger, type LedgerSnapshot } from './ledger.ts'
 import { verifyReceipt } from './receipt.ts'
 import { parseBundle, type ReceiptBundle } from './receipt-bundle.ts'
 import { verifyTreeHead, type Refusal, type VerifyOptions } from './tree-head.ts'
+
+/** A refusal as data a UI words: the error's name, code and parameters, with the refused part (`params.part`) when known. */
+export function refusalInfo (r: Refusal): ErrorInfo {
+  const info = errorInfo(r.error)
+  return r.part === undefined ? info : { ...info, params: { ...info.params, part: r.part } }
+}
 
 /** The outcome for one receipt of the bundle. Fields are null when the receipt could not be opened that far. */
 export interface ReceiptReport {
@@ -25,6 +32,8 @@ export interface ReceiptReport {
   ok: boolean
   /** Exact reason of failure (`"<ErrorName>: …"`), or null. */
   reason: string | null
+  /** The same failure as data, for a UI to word; null when ok. */
+  error: ErrorInfo | null
   requester: string | null
   jobId: string | null
   shard: number | null
@@ -42,6 +51,7 @@ export interface HeadReport {
   position: number
   ok: boolean
   reason: string | null
+  error: ErrorInfo | null
   requester: string | null
   size: number | null
 }
@@ -76,9 +86,9 @@ export function verifyBundle (bundle: ReceiptBundle, format: string, options: Ve
     if (h.ok || h.error.name === 'ForkError') ledger.addTreeHead(bytes)
     if (!h.ok) {
       problems.push(`head ${position}: ${h.reason}`)
-      return { position, ok: false, reason: h.reason, requester: null, size: null }
+      return { position, ok: false, reason: h.reason, error: refusalInfo(h), requester: null, size: null }
     }
-    return { position, ok: true, reason: null, requester: toHex(h.envelope.signer), size: h.envelope.body.size }
+    return { position, ok: true, reason: null, error: null, requester: toHex(h.envelope.signer), size: h.envelope.body.size }
   })
   const clockFree = options.maxAgeMs === undefined && options.maxFutureMs === undefined
   const receipts = bundle.receipts.map((bytes, position): ReceiptReport => {
@@ -88,13 +98,14 @@ export function verifyBundle (bundle: ReceiptBundle, format: string, options: Ve
     const r = added.ok ? added.receipt : added
     if (!r.ok) {
       problems.push(`receipt ${position}: ${r.reason}`)
-      return { position, ok: false, reason: r.reason, requester: null, jobId: null, shard: null, index: null, headSize: null, credited: [], rejected: [], flagged: false }
+      return { position, ok: false, reason: r.reason, error: refusalInfo(r), requester: null, jobId: null, shard: null, index: null, headSize: null, credited: [], rejected: [], flagged: false }
     }
     const v = r.verdict.body
     return {
       position,
       ok: true,
       reason: null,
+      error: null,
       requester: toHex(r.requester),
       jobId: toHex(v.jobId),
       shard: v.shard,

@@ -18,7 +18,7 @@
  */
 import { encodeTensors, type TensorMap } from '../core/tensors.ts'
 import type { CompareRule, JobPolicy } from '../core/schemas.ts'
-import { BadInputError } from '../compute/errors.ts'
+import { aboutFile, BadInputError } from '../compute/errors.ts'
 import { digestHex } from '../compute/model-source.ts'
 import { FOREIGN_MODEL_MAX_BYTES, ModelTooLargeError } from '../compute/foreign-model.ts'
 import { MAX_INPUT_BYTES, npyTensors, parseJsonTensors } from '../compute/models/byo.ts'
@@ -57,7 +57,7 @@ export function byoModelId (fileName: string): string {
 export async function readByoModel (file: { name: string, size: number, arrayBuffer: () => Promise<ArrayBuffer> }): Promise<ByoModel> {
   const id = byoModelId(file.name)
   if (file.size > FOREIGN_MODEL_MAX_BYTES) throw new ModelTooLargeError(id, file.size, FOREIGN_MODEL_MAX_BYTES)
-  if (file.size === 0) throw new BadInputError(`${file.name} is empty`)
+  if (file.size === 0) throw new BadInputError(`${file.name} is empty`, { code: 'empty-file', params: { file: file.name } })
   const bytes = new Uint8Array(await file.arrayBuffer())
   return { name: file.name, id, sha256: await digestHex(bytes), bytes }
 }
@@ -73,7 +73,7 @@ export interface InputFile { name: string, bytes: Uint8Array }
  */
 export function shardTensors (file: InputFile, inputs: readonly ValueInfo[]): TensorMap {
   try {
-    if (file.bytes.length > MAX_INPUT_BYTES) throw new BadInputError(`larger than the ${MAX_INPUT_BYTES / 1024 / 1024} MiB limit of a shard`)
+    if (file.bytes.length > MAX_INPUT_BYTES) throw new BadInputError(`larger than the ${MAX_INPUT_BYTES / 1024 / 1024} MiB limit of a shard`, { code: 'input-too-large', params: { limit: MAX_INPUT_BYTES } })
     let map: TensorMap
     if (/\.npy$/i.test(file.name)) {
       if (inputs.length !== 1) throw new BadInputError(`the model takes ${inputs.length} inputs (${inputs.map(i => i.name).join(', ')}): give each shard as one .json keyed by input name`)
@@ -81,14 +81,12 @@ export function shardTensors (file: InputFile, inputs: readonly ValueInfo[]): Te
     } else if (/\.json$/i.test(file.name)) {
       map = parseJsonTensors(new TextDecoder().decode(file.bytes), inputs)
     } else {
-      throw new BadInputError('not a .json or .npy file')
+      throw new BadInputError('not a .json or .npy file', { code: 'not-tensor-file' })
     }
     checkInputs(inputs, map)
     return map
   } catch (err) {
-    const e = err as Error
-    e.message = `${file.name}: ${e.message}`
-    throw e
+    throw aboutFile(err, file.name)
   }
 }
 
@@ -97,7 +95,7 @@ export function shardTensors (file: InputFile, inputs: readonly ValueInfo[]): Te
  * @throws {BadInputError} or {InputShapeError} naming the first unusable file.
  */
 export async function buildByoInputs (files: ReadonlyArray<{ name: string, webkitRelativePath?: string, arrayBuffer: () => Promise<ArrayBuffer> }>, inputs: readonly ValueInfo[], options: { onProgress?: (done: number) => void } = {}): Promise<BuiltInputs> {
-  if (files.length === 0) throw new BadInputError('choose at least one .json or .npy input file')
+  if (files.length === 0) throw new BadInputError('choose at least one .json or .npy input file', { code: 'no-files' })
   const names = files.map(f => f.webkitRelativePath !== undefined && f.webkitRelativePath !== '' ? f.webkitRelativePath : f.name)
   const shards: Uint8Array[] = []
   for (const [i, file] of files.entries()) {

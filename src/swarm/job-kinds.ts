@@ -6,7 +6,7 @@
  */
 import { decodeTensors, encodeTensors, tensorValues } from '../core/tensors.ts'
 import type { CompareRule, JobPolicy } from '../core/schemas.ts'
-import { BadInputError } from '../compute/errors.ts'
+import { aboutFile, BadInputError } from '../compute/errors.ts'
 import type { CatalogModel } from '../compute/catalog.ts'
 import { decodeImage } from '../compute/models/image.ts'
 import { digitGray, digitPredictions, digitsShardInput, type DigitPrediction } from '../compute/models/digits.ts'
@@ -31,7 +31,7 @@ export const DIGITS_MAX_PER_SHARD = 1024
  */
 export function digitsPerShard (requested: number | undefined): number {
   if (requested === undefined) return DIGITS_PER_SHARD
-  if (!Number.isInteger(requested) || requested < 1 || requested > DIGITS_MAX_PER_SHARD) throw new BadInputError(`images per shard must be a whole number from 1 to ${DIGITS_MAX_PER_SHARD}, not ${requested}`)
+  if (!Number.isInteger(requested) || requested < 1 || requested > DIGITS_MAX_PER_SHARD) throw new BadInputError(`images per shard must be a whole number from 1 to ${DIGITS_MAX_PER_SHARD}, not ${requested}`, { code: 'per-shard', params: { max: DIGITS_MAX_PER_SHARD, value: requested } })
   return requested
 }
 
@@ -58,7 +58,7 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
   /** Images per digits shard (default {@link DIGITS_PER_SHARD}). */
   perShard?: number
 } = {}): Promise<BuiltInputs> {
-  if (files.length === 0) throw new BadInputError('choose at least one file')
+  if (files.length === 0) throw new BadInputError('choose at least one file', { code: 'no-files' })
   const names = files.map(f => f.webkitRelativePath !== '' ? f.webkitRelativePath : f.name)
   if (model.processing === 'digits') {
     const pixels: Uint8Array[] = []
@@ -66,7 +66,7 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
       try {
         pixels.push(digitGray(await decodeImage(file)))
       } catch (err) {
-        throw new BadInputError(`${names[i]}: ${(err as Error).message}`)
+        throw aboutFile(err, names[i]!)
       }
       options.onProgress?.(i + 1)
     }
@@ -83,7 +83,7 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
       try {
         audio = wavTo16k(new Uint8Array(await file.arrayBuffer()))
       } catch (err) {
-        throw new BadInputError(`${names[i]}: ${(err as Error).message}`)
+        throw aboutFile(err, names[i]!)
       }
       inputs.push(vadShardInput(audio))
       samples.push(audio.length)
@@ -93,7 +93,7 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
   }
   // OCR: this posts stage 1 (detection); ocr-pipeline.ts posts stage 2 as lines are found.
   if (model.processing === 'ocr-det') return await buildOcrInputs(files, names, options)
-  throw new BadInputError(`jobs for ${model.title} are not supported from files yet`)
+  throw new BadInputError(`jobs for ${model.title} are not supported from files yet`, { code: 'no-files-route', params: { model: model.id } })
 }
 
 /** Defaults a requester can change: 2 replicas that must agree, 5 % canaries, a day to finish. */

@@ -31,7 +31,7 @@
 import { decodeTensors, encodeTensors, type TensorData } from '../core/tensors.ts'
 import { LIMITS } from '../core/constants.ts'
 import { WORK_MAX_OUTPUT_BYTES } from '../net/constants.ts'
-import { BadInputError } from '../compute/errors.ts'
+import { aboutFile, BadInputError } from '../compute/errors.ts'
 import { decodeImage, resizeBilinear, type RgbaImage } from '../compute/models/image.ts'
 import { ctcDecode, detSize, lineCrops, recImage, rgbTensor, type Box } from '../compute/models/ocr.ts'
 
@@ -110,7 +110,7 @@ export async function buildOcrInputs (files: readonly File[], names: readonly st
     try {
       img = await decodeImage(file)
     } catch (err) {
-      throw new BadInputError(`${name}: ${(err as Error).message}`)
+      throw aboutFile(err, name)
     }
     inputs.push(detShardInput(img))
     images.push({ file: name, width: img.width, height: img.height, type: file.type, bytes: new Uint8Array(await file.arrayBuffer()) })

@@ -24,6 +24,7 @@
 import { TypedEventEmitter } from 'main-event'
 import type { Logger } from '@libp2p/interface'
 import { toHex, sha256 } from '../core/bytes.ts'
+import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import type { ReceiptBundle } from '../core/receipt-bundle.ts'
 import type { CompareRule, JobPolicy } from '../core/schemas.ts'
 import type { Catalog, CatalogModel } from '../compute/catalog.ts'
@@ -48,7 +49,20 @@ export interface OcrPipelineInit {
   log: Logger
   /** Wait before retrying a stage 2 that failed to post (default 10 s). */
   retryMs?: number
+  /** The title of a recognition job, in the requester's words (the UI's: src/ui/reasons.ts `readingTitle`). */
+  readingTitle: (reading: ReadingTitle) => string
 }
+
+/** What a recognition job's title says: its OCR job's title, how many lines of how many images it reads, and whether it reads them again after a re-check. */
+export interface ReadingTitle { job: string, lines: number, images: number, again: boolean }
+
+/** Why stage 2 of an OCR job cannot go on for now (retried): posting it failed, the dictionary did not load, or the catalog lacks it. */
+export type OcrProblem =
+  | { code: typeof OCR_PROBLEM_CODES[0] | typeof OCR_PROBLEM_CODES[1], error: ErrorInfo }
+  | { code: typeof OCR_PROBLEM_CODES[2] }
+
+/** Every {@link OcrProblem} code. */
+export const OCR_PROBLEM_CODES = ['post-failed', 'dictionary-failed', 'no-dictionary'] as const
 
 export interface OcrPipelineEvents {
   /** Something about this OCR job (detection job id) changed beyond its jobs' own progress. */
@@ -68,7 +82,7 @@ export interface OcrJobView {
   read: OcrStageView & { jobs: string[] }
   images: OcrImageResult[]
   /** Why stage 2 could not be posted or decoded, while it is retried. */
-  error?: string
+  error?: OcrProblem
 }
 
 export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
@@ -76,14 +90,14 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
   private readonly empty = new Map<string, Map<number, string>>()
   /** Decoded text of each accepted recognition output, by the output's bytes (held by the requester). */
   private readonly texts = new WeakMap<Uint8Array, { text: string, score: number }>()
-  private readonly errors = new Map<string, string>()
+  private readonly errors = new Map<string, OcrProblem>()
   private readonly dirty = new Set<string>()
   private readonly controller = new AbortController()
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>()
   private draining: Promise<void> | undefined
   private chars: string[] | undefined
   private charsLoading: Promise<void> | undefined
-  private dictionaryError: string | undefined
+  private dictionaryError: OcrProblem | undefined
   private readonly log: Logger
 
   constructor (private readonly init: OcrPipelineInit) {
@@ -170,9 +184,9 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
         if (this.errors.delete(jobId)) this.emit(jobId)
       } catch (err) {
         if (this.controller.signal.aborted) return
-        const message = `${(err as Error).name}: ${(err as Error).message}`
-        this.log.error('stage 2 of OCR job %s: %s', jobId, message)
-        this.errors.set(jobId, `Reading the lines could not start (retrying): ${message}`)
+        const error = errorInfo(err)
+        this.log.error('stage 2 of OCR job %s: %s', jobId, errorLine(error))
+        this.errors.set(jobId, { code: 'post-failed', error })
         this.emit(jobId)
         clearTimeout(this.retries.get(jobId))
         this.retries.set(jobId, setTimeout(() => { this.retries.delete(jobId); this.kick(jobId) }, this.init.retryMs ?? 10_000))
@@ -247,7 +261,7 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     const images = new Set(batch.map(s => s.crop.image)).size
     const recMeta: OcrRecMeta = { kind: 'ocr-rec', parent: det.jobId, crops: batch.map(s => s.crop), maps }
     const id = await this.init.requester.post({
-      title: `${det.title}: reading ${inputs.length} line${inputs.length === 1 ? '' : 's'} of ${images} image${images === 1 ? '' : 's'}${again ? ' again (text found anew after a re-check)' : ''}`,
+      title: this.init.readingTitle({ job: det.title, lines: inputs.length, images, again }),
       model: { id: model.id, sha256: model.sha256 },
       inputs,
       policy,
@@ -278,7 +292,7 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     if (this.chars !== undefined || this.charsLoading !== undefined) return
     const model = this.init.catalog.models.find(m => m.processing === 'ocr-rec')
     const asset = model?.assets[0]
-    if (model === undefined || asset === undefined) { this.dictionaryError = 'the catalog has no text-recognition dictionary'; return }
+    if (model === undefined || asset === undefined) { this.dictionaryError = { code: 'no-dictionary' }; return }
     this.charsLoading = this.init.loadModel({ id: `${model.id}/${asset.file}`, sha256: asset.sha256, bytes: asset.bytes, file: asset.file }, { signal: this.controller.signal })
       .then(({ bytes }) => {
         this.chars = ocrCharacters(new TextDecoder().decode(bytes))
@@ -287,8 +301,8 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
       })
       .catch(err => {
         if (this.controller.signal.aborted) return
-        this.dictionaryError = `The text-recognition dictionary did not load (retrying): ${(err as Error).name}: ${(err as Error).message}`
-        this.log.error('%s', this.dictionaryError)
+        this.dictionaryError = { code: 'dictionary-failed', error: errorInfo(err) }
+        this.log.error('the text-recognition dictionary did not load (retrying): %s', errorLine(this.dictionaryError.error))
         for (const v of this.init.requester.list()) if (isOcrJobMeta(v.meta)) this.emit(v.jobId)
         // Let a later view try again.
         setTimeout(() => { this.charsLoading = undefined }, this.init.retryMs ?? 10_000)

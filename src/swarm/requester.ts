@@ -19,6 +19,7 @@ import type { Logger, PeerId } from '@libp2p/interface'
 import { open, preverify, seal, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import { bytesEqual, fromHex, sha256, toHex } from '../core/bytes.ts'
+import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import type { CompareRule, JobBody, JobPolicy, ModelRef } from '../core/schemas.ts'
 import { decodeTensors, type TensorMap } from '../core/tensors.ts'
 import { compareOutputs } from '../core/compare.ts'
@@ -127,7 +128,7 @@ export interface RequesterInit {
 
 export interface RequesterEvents {
   'job:update': CustomEvent<string>
-  'job:error': CustomEvent<{ jobId: string, message: string }>
+  'job:error': CustomEvent<{ jobId: string, error: ErrorInfo }>
 }
 
 export class Requester extends TypedEventEmitter<RequesterEvents> {
@@ -665,8 +666,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       this.log.error('storing failed: %s', (err as Error).message)
       // The log in memory is now ahead of the stored one: stop deciding, so
       // nothing is published that a reload could not reproduce.
-      this.storageFailed = `${(err as Error).name}: ${(err as Error).message}`
-      if (jobId !== undefined) this.safeDispatchEvent('job:error', { detail: { jobId, message: `${(err as Error).name}: ${(err as Error).message}` } })
+      const error = errorInfo(err)
+      this.storageFailed = errorLine(error)
+      if (jobId !== undefined) this.safeDispatchEvent('job:error', { detail: { jobId, error } })
     })
   }
 

@@ -14,7 +14,7 @@ import { ComputeClient } from '../compute/client.ts'
 import { JobStore } from '../store/job-store.ts'
 import type { Peer } from './peer.ts'
 import { Requester } from './requester.ts'
-import { OcrPipeline } from './ocr-pipeline.ts'
+import { OcrPipeline, type OcrPipelineInit } from './ocr-pipeline.ts'
 import { Volunteer, type ComputeGate } from './volunteer.ts'
 import { loadVolunteerSettings } from './volunteer-settings.ts'
 import { LogCatchUp } from './log-catch-up.ts'
@@ -35,6 +35,8 @@ export interface RuntimeInit {
   gate: ComputeGate
   /** WASM threads of the compute worker (fixed for its life). */
   threads: number
+  /** The title of an OCR recognition job, in the user's words (OcrPipelineInit.readingTitle). */
+  readingTitle: OcrPipelineInit['readingTitle']
 }
 
 export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
@@ -62,7 +64,7 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
   volunteer.addEventListener('log:head', evt => { catchUp.seen(evt.detail.requester, evt.detail.size) })
   await requester.start()
   await volunteer.start()
-  const ocr = new OcrPipeline({ requester, catalog: bundledCatalog(), client, loadModel: peer.loadModel, log: logger('essaim:swarm:ocr') })
+  const ocr = new OcrPipeline({ requester, catalog: bundledCatalog(), client, loadModel: peer.loadModel, log: logger('essaim:swarm:ocr'), readingTitle: init.readingTitle })
   ocr.start()
   return {
     requester,

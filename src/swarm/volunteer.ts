@@ -25,6 +25,7 @@ import type { Logger } from '@libp2p/interface'
 import { sealAsync, type Envelope } from '../core/envelope.ts'
 import { bytesEqual, sha256, toHex } from '../core/bytes.ts'
 import { receiptLeaf } from '../core/receipt.ts'
+import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import { ReplayWindow } from '../core/replay.ts'
 import type { Ledger } from '../core/ledger.ts'
 import { signedTopic, type SignedTopic } from '../net/signed-topic.ts'
@@ -70,10 +71,18 @@ export type IdleReason =
 /** Every {@link Unsupported} code. */
 export const UNSUPPORTED_CODES = ['refused', 'foreign-off'] as const
 
-/** Why this peer will not run a job's model: its load failed for good (`error` is "Name: message"), or models outside the catalog are turned off. */
+/** Why this peer will not run a job's model: its load failed for good (with the error), or models outside the catalog are turned off. */
 export type Unsupported =
-  | { code: typeof UNSUPPORTED_CODES[0], model: string, error: string }
+  | { code: typeof UNSUPPORTED_CODES[0], model: string, error: ErrorInfo }
   | { code: typeof UNSUPPORTED_CODES[1], model: string }
+
+/** Every {@link VolunteerProblem} code. */
+export const PROBLEM_CODES = ['failed', 'receipt-not-stored', 'model-refused'] as const
+
+/** The last thing that went wrong: work that failed, a receipt the store refused, or a model refused (named). */
+export type VolunteerProblem =
+  | { code: typeof PROBLEM_CODES[0] | typeof PROBLEM_CODES[1], error: ErrorInfo }
+  | { code: typeof PROBLEM_CODES[2], model: string, error: ErrorInfo }
 
 /** Every {@link LoadStep} code. */
 export const LOAD_CODES = ['fetching', 'download', 'starting'] as const
@@ -148,7 +157,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   runForeignModels: boolean
   receipts: StoredReceipt[] = []
   status: VolunteerStatus = { kind: 'stopped' }
-  lastError: string | undefined
+  lastError: VolunteerProblem | undefined
   private readonly seq: Sequencer
   private readonly now: () => number
   private readonly log: Logger
@@ -215,7 +224,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     const controller = new AbortController()
     this.controller = controller
     this.running = this.loop(controller.signal).catch(err => {
-      if (!controller.signal.aborted) { this.lastError = describe(err); this.log.error('volunteer loop failed: %s', this.lastError) }
+      if (!controller.signal.aborted) { this.lastError = { code: 'failed', error: errorInfo(err) }; this.log.error('volunteer loop failed: %s', describe(err)) }
     }).finally(() => { this.setStatus({ kind: 'stopped' }) })
   }
 
@@ -287,7 +296,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     this.receipts = [...this.receipts, stored]
     this.emitChange()
     await this.init.store.putReceipt(id, stored).catch(err => {
-      this.lastError = `could not store a receipt: ${describe(err)}`
+      this.lastError = { code: 'receipt-not-stored', error: errorInfo(err) }
       this.emitChange()
     })
   }
@@ -346,8 +355,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         await this.workOn(job, signal)
       } catch (err) {
         if (signal.aborted) return
-        this.lastError = describe(err)
-        this.log('work on %s stopped: %s', job.jobId, this.lastError)
+        this.lastError = { code: 'failed', error: errorInfo(err) }
+        this.log('work on %s stopped: %s', job.jobId, describe(err))
         job.retryAt = this.now() + 5_000
         job.waitingFor = 'error'
         this.emitChange()
@@ -380,10 +389,10 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       await this.init.client.load({ sha256: model.sha256, bytes }, { signal, batchable: model.batchable })
     } catch (err) {
       if (signal.aborted || !REFUSING_ERRORS.has((err as Error).name)) throw err
-      const error = describe(err)
+      const error = errorInfo(err)
       this.refusedModels.set(model.sha256, { code: 'refused', model: model.id, error })
-      this.lastError = `${model.id}: ${error}`
-      this.log('refusing model %s (%s): %s', model.sha256, model.id, error)
+      this.lastError = { code: 'model-refused', model: model.id, error }
+      this.log('refusing model %s (%s): %s', model.sha256, model.id, describe(err))
       this.emitChange()
       return false
     }
@@ -534,8 +543,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         this.loaded.delete(model.sha256)
         if (await this.ensureModel(job, model, signal)) return await this.compute(job, model, a, signal, true)
       }
-      this.lastError = describe(err)
-      return { result: { lease: a.lease, output: null, attestation: null, error: this.lastError.slice(0, 500) }, busyMs }
+      this.lastError = { code: 'failed', error: errorInfo(err) }
+      return { result: { lease: a.lease, output: null, attestation: null, error: describe(err).slice(0, 500) }, busyMs }
     }
   }
 
@@ -563,8 +572,7 @@ function takeResults (results: ShardResult[]): ShardResult[] {
 }
 
 function describe (err: unknown): string {
-  const e = err as { name?: string, message?: string }
-  return `${e.name ?? 'Error'}: ${e.message ?? String(err)}`
+  return errorLine(errorInfo(err))
 }
 
 async function sleep (ms: number, signal: AbortSignal): Promise<void> {

@@ -14,6 +14,7 @@ import type { IdleReason, LoadStep, Unsupported } from '../swarm/volunteer.ts'
 import type { ProviderReason, ThreadChoice } from '../compute/providers.ts'
 import type { ForkEvidence } from '../core/fork.ts'
 import { toHex } from '../core/bytes.ts'
+import { errorText } from './errors.ts'
 
 type Params = Record<string, string | number>
 
@@ -34,7 +35,7 @@ export function idleText (tr: Translator, reason: IdleReason): string {
 /** Why this browser will not run a job's model. */
 export function unsupportedText (tr: Translator, why: Unsupported): string {
   return why.code === 'refused'
-    ? tr.t('unsupported.refused', { model: why.model, error: why.error })
+    ? tr.t('unsupported.refused', { model: why.model, error: errorText(tr, why.error) })
     : tr.t('unsupported.foreign-off', { model: why.model })
 }
 

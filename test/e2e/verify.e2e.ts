@@ -3,7 +3,8 @@
  * functions (a requester's log, chained heads, receipts) is verified when
  * picked, a tampered copy and a forked requester are shown as not verified
  * with the exact reason when dropped, and a non-JSON or wrong-format file
- * gives a clear error, never a crash. The page is offline: no relay needed.
+ * gives a clear error, never a crash; in French the reasons are worded in
+ * French. The page is offline: no relay needed.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { encodeBundle } from '../../src/core/receipt-bundle.ts'
@@ -60,6 +61,7 @@ test('a good bundle verifies; a tampered one and a forked requester do not, with
   await expect(result).toHaveAttribute('data-verified', 'false')
   await expect(result).toContainText('Not verified: tampered.json')
   await expect(page.getByTestId('verify-problems')).toContainText('receipt 1: BadSignatureError: receipt: signature does not verify')
+  await expect(page.getByTestId('verify-problems')).toContainText('Receipt 1: A signature does not verify')
   await expect(page.locator('[data-testid="receipt-row"][data-ok="false"]')).toHaveCount(1)
 
   await drop(page, 'forked.json', forked)
@@ -75,7 +77,26 @@ test('a non-JSON or wrong-format file gives a clear error, and the page keeps wo
   await expect(page.getByTestId('verify-error')).toContainText('BundleFormatError: not JSON')
   await pick(page, 'other.json', '{"format":"something-else/1"}')
   await expect(page.getByTestId('verify-error')).toContainText('"format" is "something-else/1"')
+  await expect(page.getByTestId('verify-error')).toContainText('Its "format" is "something-else/1"; expected "essaim-receipts/1", "essaim-receipt/1"')
   await pick(page, 'good.json', good)
   await expect(page.getByTestId('verify-result')).toHaveAttribute('data-verified', 'true')
   expect(errors).toEqual([])
+})
+
+test('in French, the reasons are in French (the exact technical line stays beside them)', async ({ browser }) => {
+  const context = await browser.newContext({ locale: 'fr-FR' })
+  try {
+    const page = await context.newPage()
+    const errors = await openVerify(page)
+    await drop(page, 'tampered.json', tampered)
+    await expect(page.getByTestId('verify-result')).toHaveAttribute('data-verified', 'false')
+    await expect(page.getByTestId('verify-problems')).toContainText('Reçu 1 : Une signature ne se vérifie pas')
+    await expect(page.getByTestId('verify-problems')).toContainText('(dans le reçu)')
+    await expect(page.getByTestId('verify-problems')).toContainText('receipt 1: BadSignatureError: receipt: signature does not verify')
+    await drop(page, 'notes.txt', 'hello, not json')
+    await expect(page.getByTestId('verify-error')).toContainText('Ce fichier n\'est pas du JSON')
+    expect(errors).toEqual([])
+  } finally {
+    await context.close()
+  }
 })

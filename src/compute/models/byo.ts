@@ -28,7 +28,7 @@ export const MAX_INPUT_BYTES = 64 * 1024 * 1024
  */
 export function parseNpy (bytes: Uint8Array): TensorData {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]
-  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new BadInputError('not a .npy file (missing \\x93NUMPY magic)')
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new BadInputError('not a .npy file (missing \\x93NUMPY magic)', { code: 'not-npy' })
   const major = bytes[6]!
   if (major < 1 || major > 3) throw new BadInputError(`unsupported .npy version ${major}.${bytes[7]!}`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -46,7 +46,7 @@ export function parseNpy (bytes: Uint8Array): TensorData {
   if (order === '>' && code !== 'u1' && code !== 'i1' && code !== 'b1') throw new BadInputError(`.npy dtype ${descr} is big-endian; save it little-endian (arr.astype('<${code}'))`)
   const dtype = NPY_DTYPES[code]
   if (dtype === undefined || !['<', '|', '='].includes(order ?? '') && order !== '>') {
-    throw new BadInputError(`.npy dtype ${descr} is not supported (use float32, float64, int32, int64, uint8, int8 or bool)`)
+    throw new BadInputError(`.npy dtype ${descr} is not supported (use float32, float64, int32, int64, uint8, int8 or bool)`, { code: 'npy-dtype', params: { dtype: descr } })
   }
   const dims = shapeText.split(',').map(s => s.trim()).filter(s => s !== '').map(s => {
     const n = Number(s.replace(/L$/, ''))
@@ -96,9 +96,9 @@ function flatten (value: unknown, name: string): { dims: number[], values: Array
  * @throws {BadInputError} for invalid JSON, unknown names, ragged arrays, values that do not fit the dtype.
  */
 export function parseJsonTensors (text: string, inputs: readonly ValueInfo[]): TensorMap {
-  if (text.length > MAX_INPUT_BYTES) throw new BadInputError('JSON input is larger than the 64 MiB limit')
+  if (text.length > MAX_INPUT_BYTES) throw new BadInputError('JSON input is larger than the 64 MiB limit', { code: 'input-too-large', params: { limit: MAX_INPUT_BYTES } })
   let json: unknown
-  try { json = JSON.parse(text) } catch (err) { throw new BadInputError(`not valid JSON: ${(err as Error).message}`) }
+  try { json = JSON.parse(text) } catch (err) { throw new BadInputError(`not valid JSON: ${(err as Error).message}`, { code: 'not-json' }) }
   let named: Record<string, unknown>
   if (Array.isArray(json)) {
     if (inputs.length !== 1) throw new BadInputError(`the model takes ${inputs.length} inputs (${inputs.map(i => i.name).join(', ')}): give an object keyed by input name`)

@@ -43,7 +43,7 @@ export function digitGray (img: RgbaImage): Uint8Array {
       if (ink[y * w + x]! > 0.2) { minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y) }
     }
   }
-  if (maxX < 0) throw new BadInputError('no digit found: the image is blank')
+  if (maxX < 0) throw new BadInputError('no digit found: the image is blank', { code: 'blank-digit' })
   const bw = maxX - minX + 1
   const bh = maxY - minY + 1
   const scale = DIGITS.box / Math.max(bw, bh)

@@ -26,15 +26,15 @@ export async function decodeImage (blob: Blob): Promise<RgbaImage> {
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' })
   } catch {
-    throw new BadInputError(`not an image this browser can decode (${blob.type === '' ? 'unknown type' : blob.type}, ${blob.size} bytes): upload a PNG, JPEG, WebP or GIF`)
+    throw new BadInputError(`not an image this browser can decode (${blob.type === '' ? 'unknown type' : blob.type}, ${blob.size} bytes): upload a PNG, JPEG, WebP or GIF`, { code: 'not-image', params: { type: blob.type, bytes: blob.size } })
   }
   try {
     const { width, height } = bitmap
-    if (width === 0 || height === 0) throw new BadInputError('the image is empty')
-    if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new BadInputError(`the image is ${width}×${height}; the limit is ${MAX_IMAGE_SIDE} pixels a side`)
+    if (width === 0 || height === 0) throw new BadInputError('the image is empty', { code: 'image-empty' })
+    if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new BadInputError(`the image is ${width}×${height}; the limit is ${MAX_IMAGE_SIDE} pixels a side`, { code: 'image-too-large', params: { width, height, side: MAX_IMAGE_SIDE } })
     const canvas = new OffscreenCanvas(width, height)
     const ctx = canvas.getContext('2d', { willReadFrequently: true })
-    if (ctx === null) throw new BadInputError('this browser cannot read image pixels (no 2D canvas)')
+    if (ctx === null) throw new BadInputError('this browser cannot read image pixels (no 2D canvas)', { code: 'no-canvas' })
     ctx.drawImage(bitmap, 0, 0)
     return { width, height, data: ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data }
   } finally {

@@ -36,7 +36,7 @@ export interface SpeechSegment { startMs: number, endMs: number }
 export function wavTo16k (bytes: Uint8Array): Float32Array {
   const wav = parseWav(bytes)
   if (wav.sampleRate !== VAD.sampleRate) {
-    throw new BadInputError(`the WAV is ${wav.sampleRate} Hz; voice activity needs 16 kHz (convert with: ffmpeg -i in.wav -ar 16000 -ac 1 out.wav)`)
+    throw new BadInputError(`the WAV is ${wav.sampleRate} Hz; voice activity needs 16 kHz (convert with: ffmpeg -i in.wav -ar 16000 -ac 1 out.wav)`, { code: 'wav-rate', params: { rate: wav.sampleRate } })
   }
   return wav.samples
 }

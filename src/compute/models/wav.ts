@@ -26,9 +26,11 @@ function fourcc (view: DataView, at: number): string {
  * Parses a WAV file.
  * @throws {BadInputError} not RIFF/WAVE, a missing or truncated chunk, an unsupported encoding.
  */
+const DAMAGED = { code: 'wav-damaged' } as const
+
 export function parseWav (bytes: Uint8Array): WavAudio {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (bytes.length < 12 || fourcc(view, 0) !== 'RIFF' || fourcc(view, 8) !== 'WAVE') throw new BadInputError('not a WAV file (no RIFF/WAVE header)')
+  if (bytes.length < 12 || fourcc(view, 0) !== 'RIFF' || fourcc(view, 8) !== 'WAVE') throw new BadInputError('not a WAV file (no RIFF/WAVE header)', { code: 'not-wav' })
   let fmt: { format: number, channels: number, rate: number, bits: number } | undefined
   let at = 12
   while (at + 8 <= bytes.length) {
@@ -36,30 +38,30 @@ export function parseWav (bytes: Uint8Array): WavAudio {
     const size = view.getUint32(at + 4, true)
     const body = at + 8
     if (id === 'fmt ') {
-      if (size < 16 || body + 16 > bytes.length) throw new BadInputError('WAV fmt chunk is truncated')
+      if (size < 16 || body + 16 > bytes.length) throw new BadInputError('WAV fmt chunk is truncated', DAMAGED)
       let format = view.getUint16(body, true)
       // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
       if (format === 0xfffe && size >= 40 && body + 26 <= bytes.length) format = view.getUint16(body + 24, true)
       fmt = { format, channels: view.getUint16(body + 2, true), rate: view.getUint32(body + 4, true), bits: view.getUint16(body + 14, true) }
     } else if (id === 'data') {
-      if (fmt === undefined) throw new BadInputError('WAV data chunk comes before its fmt chunk')
+      if (fmt === undefined) throw new BadInputError('WAV data chunk comes before its fmt chunk', DAMAGED)
       const length = Math.min(size, bytes.length - body)
       return decode(fmt, bytes.subarray(body, body + length))
     }
     at = body + size + (size % 2)
   }
-  throw new BadInputError(fmt === undefined ? 'WAV file has no fmt chunk' : 'WAV file has no data chunk')
+  throw new BadInputError(fmt === undefined ? 'WAV file has no fmt chunk' : 'WAV file has no data chunk', DAMAGED)
 }
 
 function decode (fmt: { format: number, channels: number, rate: number, bits: number }, data: Uint8Array): WavAudio {
   const { format, channels, rate, bits } = fmt
-  if (channels < 1 || channels > 32) throw new BadInputError(`WAV has ${channels} channels`)
+  if (channels < 1 || channels > 32) throw new BadInputError(`WAV has ${channels} channels`, DAMAGED)
   const pcm = format === 1 && [8, 16, 24, 32].includes(bits)
   const float = format === 3 && (bits === 32 || bits === 64)
-  if (!pcm && !float) throw new BadInputError(`unsupported WAV encoding (format ${format}, ${bits} bits): use PCM 16-bit or float 32-bit`)
+  if (!pcm && !float) throw new BadInputError(`unsupported WAV encoding (format ${format}, ${bits} bits): use PCM 16-bit or float 32-bit`, { code: 'wav-encoding', params: { format, bits } })
   const bytesPer = bits / 8
   const frames = Math.floor(data.length / (bytesPer * channels))
-  if (frames > MAX_WAV_SAMPLES * (rate / 16_000)) throw new BadInputError('WAV is longer than 30 minutes')
+  if (frames > MAX_WAV_SAMPLES * (rate / 16_000)) throw new BadInputError('WAV is longer than 30 minutes', { code: 'wav-too-long', params: { minutes: 30 } })
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   const read = (off: number): number => {
     if (float) return bits === 32 ? view.getFloat32(off, true) : view.getFloat64(off, true)

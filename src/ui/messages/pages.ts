@@ -3,6 +3,7 @@
  * app's own strings. A module per page keeps each page's English and French
  * side by side (and out of one ever-growing file).
  */
+import * as errors from './errors.ts'
 import * as job from './job.ts'
 import * as ledger from './ledger.ts'
 import * as models from './models.ts'
@@ -12,7 +13,7 @@ import * as submit from './submit.ts'
 import * as verify from './verify.ts'
 import * as volunteer from './volunteer.ts'
 
-export const MODULES = { volunteer, submit, job, 'ocr-job': ocrJob, ledger, verify, models, reasons } as const
+export const MODULES = { volunteer, submit, job, 'ocr-job': ocrJob, ledger, verify, models, reasons, errors } as const
 
-export const pagesEn = { ...volunteer.en, ...ledger.en, ...verify.en, ...models.en, ...job.en, ...ocrJob.en, ...submit.en, ...reasons.en }
-export const pagesFr = { ...volunteer.fr, ...ledger.fr, ...verify.fr, ...models.fr, ...job.fr, ...ocrJob.fr, ...submit.fr, ...reasons.fr }
+export const pagesEn = { ...volunteer.en, ...ledger.en, ...verify.en, ...models.en, ...job.en, ...ocrJob.en, ...submit.en, ...reasons.en, ...errors.en }
+export const pagesFr = { ...volunteer.fr, ...ledger.fr, ...verify.fr, ...models.fr, ...job.fr, ...ocrJob.fr, ...submit.fr, ...reasons.fr, ...errors.fr }

@@ -7,6 +7,7 @@
  * checked against the catalog sha256) and are re-checked by the worker.
  */
 import { decodeTensors, encodeTensors, type TensorMap } from '../../core/tensors.ts'
+import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
 import { bundledCatalog } from '../../compute/bundled-catalog.ts'
 import type { CatalogModel } from '../../compute/catalog.ts'
 import { ComputeClient, type LoadedModel } from '../../compute/client.ts'
@@ -21,8 +22,8 @@ import { npyTensors, parseJsonTensors } from '../../compute/models/byo.ts'
 import type { RunModel } from '../../compute/models/runner.ts'
 import type { ValueInfo } from '../../compute/protocol.ts'
 
-/** An error as the page shows it: the class name (stable, tested) and its message. */
-export interface ShownError { name: string, message: string }
+/** An error as the page shows it: the class name (stable, tested), its message, and the code and parameters src/ui/errors.ts words. */
+export type ShownError = ErrorInfo
 
 export type ModelStatus =
   | { state: 'idle' }
@@ -43,8 +44,7 @@ function shown (err: unknown): ShownError {
     const mismatch = err.failures.some(f => f.error.name === 'ModelHashMismatchError')
     return { name: mismatch ? 'ModelHashMismatchError' : err.name, message: `${err.message}. ${detail}` }
   }
-  if (err instanceof Error) return { name: err.name, message: err.message }
-  return { name: 'Error', message: String(err) }
+  return errorInfo(err)
 }
 
 async function fileBytes (file: Blob): Promise<Uint8Array> {

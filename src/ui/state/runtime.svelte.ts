@@ -6,21 +6,24 @@
 import { getContext, setContext } from 'svelte'
 import { startRuntime, type Runtime } from '../../swarm/runtime.ts'
 import type { Peer } from '../../swarm/peer.ts'
-import type { ComputeGate, ShardDone, VolunteerStatus } from '../../swarm/volunteer.ts'
+import type { ComputeGate, ShardDone, VolunteerProblem, VolunteerStatus } from '../../swarm/volunteer.ts'
 import type { JobView } from '../../swarm/requester.ts'
 import type { LedgerSnapshot } from '../../core/ledger.ts'
 import type { StoredReceipt } from '../../store/db.ts'
+import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
+import { i18n } from '../i18n.svelte.ts'
+import { readingTitle } from '../errors.ts'
 
 export class RuntimeState {
   runtime = $state.raw<Runtime | undefined>(undefined)
-  failed = $state<string | undefined>(undefined)
+  failed = $state<ErrorInfo | undefined>(undefined)
   jobs = $state<JobView[]>([])
-  jobErrors = $state<Record<string, string>>({})
+  jobErrors = $state<Record<string, ErrorInfo>>({})
   status = $state<VolunteerStatus>({ kind: 'stopped' })
   done = $state<ShardDone[]>([])
   receipts = $state<StoredReceipt[]>([])
   ledger = $state<LedgerSnapshot | undefined>(undefined)
-  lastError = $state<string | undefined>(undefined)
+  lastError = $state<VolunteerProblem | undefined>(undefined)
   /** Bumped on every refresh, so pages can re-read per-job details. */
   tick = $state(0)
   private timer?: ReturnType<typeof setInterval>
@@ -28,12 +31,13 @@ export class RuntimeState {
 
   async start (peer: Peer, gate: ComputeGate, threads: number): Promise<void> {
     try {
-      const runtime = await startRuntime({ peer, gate, threads })
+      // A recognition job's title is worded in the language of the moment it is posted, like a submitted job's.
+      const runtime = await startRuntime({ peer, gate, threads, readingTitle: r => readingTitle(i18n, r) })
       this.runtime = runtime
       const soon = (): void => { this.schedule() }
       runtime.requester.addEventListener('job:update', soon)
       runtime.requester.addEventListener('job:error', evt => {
-        this.jobErrors = { ...this.jobErrors, [evt.detail.jobId]: evt.detail.message }
+        this.jobErrors = { ...this.jobErrors, [evt.detail.jobId]: evt.detail.error }
       })
       runtime.volunteer.addEventListener('volunteer:change', soon)
       runtime.ocr.addEventListener('ocr:update', soon)
@@ -42,7 +46,7 @@ export class RuntimeState {
       runtime.volunteer.contribute()
       this.refresh()
     } catch (err) {
-      this.failed = `${(err as Error).name}: ${(err as Error).message}`
+      this.failed = errorInfo(err)
     }
   }
 

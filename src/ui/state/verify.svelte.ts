@@ -7,12 +7,13 @@
  * `error` state with the exact reason.
  */
 import { BUNDLE_LIMITS } from '../../core/constants.ts'
-import { verifyBundleText, type BundleReport } from '../../core/verify-bundle.ts'
+import { refusalInfo, verifyBundleText, type BundleReport } from '../../core/verify-bundle.ts'
+import { BundleFormatError, errorInfo, errorLine, type ErrorInfo } from '../../core/errors.ts'
 
 export type VerifyPhase =
   | { name: 'idle' }
   | { name: 'reading', file: string }
-  | { name: 'error', file: string, reason: string }
+  | { name: 'error', file: string, error: ErrorInfo, reason: string }
   | { name: 'done', file: string, report: BundleReport }
 
 /** What the page needs from a dropped or picked file (a `File` has all of it). */
@@ -32,14 +33,14 @@ export class VerifyState {
     const generation = ++this.generation
     this.phase = { name: 'reading', file: file.name }
     if (file.size > BUNDLE_LIMITS.chars) {
-      this.phase = { name: 'error', file: file.name, reason: `BundleFormatError: file of ${file.size} bytes exceeds ${BUNDLE_LIMITS.chars}` }
+      this.failed(file.name, errorInfo(new BundleFormatError(`file of ${file.size} bytes exceeds ${BUNDLE_LIMITS.chars}`, { code: 'too-large', params: { chars: file.size, max: BUNDLE_LIMITS.chars } })))
       return
     }
     let text: string
     try {
       text = await file.text()
     } catch (err) {
-      if (generation === this.generation) this.phase = { name: 'error', file: file.name, reason: `could not read the file: ${err instanceof Error ? err.message : String(err)}` }
+      if (generation === this.generation) this.failed(file.name, errorInfo(err))
       return
     }
     if (generation !== this.generation) return
@@ -49,7 +50,12 @@ export class VerifyState {
   /** Verifies the text of a receipt file or bundle. Never throws. */
   verifyText (name: string, text: string): void {
     const result = verifyBundleText(text)
-    this.phase = result.ok ? { name: 'done', file: name, report: result.report } : { name: 'error', file: name, reason: result.reason }
+    if (result.ok) this.phase = { name: 'done', file: name, report: result.report }
+    else this.phase = { name: 'error', file: name, error: refusalInfo(result), reason: result.reason }
+  }
+
+  private failed (file: string, error: ErrorInfo): void {
+    this.phase = { name: 'error', file, error, reason: errorLine(error) }
   }
 
   reset (): void {

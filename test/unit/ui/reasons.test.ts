@@ -40,7 +40,7 @@ function expectWorded (text: string): void {
 }
 
 const unsupported: Record<Unsupported['code'], Unsupported> = {
-  refused: { code: 'refused', model: 'm1', error: 'UnsupportedModelError: no such op' },
+  refused: { code: 'refused', model: 'm1', error: { name: 'UnsupportedModelError', message: 'unsupported operator or opset: no such op' } },
   'foreign-off': { code: 'foreign-off', model: 'm2' }
 }
 const idle = (code: IdleReason['code']): IdleReason => code === 'unsupported' ? { code, why: unsupported.refused } : { code }
