@@ -6,20 +6,10 @@
  * whichever side of the worker boundary raised them.
  */
 
-import type { CodedErrorOptions, ErrorParams } from '../core/errors.ts'
+import { CodedError, type CodedErrorOptions, type ErrorParams } from '../core/errors.ts'
 
-/** Base class: all compute errors carry a stable `name` and a human message, some a code and parameters a UI words. */
-export abstract class ComputeError extends Error {
-  abstract override readonly name: string
-  readonly code?: string
-  readonly params?: ErrorParams
-
-  constructor (message?: string, options?: CodedErrorOptions) {
-    super(message, options)
-    if (options?.code !== undefined) this.code = options.code
-    if (options?.params !== undefined) this.params = options.params
-  }
-}
+/** Base class of every error `src/compute` raises (a stable `name`, a human message, some a code and parameters a UI words). */
+export abstract class ComputeError extends CodedError {}
 
 /** The model bytes do not hash to the sha256 the catalog or the manifest names. */
 export class ModelHashMismatchError extends ComputeError {

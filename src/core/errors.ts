@@ -13,8 +13,8 @@
 /** What a named error can carry besides its message: a {@link ErrorInfo} `code` and its `params`. */
 export interface CodedErrorOptions<C extends string = string> extends ErrorOptions { code?: C, params?: ErrorParams }
 
-/** Base class: all core errors carry a stable `name` and a human message, some a code and parameters a UI words. */
-export abstract class CoreError extends Error {
+/** A named error with a human message and, for some, a code and parameters a UI words (core and compute errors extend it). */
+export abstract class CodedError extends Error {
   abstract override readonly name: string
   readonly code?: string
   readonly params?: ErrorParams
@@ -25,6 +25,9 @@ export abstract class CoreError extends Error {
     if (options?.params !== undefined) this.params = options.params
   }
 }
+
+/** Base class of every error `src/core` raises. */
+export abstract class CoreError extends CodedError {}
 
 /** Bytes are not a well-formed envelope: not CBOR, not canonical, wrong shape, unknown kind. */
 export class InvalidEnvelopeError extends CoreError {

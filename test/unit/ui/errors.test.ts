@@ -8,9 +8,8 @@
  * words for still shows its raw "Name: message" under a translated line.
  */
 import { describe, expect, it } from 'vitest'
-import { pagesEn, pagesFr } from '../../../src/ui/messages/pages.ts'
+import { dictionaryTranslator, expectWorded } from './dictionary-translator.ts'
 import { errorKey, errorText, errorTitle, ocrProblemText, problemText, readingTitle, refusalText } from '../../../src/ui/errors.ts'
-import type { Translator } from '../../../src/ui/reasons.ts'
 import * as core from '../../../src/core/errors.ts'
 import { BUNDLE_FORMAT_CODES, CoreError, errorInfo, type ErrorInfo, type ErrorParams } from '../../../src/core/errors.ts'
 import * as net from '../../../src/net/errors.ts'
@@ -25,23 +24,6 @@ import { refusalInfo } from '../../../src/core/verify-bundle.ts'
 import { PROBLEM_CODES, type VolunteerProblem } from '../../../src/swarm/volunteer.ts'
 import { OCR_PROBLEM_CODES, type OcrProblem } from '../../../src/swarm/ocr-pipeline.ts'
 
-function translator (lang: 'en' | 'fr'): Translator {
-  const dict: Record<string, string> = lang === 'en' ? pagesEn : pagesFr
-  const fill = (key: string, params?: Record<string, string | number>): string =>
-    (dict[key] ?? key).replace(/\{(\w+)\}/g, (m, name: string) => params !== undefined && name in params ? String(params[name]) : m)
-  return {
-    t: fill,
-    plural: (base, n, params) => fill(`${base}.${new Intl.PluralRules(lang).select(n) === 'one' ? 'one' : 'other'}`, { n, ...params }),
-    tOr: (key, fallback, params) => key in dict ? fill(key, params) : fallback
-  }
-}
-
-/** A sentence is worded: not a bare key, no placeholder left, not empty. */
-function expectWorded (text: string): void {
-  expect(text.trim()).not.toBe('')
-  expect(text).not.toMatch(/^[a-z-]+\.[\w.-]+$/)
-  expect(text).not.toMatch(/\{\w+\}/)
-}
 
 /** Every parameter any sentence takes, so a missing one shows as a left-over `{name}` only if the sentence names one nobody passes. */
 const PARAMS: ErrorParams = {
@@ -65,7 +47,7 @@ const classes: Error[] = [
 ]
 
 describe.each(['en', 'fr'] as const)('errors in %s', lang => {
-  const tr = translator(lang)
+  const tr = dictionaryTranslator(lang)
 
   it('has a sentence for every named error class', () => {
     expect(classes.length).toBeGreaterThan(30)
@@ -151,8 +133,8 @@ describe.each(['en', 'fr'] as const)('errors in %s', lang => {
 
 describe('errors', () => {
   it('French differs from English for every class and code (translated, not copied)', () => {
-    const en = translator('en')
-    const fr = translator('fr')
+    const en = dictionaryTranslator('en')
+    const fr = dictionaryTranslator('fr')
     const infos: ErrorInfo[] = [
       ...classes.map(e => ({ ...errorInfo(e), params: PARAMS })),
       ...INPUT_CODES.map(code => ({ name: 'BadInputError', message: '', code, params: PARAMS })),

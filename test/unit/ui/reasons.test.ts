@@ -8,8 +8,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { dictionaryTranslator, expectWorded } from './dictionary-translator.ts'
 import { pagesEn, pagesFr } from '../../../src/ui/messages/pages.ts'
-import { forkText, idleText, loadText, modelTitle, providerText, threadsText, unsupportedText, type Translator } from '../../../src/ui/reasons.ts'
+import { forkText, idleText, loadText, modelTitle, providerText, threadsText, unsupportedText } from '../../../src/ui/reasons.ts'
 import { IDLE_CODES, LOAD_CODES, UNSUPPORTED_CODES, type IdleReason, type LoadStep, type Unsupported } from '../../../src/swarm/volunteer.ts'
 import { PROVIDER_CODES, THREAD_CODES, type ProviderReason, type ThreadChoice } from '../../../src/compute/providers.ts'
 import type { ModelSourceKind } from '../../../src/compute/model-source.ts'
@@ -21,23 +22,6 @@ const APP = {
   fr: { 'power.threads.one': '{n} fil', 'power.threads.other': '{n} fils' }
 }
 
-function translator (lang: 'en' | 'fr'): Translator {
-  const dict: Record<string, string> = { ...(lang === 'en' ? pagesEn : pagesFr), ...APP[lang] }
-  const fill = (key: string, params?: Record<string, string | number>): string =>
-    (dict[key] ?? key).replace(/\{(\w+)\}/g, (m, name: string) => params !== undefined && name in params ? String(params[name]) : m)
-  return {
-    t: fill,
-    plural: (base, n, params) => fill(`${base}.${new Intl.PluralRules(lang).select(n) === 'one' ? 'one' : 'other'}`, { n, ...params }),
-    tOr: (key, fallback, params) => key in dict ? fill(key, params) : fallback
-  }
-}
-
-/** A sentence is worded: not a bare key, no placeholder left, not empty. */
-function expectWorded (text: string): void {
-  expect(text.trim()).not.toBe('')
-  expect(text).not.toMatch(/^[a-z-]+\.[a-z.-]+$/)
-  expect(text).not.toMatch(/\{\w+\}/)
-}
 
 const unsupported: Record<Unsupported['code'], Unsupported> = {
   refused: { code: 'refused', model: 'm1', error: { name: 'UnsupportedModelError', message: 'unsupported operator or opset: no such op' } },
@@ -62,7 +46,7 @@ const forks: ForkEvidence[] = [
 const catalog = JSON.parse(readFileSync('models/catalog.json', 'utf8')) as { models: Array<{ id: string, title: string }> }
 
 describe.each(['en', 'fr'] as const)('reasons in %s', lang => {
-  const tr = translator(lang)
+  const tr = dictionaryTranslator(lang, APP[lang])
 
   it.each(IDLE_CODES)('words the idle reason %s', code => { expectWorded(idleText(tr, idle(code))) })
   it.each(UNSUPPORTED_CODES)('words the refusal %s, naming the model', code => {
@@ -96,14 +80,14 @@ describe.each(['en', 'fr'] as const)('reasons in %s', lang => {
 
 describe('reasons', () => {
   it('French differs from English (translated, not copied)', () => {
-    const en = translator('en')
-    const fr = translator('fr')
+    const en = dictionaryTranslator('en', APP.en)
+    const fr = dictionaryTranslator('fr', APP.fr)
     for (const code of IDLE_CODES) expect(idleText(fr, idle(code))).not.toBe(idleText(en, idle(code)))
     for (const code of PROVIDER_CODES) expect(providerText(fr, provider(code))).not.toBe(providerText(en, provider(code)))
     expect(modelTitle(fr, catalog.models.find(m => m.id === 'digits')!)).not.toBe(modelTitle(en, catalog.models.find(m => m.id === 'digits')!))
   })
 
   it('a model outside the catalog keeps its own title', () => {
-    expect(modelTitle(translator('fr'), { id: 'my-model', title: 'My model' })).toBe('My model')
+    expect(modelTitle(dictionaryTranslator('fr', APP.fr), { id: 'my-model', title: 'My model' })).toBe('My model')
   })
 })
