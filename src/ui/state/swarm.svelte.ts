@@ -12,8 +12,9 @@ import type { RelayStatus } from '../../net/mesh.ts'
 import type { PowerGate } from '../../swarm/power-gate.ts'
 import { RuntimeState } from './runtime.svelte.ts'
 import { DashboardState } from './dashboard.svelte.ts'
+import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
 
-export type Phase = { name: 'booting' } | { name: 'ready' } | { name: 'failed', message: string }
+export type Phase = { name: 'booting' } | { name: 'ready' } | { name: 'failed', error: ErrorInfo }
 
 export class SwarmState {
   phase = $state<Phase>({ name: 'booting' })
@@ -49,7 +50,7 @@ export class SwarmState {
       await this.runtime.start(peer, gate, gate.state.budget.threads)
       if (this.runtime.runtime !== undefined) this.dashboard.attach(this.runtime.runtime.volunteer)
     } catch (err) {
-      this.phase = { name: 'failed', message: describe(err) }
+      this.phase = { name: 'failed', error: errorInfo(err) }
     }
   }
 
@@ -70,11 +71,6 @@ export class SwarmState {
     await this.runtime.runtime?.stop()
     await this.peer?.stop()
   }
-}
-
-function describe (err: unknown): string {
-  const e = err as { name?: string, message?: string }
-  return e.name !== undefined && e.name !== 'Error' ? `${e.name}: ${e.message ?? ''}` : e.message ?? String(err)
 }
 
 const KEY = Symbol('essaim:swarm')
