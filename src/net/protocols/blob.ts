@@ -32,6 +32,7 @@ import {
   FRAMING_ERRORS
 } from '../errors.ts'
 import type { PeerPenalties } from '../scoring.ts'
+import { deadline } from '../deadline.ts'
 
 /** Where a serving peer reads blobs from (implemented by `src/store/model-cache.ts`). */
 export interface BlobStore {
@@ -222,7 +223,8 @@ export class BlobService implements Startable {
     if (prefix.length > limit) throw new BlobTooLargeError(remote, prefix.length, limit)
 
     const idle = idleTimer(this.idleTimeoutMs)
-    const signal = AbortSignal.any([options.signal ?? AbortSignal.timeout(this.transferTimeoutMs), idle.signal])
+    const transfer = options.signal === undefined ? deadline(this.transferTimeoutMs) : undefined
+    const signal = AbortSignal.any([options.signal ?? transfer!.signal, idle.signal])
     let stream: Stream | undefined
     try {
       stream = await this.components.connectionManager.openStream(peer, PROTOCOL_BLOB, { signal, runOnLimitedConnection: false })
@@ -247,6 +249,7 @@ export class BlobService implements Startable {
       throw new BlobProtocolError(remote, (err as Error).message, { cause: err })
     } finally {
       idle.clear()
+      transfer?.clear()
     }
   }
 
@@ -325,7 +328,8 @@ export class BlobService implements Startable {
     const gone = new AbortController()
     const onClose = (): void => { gone.abort(new Error('stream closed by the remote')) }
     stream.addEventListener('close', onClose)
-    const signal = AbortSignal.any([AbortSignal.timeout(this.transferTimeoutMs), idle.signal, gone.signal])
+    const limit = deadline(this.transferTimeoutMs)
+    const signal = AbortSignal.any([limit.signal, idle.signal, gone.signal])
     const onAbort = (): void => { if (stream.status === 'open') stream.abort(signal.reason as Error) }
     signal.addEventListener('abort', onAbort, { once: true })
     const lp = lpStream(stream, { maxDataLength: HASH_BYTES + OFFSET_BYTES })
@@ -389,6 +393,7 @@ export class BlobService implements Startable {
       if (stream.status === 'open') stream.abort(err as Error)
     } finally {
       idle.clear()
+      limit.clear()
       stream.removeEventListener('close', onClose)
       signal.removeEventListener('abort', onAbort)
       if (slot) this.release(remote)

@@ -46,6 +46,7 @@ import { FRAMING_ERRORS, LogProtocolError, LogRefusedError } from '../errors.ts'
 import { publicKeyOf } from '../peer-keys.ts'
 import { isTimingRefusal, type PeerPenalties } from '../scoring.ts'
 import { decodeFrame } from './work.ts'
+import { deadline } from '../deadline.ts'
 
 export interface LogRequest {
   /** Leaf indices of the server's log, strictly ascending, 1..LOG_MAX_PAGE of them. */
@@ -203,7 +204,8 @@ export class LogService implements Startable {
     const remote = peer.toString()
     const key = publicKeyOf(remote)
     if (key === undefined) throw new LogProtocolError(remote, 'not an Ed25519 peer: it cannot sign a log')
-    const signal = options.signal ?? AbortSignal.timeout(this.timeoutMs)
+    const limit = options.signal === undefined ? deadline(this.timeoutMs) : undefined
+    const signal = options.signal ?? limit!.signal
     let reply: LogReply
     let stream: Stream | undefined
     try {
@@ -220,6 +222,8 @@ export class LogService implements Startable {
       if (signal.aborted) throw signal.reason
       if ((err as Error).name === 'LogProtocolError') throw err
       throw new LogProtocolError(remote, (err as Error).message, { cause: err })
+    } finally {
+      limit?.clear()
     }
     if (reply.error !== null) throw new LogRefusedError(remote, reply.error)
     const checked = verifyLogReply(key, indices, reply.receipts, { now: this.now() })
@@ -251,7 +255,8 @@ export class LogService implements Startable {
 
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
-    const signal = AbortSignal.timeout(this.timeoutMs)
+    const limit = deadline(this.timeoutMs)
+    const signal = limit.signal
     let serving = false
     try {
       const lp = lpStream(stream, { maxDataLength: LOG_MAX_REQUEST_BYTES })
@@ -290,6 +295,7 @@ export class LogService implements Startable {
       stream.abort(err as Error)
     } finally {
       if (serving) this.servingTotal--
+      limit.clear()
     }
   }
 }

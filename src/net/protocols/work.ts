@@ -23,6 +23,7 @@ import {
   WORK_MAX_STREAMS_PER_PEER, WORK_SMALL_REQUEST_BYTES, WORK_TIMEOUT_MS
 } from '../constants.ts'
 import { FRAMING_ERRORS, WorkProtocolError } from '../errors.ts'
+import { deadline } from '../deadline.ts'
 
 /** A finished shard: its output and the volunteer's signed attestation, or why it failed. */
 export interface ShardResult {
@@ -155,7 +156,8 @@ export class WorkService implements Startable {
    * @throws the signal's reason when aborted.
    */
   async pull (peer: PeerId, request: PullRequest, options: { signal?: AbortSignal } = {}): Promise<PullReply> {
-    const signal = options.signal ?? AbortSignal.timeout(this.timeoutMs)
+    const limit = options.signal === undefined ? deadline(this.timeoutMs) : undefined
+    const signal = options.signal ?? limit!.signal
     let stream: Stream | undefined
     try {
       stream = await this.components.connectionManager.openStream(peer, PROTOCOL_WORK, { signal, runOnLimitedConnection: false })
@@ -171,13 +173,16 @@ export class WorkService implements Startable {
       if (signal.aborted) throw signal.reason
       if ((err as Error).name === 'WorkProtocolError') throw err
       throw new WorkProtocolError(peer.toString(), (err as Error).message, { cause: err })
+    } finally {
+      limit?.clear()
     }
   }
 
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
     const id = peer.toString()
-    const signal = AbortSignal.timeout(this.timeoutMs)
+    const limit = deadline(this.timeoutMs)
+    const signal = limit.signal
     // Per-peer bound on request bytes held at once: one stream may read a
     // full-size frame (results are large), the others only small ones. An
     // honest volunteer has one pull in flight, so it never meets the bound.
@@ -215,6 +220,7 @@ export class WorkService implements Startable {
       stream.abort(err as Error)
     } finally {
       if (large) this.largeReads.delete(id)
+      limit.clear()
     }
   }
 }
