@@ -157,14 +157,24 @@ export async function jobTimes (page: Page, jobId: string, shards: number): Prom
 export function steadySps (times: JobTimes, samplesPerShard: number): { sps: number, byPeer: Map<string, number> } {
   const byPeer = new Map<string, number[]>()
   for (const v of times.verified) for (const p of v.peers) byPeer.set(p, [...(byPeer.get(p) ?? []), v.at])
+  const all = times.verified.map(v => v.at)
+  const jobSpan = Math.max(...all) - Math.min(...all)
   const rates = new Map<string, number>()
   for (const [peer, at] of byPeer) {
-    const slope = countSlope(at)
+    // A volunteer that took part only briefly (e.g. it loaded the model while the other did nearly all
+    // the work) has a few verdicts close together, whose slope says nothing about a rate (two verdicts
+    // 5 ms apart would count as hundreds of shards per second): its shards count over the job's span.
+    const span = Math.max(...at) - Math.min(...at)
+    const slope = at.length >= MIN_SLOPE_POINTS && span >= jobSpan / 4 ? countSlope(at) : undefined
     if (slope !== undefined) rates.set(peer, slope * samplesPerShard * 1000)
+    else if (jobSpan > 0) rates.set(peer, at.length / jobSpan * samplesPerShard * 1000)
   }
   if (rates.size === 0) throw new Error('a rate needs a volunteer with verdicts at two different times')
   return { sps: [...rates.values()].reduce((a, b) => a + b, 0), byPeer: rates }
 }
+
+/** Verdicts a volunteer needs before its own slope is its rate in {@link steadySps}. */
+const MIN_SLOPE_POINTS = 4
 
 /** Least-squares slope (per ms) of k = 1…n against sorted times t_k; undefined if all times are equal. */
 export function countSlope (times: number[]): number | undefined {

@@ -1,0 +1,24 @@
+import { describe, it, expect } from 'vitest'
+import { steadySps } from '../../../bench/swarm-driver.ts'
+
+const verdicts = (peer: string, times: number[]): Array<{ shard: number, at: number, peers: string[] }> => times.map((at, i) => ({ shard: i, at, peers: [peer] }))
+
+describe('steady samples/s of a job', () => {
+  it('is the slope of each volunteer\'s verdict staircase, summed', () => {
+    const a = verdicts('A', [0, 0, 100, 100, 200, 200, 300, 300])
+    const b = verdicts('B', [50, 150, 250, 350])
+    const { sps, byPeer } = steadySps({ postedAt: 0, verified: [...a, ...b] }, 10)
+    expect(byPeer.get('B')).toBeCloseTo(100, 5) // 1 shard per 100 ms × 10 samples
+    expect(byPeer.get('A')).toBeGreaterThan(150)
+    expect(byPeer.get('A')).toBeLessThan(250)
+    expect(sps).toBeCloseTo(byPeer.get('A')! + byPeer.get('B')!, 9)
+  })
+
+  it('counts a volunteer that took part only briefly over the job\'s span, not by the slope of two close verdicts', () => {
+    const a = verdicts('A', Array.from({ length: 20 }, (_x, i) => i * 100))
+    const b = verdicts('B', [1_000, 1_005])
+    const { byPeer } = steadySps({ postedAt: 0, verified: [...a, ...b] }, 256)
+    expect(byPeer.get('B')).toBeCloseTo(2 / 1_900 * 256 * 1000, 5)
+    expect(byPeer.get('B')!).toBeLessThan(byPeer.get('A')!)
+  })
+})
