@@ -77,6 +77,11 @@ export interface JobBody {
   policy: JobPolicy
 }
 
+/** Bytes of a job's largest shard input (at least 1): how many shards fit in one pull is sized by it. */
+export function largestShardBytes (job: Pick<JobBody, 'shards'>): number {
+  return job.shards.reduce((most, sh) => Math.max(most, sh.bytes), 1)
+}
+
 /** `essaim/attest/1`: a volunteer's signed claim about one output it computed. */
 export interface AttestationBody {
   jobId: Uint8Array

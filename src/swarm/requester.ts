@@ -20,7 +20,7 @@ import { open, preverify, seal, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import { bytesEqual, fromHex, sha256, toHex } from '../core/bytes.ts'
 import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
-import type { CompareRule, JobBody, JobPolicy, ModelRef } from '../core/schemas.ts'
+import { largestShardBytes, type CompareRule, type JobBody, type JobPolicy, type ModelRef } from '../core/schemas.ts'
 import { decodeTensors, type TensorMap } from '../core/tensors.ts'
 import { compareOutputs } from '../core/compare.ts'
 import { Scheduler, type SchedulerEvent } from '../core/scheduler.ts'
@@ -349,7 +349,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       answers: new Map(),
       candidates: new Map(),
       leases: new Map(),
-      largestShard: manifest.body.shards.reduce((most, sh) => Math.max(most, sh.bytes), 1),
+      largestShard: largestShardBytes(manifest.body),
       verifiedAt: [],
       faulty: new Set(),
       failed: new Set()

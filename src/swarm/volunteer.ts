@@ -24,6 +24,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/interface'
 import { sealAsync, type Envelope } from '../core/envelope.ts'
 import { bytesEqual, sha256, toHex } from '../core/bytes.ts'
+import { largestShardBytes } from '../core/schemas.ts'
 import { receiptLeaf } from '../core/receipt.ts'
 import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import { ReplayWindow } from '../core/replay.ts'
@@ -407,8 +408,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     const requester = peerIdFromString(job.requester)
     const queue: Assignment[] = []
     const results: ShardResult[] = []
-    const largestShard = job.manifest.body.shards.reduce((most, sh) => Math.max(most, sh.bytes), 1)
-    const perPull = Math.min(WORK_MAX_BATCH, Math.max(1, Math.floor(PULL_TARGET_BYTES / largestShard)))
+    const perPull = Math.min(WORK_MAX_BATCH, Math.max(1, Math.floor(PULL_TARGET_BYTES / largestShardBytes(job.manifest.body))))
     const pace = new PullPace(model.batchable, perPull)
     const exchange = async (capacity: number): Promise<PullReply> => {
       const handedIn = takeResults(results)
