@@ -22,10 +22,10 @@ import type { CaughtUpReceipt } from '../net/protocols/log.ts'
 import { peerIdOf } from '../net/peer-keys.ts'
 import {
   LOG_CATCH_UP_ATTEMPTS, LOG_CATCH_UP_DELAY_MS, LOG_CATCH_UP_PAGES, LOG_CATCH_UP_RETRY_MAX_MS, LOG_CATCH_UP_RETRY_MS,
-  LOG_MAX_PAGE, LOG_TIMEOUT_MS
+  LOG_MAX_PAGE
 } from '../net/constants.ts'
 
-/** What catching up needs from the log protocol (`LogService.fetchReceipts`). */
+/** What catching up needs from the log protocol (`LogService.fetchReceipts`, which gives up after LOG_TIMEOUT_MS). */
 export type FetchReceipts = (peer: PeerId, indices: number[], options: { signal: AbortSignal }) => Promise<CaughtUpReceipt[]>
 
 export interface LogCatchUpInit {
@@ -129,7 +129,7 @@ export class LogCatchUp {
       const missing = this.init.ledger.missingLeaves(requester, entry.size, LOG_MAX_PAGE)
       if (missing.length === 0) { this.behind.delete(requester); return }
       try {
-        const receipts = await this.init.fetchReceipts(peer, missing, { signal: AbortSignal.any([signal, AbortSignal.timeout(LOG_TIMEOUT_MS)]) })
+        const receipts = await this.init.fetchReceipts(peer, missing, { signal })
         for (const r of receipts) await this.init.take(r.bytes)
       } catch (err) {
         problem = `${(err as Error).name}: ${(err as Error).message}`

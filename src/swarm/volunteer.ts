@@ -417,7 +417,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       try {
         reply = await this.init.peer.node.services.work.pull(requester, {
           job: job.manifest.id, capacity, results: handedIn
-        }, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
+        }, { signal })
       } catch (err) {
         // Not known to have arrived: hand them in again (the requester ignores a lease it already settled).
         results.unshift(...handedIn)

@@ -28,11 +28,9 @@
  * in total, and a per-peer page budget (a small token bucket), because each
  * page may cost it dozens of signatures.
  */
-import { lpStream } from '@libp2p/utils'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { bytesEqual } from '../../core/bytes.ts'
-import { encodeCanonical } from '../../core/cbor.ts'
 import { BYTE_CAPS } from '../../core/constants.ts'
 import { open } from '../../core/envelope.ts'
 import { verifyReceipt, type VerifiedReceipt } from '../../core/receipt.ts'
@@ -42,10 +40,10 @@ import {
   GOSSIP_MAX_FUTURE_MS, LOG_MAX_AGE_MS, LOG_MAX_PAGE, LOG_MAX_REPLY_BYTES, LOG_MAX_REQUEST_BYTES, LOG_MAX_SERVES_TOTAL,
   LOG_MAX_STREAMS_PER_PEER, LOG_MAX_TRACKED_PEERS, LOG_SERVE_BURST, LOG_SERVE_REFILL_MS, LOG_TIMEOUT_MS, PROTOCOL_LOG
 } from '../constants.ts'
-import { FRAMING_ERRORS, LogProtocolError, LogRefusedError } from '../errors.ts'
+import { LogProtocolError, LogRefusedError } from '../errors.ts'
 import { publicKeyOf } from '../peer-keys.ts'
 import { isTimingRefusal, type PeerPenalties } from '../scoring.ts'
-import { decodeFrame } from './work.ts'
+import { replyOnce, requestReply } from './exchange.ts'
 import { deadline } from '../deadline.ts'
 
 export interface LogRequest {
@@ -195,7 +193,7 @@ export class LogService implements Startable {
    * @throws {RangeError} if `indices` is empty, longer than LOG_MAX_PAGE or not strictly ascending.
    * @throws {LogRefusedError} the peer declined (busy, asked too often, keeps no log).
    * @throws {LogProtocolError} the stream failed, or the reply was malformed, oversized or forged (the peer is penalised for forgeries).
-   * @throws the signal's reason when aborted.
+   * @throws the signal's reason when aborted, or a TimeoutError after the service's timeout.
    */
   async fetchReceipts (peer: PeerId, indices: number[], options: { signal?: AbortSignal } = {}): Promise<CaughtUpReceipt[]> {
     const request: LogRequest = { indices }
@@ -204,27 +202,13 @@ export class LogService implements Startable {
     const remote = peer.toString()
     const key = publicKeyOf(remote)
     if (key === undefined) throw new LogProtocolError(remote, 'not an Ed25519 peer: it cannot sign a log')
-    const limit = options.signal === undefined ? deadline(this.timeoutMs) : undefined
-    const signal = options.signal ?? limit!.signal
-    let reply: LogReply
-    let stream: Stream | undefined
-    try {
-      stream = await this.components.connectionManager.openStream(peer, PROTOCOL_LOG, { signal, runOnLimitedConnection: false })
-      const lp = lpStream(stream, { maxDataLength: LOG_MAX_REPLY_BYTES })
-      await lp.write(encodeCanonical(request), { signal })
-      await stream.close({ signal })
-      const frame = (await lp.read({ signal })).subarray()
-      const decoded = decodeFrame(frame, checkLogReply, LOG_MAX_REPLY_BYTES, 'reply')
-      if (!decoded.ok) throw new LogProtocolError(remote, decoded.reason)
-      reply = decoded.value
-    } catch (err) {
-      stream?.abort(err as Error)
-      if (signal.aborted) throw signal.reason
-      if ((err as Error).name === 'LogProtocolError') throw err
-      throw new LogProtocolError(remote, (err as Error).message, { cause: err })
-    } finally {
-      limit?.clear()
-    }
+    const reply = await requestReply(this.components.connectionManager, peer, PROTOCOL_LOG, request, {
+      maxReplyBytes: LOG_MAX_REPLY_BYTES,
+      check: checkLogReply,
+      signal: options.signal,
+      timeoutMs: this.timeoutMs,
+      protocolError: (reason, o) => new LogProtocolError(remote, reason, o)
+    })
     if (reply.error !== null) throw new LogRefusedError(remote, reply.error)
     const checked = verifyLogReply(key, indices, reply.receipts, { now: this.now() })
     if (!checked.ok) {
@@ -259,37 +243,27 @@ export class LogService implements Startable {
     const signal = limit.signal
     let serving = false
     try {
-      const lp = lpStream(stream, { maxDataLength: LOG_MAX_REQUEST_BYTES })
-      let request: ReturnType<typeof decodeFrame<LogRequest>>
-      try {
-        const frame = (await lp.read({ signal })).subarray()
-        request = decodeFrame(frame, checkLogRequest, LOG_MAX_REQUEST_BYTES, 'request')
-      } catch (err) {
-        // A frame that cannot be read gets a refusal naming why, rather than a reset stream.
-        if (!FRAMING_ERRORS.has((err as Error).name)) throw err
-        request = { ok: false, reason: `request: ${(err as Error).message}` }
-      }
-      let reply: LogReply
-      if (!request.ok) {
-        this.log('refused a malformed log request from %p: %s', peer, request.reason)
-        reply = logRefusal(request.reason)
-      } else if (this.handler === undefined) {
-        reply = logRefusal('this peer is not serving a log right now')
-      } else if (this.servingTotal >= this.maxServesTotal) {
-        reply = logRefusal('busy serving other peers; try later')
-      } else if (!this.spend(peer.toString())) {
-        reply = logRefusal('asked too often; try later')
-      } else {
-        serving = true
-        this.servingTotal++
-        const { indices } = request.value
-        reply = await this.handler(peer, indices, { signal }).then(
-          receipts => ({ receipts: receipts.slice(0, indices.length), error: null }),
-          err => logRefusal(`the log failed to answer: ${(err as Error).message}`.slice(0, 512))
-        )
-      }
-      await lp.write(encodeCanonical(reply), { signal })
-      await stream.close({ signal })
+      await replyOnce(stream, {
+        maxRequestBytes: LOG_MAX_REQUEST_BYTES,
+        check: checkLogRequest,
+        signal,
+        answer: async (request): Promise<LogReply> => {
+          if (!request.ok) {
+            this.log('refused a malformed log request from %p: %s', peer, request.reason)
+            return logRefusal(request.reason)
+          }
+          if (this.handler === undefined) return logRefusal('this peer is not serving a log right now')
+          if (this.servingTotal >= this.maxServesTotal) return logRefusal('busy serving other peers; try later')
+          if (!this.spend(peer.toString())) return logRefusal('asked too often; try later')
+          serving = true
+          this.servingTotal++
+          const { indices } = request.value
+          return await this.handler(peer, indices, { signal }).then(
+            receipts => ({ receipts: receipts.slice(0, indices.length), error: null }),
+            err => logRefusal(`the log failed to answer: ${(err as Error).message}`.slice(0, 512))
+          )
+        }
+      })
     } catch (err) {
       this.log('log stream from %p failed: %s', peer, (err as Error).message)
       stream.abort(err as Error)

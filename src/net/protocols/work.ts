@@ -11,10 +11,8 @@
  * checked field by field (unknown fields refused) before any other code sees
  * them. Work never runs over relayed connections.
  */
-import { lpStream } from '@libp2p/utils'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { decodeCanonical, encodeCanonical } from '../../core/cbor.ts'
 import { MAX_SHARD_BYTES } from '../../core/schemas.ts'
 import { BYTE_CAPS } from '../../core/constants.ts'
 import { bool, bytes, int, list, nullable, record, str, type Check } from '../../core/validate.ts'
@@ -22,8 +20,9 @@ import {
   PROTOCOL_WORK, WORK_MAX_BATCH, WORK_MAX_OUTPUT_BYTES, WORK_MAX_REPLY_BYTES, WORK_MAX_REQUEST_BYTES,
   WORK_MAX_STREAMS_PER_PEER, WORK_SMALL_REQUEST_BYTES, WORK_TIMEOUT_MS
 } from '../constants.ts'
-import { FRAMING_ERRORS, WorkProtocolError } from '../errors.ts'
+import { WorkProtocolError } from '../errors.ts'
 import { deadline } from '../deadline.ts'
+import { replyOnce, requestReply } from './exchange.ts'
 
 /** A finished shard: its output and the volunteer's signed attestation, or why it failed. */
 export interface ShardResult {
@@ -90,15 +89,6 @@ export const checkPullReply: Check<PullReply> = record<PullReply>({
   error: nullable(reason)
 })
 
-/** Decodes and checks one frame; never throws. */
-export function decodeFrame<T> (frame: Uint8Array, check: Check<T>, maxBytes: number, what: string): { ok: true, value: T } | { ok: false, reason: string } {
-  const decoded = decodeCanonical(frame, maxBytes)
-  if (!decoded.ok) return { ok: false, reason: `${what}: ${decoded.error.message}` }
-  const bad = check(decoded.value, what)
-  if (bad !== undefined) return { ok: false, reason: bad }
-  return { ok: true, value: decoded.value as T }
-}
-
 /** What the requester runtime plugs in: answers one pull of `peer`. */
 export type PullHandler = (peer: PeerId, request: PullRequest, options: { signal: AbortSignal }) => Promise<PullReply>
 
@@ -153,29 +143,16 @@ export class WorkService implements Startable {
   /**
    * One exchange with a requester.
    * @throws {WorkProtocolError} the stream failed, or the reply was malformed or oversized.
-   * @throws the signal's reason when aborted.
+   * @throws the signal's reason when aborted, or a TimeoutError after the service's timeout.
    */
   async pull (peer: PeerId, request: PullRequest, options: { signal?: AbortSignal } = {}): Promise<PullReply> {
-    const limit = options.signal === undefined ? deadline(this.timeoutMs) : undefined
-    const signal = options.signal ?? limit!.signal
-    let stream: Stream | undefined
-    try {
-      stream = await this.components.connectionManager.openStream(peer, PROTOCOL_WORK, { signal, runOnLimitedConnection: false })
-      const lp = lpStream(stream, { maxDataLength: WORK_MAX_REPLY_BYTES })
-      await lp.write(encodeCanonical(request), { signal })
-      await stream.close({ signal })
-      const frame = (await lp.read({ signal })).subarray()
-      const reply = decodeFrame(frame, checkPullReply, WORK_MAX_REPLY_BYTES, 'reply')
-      if (!reply.ok) throw new WorkProtocolError(peer.toString(), reply.reason)
-      return reply.value
-    } catch (err) {
-      stream?.abort(err as Error)
-      if (signal.aborted) throw signal.reason
-      if ((err as Error).name === 'WorkProtocolError') throw err
-      throw new WorkProtocolError(peer.toString(), (err as Error).message, { cause: err })
-    } finally {
-      limit?.clear()
-    }
+    return await requestReply(this.components.connectionManager, peer, PROTOCOL_WORK, request, {
+      maxReplyBytes: WORK_MAX_REPLY_BYTES,
+      check: checkPullReply,
+      signal: options.signal,
+      timeoutMs: this.timeoutMs,
+      protocolError: (reason, o) => new WorkProtocolError(peer.toString(), reason, o)
+    })
   }
 
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
@@ -186,40 +163,33 @@ export class WorkService implements Startable {
     // Per-peer bound on request bytes held at once: one stream may read a
     // full-size frame (results are large), the others only small ones. An
     // honest volunteer has one pull in flight, so it never meets the bound.
-    const large = !this.largeReads.has(id)
+    let large = !this.largeReads.has(id)
     if (large) this.largeReads.add(id)
     const maxBytes = large ? WORK_MAX_REQUEST_BYTES : WORK_SMALL_REQUEST_BYTES
+    // Released once the request is read (or the stream failed); released only once, so a later
+    // stream's large read is never released by this one.
+    const readDone = (): void => { if (large) { this.largeReads.delete(id); large = false } }
     try {
-      const lp = lpStream(stream, { maxDataLength: maxBytes })
-      let request: ReturnType<typeof decodeFrame<PullRequest>>
-      try {
-        const frame = (await lp.read({ signal })).subarray()
-        request = decodeFrame(frame, checkPullRequest, maxBytes, 'request')
-      } catch (err) {
-        // A frame that cannot be read (length over the cap, bad varint, cut
-        // short) gets a refusal naming why, rather than a reset stream.
-        if (!FRAMING_ERRORS.has((err as Error).name)) throw err
-        request = { ok: false, reason: `request: ${(err as Error).message}` }
-      } finally {
-        if (large) this.largeReads.delete(id)
-      }
-      let reply: PullReply
-      if (!request.ok) {
-        this.log('refused a malformed pull from %p: %s', peer, request.reason)
-        reply = refusal(request.reason)
-      } else if (this.handler === undefined) {
-        // Not "done": a requester that is still starting (or reloading) has no handler yet.
-        reply = refusal('this peer is not serving jobs right now')
-      } else {
-        reply = await this.handler(peer, request.value, { signal }).catch(err => refusal(`requester failed: ${(err as Error).message}`))
-      }
-      await lp.write(encodeCanonical(reply), { signal })
-      await stream.close({ signal })
+      await replyOnce(stream, {
+        maxRequestBytes: maxBytes,
+        check: checkPullRequest,
+        signal,
+        answer: async request => {
+          readDone()
+          if (!request.ok) {
+            this.log('refused a malformed pull from %p: %s', peer, request.reason)
+            return refusal(request.reason)
+          }
+          // Not "done": a requester that is still starting (or reloading) has no handler yet.
+          if (this.handler === undefined) return refusal('this peer is not serving jobs right now')
+          return await this.handler(peer, request.value, { signal }).catch(err => refusal(`requester failed: ${(err as Error).message}`))
+        }
+      })
     } catch (err) {
       this.log('work stream from %p failed: %s', peer, (err as Error).message)
       stream.abort(err as Error)
     } finally {
-      if (large) this.largeReads.delete(id)
+      readDone()
       limit.clear()
     }
   }

@@ -6,7 +6,7 @@
 import type { Libp2p } from 'libp2p'
 import type { PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { decodeFrame } from '../../../src/net/protocols/work.ts'
+import { decodeFrame } from '../../../src/net/protocols/exchange.ts'
 import type { Check } from '../../../src/core/validate.ts'
 
 /** The decoded reply, or why there was none ("no reply: <ErrorName>", or the decoder's reason). */

@@ -12,20 +12,20 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { JUNK_BYTES } from '../vectors/junk.ts'
 import { rawExchange } from './raw-exchange.ts'
-import { checkPullReply, refusal, work, type PullReply, type WorkService } from '../../../src/net/protocols/work.ts'
+import { checkPullReply, refusal, work, type PullReply, type WorkInit, type WorkService } from '../../../src/net/protocols/work.ts'
 import { PROTOCOL_WORK, WORK_MAX_REPLY_BYTES, WORK_SMALL_REQUEST_BYTES } from '../../../src/net/constants.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
 
 type Node = Libp2p<{ work: WorkService }>
 let n = 0
 
-async function node (): Promise<Node> {
+async function node (init: WorkInit = {}): Promise<Node> {
   return await createLibp2p({
     addresses: { listen: [`/memory/essaim-work-${process.pid}-${++n}`] },
     transports: [memory()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { work: work() }
+    services: { work: work(init) }
   })
 }
 
@@ -105,6 +105,54 @@ describe('work protocol', () => {
     await new Promise(resolve => setTimeout(resolve, 100))
     const big = framed(encodeCanonical({ job: new Uint8Array(32), capacity: 1, results: [{ lease: 7, output: new Uint8Array(WORK_SMALL_REQUEST_BYTES), attestation: null, error: null }] }))
     expect(await raw(big)).toMatchObject({ error: null, received: [7] })
+  })
+
+  it('a pull that finishes never frees the large-read slot another stream of its peer holds', async () => {
+    const gated = await node()
+    const client = await node()
+    let open!: () => void
+    const gate = new Promise<void>(resolve => { open = resolve })
+    let calls = 0
+    gated.services.work.serve(async (_peer, request) => {
+      if (++calls === 1) await gate
+      return { assignments: [], received: request.results.map(r => r.lease), cancel: [], waitMs: 1_000, done: false, error: null }
+    })
+    await client.dial(gated.getMultiaddrs()[0]!)
+    const big = (lease: number): Uint8Array => framed(encodeCanonical({ job: new Uint8Array(32), capacity: 1, results: [{ lease, output: new Uint8Array(WORK_SMALL_REQUEST_BYTES), attestation: null, error: null }] }))
+    const exchange = async (bytes: Uint8Array): Promise<PullReply | string> =>
+      await rawExchange(client, gated.peerId, PROTOCOL_WORK, bytes, { maxBytes: WORK_MAX_REPLY_BYTES, check: checkPullReply })
+    let holder: Awaited<ReturnType<typeof client.dialProtocol>> | undefined
+    try {
+      // A: a large pull, read in full, whose answer waits at the gate (its read slot is free again).
+      const first = exchange(big(1))
+      await new Promise(resolve => setTimeout(resolve, 100))
+      // B: takes the large-read slot and keeps it (1 MiB announced, 1,000 bytes sent).
+      holder = await client.dialProtocol(gated.peerId, PROTOCOL_WORK)
+      holder.send(framed(new Uint8Array(1000), 1 << 20))
+      await new Promise(resolve => setTimeout(resolve, 100))
+      // A finishes: B still holds the slot, so another large request is refused.
+      open()
+      expect(await first).toMatchObject({ error: null, received: [1] })
+      expect(((await exchange(big(2))) as PullReply).error).toMatch(/too long/)
+    } finally {
+      holder?.abort(new Error('done'))
+      await Promise.all([gated.stop(), client.stop()])
+    }
+  })
+
+  it('a pull ends after the service\'s timeout even when the caller passed a signal of its own', async () => {
+    const silent = await node()
+    const client = await node({ timeoutMs: 300 })
+    silent.services.work.serve(async () => await new Promise<never>(() => {}))
+    try {
+      await client.dial(silent.getMultiaddrs()[0]!)
+      const stays = new AbortController()
+      await expect(client.services.work.pull(silent.peerId, { job: new Uint8Array(32), capacity: 1, results: [] }, { signal: stays.signal }))
+        .rejects.toMatchObject({ name: 'TimeoutError' })
+      expect(stays.signal.aborted).toBe(false)
+    } finally {
+      await Promise.all([silent.stop(), client.stop()])
+    }
   })
 
   it('refusal() never hands out work', () => {

@@ -1,0 +1,96 @@
+/**
+ * One request frame, one reply frame: the shape of the work and log
+ * protocols (length-prefixed deterministic CBOR, each frame checked against
+ * its schema and capped in bytes). Both sides of such an exchange, written
+ * once: the client opens a stream, writes, half-closes and reads one reply;
+ * the server reads one request (a frame it cannot read is answered with a
+ * refusal naming why, rather than a reset stream), answers and closes.
+ */
+import { lpStream } from '@libp2p/utils'
+import type { PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import { decodeCanonical, encodeCanonical } from '../../core/cbor.ts'
+import type { Check } from '../../core/validate.ts'
+import { FRAMING_ERRORS } from '../errors.ts'
+import { deadline } from '../deadline.ts'
+
+export type Decoded<T> = { ok: true, value: T } | { ok: false, reason: string }
+
+/** Decodes and checks one frame; never throws. */
+export function decodeFrame<T> (frame: Uint8Array, check: Check<T>, maxBytes: number, what: string): Decoded<T> {
+  const decoded = decodeCanonical(frame, maxBytes)
+  if (!decoded.ok) return { ok: false, reason: `${what}: ${decoded.error.message}` }
+  const bad = check(decoded.value, what)
+  if (bad !== undefined) return { ok: false, reason: bad }
+  return { ok: true, value: decoded.value as T }
+}
+
+export interface RequestOptions<Rep> {
+  maxReplyBytes: number
+  check: Check<Rep>
+  /** The caller's signal (e.g. the volunteer stopping); the exchange also ends after `timeoutMs`. */
+  signal?: AbortSignal
+  timeoutMs: number
+  /** The protocol's error for a failed stream or a malformed reply. */
+  protocolError: (reason: string, options?: ErrorOptions) => Error
+}
+
+/**
+ * Sends `request` to `peer` on `protocol` and returns its checked reply.
+ * @throws the signal's reason when aborted (a TimeoutError when `timeoutMs` ran out).
+ * @throws `protocolError(…)` when the stream failed or the reply was malformed or oversized.
+ */
+export async function requestReply<Rep> (connectionManager: ConnectionManager, peer: PeerId, protocol: string, request: unknown, o: RequestOptions<Rep>): Promise<Rep> {
+  const limit = deadline(o.timeoutMs)
+  const signal = o.signal === undefined ? limit.signal : AbortSignal.any([o.signal, limit.signal])
+  let stream: Stream | undefined
+  let frame: Uint8Array
+  try {
+    stream = await connectionManager.openStream(peer, protocol, { signal, runOnLimitedConnection: false })
+    const lp = lpStream(stream, { maxDataLength: o.maxReplyBytes })
+    await lp.write(encodeCanonical(request), { signal })
+    await stream.close({ signal })
+    frame = (await lp.read({ signal })).subarray()
+  } catch (err) {
+    stream?.abort(err as Error)
+    if (signal.aborted) throw signal.reason
+    throw o.protocolError((err as Error).message, { cause: err })
+  } finally {
+    limit.clear()
+  }
+  const reply = decodeFrame(frame, o.check, o.maxReplyBytes, 'reply')
+  if (!reply.ok) {
+    const error = o.protocolError(reply.reason)
+    stream.abort(error)
+    throw error
+  }
+  return reply.value
+}
+
+/**
+ * Serves one exchange on an inbound `stream`: reads a request of at most
+ * `maxRequestBytes`, hands it (or why it was refused) to `answer`, writes
+ * the reply and closes. Throws what the stream throws (the caller logs it
+ * and aborts the stream).
+ */
+export async function replyOnce<Req, Rep> (stream: Stream, o: {
+  maxRequestBytes: number
+  check: Check<Req>
+  signal: AbortSignal
+  answer: (request: Decoded<Req>) => Promise<Rep>
+}): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: o.maxRequestBytes })
+  let request: Decoded<Req>
+  try {
+    const frame = (await lp.read({ signal: o.signal })).subarray()
+    request = decodeFrame(frame, o.check, o.maxRequestBytes, 'request')
+  } catch (err) {
+    // A frame that cannot be read (length over the cap, bad varint, cut
+    // short) gets a refusal naming why, rather than a reset stream.
+    if (!FRAMING_ERRORS.has((err as Error).name)) throw err
+    request = { ok: false, reason: `request: ${(err as Error).message}` }
+  }
+  const reply = await o.answer(request)
+  await lp.write(encodeCanonical(reply), { signal: o.signal })
+  await stream.close({ signal: o.signal })
+}
