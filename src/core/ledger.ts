@@ -106,6 +106,9 @@ interface ClaimRec {
 interface RequesterState {
   heads: Map<string, HeadRec>
   claims: Map<string, ClaimRec>
+  /** Leaf indices some held claim is at, and the lowest index none is at (for {@link Ledger.missingLeaves}). */
+  indices: Set<number>
+  firstMissing: number
   dropped: number
 }
 
@@ -197,6 +200,8 @@ export class Ledger {
       return refuse(new InvalidEnvelopeError('ledger holds the maximum number of receipts for this requester'))
     }
     state.claims.set(key, rec)
+    state.indices.add(rec.index)
+    while (state.indices.has(state.firstMissing)) state.firstMissing++
     return { ok: true, added: true, receipt: v }
   }
 
@@ -209,10 +214,9 @@ export class Ledger {
   missingLeaves (requester: string, size: number, max: number): number[] {
     const state = this.requesters.get(requester)
     if (state !== undefined && state.claims.size >= this.limits.receiptsPerRequester) return []
-    const held = new Set<number>()
-    for (const c of state?.claims.values() ?? []) held.add(c.index)
+    // Called for every head seen (each gossiped receipt carries one): from the first gap, not from 0.
     const out: number[] = []
-    for (let i = 0; i < size && out.length < max; i++) if (!held.has(i)) out.push(i)
+    for (let i = state?.firstMissing ?? 0; i < size && out.length < max; i++) if (state?.indices.has(i) !== true) out.push(i)
     return out
   }
 
@@ -273,7 +277,7 @@ export class Ledger {
     let s = this.requesters.get(requester)
     if (s === undefined) {
       if (this.requesters.size >= this.limits.requesters) { this.droppedRequesters++; return undefined }
-      s = { heads: new Map(), claims: new Map(), dropped: 0 }
+      s = { heads: new Map(), claims: new Map(), indices: new Set(), firstMissing: 0, dropped: 0 }
       this.requesters.set(requester, s)
     }
     return s
