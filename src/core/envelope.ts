@@ -143,18 +143,14 @@ function sealed<K extends Kind> (unsigned: Unsigned<K>, sig: Uint8Array): Uint8A
 export function open<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOptions<K> = {}): OpenResult<K> {
   const p = parse(bytes, options)
   if (!p.ok) return p
-  return finish(p, verifySignature(p.sig, p.signed, p.signer), options)
-}
-
-/**
- * {@link open}, with the same result for the same bytes, options and clock,
- * checking the signature on the platform's native Ed25519 where it can
- * (identity.ts `verifySignatureAsync`). Never throws.
- */
-export async function openAsync<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOptions<K> = {}): Promise<OpenResult<K>> {
-  const p = parse(bytes, options)
-  if (!p.ok) return p
-  return finish(p, await verifySignatureAsync(p.sig, p.signed, p.signer), options)
+  const { kind, signer, seq, ts, body, sig, unsigned } = p
+  if (!verifySignature(sig, p.signed, signer)) return { ok: false, error: new BadSignatureError(`signature does not verify for this ${kind}`) }
+  // The replay window only counts signatures that verified.
+  if (options.replay !== undefined && !options.replay.check({ kind, signer, seq })) {
+    return { ok: false, error: new ReplayError(`${kind} seq ${seq} from this signer was already seen`) }
+  }
+  const envelope = { v: ENVELOPE_VERSION, kind, signer, seq, ts, body, sig, id: sha256(unsigned) }
+  return { ok: true, envelope: envelope as AnyEnvelope<K> }
 }
 
 /**
@@ -223,16 +219,6 @@ function parse<K extends Kind> (bytes: Uint8Array, options: OpenOptions<K>): Par
   return { ok: true, kind: kind as K, signer, seq, ts, body: body as BodyOf<K>, sig, unsigned, signed: signingBytes(kind, unsigned) }
 }
 
-/** After the signature: the replay window (only for signatures that verified), then the envelope. */
-function finish<K extends Kind> (p: Parsed<K>, signatureOk: boolean, options: OpenOptions<K>): OpenResult<K> {
-  const { kind, signer, seq, ts, body, sig, unsigned } = p
-  if (!signatureOk) return { ok: false, error: new BadSignatureError(`signature does not verify for this ${kind}`) }
-  if (options.replay !== undefined && !options.replay.check({ kind, signer, seq })) {
-    return { ok: false, error: new ReplayError(`${kind} seq ${seq} from this signer was already seen`) }
-  }
-  const envelope = { v: ENVELOPE_VERSION, kind, signer, seq, ts, body, sig, id: sha256(unsigned) }
-  return { ok: true, envelope: envelope as AnyEnvelope<K> }
-}
 
 /** Content id of any value: SHA-256 of its canonical CBOR. @throws {Error} on values CBOR cannot carry. */
 export function contentId (value: unknown): Uint8Array {
