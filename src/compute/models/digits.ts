@@ -73,22 +73,24 @@ export function digitGray (img: RgbaImage): Uint8Array {
 }
 
 /**
- * float32(k / 255) for every gray level k, as the 4 little-endian bytes a
- * float32 tensor holds. The one conversion from levels to model input, so a
- * volunteer that expands a shard's levels gets bit for bit the floats the
- * requester would have sent (a float32 of k / 255 is one fixed value).
+ * float32(k / 255) for every gray level k: the one conversion from levels to
+ * model input, so a volunteer that expands a shard's levels gets bit for bit
+ * the floats the requester would have sent.
  */
+const UNIT = Float32Array.from({ length: 256 }, (_x, k) => k / 255)
+
+/** {@link UNIT} as the 4 little-endian bytes per value a float32 tensor holds (expanding a shard copies bytes). */
 const UNIT_BYTES = (() => {
   const bytes = new Uint8Array(256 * 4)
   const view = new DataView(bytes.buffer)
-  for (let k = 0; k < 256; k++) view.setFloat32(k * 4, k / 255, true)
+  UNIT.forEach((v, k) => { view.setFloat32(k * 4, v, true) })
   return bytes
 })()
 
 /** Gray levels → values in [0, 1] (float32 of k / 255). */
 export function grayToUnit (gray: Uint8Array): Float32Array {
   const out = new Float32Array(gray.length)
-  for (let i = 0; i < gray.length; i++) out[i] = gray[i]! / 255
+  for (let i = 0; i < gray.length; i++) out[i] = UNIT[gray[i]!]!
   return out
 }
 
