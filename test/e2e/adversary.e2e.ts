@@ -29,10 +29,12 @@ test('a third of the volunteers collude on one wrong answer: none accepted, all 
     const crashes = watchCrashes(pages.map(p => p.page))
     for (let i = 0; i < 2; i++) liars.push(await Adversary.start({ relay: relay.addr }))
     await Promise.all(liars.map(async l => { await l.connect(requester.peerId) }))
-    for (const v of honest) await startContributing(v)
 
+    // The liars take work first: four honest tabs could otherwise finish 25 shards before a liar's first pull.
     await postDigits(requester.page, files)
     const runs = liars.map(async l => await l.volunteer(await l.waitForJob(), 'collude', { signal: stop.signal }))
+    await expect.poll(() => Math.min(...liars.map(l => l.stats.assignments)), { timeout: 60_000, message: 'shards leased to every liar' }).toBeGreaterThan(0)
+    for (const v of honest) await startContributing(v)
     await expect.poll(async () => await verified(requester.page), { timeout: 240_000, intervals: [1000] }).toEqual([25, 25])
     await expect(requester.page.getByTestId('job')).toHaveAttribute('data-status', 'done')
     stop.abort()
