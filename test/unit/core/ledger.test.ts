@@ -281,6 +281,21 @@ describe('missingLeaves (what log catch-up asks for)', () => {
     expect(ledger.missingLeaves(key, 0, 10)).toEqual([])
   })
 
+  it('stays right as gaps fill out of order', () => {
+    const r = new TestRequester(who(9))
+    for (let i = 0; i < 6; i++) r.verdict(i, [alice])
+    r.head()
+    const ledger = new Ledger()
+    const key = hex(r.identity)
+    feed(ledger, [r.receipt(2), r.receipt(0)])
+    expect(ledger.missingLeaves(key, 6, 10)).toEqual([1, 3, 4, 5])
+    feed(ledger, [r.receipt(1)])
+    expect(ledger.missingLeaves(key, 6, 10)).toEqual([3, 4, 5])
+    expect(ledger.missingLeaves(key, 3, 10)).toEqual([])
+    feed(ledger, [r.receipt(5), r.receipt(3), r.receipt(4)])
+    expect(ledger.missingLeaves(key, 6, 10)).toEqual([])
+  })
+
   it('is empty once the requester\'s receipt bound is reached (nothing more would be kept)', () => {
     const r = new TestRequester(who(8))
     for (let i = 0; i < 4; i++) r.verdict(i, [alice])
