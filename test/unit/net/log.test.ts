@@ -17,7 +17,7 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { logger } from '@libp2p/logger'
 import type { Stream } from '@libp2p/interface'
 import { JUNK_BYTES } from '../vectors/junk.ts'
-import { rawExchange } from './raw-exchange.ts'
+import { framed, rawExchange } from './raw-exchange.ts'
 import { TestRequester, TS } from '../core/log-fixtures.ts'
 import { generateIdentity, type Identity } from '../../../src/core/identity.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
@@ -47,15 +47,6 @@ async function node (identity: Identity, init: LogInit = {}): Promise<Node> {
     streamMuxers: [yamux()],
     services: { log: logService(init) }
   })
-}
-
-/** Unsigned varint length prefix + payload (the prefix may lie about the length). */
-function framed (payload: Uint8Array, claimed = payload.length): Uint8Array {
-  const varint: number[] = []
-  let v = claimed
-  while (v >= 0x80) { varint.push((v & 0x7f) | 0x80); v = Math.floor(v / 128) }
-  varint.push(v)
-  return Uint8Array.from([...varint, ...payload])
 }
 
 /** The app's handler shape: a receipt per asked index under the latest head. */

@@ -1,13 +1,23 @@
 /**
- * One hostile exchange on a stream protocol, for the protocol tests: writes
- * raw bytes (optionally keeping the stream open), reads one reply frame and
- * decodes it with the protocol's own checks.
+ * Hostile exchanges on a stream protocol, for the protocol tests: frames
+ * whose length prefix may lie, and one exchange that writes raw bytes
+ * (optionally keeping the stream open), reads one reply frame and decodes it
+ * with the protocol's own checks.
  */
 import type { Libp2p } from 'libp2p'
 import type { PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { decodeFrame } from '../../../src/net/protocols/exchange.ts'
 import type { Check } from '../../../src/core/validate.ts'
+
+/** Unsigned varint length prefix + payload (the prefix may lie about the length). */
+export function framed (payload: Uint8Array, claimed = payload.length): Uint8Array {
+  const varint: number[] = []
+  let v = claimed
+  while (v >= 0x80) { varint.push((v & 0x7f) | 0x80); v = Math.floor(v / 128) }
+  varint.push(v)
+  return Uint8Array.from([...varint, ...payload])
+}
 
 /** The decoded reply, or why there was none ("no reply: <ErrorName>", or the decoder's reason). */
 export async function rawExchange<T> (from: Libp2p, to: PeerId, protocol: string, bytes: Uint8Array, reply: {

@@ -11,7 +11,7 @@ import { memory } from '@libp2p/memory'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { JUNK_BYTES } from '../vectors/junk.ts'
-import { rawExchange } from './raw-exchange.ts'
+import { framed, rawExchange } from './raw-exchange.ts'
 import { checkPullReply, refusal, work, type PullReply, type WorkInit, type WorkService } from '../../../src/net/protocols/work.ts'
 import { PROTOCOL_WORK, WORK_MAX_REPLY_BYTES, WORK_SMALL_REQUEST_BYTES } from '../../../src/net/constants.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
@@ -27,15 +27,6 @@ async function node (init: WorkInit = {}): Promise<Node> {
     streamMuxers: [yamux()],
     services: { work: work(init) }
   })
-}
-
-/** Unsigned varint length prefix + payload (the prefix may lie about the length). */
-function framed (payload: Uint8Array, claimed = payload.length): Uint8Array {
-  const varint: number[] = []
-  let v = claimed
-  while (v >= 0x80) { varint.push((v & 0x7f) | 0x80); v = Math.floor(v / 128) }
-  varint.push(v)
-  return Uint8Array.from([...varint, ...payload])
 }
 
 describe('work protocol', () => {
