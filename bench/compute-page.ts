@@ -84,6 +84,28 @@ const api = {
     }
   },
 
+  /**
+   * Computes a shard in the worker (`runShard`) twice on one client: the first
+   * cancelled through its AbortSignal as soon as it is posted, the second run
+   * to the end (a cancelled shard must leave the worker able to run the next).
+   */
+  async clientShard (id: string, inputB64: string): Promise<{ cancelled: string, output: string, busyMs: number }> {
+    const client = new ComputeClient({ threads: 1, preferGpu: false })
+    try {
+      const m = model(id)
+      await client.load({ sha256: m.sha256, bytes: await bytesOf(id) }, { batchable: m.batchable })
+      const input = unb64(inputB64)
+      const controller = new AbortController()
+      const first = client.runShard(m.sha256, m.processing, input, { signal: controller.signal })
+      controller.abort()
+      const cancelled = await first.then(() => 'resolved', (err: Error) => err.name)
+      const r = await client.runShard(m.sha256, m.processing, input)
+      return { cancelled, output: b64(r.output), busyMs: r.busyMs }
+    } finally {
+      client.terminate()
+    }
+  },
+
   /** A run cancelled through its AbortSignal rejects with CancelledError. */
   async clientCancel (id: string): Promise<string> {
     const client = new ComputeClient({ threads: 1, preferGpu: false })

@@ -9,7 +9,8 @@
  */
 import { CancelledError, WorkerFailedError, reviveComputeError } from './errors.ts'
 import type { ProviderName, ProviderReason } from './providers.ts'
-import type { ProgressReply, ReadyReply, ResultReply, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
+import type { ProgressReply, ReadyReply, ResultReply, ShardResultReply, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
+import type { ProcessingId } from './catalog.ts'
 
 export interface ComputeClientInit {
   /** WASM threads wanted; the worker uses 1 without cross-origin isolation. */
@@ -44,6 +45,17 @@ export interface RunResult {
   batched: number
 }
 
+/** One shard computed in the worker. */
+export interface ShardRunResult {
+  /** `encodeTensors` bytes of the shard's output. */
+  output: Uint8Array
+  /** Worker time that was this shard's (its share of batched runs). */
+  busyMs: number
+  provider: ProviderName
+  threads: number
+  ortVersion: string
+}
+
 export interface LoadOptions {
   signal?: AbortSignal
   /** Allow queued runs to be concatenated along dim 0 (catalog `batchable`). */
@@ -51,8 +63,10 @@ export interface LoadOptions {
   onProgress?: (stage: ProgressReply['stage']) => void
 }
 
+type FinalReply = ReadyReply | ResultReply | ShardResultReply
+
 interface Pending {
-  resolve: (reply: ReadyReply | ResultReply) => void
+  resolve: (reply: FinalReply) => void
   reject: (err: Error) => void
   onProgress?: ((stage: ProgressReply['stage']) => void) | undefined
 }
@@ -103,17 +117,31 @@ export class ComputeClient {
     return result
   }
 
+  /**
+   * Computes a whole shard in the worker (src/compute/shard-task.ts): decoding,
+   * the model's pre-processing and every inference happen there, so nothing
+   * but the shard's bytes and its output cross to this thread.
+   * The input buffer is copied, never transferred.
+   * @throws {BadInputError} the input does not decode or lacks what the processing needs.
+   * @throws {InputShapeError}, {ModelNotLoadedError}, {OutOfMemoryError}, {CancelledError}.
+   */
+  async runShard (sha256: string, processing: ProcessingId, input: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<ShardRunResult> {
+    const reply = await this.request(id => ({ type: 'shard', id, sha256, processing, input }), options.signal) as ShardResultReply
+    const { type: _t, id: _i, ...result } = reply
+    return result
+  }
+
   /** Stops the worker; pending requests fail with WorkerFailedError. */
   terminate (): void {
     this.worker.terminate()
     this.fail(new WorkerFailedError('compute worker terminated'))
   }
 
-  private async request (make: (id: number) => WorkerRequest, signal?: AbortSignal, onProgress?: Pending['onProgress']): Promise<ReadyReply | ResultReply> {
+  private async request (make: (id: number) => WorkerRequest, signal?: AbortSignal, onProgress?: Pending['onProgress']): Promise<FinalReply> {
     if (this.failed !== undefined) throw this.failed
     if (signal?.aborted === true) throw new CancelledError('cancelled before it started')
     const id = this.nextId++
-    return await new Promise<ReadyReply | ResultReply>((resolve, reject) => {
+    return await new Promise<FinalReply>((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.pending.delete(id)) return
         this.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest)

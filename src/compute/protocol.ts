@@ -1,14 +1,16 @@
 /**
  * The message protocol between {@link ComputeClient} (UI side) and the
  * inference worker, imported by both sides so each message is type-checked
- * (STYLE.md rule 7). Requests: `load | run | cancel`. Replies: `progress |
- * ready | result | error`, each carrying the request `id` it answers.
+ * (STYLE.md rule 7). Requests: `load | run | shard | cancel`. Replies:
+ * `progress | ready | result | shard-result | error`, each carrying the
+ * request `id` it answers.
  *
  * Tensors cross as `encodeTensors` bytes (src/core/tensors.ts): the same
  * canonical bytes whose sha256 is a shard's inputHash / outputHash, and a
  * single transferable buffer per message.
  */
 import type { ProviderName, ProviderReason } from './providers.ts'
+import type { ProcessingId } from './catalog.ts'
 import type { WireError } from './errors.ts'
 
 /** Execution settings the client fixes for the life of its worker. */
@@ -47,13 +49,23 @@ export interface RunRequest {
   input: Uint8Array
 }
 
+/** Computes a whole shard in the worker (src/compute/shard-task.ts): decoding, pre-processing and every inference it needs. */
+export interface ShardRequest {
+  type: 'shard'
+  id: number
+  sha256: string
+  processing: ProcessingId
+  /** The shard's input bytes as the requester sent them. */
+  input: Uint8Array
+}
+
 export interface CancelRequest {
   type: 'cancel'
   /** The id of the load or run to cancel. */
   id: number
 }
 
-export type WorkerRequest = LoadRequest | RunRequest | CancelRequest
+export type WorkerRequest = LoadRequest | RunRequest | ShardRequest | CancelRequest
 
 export interface ProgressReply {
   type: 'progress'
@@ -90,10 +102,22 @@ export interface ResultReply {
   batched: number
 }
 
+export interface ShardResultReply {
+  type: 'shard-result'
+  id: number
+  /** `encodeTensors` bytes of the shard's output. */
+  output: Uint8Array
+  /** Inference time that was this shard's: its share of each batched run, summed over its runs. */
+  busyMs: number
+  provider: ProviderName
+  threads: number
+  ortVersion: string
+}
+
 export interface ErrorReply {
   type: 'error'
   id: number
   error: WireError
 }
 
-export type WorkerReply = ProgressReply | ReadyReply | ResultReply | ErrorReply
+export type WorkerReply = ProgressReply | ReadyReply | ResultReply | ShardResultReply | ErrorReply

@@ -1,7 +1,9 @@
 /**
- * What "computing a shard" means for each kind of model. For most models a
- * shard is one inference: the input tensors go to the worker, the output
- * tensors come back. Silero VAD is stateful frame by frame, so a VAD shard
+ * What "computing a shard" means for each kind of model, run inside the
+ * inference worker (a `shard` request, src/compute/worker.ts): the page
+ * posts the shard's bytes as they came and gets the output bytes back, and
+ * everything in between (decoding, pre-processing, every inference) stays
+ * off the page's thread. For most models a shard is one inference. Silero VAD is stateful frame by frame, so a VAD shard
  * is a whole clip (`audio`: float32 [samples] at 16 kHz) and its output is
  * the speech probability of every frame (`probs`); the requester turns
  * those into segments, with the same code the Models page uses.
@@ -19,8 +21,13 @@ import { detTensor, recTensor } from './models/ocr.ts'
 import { DIGITS, digitsShardToInput } from './models/digits.ts'
 import type { ProcessingId } from './catalog.ts'
 
-/** Runs encoded inputs on a loaded model and returns encoded outputs (the ComputeClient's `run`). */
-export type RunEncoded = (input: Uint8Array, options: { signal?: AbortSignal }) => Promise<{ output: Uint8Array }>
+/**
+ * Runs a loaded model on named tensors and returns its named outputs. In the
+ * app this is the inference worker's own queue (src/compute/worker.ts runs
+ * whole shards, so a VAD clip's hundreds of frames never cross to the page);
+ * in Node tests, onnxruntime-node.
+ */
+export type RunTensors = (feeds: TensorMap, options: { signal?: AbortSignal }) => Promise<TensorMap>
 
 /** The largest shard input a volunteer decodes (the manifest also caps it). */
 const MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -33,29 +40,25 @@ export function vadShardInput (samples: Float32Array): Uint8Array {
 /**
  * Computes one shard; returns `encodeTensors` bytes of its output.
  * @throws {BadInputError} the input does not decode or lacks what the processing needs.
- * @throws whatever the worker throws (InputShapeError, CancelledError, …).
+ * @throws whatever `run` throws (InputShapeError, CancelledError, …).
  */
-export async function computeShard (processing: ProcessingId, input: Uint8Array, run: RunEncoded, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-  if (processing === 'none') return (await run(input, options)).output
+export async function computeShard (processing: ProcessingId, input: Uint8Array, run: RunTensors, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
   const decoded = decodeTensors(input, { maxBytes: MAX_INPUT_BYTES })
   if (!decoded.ok) throw new BadInputError(`shard input: ${decoded.reason}`)
+  const tensors = decoded.tensors
+  if (processing === 'none') return encodeTensors(await run(tensors, options))
   if (processing === 'digits') {
-    const gray = decoded.tensors[DIGITS.shard]
-    return (await run(gray === undefined ? input : encodeTensors(digitsShardToInput(gray)), options)).output
+    const gray = tensors[DIGITS.shard]
+    return encodeTensors(await run(gray === undefined ? tensors : digitsShardToInput(gray), options))
   }
   if (processing !== 'vad') {
-    const rgb = decoded.tensors.rgb
+    const rgb = tensors.rgb
     if (rgb === undefined) throw new BadInputError('an OCR shard needs `rgb`: uint8 [H, W, 3]')
-    return (await run(encodeTensors(processing === 'ocr-det' ? detTensor(rgb) : recTensor(rgb)), options)).output
+    return encodeTensors(await run(processing === 'ocr-det' ? detTensor(rgb) : recTensor(rgb), options))
   }
-  const audio = decoded.tensors.audio
+  const audio = tensors.audio
   if (audio === undefined || audio.dtype !== 'float32' || audio.dims.length !== 1) throw new BadInputError('a VAD shard needs `audio`: float32 [samples]')
   const samples = Float32Array.from(tensorValues(audio))
-  const probs = await frameProbabilities(samples, async (_model, inputs: TensorMap, o) => {
-    const out = await run(encodeTensors(inputs), o ?? options)
-    const back = decodeTensors(out.output, { maxBytes: MAX_INPUT_BYTES })
-    if (!back.ok) throw new BadInputError(`model output: ${back.reason}`)
-    return back.tensors
-  }, options)
+  const probs = await frameProbabilities(samples, async (_model, inputs: TensorMap, o) => await run(inputs, o ?? options), options)
   return encodeTensors({ probs: makeTensor('float32', [probs.length], probs) })
 }

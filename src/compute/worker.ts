@@ -11,6 +11,9 @@
  *   caller already checked. A warm-up run follows creation.
  * - Runs: one at a time per worker (ORT sessions are not re-entrant); queued
  *   runs of a batchable model are concatenated along dim 0 (batch.ts).
+ * - Shards: a `shard` request computes a whole shard here (shard-task.ts),
+ *   its inferences going through the same queue; a VAD clip's frames then
+ *   cost no message round trip to the page each.
  * - Cancel: a queued request is dropped at once; a request already inside
  *   ORT cannot be interrupted, so its result is discarded when it ends.
  */
@@ -27,7 +30,8 @@ import { checkInputs, fromOrtOutputs, sessionValueInfo, toOrtFeeds, zeroTensor, 
 import { batchKey, batchSize, concatBatch, splitBatch, MAX_BATCH_REQUESTS } from './batch.ts'
 import { selectProvider, type ProviderName, type ProviderReason } from './providers.ts'
 import { classifyOrtError as classify } from './classify.ts'
-import type { LoadRequest, RunRequest, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
+import { computeShard } from './shard-task.ts'
+import type { LoadRequest, RunRequest, ShardRequest, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
 
 declare const self: DedicatedWorkerGlobalScope
 
@@ -50,7 +54,16 @@ interface Loaded {
   runtime: Runtime
 }
 
-interface QueuedRun { id: number, sha256: string, feeds: TensorMap }
+/** What one run gave: its outputs, the run's time, and how many requests shared it. */
+interface RunOutcome { outputs: TensorMap, ms: number, batched: number }
+
+/** A queued inference; `id` is the request it belongs to (a `run`, or the `shard` it is part of). */
+interface QueuedRun {
+  id: number
+  sha256: string
+  feeds: TensorMap
+  settle: (outcome: RunOutcome | Error) => void
+}
 
 let wasmRuntime: Promise<Runtime> | undefined
 let gpuRuntime: Promise<Runtime> | undefined
@@ -163,16 +176,55 @@ async function warmUp (loaded: Loaded): Promise<void> {
   }
 }
 
+/**
+ * Queues one inference of a loaded model on `feeds` (checked against the
+ * model's inputs first). A batchable model's run drains from a new task, so
+ * run messages already waiting in the event loop join its batch (a small
+ * WASM run can finish within one task, before the next message is even read);
+ * any other drains at once (a VAD shard queues its frames one after another).
+ * @throws {ModelNotLoadedError}, {BadInputError}, {InputShapeError}
+ */
+function enqueue (id: number, sha256: string, feeds: TensorMap, settle: QueuedRun['settle']): void {
+  const loaded = sessions.get(sha256)
+  if (loaded === undefined) throw new ModelNotLoadedError(`model ${sha256.slice(0, 12)}… is not loaded in this worker`)
+  checkInputs(loaded.inputs, feeds)
+  queue.push({ id, sha256, feeds, settle })
+  if (loaded.batchable) setTimeout(() => { void drain() }, 0)
+  else void drain()
+}
+
 function handleRun (req: RunRequest): void {
-  const loaded = sessions.get(req.sha256)
-  if (loaded === undefined) throw new ModelNotLoadedError(`model ${req.sha256.slice(0, 12)}… is not loaded in this worker`)
   const decoded = decodeTensors(req.input)
   if (!decoded.ok) throw new BadInputError(`input is not a valid tensor map: ${decoded.reason}`)
-  checkInputs(loaded.inputs, decoded.tensors)
-  queue.push({ id: req.id, sha256: req.sha256, feeds: decoded.tensors })
-  // Drain from a new task, so run messages already waiting in the event loop join this batch
-  // (a small WASM run can finish within one task, before the next message is even read).
-  setTimeout(() => { void drain() }, 0)
+  enqueue(req.id, req.sha256, decoded.tensors, outcome => {
+    const cancelledHere = cancelled.delete(req.id)
+    if (outcome instanceof Error) { post({ type: 'error', id: req.id, error: toWireError(outcome) }); return }
+    if (cancelledHere) { post({ type: 'error', id: req.id, error: toWireError(new CancelledError('run cancelled')) }); return }
+    const loaded = sessions.get(req.sha256)
+    const rt = loaded?.runtime
+    const output = encodeTensors(outcome.outputs)
+    post({
+      type: 'result', id: req.id, output, ms: outcome.ms, provider: rt?.provider ?? 'wasm', threads: rt?.threads ?? 1, ortVersion: rt?.ortVersion ?? '', batched: outcome.batched
+    }, [output.buffer as ArrayBuffer])
+  })
+}
+
+/** Computes a whole shard; its inferences are queued like runs, under the shard's id. */
+async function handleShard (req: ShardRequest): Promise<void> {
+  const loaded = sessions.get(req.sha256)
+  if (loaded === undefined) throw new ModelNotLoadedError(`model ${req.sha256.slice(0, 12)}… is not loaded in this worker`)
+  let busyMs = 0
+  const output = await computeShard(req.processing, req.input, async feeds => {
+    if (cancelled.has(req.id)) throw new CancelledError('shard cancelled')
+    const outcome = await new Promise<RunOutcome>((resolve, reject) => {
+      enqueue(req.id, req.sha256, feeds, o => { if (o instanceof Error) reject(o); else resolve(o) })
+    })
+    busyMs += outcome.ms / Math.max(1, outcome.batched)
+    return outcome.outputs
+  })
+  if (cancelled.has(req.id)) throw new CancelledError('shard cancelled')
+  const rt = loaded.runtime
+  post({ type: 'shard-result', id: req.id, output, busyMs, provider: rt.provider, threads: rt.threads, ortVersion: rt.ortVersion }, [output.buffer as ArrayBuffer])
 }
 
 /** Runs queued requests one batch at a time until the queue is empty. */
@@ -183,7 +235,7 @@ async function drain (): Promise<void> {
     while (queue.length > 0) {
       const head = queue.shift()!
       const loaded = sessions.get(head.sha256)
-      if (loaded === undefined) { post({ type: 'error', id: head.id, error: toWireError(new ModelNotLoadedError('model was evicted before its run')) }); continue }
+      if (loaded === undefined) { head.settle(new ModelNotLoadedError('model was evicted before its run')); continue }
       const group = [head]
       const key = loaded.batchable ? batchKey(head.feeds) : undefined
       if (key !== undefined && batchSize(head.feeds) !== undefined) {
@@ -201,33 +253,31 @@ async function drain (): Promise<void> {
 
 async function runGroup (loaded: Loaded, group: QueuedRun[]): Promise<void> {
   const rt = loaded.runtime
+  let pieces: TensorMap[]
+  let ms: number
   try {
     const feeds = group.length === 1 ? group[0]!.feeds : concatBatch(group.map(g => g.feeds))
     const t0 = performance.now()
     const out = await loaded.session.run(toOrtFeeds(rt.ort.Tensor as unknown as TensorCtor, feeds))
-    const ms = performance.now() - t0
+    ms = performance.now() - t0
     const outputs = fromOrtOutputs(out as Record<string, Ort.Tensor>)
     for (const t of Object.values(out)) (t as Ort.Tensor).dispose()
-    const pieces = group.length === 1 ? [outputs] : splitBatch(outputs, group.map(g => batchSize(g.feeds)!))
-    group.forEach((g, i) => {
-      if (cancelled.delete(g.id)) { post({ type: 'error', id: g.id, error: toWireError(new CancelledError('run cancelled')) }); return }
-      const output = encodeTensors(pieces[i]!)
-      post({ type: 'result', id: g.id, output, ms, provider: rt.provider, threads: rt.threads, ortVersion: rt.ortVersion, batched: group.length }, [output.buffer as ArrayBuffer])
-    })
+    pieces = group.length === 1 ? [outputs] : splitBatch(outputs, group.map(g => batchSize(g.feeds)!))
   } catch (err) {
-    const error = toWireError(classify(err, 'run'))
-    for (const g of group) { cancelled.delete(g.id); post({ type: 'error', id: g.id, error }) }
-  }
-}
-
-function handleCancel (id: number): void {
-  const i = queue.findIndex(q => q.id === id)
-  if (i >= 0) {
-    queue.splice(i, 1)
-    post({ type: 'error', id, error: toWireError(new CancelledError('run cancelled')) })
+    const error = classify(err, 'run')
+    for (const g of group) g.settle(error)
     return
   }
+  group.forEach((g, i) => { g.settle({ outputs: pieces[i]!, ms, batched: group.length }) })
+}
+
+/** Drops the request's queued runs at once; one already inside ORT cannot be interrupted, so its result is discarded when it ends. */
+function handleCancel (id: number): void {
   cancelled.add(id)
+  for (let i = queue.length - 1; i >= 0; i--) {
+    const q = queue[i]!
+    if (q.id === id) { queue.splice(i, 1); q.settle(new CancelledError('run cancelled')) }
+  }
 }
 
 self.onmessage = (event: MessageEvent<WorkerRequest>): void => {
@@ -240,6 +290,11 @@ self.onmessage = (event: MessageEvent<WorkerRequest>): void => {
       break
     case 'run':
       try { handleRun(req) } catch (err) { post({ type: 'error', id: req.id, error: toWireError(classify(err, 'run')) }) }
+      break
+    case 'shard':
+      handleShard(req)
+        .catch(err => { post({ type: 'error', id: req.id, error: toWireError(classify(err, 'run')) }) })
+        .finally(() => cancelled.delete(req.id))
       break
     case 'cancel':
       handleCancel(req.id)

@@ -24,7 +24,6 @@ import { FOREIGN_MODEL_MAX_BYTES, ModelTooLargeError } from '../compute/foreign-
 import { MAX_INPUT_BYTES, npyTensors, parseJsonTensors } from '../compute/models/byo.ts'
 import { checkInputs } from '../compute/ort-tensors.ts'
 import type { ValueInfo } from '../compute/protocol.ts'
-import { computeShard } from '../compute/shard-task.ts'
 import type { Peer } from './peer.ts'
 import type { Runtime } from './runtime.ts'
 import { canaryShards, type BuiltInputs } from './job-kinds.ts'
@@ -128,7 +127,7 @@ export async function submitByoJob (runtime: Runtime, peer: Peer, model: ByoMode
   const picks = canaryShards(built.inputs.length, policy.canaryRate)
   for (const [i, shard] of picks.entries()) {
     report({ stage: 'canaries', done: i, total: picks.length })
-    canaries.set(shard, await computeShard('none', built.inputs[shard]!, async (input, o) => await runtime.client.run(model.sha256, input, o), { signal: options.signal }))
+    canaries.set(shard, (await runtime.client.runShard(model.sha256, 'none', built.inputs[shard]!, { signal: options.signal })).output)
   }
   report({ stage: 'posting' })
   return await runtime.requester.post({

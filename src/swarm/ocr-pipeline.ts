@@ -31,7 +31,6 @@ import type { Catalog, CatalogModel } from '../compute/catalog.ts'
 import type { ComputeClient } from '../compute/client.ts'
 import type { LoadedModel, ModelEntry } from '../compute/model-source.ts'
 import { ocrCharacters } from '../compute/models/ocr.ts'
-import { computeShard } from '../compute/shard-task.ts'
 import { canaryShards } from './job-kinds.ts'
 import type { JobView, Requester, ShardView } from './requester.ts'
 import {
@@ -256,7 +255,7 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
       await this.init.client.load({ sha256: model.sha256, bytes }, { signal, batchable: model.batchable })
     }
     for (const shard of picks) {
-      canaries.set(shard, await computeShard(model.processing, inputs[shard]!, async (input, o) => await this.init.client.run(model.sha256, input, o), { signal }))
+      canaries.set(shard, (await this.init.client.runShard(model.sha256, model.processing, inputs[shard]!, { signal })).output)
     }
     const images = new Set(batch.map(s => s.crop.image)).size
     const recMeta: OcrRecMeta = { kind: 'ocr-rec', parent: det.jobId, crops: batch.map(s => s.crop), maps }

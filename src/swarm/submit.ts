@@ -6,7 +6,6 @@
  */
 import type { JobPolicy } from '../core/schemas.ts'
 import type { CatalogModel } from '../compute/catalog.ts'
-import { computeShard } from '../compute/shard-task.ts'
 import type { Peer } from './peer.ts'
 import type { Runtime } from './runtime.ts'
 import { buildInputs, canaryShards, type JobMeta } from './job-kinds.ts'
@@ -49,7 +48,7 @@ export async function submitJob (runtime: Runtime, peer: Peer, model: CatalogMod
     await runtime.client.load({ sha256: model.sha256, bytes }, { signal: options.signal, batchable: model.batchable })
     for (const [i, shard] of picks.entries()) {
       report({ stage: 'canaries', done: i, total: picks.length })
-      const output = await computeShard(model.processing, built.inputs[shard]!, async (input, o) => await runtime.client.run(model.sha256, input, o), { signal: options.signal })
+      const output = (await runtime.client.runShard(model.sha256, model.processing, built.inputs[shard]!, { signal: options.signal })).output
       canaries.set(shard, output)
     }
   }

@@ -39,7 +39,6 @@ import {
 import type { Catalog, CatalogModel } from '../compute/catalog.ts'
 import type { ModelProgress, ModelSource, ModelSourceKind } from '../compute/model-source.ts'
 import type { ComputeClient } from '../compute/client.ts'
-import { computeShard } from '../compute/shard-task.ts'
 import { shardSamples, type ShardSamples } from '../compute/shard-samples.ts'
 import type { JobStore } from '../store/job-store.ts'
 import type { StoredReceipt } from '../store/db.ts'
@@ -519,12 +518,10 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     let meta = { provider: 'wasm' as 'wasm' | 'webgpu', threads: 1, ortVersion: 'unknown' }
     let busyMs = 0
     try {
-      const output = await computeShard(model.processing, a.input, async (input, o) => {
-        const r = await this.init.client.run(model.sha256, input, o)
-        meta = { provider: r.provider, threads: r.threads, ortVersion: r.ortVersion }
-        busyMs += r.ms / Math.max(1, r.batched)
-        return r
-      }, { signal })
+      const r = await this.init.client.runShard(model.sha256, model.processing, a.input, { signal })
+      const output = r.output
+      meta = { provider: r.provider, threads: r.threads, ortVersion: r.ortVersion }
+      busyMs = r.busyMs
       if (output.length > WORK_MAX_OUTPUT_BYTES) throw new Error(`output of ${output.length} bytes is over the protocol's cap`)
       const attestation = await sealAsync('attestation', {
         jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: sha256(output),

@@ -12,6 +12,8 @@ import { argmaxRow, compareOutputs } from '../../src/core/compare.ts'
 import { decodeTensors, encodeTensors, makeTensor, tensorValues } from '../../src/core/tensors.ts'
 import { parseCatalog, type Catalog } from '../../src/compute/catalog.ts'
 import type { CompareRule } from '../../src/core/schemas.ts'
+import { vadShardInput } from '../../src/compute/shard-task.ts'
+import { wavTo16k } from '../../src/compute/models/vad.ts'
 
 const parsed = parseCatalog(JSON.parse(await readFile('models/catalog.json', 'utf8')))
 if (!parsed.ok) throw new Error(parsed.reason)
@@ -61,6 +63,20 @@ test('VAD segments of the fixture WAV match the reference; frame probabilities a
   const probs = JSON.parse((await page.getByTestId('vad-timeline').getAttribute('data-probs'))!) as number[]
   const verdict = compareOutputs(rule('vad'), { output: makeTensor('float32', [probs.length], probs) }, { output: makeTensor('float32', [reference.probs.length], reference.probs) })
   expect(verdict).toEqual({ equal: true })
+})
+
+test('a VAD shard computed whole in the worker gives the reference frame probabilities; a cancelled one leaves the worker ready', async ({ page }) => {
+  const reference = JSON.parse(await readFile('test/fixtures/vad/reference.json', 'utf8')) as { probs: number[] }
+  const input = Buffer.from(vadShardInput(wavTo16k(new Uint8Array(await readFile('test/fixtures/vad/speech.wav'))))).toString('base64')
+  await openHarness(page)
+  const r = await page.evaluate(async ([i]) => await window.essaimCompute.clientShard('vad', i!), [input])
+  expect(r.cancelled).toBe('CancelledError')
+  expect(r.busyMs).toBeGreaterThan(0)
+  const out = decodeTensors(Buffer.from(r.output, 'base64'))
+  if (!out.ok) throw new Error(out.reason)
+  const probs = out.tensors.probs!
+  expect(probs.dims).toEqual([reference.probs.length])
+  expect(compareOutputs(rule('vad'), { output: probs }, { output: makeTensor('float32', [reference.probs.length], reference.probs) })).toEqual({ equal: true })
 })
 
 test('a bring-your-own model shows its I/O and reproduces the reference from .npy and JSON', async ({ page }) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeTensors, encodeTensors, makeTensor } from '../../../src/core/tensors.ts'
+import { decodeTensors, encodeTensors, makeTensor, type TensorMap } from '../../../src/core/tensors.ts'
 import { computeShard } from '../../../src/compute/shard-task.ts'
 import {
   digitGray, digitPixels, digitPredictions, digitsInput, digitsShardInput, digitsShardToInput, grayToUnit
@@ -91,14 +91,14 @@ describe('digits shards carry gray levels', () => {
     expect(() => digitsShardToInput({ ...ok, dims: [0, 28, 28], data: new Uint8Array(0) })).toThrow(/uint8 \[N, 28, 28\]/)
     expect(() => digitsShardInput([new Uint8Array(783)])).toThrow(/783 values/)
   })
-  it('computeShard hands the worker the float input, and runs a float shard as it is', async () => {
+  it('computeShard hands the model the float input, and runs a float shard as it is', async () => {
     const seen: Uint8Array[] = []
-    const run = async (input: Uint8Array): Promise<{ output: Uint8Array }> => { seen.push(input); return { output: new Uint8Array([1]) } }
+    const run = async (feeds: TensorMap): Promise<TensorMap> => { seen.push(encodeTensors(feeds)); return { out: makeTensor('float32', [1], [0]) } }
     await computeShard('digits', encodeTensors(digitsShardInput([levels])), run)
     expect(seen[0]).toEqual(encodeTensors(digitsInput([grayToUnit(levels)])))
     const floats = encodeTensors(digitsInput([grayToUnit(levels)]))
     await computeShard('digits', floats, run)
-    expect(seen[1]).toBe(floats)
+    expect(seen[1]).toEqual(floats)
     const decoded = decodeTensors(seen[0]!)
     expect(decoded.ok && decoded.tensors.input?.dims).toEqual([1, 1, 28, 28])
     await expect(computeShard('digits', encodeTensors({ gray: makeTensor('float32', [1, 28, 28], grayToUnit(levels)) }), run)).rejects.toThrow(/uint8/)

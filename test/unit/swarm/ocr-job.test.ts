@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { decodeTensors, encodeTensors, makeTensor } from '../../../src/core/tensors.ts'
-import { computeShard, type RunEncoded } from '../../../src/compute/shard-task.ts'
+import { computeShard, type RunTensors } from '../../../src/compute/shard-task.ts'
 import { detInput, ocrCharacters, recInput, recognizeText, recTensor } from '../../../src/compute/models/ocr.ts'
 import type { RgbaImage } from '../../../src/compute/models/image.ts'
 import {
@@ -30,11 +30,7 @@ describe('OCR job stages under onnxruntime-node', () => {
   let runner: Awaited<ReturnType<typeof nodeRunner>>
   let chars: string[]
   let image: RgbaImage
-  const encodedRun = (id: string): RunEncoded => async input => {
-    const decoded = decodeTensors(input)
-    if (!decoded.ok) throw new Error(decoded.reason)
-    return { output: encodeTensors(await runner.run(id, decoded.tensors)) }
-  }
+  const modelRun = (id: string): RunTensors => async feeds => await runner.run(id, feeds)
   beforeAll(async () => {
     runner = await nodeRunner()
     chars = ocrCharacters(new TextDecoder().decode(await runner.asset('ocr-rec-keys.txt')))
@@ -49,12 +45,12 @@ describe('OCR job stages under onnxruntime-node', () => {
     // 480×160 is already a multiple of 32: detected at full size, 3 bytes a pixel instead of 12.
     expect(shard.tensors.rgb).toMatchObject({ dtype: 'uint8', dims: [160, 480, 3] })
     let seen: Uint8Array | undefined
-    await computeShard('ocr-det', detShardInput(image), async input => { seen = input; return { output: new Uint8Array(0) } })
+    await computeShard('ocr-det', detShardInput(image), async feeds => { seen = encodeTensors(feeds); return { out: makeTensor('float32', [1], [0]) } })
     expect(seen).toEqual(encodeTensors(detInput(image).input))
   })
 
   it('stage 2 built from the accepted map, and the results from both stages, read what recognizeText reads', async () => {
-    const detOutput = await computeShard('ocr-det', detShardInput(image), encodedRun('ocr-det'))
+    const detOutput = await computeShard('ocr-det', detShardInput(image), modelRun('ocr-det'))
     const shards = recShards(0, image, detOutput)
     expect(shards).toHaveLength(reference.lines.length)
     shards.forEach((s, i) => {
@@ -62,7 +58,7 @@ describe('OCR job stages under onnxruntime-node', () => {
       for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(s.crop.box[k] - reference.lines[i]!.box[k])).toBeLessThan(1)
     })
     const outputs = new Map<number, Uint8Array>()
-    for (const [i, s] of shards.entries()) outputs.set(i, await computeShard('ocr-rec', s.input, encodedRun('ocr-rec')))
+    for (const [i, s] of shards.entries()) outputs.set(i, await computeShard('ocr-rec', s.input, modelRun('ocr-rec')))
     const rec: OcrRecMeta = { kind: 'ocr-rec', parent: 'det', crops: shards.map(s => s.crop) }
     const results = ocrResults({ kind: 'ocr', images: [{ file: 'text.png', width: image.width, height: image.height, type: 'image/png', bytes: new Uint8Array(0) }] }, {
       detected: new Map([[0, 'map0']]), detectFailed: new Set(), empty: new Map(), recs: [{ meta: rec, outputs, failed: new Set() }]
@@ -75,10 +71,10 @@ describe('OCR job stages under onnxruntime-node', () => {
   })
 
   it('a recognition shard is the crop at height 48, as recInput makes it', async () => {
-    const detOutput = await computeShard('ocr-det', detShardInput(image), encodedRun('ocr-det'))
+    const detOutput = await computeShard('ocr-det', detShardInput(image), modelRun('ocr-det'))
     const [first] = recShards(0, image, detOutput)
     let seen: Uint8Array | undefined
-    await computeShard('ocr-rec', first!.input, async input => { seen = input; return { output: new Uint8Array(0) } })
+    await computeShard('ocr-rec', first!.input, async feeds => { seen = encodeTensors(feeds); return { out: makeTensor('float32', [1], [0]) } })
     const b = first!.crop.box
     const { crop } = await import('../../../src/compute/models/image.ts')
     expect(seen).toEqual(encodeTensors(recInput(crop(image, Math.round(b.x), Math.round(b.y), Math.round(b.width), Math.round(b.height)))))
@@ -87,7 +83,7 @@ describe('OCR job stages under onnxruntime-node', () => {
 
 describe('OCR shard inputs from other peers', () => {
   it('refuses pixels that are not uint8 [H, W, 3] at the model size, before allocating', async () => {
-    const run: RunEncoded = async () => { throw new Error('must not run') }
+    const run: RunTensors = async () => { throw new Error('must not run') }
     const rgb = (dims: number[], dtype: 'uint8' | 'float32' = 'uint8'): Uint8Array =>
       encodeTensors({ rgb: makeTensor(dtype, dims, new Array(dims.reduce((a, b) => a * b, 1)).fill(0)) })
     await expect(computeShard('ocr-det', rgb([33, 64, 3]), run)).rejects.toThrow(/multiples of 32/)
