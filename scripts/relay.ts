@@ -78,21 +78,35 @@ export async function startRelay (options: Partial<RelayOptions> = {}): Promise<
   })
 }
 
-function parseArgs (argv: string[]): Partial<RelayOptions> {
+/**
+ * Reads the relay's command-line options.
+ * @throws {Error} naming the option, for an unknown option, a missing value or a number out of range.
+ */
+export function parseArgs (argv: string[]): Partial<RelayOptions> {
   const out: Partial<RelayOptions> = {}
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]]
     if (value === undefined) throw new Error(`missing value for ${flag ?? ''}`)
     switch (flag) {
       case '--host': out.host = value; break
-      case '--port': out.port = Number.parseInt(value, 10); break
-      case '--max-reservations': out.maxReservations = Number.parseInt(value, 10); break
+      case '--port': out.port = intOption('--port', value, 0, 65535); break
+      case '--max-reservations': out.maxReservations = intOption('--max-reservations', value, 1, 1_000_000); break
       case '--key-file': out.keyFile = value; break
       default: throw new Error(`unknown option ${flag ?? ''} (known: --host --port --max-reservations --key-file)`)
     }
   }
-  if (out.port !== undefined && !(out.port >= 0 && out.port < 65536)) throw new Error('--port must be 0..65535')
   return out
+}
+
+/**
+ * A whole number option within [min, max]. `Number.parseInt` alone would
+ * let "abc" through as NaN, which the reservation limit then never reaches.
+ * @throws {Error} naming the option when `value` is not such a number.
+ */
+export function intOption (flag: string, value: string, min: number, max: number): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN
+  if (!(n >= min && n <= max)) throw new Error(`${flag} must be a whole number from ${min} to ${max} (got "${value}")`)
+  return n
 }
 
 async function main (): Promise<void> {

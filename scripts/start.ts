@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { preview } from 'vite'
 import { isolationHeaders } from './headers.ts'
-import { startRelay } from './relay.ts'
+import { intOption, startRelay } from './relay.ts'
 
 interface StartOptions { host: string, port: number, relayPort: number, relay: boolean, relays: string[], dist: string }
 
@@ -32,8 +32,8 @@ function parseArgs (argv: string[]): StartOptions {
     }
     switch (flag) {
       case '--host': opts.host = value(); break
-      case '--port': opts.port = Number.parseInt(value(), 10); break
-      case '--relay-port': opts.relayPort = Number.parseInt(value(), 10); break
+      case '--port': opts.port = intOption('--port', value(), 0, 65535); break
+      case '--relay-port': opts.relayPort = intOption('--relay-port', value(), 0, 65535); break
       case '--no-relay': opts.relay = false; break
       case '--relay': opts.relays.push(value()); break
       case '--dist': opts.dist = value(); break

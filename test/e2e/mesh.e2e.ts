@@ -1,9 +1,11 @@
 /**
  * Foundation, shown in real Chromium over real WebRTC with a real relay:
  * tabs find each other through the relay, connect directly, keep gossiping
- * when the relay dies, forget closed tabs, and keep their key across reloads.
+ * when the relay dies, forget closed tabs, and keep their key across reloads;
+ * the served build carries its headers, strict CSP and config file, and the
+ * config decides whether loopback/private addresses may be dialled.
  */
-import { test, expect } from '@playwright/test'
+import { test, expect, type Browser } from '@playwright/test'
 import { fullMesh, openVolunteer, ownSeq, peerRows, startRelayProcess, type Volunteer } from './support/swarm.ts'
 
 test('five volunteers form a full direct WebRTC mesh and gossip survives the relay', async ({ browser }) => {
@@ -16,6 +18,12 @@ test('five volunteers form a full direct WebRTC mesh and gossip survives the rel
 
     // Every page lists the other 4, each over a direct WebRTC connection: 10 pairs.
     await fullMesh(vols)
+    // Each row also shows a round-trip time (libp2p's connection monitor pings every 10 s) and a last heartbeat.
+    for (const v of vols) {
+      await expect.poll(async () => await v.page.getByTestId('peer-row').evaluateAll(rows =>
+        rows.filter(r => /\d+ ms/.test(r.textContent ?? '') && Number(r.getAttribute('data-seq')) > 0).length),
+      { timeout: 30_000, message: `RTT and heartbeat of every peer at ${v.peerId}` }).toBe(4)
+    }
 
     await relay.kill()
     const [sender, ...others] = vols as [Volunteer, ...Volunteer[]]
@@ -28,6 +36,8 @@ test('five volunteers form a full direct WebRTC mesh and gossip survives the rel
       await expect.poll(async () => (await peerRows(v.page)).find(r => r.peerId === sender.peerId)?.seq ?? 0,
         { timeout: 20_000, message: `heartbeat ${published} from ${sender.peerId} at ${v.peerId}` }).toBeGreaterThanOrEqual(published)
     }
+    // None of the 10 pairs went through the relay: with it dead, every direct connection is still up.
+    await fullMesh(vols, 10_000)
   } finally {
     await Promise.all(vols.map(async v => { await v.context.close() }))
     await relay.kill()
@@ -90,4 +100,75 @@ test('an unreachable relay shows a retrying state and a malformed ?relay= a clea
   await expect(page.getByTestId('own-peer-id')).toHaveText(/^12D3KooW/)
   expect(errors).toEqual([])
   await context.close()
+})
+
+test('the served build has the isolation headers, a strict CSP and its config file, and the app runs under that CSP', async ({ browser, request }) => {
+  const res = await request.get('/')
+  expect(res.ok()).toBe(true)
+  const headers = res.headers()
+  expect(headers['cross-origin-opener-policy']).toBe('same-origin')
+  expect(headers['cross-origin-embedder-policy']).toBe('require-corp')
+  const csp = new Map((headers['content-security-policy'] ?? '').split(';').map(d => d.trim().split(/\s+/)).map(([name, ...values]) => [name ?? '', values]))
+  expect(csp.get('default-src')).toEqual(["'self'"])
+  // Scripts only from our origin; WebAssembly may compile, nothing may eval.
+  expect(csp.get('script-src')).toEqual(["'self'", "'wasm-unsafe-eval'"])
+  expect(csp.get('object-src')).toEqual(["'none'"])
+  expect(csp.get('base-uri')).toEqual(["'none'"])
+  expect(csp.get('frame-ancestors')).toEqual(["'none'"])
+
+  const config = await (await request.get('/essaim.config.json')).json() as { relays?: unknown, allowPrivateAddresses?: unknown }
+  expect(Array.isArray(config.relays)).toBe(true)
+  expect(config.allowPrivateAddresses).toBe(true)
+
+  const context = await browser.newContext()
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', e => { console.error(`csp violation: ${e.violatedDirective} ${e.blockedURI}`) })
+  })
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('console', m => { if (/csp violation|Content Security Policy/i.test(m.text())) problems.push(m.text()) })
+  page.on('pageerror', err => problems.push(err.message))
+  try {
+    await page.goto('/#/volunteer')
+    await expect(page.getByTestId('own-peer-id')).toHaveText(/^12D3KooW/)
+    expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true)
+    expect(problems).toEqual([])
+  } finally {
+    await context.close()
+  }
+})
+
+/** A page whose served `essaim.config.json` is `config` (service workers off, so the route sees the fetch), with no `?relay=`. */
+async function openWithConfig (browser: Browser, config: object): Promise<Volunteer> {
+  const context = await browser.newContext({ serviceWorkers: 'block' })
+  await context.route('**/essaim.config.json', async route => { await route.fulfill({ json: config }) })
+  const page = await context.newPage()
+  page.on('pageerror', err => { console.error(`[page error] ${err.message}`) })
+  await page.goto('/#/volunteer')
+  const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: 30_000 }))?.trim() ?? ''
+  return { context, page, peerId }
+}
+
+test('relays come from the config file; a loopback relay is dialled only when the config allows private addresses', async ({ browser }) => {
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    // A public deployment's config (no allowPrivateAddresses): the dial gate refuses the loopback relay.
+    const strict = await openWithConfig(browser, { relays: [relay.addr] })
+    pages.push(strict)
+    const status = strict.page.getByTestId('relay-status')
+    await expect(status).toHaveAttribute('data-status', 'retrying', { timeout: 30_000 })
+    await expect(status).toContainText('connection gater denied')
+
+    // A local config: the same relay, from the file alone, is reached, and two such tabs connect directly.
+    for (let i = 0; i < 2; i++) pages.push(await openWithConfig(browser, { relays: [relay.addr], allowPrivateAddresses: true }))
+    const local = pages.slice(1)
+    for (const v of local) await expect(v.page.getByTestId('relay-status')).toHaveAttribute('data-status', 'connected', { timeout: 30_000 })
+    await fullMesh(local, 60_000)
+    await expect(status).not.toHaveAttribute('data-status', 'connected')
+    expect((await peerRows(strict.page)).map(r => r.peerId)).toEqual([])
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close() }))
+    await relay.kill()
+  }
 })

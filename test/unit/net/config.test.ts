@@ -1,6 +1,12 @@
-/** Relay configuration: the served file plus repeatable `?relay=` parameters. */
+/**
+ * Relay configuration: the served file plus repeatable `?relay=` parameters,
+ * and the dial gate that allows loopback/private addresses only when the
+ * file says so.
+ */
 import { describe, it, expect } from 'vitest'
+import { multiaddr } from '@multiformats/multiaddr'
 import { parseRelay, resolveNetConfig, MAX_RELAYS } from '../../../src/net/config.ts'
+import { dialAllowed } from '../../../src/net/node.ts'
 
 const ID = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 const WS = `/ip4/127.0.0.1/tcp/9090/ws/p2p/${ID}`
@@ -60,5 +66,35 @@ describe('resolveNetConfig', () => {
     const cfg = resolveNetConfig(undefined, params)
     expect(cfg.relays).toHaveLength(MAX_RELAYS)
     expect(cfg.problems.join()).toContain(`more than ${MAX_RELAYS} relays`)
+  })
+})
+
+describe('dialAllowed: private addresses only when the config says so', () => {
+  const circuit = (relay: string): string => `${relay}/p2p-circuit/webrtc/p2p/${ID}`
+  const publicAddrs = [WSS, `/ip4/8.8.8.8/tcp/443/wss/p2p/${ID}`, circuit(WSS)]
+  const privateAddrs = [
+    WS, // loopback, and insecure ws
+    `/ip4/192.168.1.2/tcp/443/wss/p2p/${ID}`,
+    `/ip4/10.1.2.3/tcp/443/wss/p2p/${ID}`,
+    `/ip6/::1/tcp/443/wss/p2p/${ID}`,
+    `/dns4/localhost/tcp/443/wss/p2p/${ID}`,
+    circuit(WS), // a WebRTC dial signalled through a loopback relay
+    `/ip4/8.8.8.8/tcp/80/ws/p2p/${ID}` // public, but insecure ws
+  ]
+
+  it('a config without the flag (a public deployment) refuses loopback, private and insecure ws addresses', () => {
+    const cfg = resolveNetConfig({ relays: [WS] }, new URLSearchParams())
+    expect(cfg.allowPrivateAddresses).toBe(false)
+    for (const a of privateAddrs) expect([a, dialAllowed(multiaddr(a), cfg.allowPrivateAddresses)]).toEqual([a, false])
+    for (const a of publicAddrs) expect([a, dialAllowed(multiaddr(a), cfg.allowPrivateAddresses)]).toEqual([a, true])
+  })
+
+  it('a config with `allowPrivateAddresses: true` (npm start, tests) allows them all', () => {
+    const cfg = resolveNetConfig({ relays: [WS], allowPrivateAddresses: true }, new URLSearchParams())
+    for (const a of [...privateAddrs, ...publicAddrs]) expect([a, dialAllowed(multiaddr(a), cfg.allowPrivateAddresses)]).toEqual([a, true])
+  })
+
+  it('a URL parameter cannot turn it on', () => {
+    expect(resolveNetConfig(undefined, new URLSearchParams('allowPrivateAddresses=true&relay=' + encodeURIComponent(WS))).allowPrivateAddresses).toBe(false)
   })
 })

@@ -9,8 +9,10 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Message } from '@libp2p/gossipsub'
 import { checkPresenceMessage } from '../../../src/net/presence.ts'
 import { libp2pKey } from '../../../src/net/node.ts'
-import { generateIdentity, type Identity } from '../../../src/core/identity.ts'
-import { seal, ReplayWindow } from '../../../src/core/envelope.ts'
+import { generateIdentity, sign, type Identity } from '../../../src/core/identity.ts'
+import { seal, signingBytes, ReplayWindow } from '../../../src/core/envelope.ts'
+import { encodeCanonical } from '../../../src/core/cbor.ts'
+import { BYTE_CAPS, MAX_ENVELOPE_BYTES } from '../../../src/core/constants.ts'
 import type { PresenceBody } from '../../../src/core/schemas.ts'
 import { TOPIC_PRESENCE, PRESENCE_MAX_AGE_MS } from '../../../src/net/constants.ts'
 
@@ -34,6 +36,18 @@ function check (msg: Message, replay = new ReplayWindow(), now = NOW): ReturnTyp
   return checkPresenceMessage(msg, { now, replay })
 }
 
+/** The refusal's reason, which starts with the named error of `open()`; 'accepted' if none. */
+function reason (msg: Message): string {
+  const r = check(msg)
+  return r.ok ? 'accepted' : r.reason
+}
+
+/** A correctly signed heartbeat envelope that `seal` would refuse to make (it checks the byte cap). */
+function forgeSigned (signer: Identity, heartbeat: PresenceBody): Uint8Array {
+  const unsigned = { v: 1, kind: 'presence', signer: signer.publicKey, seq: 1, ts: NOW, body: heartbeat }
+  return encodeCanonical({ ...unsigned, sig: sign(signer, signingBytes('presence', encodeCanonical(unsigned))) })
+}
+
 describe('presence heartbeat validation', () => {
   const a = peer()
   const b = peer()
@@ -51,7 +65,7 @@ describe('presence heartbeat validation', () => {
   it('rejects a bad signature', () => {
     const bytes = seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW })
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1
-    expect(check(gossip(a, bytes)).ok).toBe(false)
+    expect(reason(gossip(a, bytes))).toMatch(/^BadSignatureError/)
   })
 
   it('rejects a heartbeat naming or signed by someone other than the gossip sender', () => {
@@ -61,8 +75,9 @@ describe('presence heartbeat validation', () => {
   })
 
   it('rejects stale and far-future heartbeats', () => {
-    expect(check(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW - PRESENCE_MAX_AGE_MS - 1 }))).ok).toBe(false)
-    expect(check(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW + 10 * 60_000 }))).ok).toBe(false)
+    expect(reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW - PRESENCE_MAX_AGE_MS - 1 })))).toMatch(/^StaleMessageError/)
+    expect(reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW - PRESENCE_MAX_AGE_MS })))).toBe('accepted')
+    expect(reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW + 10 * 60_000 })))).toMatch(/^FutureMessageError/)
   })
 
   it('rejects a replayed heartbeat and an older sequence number', () => {
@@ -77,13 +92,19 @@ describe('presence heartbeat validation', () => {
   it('rejects oversized heartbeats and bodies outside the schema', () => {
     const many = Array.from({ length: 65 }, (_, i) => i.toString(16).padStart(64, '0'))
     expect(() => seal('presence', body(a.id, { models: many }), a.identity, { seq: 1, ts: NOW })).toThrow()
-    const big = new Uint8Array(64 * 1024).fill(0xa0)
-    expect(check(gossip(a, big)).ok).toBe(false)
+    // Signed by its sender and otherwise well formed, but past the presence cap.
+    const padded = forgeSigned(a.identity, body(a.id, { app: 'x'.repeat(BYTE_CAPS.presence) }))
+    expect(padded.length).toBeGreaterThan(BYTE_CAPS.presence)
+    expect(reason(gossip(a, padded))).toMatch(/^OversizedError/)
+    // The same forging path gives an accepted heartbeat when the body fits.
+    expect(reason(gossip(a, forgeSigned(a.identity, body(a.id))))).toBe('accepted')
+    // Past the largest cap of any kind: refused before it is parsed at all.
+    expect(reason(gossip(a, new Uint8Array(MAX_ENVELOPE_BYTES + 1).fill(0xa0)))).toMatch(/^OversizedError/)
   })
 
   it('rejects garbage bytes and unsigned messages without throwing', () => {
     for (const data of [new Uint8Array(0), new Uint8Array([0xff]), new TextEncoder().encode('{"kind":"presence"}'), crypto.getRandomValues(new Uint8Array(300))]) {
-      expect(check(gossip(a, data)).ok).toBe(false)
+      expect(reason(gossip(a, data))).toMatch(/^(InvalidEnvelopeError|OversizedError): ./)
     }
     expect(check({ type: 'unsigned', topic: TOPIC_PRESENCE, data: seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW }) })).toMatchObject({ ok: false, reason: 'unsigned gossip message' })
   })
