@@ -4,18 +4,23 @@
  * same through the platform's native Ed25519 as the swarm's hot path uses it
  * (`signAsync`, `verifySignatureAsync` one at a time, awaited:
  * `sign_native_per_s`, `verify_native_per_s`), a signed envelope round trip (seal = canonical CBOR +
- * sign, then open = strict decode + schema + verify), and the incremental
- * RFC 9162 MerkleLog: appends per second while building logs of 10^5 and
- * 10^6 entries, and inclusion proofs per second served from the 10^6 log
- * (random leaves, each proof also verified so a wrong one would throw).
+ * sign, then open = strict decode + schema + verify), the envelope codec
+ * alone (`envelope_encode_decode_per_s`: canonical CBOR encode of a signed
+ * envelope, then the strict decode, canonical re-check and body schema that
+ * open() runs before the signature), and the incremental RFC 9162
+ * MerkleLog: appends per second while building logs of 10^5 and 10^6
+ * entries, and inclusion proofs per second served from each of them
+ * (spread-out leaves, each proof also verified so a wrong one would throw).
  * Each figure is the median over `ctx.repeats` runs.
  */
 import type { BenchContext, BenchFigures } from '../types.ts'
 import { forgetVerifications, identityFromSeed, sign, signAsync, verifySignature, verifySignatureAsync } from '../../src/core/identity.ts'
+import { decodeCanonical, encodeCanonical } from '../../src/core/cbor.ts'
+import { BYTE_CAPS } from '../../src/core/constants.ts'
 import { open, seal } from '../../src/core/envelope.ts'
 import { MerkleLog } from '../../src/core/merkle-log.ts'
 import { verifyInclusion } from '../../src/core/merkle.ts'
-import type { AttestationBody } from '../../src/core/schemas.ts'
+import { checkBody, type AttestationBody } from '../../src/core/schemas.ts'
 
 const id = identityFromSeed(new Uint8Array(32).fill(7))
 
@@ -38,6 +43,15 @@ function leafData (i: number): Uint8Array {
   return d
 }
 
+/** Inclusion proofs served from `log` and verified, per second. */
+function proofRate (log: MerkleLog): number {
+  const root = log.root()
+  return rate(500, 16, i => {
+    const index = (i * 7919 + 13) % log.size
+    if (!verifyInclusion(log.leafHash(index), index, log.size, log.inclusionProof(index), root)) throw new Error('proof failed')
+  })
+}
+
 function buildLog (n: number): { log: MerkleLog, perS: number } {
   const log = new MerkleLog()
   const t0 = performance.now()
@@ -47,7 +61,7 @@ function buildLog (n: number): { log: MerkleLog, perS: number } {
 
 export default async function run (ctx: BenchContext): Promise<BenchFigures> {
   const samples: Record<string, number[]> = {
-    sign_per_s: [], verify_per_s: [], sign_native_per_s: [], verify_native_per_s: [], envelope_roundtrip_per_s: [], merkle_append_per_s_1e5: [], merkle_append_per_s_1e6: [], merkle_proof_per_s_1e6: []
+    sign_per_s: [], verify_per_s: [], sign_native_per_s: [], verify_native_per_s: [], envelope_roundtrip_per_s: [], envelope_encode_decode_per_s: [], merkle_append_per_s_1e5: [], merkle_proof_per_s_1e5: [], merkle_append_per_s_1e6: [], merkle_proof_per_s_1e6: []
   }
   const msgs = Array.from({ length: 256 }, (_, i) => leafData(i))
   const body: AttestationBody = { jobId: new Uint8Array(32).fill(1), shard: 3, inputHash: new Uint8Array(32).fill(2), outputHash: new Uint8Array(32).fill(3), provider: 'wasm', ortVersion: '1.30.0', threads: 4, ms: 12.5 }
@@ -76,14 +90,20 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
       forgetVerifications()
       if (!open(bytes).ok) throw new Error('open failed')
     }))
-    samples.merkle_append_per_s_1e5!.push(buildLog(100_000).perS)
-    const { log, perS } = buildLog(1_000_000)
-    samples.merkle_append_per_s_1e6!.push(perS)
-    const root = log.root()
-    samples.merkle_proof_per_s_1e6!.push(rate(500, 16, i => {
-      const index = (i * 7919 + 13) % log.size
-      if (!verifyInclusion(log.leafHash(index), index, log.size, log.inclusionProof(index), root)) throw new Error('proof failed')
+    // The codec without signature work: the same envelope map, encoded, then decoded and checked as open() does first.
+    const signed = open(seal('attestation', body, id, { seq: 1, ts: 1_800_000_000_000 }))
+    if (!signed.ok) throw new Error('open failed')
+    const { id: _id, ...fields } = signed.envelope
+    samples.envelope_encode_decode_per_s!.push(rate(500, 64, i => {
+      const decoded = decodeCanonical(encodeCanonical({ ...fields, seq: i }), BYTE_CAPS.attestation)
+      if (!decoded.ok || checkBody('attestation', (decoded.value as { body: unknown }).body) !== undefined) throw new Error('decode failed')
     }))
+    const small = buildLog(100_000)
+    samples.merkle_append_per_s_1e5!.push(small.perS)
+    samples.merkle_proof_per_s_1e5!.push(proofRate(small.log))
+    const large = buildLog(1_000_000)
+    samples.merkle_append_per_s_1e6!.push(large.perS)
+    samples.merkle_proof_per_s_1e6!.push(proofRate(large.log))
     ctx.log(`  run ${r + 1}: ${Object.entries(samples).map(([k, v]) => `${k} ${Math.round(v.at(-1)!)}`).join(', ')}`)
   }
   const out: BenchFigures = {}

@@ -256,6 +256,16 @@ describe('every body kind has its own strict schema', () => {
     })
   }
 
+  for (const kind of ALL_KINDS) {
+    it(`${kind}: an unknown field, at the top of the body or in a nested record, is refused even when validly signed`, () => {
+      const body = sampleBodies()[kind] as unknown as Record<string, unknown>
+      expect(errorName(forge({ kind, body }))).toBe('accepted')
+      expect(errorName(forge({ kind, body: { ...body, note: 'hi' } }))).toBe('SchemaError')
+      const nested = Object.entries(body).find(([, v]) => v !== null && typeof v === 'object' && !(v instanceof Uint8Array) && !Array.isArray(v))
+      if (nested !== undefined) expect(errorName(forge({ kind, body: { ...body, [nested[0]]: { ...(nested[1] as object), note: 'hi' } } }))).toBe('SchemaError')
+    })
+  }
+
   it('a job\'s model declares its size or not: both shapes open, the size as sealed', () => {
     for (const model of [bodies.job.model, { ...bodies.job.model, bytes: 1 }, { ...bodies.job.model, bytes: MAX_MODEL_BYTES }]) {
       const r = open(seal('job', { ...bodies.job, model }, alice, { seq: 1, ts: NOW }))
