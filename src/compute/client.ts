@@ -11,6 +11,7 @@ import { CancelledError, WorkerFailedError, reviveComputeError } from './errors.
 import type { ProviderName, ProviderReason } from './providers.ts'
 import type { ProgressReply, ReadyReply, ResultReply, ShardResultReply, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
 import type { ProcessingId } from './catalog.ts'
+import type { ShardSamples } from './shard-samples.ts'
 
 export interface ComputeClientInit {
   /** WASM threads wanted; the worker uses 1 without cross-origin isolation. */
@@ -51,6 +52,8 @@ export interface ShardRunResult {
   output: Uint8Array
   /** Worker time that was this shard's (its share of batched runs). */
   busyMs: number
+  /** The samples (images, lines, audio windows) the shard held, when the model's unit is known. */
+  samples: ShardSamples | undefined
   provider: ProviderName
   threads: number
   ortVersion: string

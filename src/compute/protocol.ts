@@ -11,6 +11,7 @@
  */
 import type { ProviderName, ProviderReason } from './providers.ts'
 import type { ProcessingId } from './catalog.ts'
+import type { ShardSamples } from './shard-samples.ts'
 import type { WireError } from './errors.ts'
 
 /** Execution settings the client fixes for the life of its worker. */
@@ -109,6 +110,8 @@ export interface ShardResultReply {
   output: Uint8Array
   /** Inference time that was this shard's: its share of each batched run, summed over its runs. */
   busyMs: number
+  /** The samples (images, lines, audio windows) the shard held, when the model's unit is known. */
+  samples: ShardSamples | undefined
   provider: ProviderName
   threads: number
   ortVersion: string

@@ -9,7 +9,7 @@
  *
  * See src/compute/shard-task.ts for what each shard input carries.
  */
-import { decodeTensors } from '../core/tensors.ts'
+import type { TensorMap } from '../core/tensors.ts'
 import { VAD } from './models/vad.ts'
 import type { ProcessingId } from './catalog.ts'
 
@@ -17,26 +17,22 @@ export type SampleUnit = 'images' | 'lines' | 'windows'
 
 export interface ShardSamples { count: number, unit: SampleUnit }
 
-/** The largest input decoded to count samples (shard-task.ts decodes up to the same). */
-const MAX_INPUT_BYTES = 64 * 1024 * 1024
-
 /**
- * The samples in one shard input of a model with `processing`; undefined
- * when the unit is unknown or the input does not decode (the shard then
- * counts as a shard). Never throws.
+ * The samples in one shard of a model with `processing`, from the tensors
+ * its input carries (decoded, and inflated if it came packed); undefined
+ * when the unit is unknown or the tensors are not what the model takes (the
+ * shard then counts as a shard). Never throws.
  */
-export function shardSamples (processing: ProcessingId, input: Uint8Array): ShardSamples | undefined {
+export function shardSamples (processing: ProcessingId, tensors: TensorMap): ShardSamples | undefined {
   if (processing === 'ocr-det') return { count: 1, unit: 'images' }
   if (processing === 'ocr-rec') return { count: 1, unit: 'lines' }
-  if (processing !== 'digits' && processing !== 'vad') return undefined
-  const decoded = decodeTensors(input, { maxBytes: MAX_INPUT_BYTES })
-  if (!decoded.ok) return undefined
   if (processing === 'digits') {
     // Gray levels [N, 28, 28] or float input [N, 1, 28, 28]: N images either way.
-    const n = Object.values(decoded.tensors)[0]?.dims[0]
+    const n = Object.values(tensors)[0]?.dims[0]
     return n === undefined || n < 1 ? undefined : { count: n, unit: 'images' }
   }
-  const audio = decoded.tensors.audio
+  if (processing !== 'vad') return undefined
+  const audio = tensors.audio
   if (audio === undefined || audio.dims.length !== 1) return undefined
   return { count: Math.ceil(audio.dims[0]! / VAD.frame), unit: 'windows' }
 }

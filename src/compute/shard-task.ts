@@ -12,9 +12,12 @@
  * them into the model's float input (a quarter of the bytes on the wire).
  * A digits shard likewise carries gray levels (`gray`: uint8 [N, 28, 28]);
  * one that carries the float `input` itself (posted before shards carried
- * levels) runs as it is.
+ * levels) runs as it is. Any of these may come packed (deflated, see
+ * src/core/packed-input.ts): it is inflated here first.
  */
-import { decodeTensors, encodeTensors, makeTensor, tensorValues, type TensorMap } from '../core/tensors.ts'
+import { encodeTensors, makeTensor, tensorValues, type TensorMap } from '../core/tensors.ts'
+import { unpackShardInput } from '../core/packed-input.ts'
+import { shardSamples, type ShardSamples } from './shard-samples.ts'
 import { BadInputError } from './errors.ts'
 import { frameProbabilities } from './models/vad.ts'
 import { detTensor, recTensor } from './models/ocr.ts'
@@ -37,15 +40,23 @@ export function vadShardInput (samples: Float32Array): Uint8Array {
   return encodeTensors({ audio: makeTensor('float32', [samples.length], samples) })
 }
 
+/** A computed shard: `encodeTensors` bytes of its output, and the samples it held when the model's unit is known. */
+export interface ShardOutput { output: Uint8Array, samples: ShardSamples | undefined }
+
 /**
- * Computes one shard; returns `encodeTensors` bytes of its output.
- * @throws {BadInputError} the input does not decode or lacks what the processing needs.
+ * Computes one shard.
+ * @throws {BadInputError} the input does not decode (or inflate) or lacks what the processing needs.
  * @throws whatever `run` throws (InputShapeError, CancelledError, …).
  */
-export async function computeShard (processing: ProcessingId, input: Uint8Array, run: RunTensors, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-  const decoded = decodeTensors(input, { maxBytes: MAX_INPUT_BYTES })
-  if (!decoded.ok) throw new BadInputError(`shard input: ${decoded.reason}`)
-  const tensors = decoded.tensors
+export async function computeShard (processing: ProcessingId, input: Uint8Array, run: RunTensors, options: { signal?: AbortSignal } = {}): Promise<ShardOutput> {
+  const unpacked = await unpackShardInput(input, MAX_INPUT_BYTES)
+  if (!unpacked.ok) throw new BadInputError(`shard input: ${unpacked.reason}`)
+  const tensors = unpacked.tensors
+  const samples = shardSamples(processing, tensors)
+  return { output: await computeOutput(processing, tensors, run, options), samples }
+}
+
+async function computeOutput (processing: ProcessingId, tensors: TensorMap, run: RunTensors, options: { signal?: AbortSignal }): Promise<Uint8Array> {
   if (processing === 'none') return encodeTensors(await run(tensors, options))
   if (processing === 'digits') {
     const gray = tensors[DIGITS.shard]

@@ -214,7 +214,7 @@ async function handleShard (req: ShardRequest): Promise<void> {
   const loaded = sessions.get(req.sha256)
   if (loaded === undefined) throw new ModelNotLoadedError(`model ${req.sha256.slice(0, 12)}… is not loaded in this worker`)
   let busyMs = 0
-  const output = await computeShard(req.processing, req.input, async feeds => {
+  const { output, samples } = await computeShard(req.processing, req.input, async feeds => {
     if (cancelled.has(req.id)) throw new CancelledError('shard cancelled')
     const outcome = await new Promise<RunOutcome>((resolve, reject) => {
       enqueue(req.id, req.sha256, feeds, o => { if (o instanceof Error) reject(o); else resolve(o) })
@@ -224,7 +224,7 @@ async function handleShard (req: ShardRequest): Promise<void> {
   })
   if (cancelled.has(req.id)) throw new CancelledError('shard cancelled')
   const rt = loaded.runtime
-  post({ type: 'shard-result', id: req.id, output, busyMs, provider: rt.provider, threads: rt.threads, ortVersion: rt.ortVersion }, [output.buffer as ArrayBuffer])
+  post({ type: 'shard-result', id: req.id, output, busyMs, samples, provider: rt.provider, threads: rt.threads, ortVersion: rt.ortVersion }, [output.buffer as ArrayBuffer])
 }
 
 /** Runs queued requests one batch at a time until the queue is empty. */

@@ -26,6 +26,7 @@ import { compareOutputs } from '../core/compare.ts'
 import { Scheduler, type SchedulerEvent } from '../core/scheduler.ts'
 import { MerkleLog } from '../core/merkle-log.ts'
 import { sealTreeHead, type HeadClaim } from '../core/tree-head.ts'
+import { packShardInput } from '../core/packed-input.ts'
 import { issueReceipt } from '../core/receipt.ts'
 import type { Ledger } from '../core/ledger.ts'
 import { refusal, type PullReply, type PullRequest, type ShardResult } from '../net/protocols/work.ts'
@@ -221,7 +222,10 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
    * @throws {SchemaError} the manifest is invalid (too many shards, bad policy).
    */
   async post (draft: JobDraft): Promise<string> {
-    const shards = draft.inputs.map(input => ({ inputHash: sha256(input), bytes: input.length }))
+    // Inputs that deflate well are posted packed (src/core/packed-input.ts): fewer bytes to send; the volunteer's worker inflates them.
+    const inputs: Uint8Array[] = []
+    for (const input of draft.inputs) inputs.push(await packShardInput(input))
+    const shards = inputs.map(input => ({ inputHash: sha256(input), bytes: input.length }))
     const body: JobBody = { model: draft.model, shards, policy: draft.policy }
     const manifest = seal('job', body, this.init.identity, this.seq.next('job'))
     const opened = open(manifest, { kinds: ['job'] })
@@ -237,7 +241,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       createdAt: this.now(),
       status: 'running'
     }
-    await this.init.store.putJob(stored, draft.inputs)
+    await this.init.store.putJob(stored, inputs)
     await this.resume(stored)
     void this.announce()
     return jobId

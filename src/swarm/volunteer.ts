@@ -39,7 +39,7 @@ import {
 import type { Catalog, CatalogModel } from '../compute/catalog.ts'
 import type { ModelProgress, ModelSource, ModelSourceKind } from '../compute/model-source.ts'
 import type { ComputeClient } from '../compute/client.ts'
-import { shardSamples, type ShardSamples } from '../compute/shard-samples.ts'
+import type { ShardSamples } from '../compute/shard-samples.ts'
 import type { JobStore } from '../store/job-store.ts'
 import type { StoredReceipt } from '../store/db.ts'
 import type { Peer } from './peer.ts'
@@ -423,6 +423,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         throw err
       }
       pace.roundTrip(performance.now() - started)
+      console.log(`XCH ${Math.round(started)} ${Math.round(performance.now() - started)}ms cap ${capacity} got ${reply.assignments.length} bytes ${reply.assignments.reduce((n, a) => n + a.input.length, 0)} handed ${handedIn.length} queue ${queue.length} groups ${groups.size}`)
       if (reply.error !== null) {
         this.log('requester %s: %s', job.requester, reply.error)
         if (reply.assignments.length === 0) throw new Error(`the requester refused: ${reply.error}`)
@@ -449,6 +450,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       const batch = queue.splice(0, pace.groupSize)
       const group: Promise<void> = Promise.all(batch.map(async a => await this.compute(job, model, a, signal))).then(done => {
         for (const { result, busyMs } of done) { results.push(result); if (result.error === null) pace.computed(busyMs) }
+        console.log(`GRP ${Math.round(performance.now())} busy ${done.map(d => d.busyMs.toFixed(1)).join(',')}`)
         const rest = this.init.gate.restAfter(done.reduce((sum, d) => sum + d.busyMs, 0))
         if (rest > 0) restUntil = Math.max(restUntil, performance.now() + rest)
       }, err => { failure ??= err }).finally(() => { groups.delete(group); toppedOut = false })
@@ -515,20 +517,18 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     if (ref === undefined || !bytesEqual(inputHash, ref.inputHash)) {
       return { result: { lease: a.lease, output: null, attestation: null, error: 'the input does not match the manifest' }, busyMs: 0 }
     }
-    let meta = { provider: 'wasm' as 'wasm' | 'webgpu', threads: 1, ortVersion: 'unknown' }
     let busyMs = 0
     try {
       const r = await this.init.client.runShard(model.sha256, model.processing, a.input, { signal })
       const output = r.output
-      meta = { provider: r.provider, threads: r.threads, ortVersion: r.ortVersion }
       busyMs = r.busyMs
       if (output.length > WORK_MAX_OUTPUT_BYTES) throw new Error(`output of ${output.length} bytes is over the protocol's cap`)
       const attestation = await sealAsync('attestation', {
         jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: sha256(output),
-        provider: meta.provider, ortVersion: meta.ortVersion.slice(0, 32) || 'unknown', threads: meta.threads, ms: Math.round(busyMs)
+        provider: r.provider, ortVersion: r.ortVersion.slice(0, 32) || 'unknown', threads: r.threads, ms: Math.round(busyMs)
       }, this.init.peer.identity, this.seq.next('attestation'))
       void this.attest?.publish(attestation).catch(() => {})
-      this.done.push({ jobId: job.jobId, shard: a.shard, ms: busyMs, at: this.now(), model: model.id, samples: shardSamples(model.processing, a.input) })
+      this.done.push({ jobId: job.jobId, shard: a.shard, ms: busyMs, at: this.now(), model: model.id, samples: r.samples })
       if (this.done.length > 1_000) this.done.splice(0, this.done.length - 1_000)
       this.emitChange()
       return { result: { lease: a.lease, output, attestation, error: null }, busyMs }

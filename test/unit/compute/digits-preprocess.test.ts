@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeTensors, encodeTensors, makeTensor, type TensorMap } from '../../../src/core/tensors.ts'
 import { computeShard } from '../../../src/compute/shard-task.ts'
+import { packShardInput } from '../../../src/core/packed-input.ts'
 import {
   digitGray, digitPixels, digitPredictions, digitsInput, digitsShardInput, digitsShardToInput, grayToUnit
 } from '../../../src/compute/models/digits.ts'
@@ -102,5 +103,19 @@ describe('digits shards carry gray levels', () => {
     const decoded = decodeTensors(seen[0]!)
     expect(decoded.ok && decoded.tensors.input?.dims).toEqual([1, 1, 28, 28])
     await expect(computeShard('digits', encodeTensors({ gray: makeTensor('float32', [1, 28, 28], grayToUnit(levels)) }), run)).rejects.toThrow(/uint8/)
+  })
+
+  it('a packed digits shard gives the model the same input, and counts its images', async () => {
+    const seen: Uint8Array[] = []
+    const run = async (feeds: TensorMap): Promise<TensorMap> => { seen.push(encodeTensors(feeds)); return { out: makeTensor('float32', [1], [0]) } }
+    const plain = encodeTensors(digitsShardInput(Array.from({ length: 64 }, () => levels)))
+    const packed = await packShardInput(plain)
+    expect(packed.length).toBeLessThan(plain.length / 2)
+    const a = await computeShard('digits', plain, run)
+    const b = await computeShard('digits', packed, run)
+    expect(seen[1]).toEqual(seen[0])
+    expect(b).toEqual(a)
+    expect(b.samples).toEqual({ count: 64, unit: 'images' })
+    await expect(computeShard('digits', packed.subarray(0, packed.length - 3), run)).rejects.toThrow(/shard input/)
   })
 })

@@ -50,7 +50,7 @@ describe('OCR job stages under onnxruntime-node', () => {
   })
 
   it('stage 2 built from the accepted map, and the results from both stages, read what recognizeText reads', async () => {
-    const detOutput = await computeShard('ocr-det', detShardInput(image), modelRun('ocr-det'))
+    const detOutput = (await computeShard('ocr-det', detShardInput(image), modelRun('ocr-det'))).output
     const shards = recShards(0, image, detOutput)
     expect(shards).toHaveLength(reference.lines.length)
     shards.forEach((s, i) => {
@@ -58,7 +58,7 @@ describe('OCR job stages under onnxruntime-node', () => {
       for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(s.crop.box[k] - reference.lines[i]!.box[k])).toBeLessThan(1)
     })
     const outputs = new Map<number, Uint8Array>()
-    for (const [i, s] of shards.entries()) outputs.set(i, await computeShard('ocr-rec', s.input, modelRun('ocr-rec')))
+    for (const [i, s] of shards.entries()) outputs.set(i, (await computeShard('ocr-rec', s.input, modelRun('ocr-rec'))).output)
     const rec: OcrRecMeta = { kind: 'ocr-rec', parent: 'det', crops: shards.map(s => s.crop) }
     const results = ocrResults({ kind: 'ocr', images: [{ file: 'text.png', width: image.width, height: image.height, type: 'image/png', bytes: new Uint8Array(0) }] }, {
       detected: new Map([[0, 'map0']]), detectFailed: new Set(), empty: new Map(), recs: [{ meta: rec, outputs, failed: new Set() }]
@@ -71,7 +71,7 @@ describe('OCR job stages under onnxruntime-node', () => {
   })
 
   it('a recognition shard is the crop at height 48, as recInput makes it', async () => {
-    const detOutput = await computeShard('ocr-det', detShardInput(image), modelRun('ocr-det'))
+    const detOutput = (await computeShard('ocr-det', detShardInput(image), modelRun('ocr-det'))).output
     const [first] = recShards(0, image, detOutput)
     let seen: Uint8Array | undefined
     await computeShard('ocr-rec', first!.input, async feeds => { seen = encodeTensors(feeds); return { out: makeTensor('float32', [1], [0]) } })
