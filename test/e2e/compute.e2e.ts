@@ -163,6 +163,11 @@ test('the worker re-checks the hash: corrupted bytes never reach a session; a ca
   expect(await page.evaluate(async () => await window.essaimCompute.clientCancel('ocr-det'))).toBe('CancelledError')
 })
 
+test('the worker honours aborts: runs aborted while queued get no result, the run before them completes', async ({ page }) => {
+  await openHarness(page)
+  expect(await page.evaluate(async () => await window.essaimCompute.workerCancelQueued('ocr-det'))).toEqual(['result', 'CancelledError', 'CancelledError'])
+})
+
 test('the Models page recognises a drawn digit', async ({ page }) => {
   await openModels(page)
   const pad = page.getByLabel('Draw a digit here')
