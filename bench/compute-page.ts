@@ -10,6 +10,7 @@ import { bundledCatalog } from '../src/compute/bundled-catalog.ts'
 import { ComputeClient } from '../src/compute/client.ts'
 import { benchInput } from './compute-inputs.ts'
 import type { RawReply, RawRequest } from './compute-raw-worker.ts'
+import type { WorkerReply } from '../src/compute/protocol.ts'
 
 const catalog = bundledCatalog()
 
@@ -117,6 +118,45 @@ const api = {
       const p = client.run(m.sha256, encodeTensors(inputs), { signal: controller.signal })
       controller.abort()
       return await p.then(() => 'resolved', (err: Error) => err.name)
+    } finally {
+      client.terminate()
+    }
+  },
+
+  /**
+   * What the worker itself answers when runs are aborted: three runs are
+   * queued behind each other (`id` must not batch), the last two aborted at
+   * once. Reads the worker's own replies (the client drops them once it has
+   * rejected), as `result` or the error name, for each run in order.
+   */
+  async workerCancelQueued (id: string): Promise<string[]> {
+    const replies = new Map<number, string>()
+    let worker: Worker | undefined
+    const client = new ComputeClient({
+      threads: 1,
+      preferGpu: false,
+      createWorker: () => {
+        worker = new Worker(new URL('../src/compute/worker.ts', import.meta.url), { type: 'module', name: 'essaim-compute' })
+        worker.addEventListener('message', (e: MessageEvent<WorkerReply>) => {
+          if (e.data.type === 'result') replies.set(e.data.id, 'result')
+          if (e.data.type === 'error') replies.set(e.data.id, e.data.error.name)
+        })
+        return worker
+      }
+    })
+    try {
+      const m = model(id)
+      await client.load({ sha256: m.sha256, bytes: await bytesOf(id) }, { batchable: m.batchable })
+      const input = encodeTensors(benchInput(m).inputs)
+      const controllers = [0, 1, 2].map(() => new AbortController())
+      const runs = controllers.map(async c => await client.run(m.sha256, input, { signal: c.signal }).then(() => 'resolved', (err: Error) => err.name))
+      controllers[1]!.abort()
+      controllers[2]!.abort()
+      await Promise.all(runs)
+      // Run ids follow the load's (1): 2, 3, 4. Wait for the worker's answer to each.
+      const ids = [2, 3, 4]
+      for (let waited = 0; ids.some(i => !replies.has(i)) && waited < 60_000; waited += 50) await new Promise(resolve => setTimeout(resolve, 50))
+      return ids.map(i => replies.get(i) ?? 'no reply')
     } finally {
       client.terminate()
     }

@@ -3,7 +3,8 @@
  * maps those messages to our named errors (errors.ts), so the UI and the
  * scheduler can tell a bad model from a bad input from a full memory. The
  * patterns are taken from messages onnxruntime 1.30 actually produces
- * (test/unit/compute/classify.test.ts runs them through onnxruntime-node).
+ * (test/unit/compute/classify.test.ts runs them through onnxruntime-node, and
+ * a real out-of-memory through onnxruntime-web's WASM build: `std::bad_alloc`).
  */
 import { BadInputError, ComputeError, InputShapeError, OutOfMemoryError, UnsupportedModelError, WorkerFailedError } from './errors.ts'
 

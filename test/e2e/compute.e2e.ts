@@ -4,7 +4,8 @@
  * the references computed with onnxruntime-node (test/fixtures/<model>/
  * reference.json, made by scripts/make-*-fixtures.ts) under each model's
  * comparison rule; corrupted, unsupported and malformed inputs each give a
- * clear, named error on the page.
+ * clear, named error on the page; model bytes fetched once are cached, so a
+ * second visit downloads nothing.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { readFile } from 'node:fs/promises'
@@ -14,6 +15,8 @@ import { parseCatalog, type Catalog } from '../../src/compute/catalog.ts'
 import type { CompareRule } from '../../src/core/schemas.ts'
 import { vadShardInput } from '../../src/compute/shard-task.ts'
 import { wavTo16k } from '../../src/compute/models/vad.ts'
+import { startRelayProcess, volunteerUrl } from './support/swarm.ts'
+import { digitsFixture as digitFiles, postDigits } from './support/digits.ts'
 
 const parsed = parseCatalog(JSON.parse(await readFile('models/catalog.json', 'utf8')))
 if (!parsed.ok) throw new Error(parsed.reason)
@@ -176,6 +179,11 @@ test('the worker re-checks the hash: corrupted bytes never reach a session; a ca
   expect(await page.evaluate(async () => await window.essaimCompute.clientCancel('ocr-det'))).toBe('CancelledError')
 })
 
+test('the worker honours aborts: runs aborted while queued get no result, the run before them completes', async ({ page }) => {
+  await openHarness(page)
+  expect(await page.evaluate(async () => await window.essaimCompute.workerCancelQueued('ocr-det'))).toEqual(['result', 'CancelledError', 'CancelledError'])
+})
+
 test('the Models page recognises a drawn digit', async ({ page }) => {
   await openModels(page)
   const pad = page.getByLabel('Draw a digit here')
@@ -212,5 +220,35 @@ test('OCR model outputs in the browser agree with onnxruntime-node under the cat
     }
   } finally {
     await runner.close()
+  }
+})
+
+test('a second visit takes the model from this browser\'s cache: it is not downloaded again', async ({ browser }) => {
+  const { files } = await digitFiles(16)
+  const relay = await startRelayProcess()
+  const context = await browser.newContext()
+  try {
+    /** Opens the app in this profile; every request for a model file it makes lands in `downloads`. */
+    const visit = async (downloads: string[]): Promise<Page> => {
+      const page = await context.newPage()
+      page.on('request', r => { const path = new URL(r.url()).pathname; if (path.startsWith('/models/')) downloads.push(path) })
+      await page.goto(volunteerUrl([relay.addr]))
+      await expect(page.getByTestId('own-peer-id')).not.toBeEmpty({ timeout: 30_000 })
+      return page
+    }
+    // Posting 16 digits (2 shards, 1 canary) makes the requester run the canary, so it loads the model.
+    const first: string[] = []
+    const page = await visit(first)
+    await postDigits(page, files)
+    expect(first).toEqual(['/models/digits.onnx'])
+    await page.close()
+
+    const second: string[] = []
+    const again = await visit(second)
+    await postDigits(again, files.slice().reverse())
+    expect(second).toEqual([])
+  } finally {
+    await context.close()
+    await relay.kill()
   }
 })

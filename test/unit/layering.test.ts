@@ -1,7 +1,8 @@
 /**
  * DESIGN.md "Layers (imports only point down)": src/core is pure (no DOM,
  * IndexedDB, libp2p or ORT); net, compute and store build on core only;
- * swarm wires them; ui sits on top. This test is the lint rule that keeps it so.
+ * swarm wires them; ui sits on top. This test is the lint rule that keeps it so,
+ * and keeps onnxruntime-web inside the compute worker (never the UI thread).
  */
 import { describe, it, expect } from 'vitest'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -56,4 +57,15 @@ describe('layering', () => {
       expect(bad).toEqual([])
     })
   }
+
+  it('only the compute worker loads onnxruntime-web: inference never runs on the UI thread', () => {
+    const loaders: string[] = []
+    for (const file of files(src)) {
+      const text = readFileSync(file, 'utf8')
+      // Type-only imports are erased at build time; any other static or dynamic import loads the runtime.
+      const runtime = /(?:^|\n)\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s+['"]onnxruntime-web(?:\/[^'"?]*)?['"]|import\(\s*['"]onnxruntime-web(?:\/[^'"?]*)?['"]\s*\)/
+      if (runtime.test(text)) loaders.push(relative(src, file))
+    }
+    expect(loaders).toEqual(['compute/worker.ts'])
+  })
 })
