@@ -56,6 +56,8 @@ export const BACKOFF_JITTER = 0.3
 export const DIRECT_DIAL_ATTEMPTS = 5
 export const DIRECT_DIAL_RETRY_MS = 1_000
 export const DIRECT_DIAL_TIMEOUT_MS = 15_000
+/** Delay before dialling again a peer whose direct connection closed (ours to dial, and not reached another way). */
+export const DIRECT_REDIAL_DELAY_MS = 1_000
 /** Delay before closing a peer's relayed connections once a direct one is open (lets signalling finish on both sides). */
 export const RELAYED_CLOSE_DELAY_MS = 2_000
 

@@ -6,7 +6,9 @@
  * Once a direct connection to a peer is open, its relayed connections are
  * closed: they only carried WebRTC signalling, and each one holds a slot and
  * bandwidth on the relay (and would keep a closed tab listed until the relay
- * noticed).
+ * noticed). So when a direct connection drops (e.g. a tab busy for seconds
+ * missed its pings), the dialling side dials again at once: two tabs that
+ * only had each other would otherwise never hear a heartbeat that prompts it.
  */
 import { TypedEventEmitter } from 'main-event'
 import { WebRTC } from '@multiformats/multiaddr-matcher'
@@ -15,7 +17,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { TypedEventTarget } from 'main-event'
 import {
-  BACKOFF_JITTER, DIRECT_DIAL_ATTEMPTS, DIRECT_DIAL_RETRY_MS, DIRECT_DIAL_TIMEOUT_MS,
+  BACKOFF_JITTER, DIRECT_DIAL_ATTEMPTS, DIRECT_DIAL_RETRY_MS, DIRECT_DIAL_TIMEOUT_MS, DIRECT_REDIAL_DELAY_MS,
   RELAY_BACKOFF_MAX_MS, RELAY_BACKOFF_MIN_MS, RELAYED_CLOSE_DELAY_MS
 } from './constants.ts'
 
@@ -146,8 +148,13 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
 
   private onClose (evt: CustomEvent<Connection>): void {
     const remote = evt.detail.remotePeer.toString()
+    if (this.controller.signal.aborted) return
     const relay = this.relays.get(remote)
-    if (relay === undefined || this.controller.signal.aborted) return
+    if (relay === undefined) {
+      // A tab that is gone for good fails these dials quickly at the relay (no reservation).
+      if (isDirectWebRTC(evt.detail)) this.later(DIRECT_REDIAL_DELAY_MS, () => { this.ensureDirect(evt.detail.remotePeer) })
+      return
+    }
     if (this.components.connectionManager.getConnections(evt.detail.remotePeer).length > 0) return
     const addr = this.relayAddrs.find(a => a.toString() === relay.addr)
     if (addr === undefined) return

@@ -3,10 +3,11 @@ import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { backoffDelay, isDirectWebRTC, shouldDial, withPeerId } from '../../../src/net/mesh.ts'
+import { defaultLogger } from '@libp2p/logger'
+import { backoffDelay, isDirectWebRTC, Mesh, shouldDial, withPeerId, type MeshComponents } from '../../../src/net/mesh.ts'
 import { peerTable } from '../../../src/net/peer-table.ts'
 import { PeerPenalties } from '../../../src/net/scoring.ts'
-import { BACKOFF_JITTER } from '../../../src/net/constants.ts'
+import { BACKOFF_JITTER, DIRECT_REDIAL_DELAY_MS } from '../../../src/net/constants.ts'
 
 const A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 const B = '12D3KooWKdoEGVrN2HGJqYqjZt9TCZwx6S2kP6TGMDn5AxWGtpjm'
@@ -71,5 +72,51 @@ describe('connection classification and the peer table', () => {
       id => id === B ? -100 : undefined, id => penalties.reason(id))
     expect(rows.map(r => [r.peerId, r.score, r.penalty])).toEqual([[B, -100, 'wrong-blob'], [A, undefined, undefined]])
     expect('penalty' in rows[1]!).toBe(false)
+  })
+})
+
+describe('a dropped direct connection', () => {
+  /** A Mesh over in-memory stand-ins for the libp2p components it uses, recording the dials it makes. */
+  function meshOf (self: string, known: Record<string, string[]>): { events: EventTarget, dials: string[][], stop: () => void } {
+    const events = new EventTarget()
+    const dials: string[][] = []
+    const m = new Mesh({
+      peerId: peerIdFromString(self),
+      peerStore: { get: async (id: { toString: () => string }) => ({ addresses: (known[id.toString()] ?? []).map(a => ({ multiaddr: multiaddr(a) })) }) },
+      connectionManager: {
+        getConnections: () => [],
+        openConnection: async (addrs: Array<{ toString: () => string }>) => { dials.push(addrs.map(a => a.toString())); throw new Error('not in this test') }
+      },
+      events,
+      logger: defaultLogger()
+    } as unknown as MeshComponents, { relays: [] })
+    m.start()
+    return { events, dials, stop: () => { m.stop() } }
+  }
+  const closed = (peer: string, addr: string, limits?: object): CustomEvent => new CustomEvent('connection:close', {
+    detail: { remotePeer: peerIdFromString(peer), remoteAddr: multiaddr(addr), limits, status: 'closed' }
+  })
+  const webrtcOfB = `${circuit}/webrtc/p2p/${B}`
+
+  it('is dialled again by the side that dials, at its /webrtc address', async () => {
+    expect(shouldDial(A, B)).toBe(true)
+    const a = meshOf(A, { [B]: [webrtcOfB, `${circuit}/p2p/${B}`] })
+    try {
+      a.events.dispatchEvent(closed(B, webrtcOfB))
+      await new Promise(resolve => setTimeout(resolve, DIRECT_REDIAL_DELAY_MS + 300))
+      expect(a.dials[0]).toEqual([webrtcOfB])
+    } finally { a.stop() }
+  })
+
+  it('is left to the other side by the side that does not dial; a relayed connection closing dials nothing', async () => {
+    const b = meshOf(B, { [A]: [`${circuit}/webrtc/p2p/${A}`] })
+    const a = meshOf(A, { [B]: [webrtcOfB] })
+    try {
+      b.events.dispatchEvent(closed(A, `${circuit}/webrtc/p2p/${A}`))
+      a.events.dispatchEvent(closed(B, `${circuit}/p2p/${B}`, { bytes: 1n }))
+      await new Promise(resolve => setTimeout(resolve, DIRECT_REDIAL_DELAY_MS + 300))
+      expect(b.dials).toEqual([])
+      expect(a.dials).toEqual([])
+    } finally { a.stop(); b.stop() }
   })
 })
