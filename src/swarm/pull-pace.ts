@@ -11,8 +11,8 @@
  *   "Determinism"); otherwise a group is one shard. Two groups are in the
  *   worker at once: while one runs, the next is queued there, so signing
  *   and handing in one group's results never leaves the worker idle.
- * - Beyond those, the volunteer holds enough shards to cover one pull round
- *   trip at the rate it computes, measured as it goes (exponential moving
+ * - Beyond those, the volunteer holds enough shards to cover two pull round
+ *   trips at the rate it computes, measured as it goes (exponential moving
  *   averages), up to WORK_MAX_HELD (the requester leases no more to one peer).
  */
 import { WORK_MAX_BATCH, WORK_MAX_HELD } from '../net/constants.ts'
@@ -28,6 +28,8 @@ export const PULL_TARGET_BYTES = 1024 * 1024
 export const GROUPS_IN_FLIGHT = 2
 /** Inference time a group of small shards should add up to: past it, batching saves little per-run overhead. */
 export const GROUP_TARGET_MS = 10
+/** Round trips of work held beyond what is in the worker. */
+const ROUND_TRIPS_COVERED = 2
 /** Weight of a new sample in the moving averages. */
 const ALPHA = 0.3
 
@@ -58,10 +60,14 @@ export class PullPace {
     if (Number.isFinite(ms) && ms >= 0) this.shardMs = ema(this.shardMs, Math.max(ms, 0.05))
   }
 
-  /** Shards to hold: the groups in the worker plus a round trip's worth at the measured rate. */
+  /**
+   * Shards to hold: the groups in the worker plus two round trips' worth at
+   * the measured rate (a round trip to a busy requester page often takes
+   * several times its average; one would leave the worker idle whenever one does).
+   */
   get hold (): number {
     const inWorker = GROUPS_IN_FLIGHT * this.groupSize
-    const cover = this.rttMs === undefined || this.shardMs === undefined ? 1 : Math.ceil(this.rttMs / this.shardMs)
+    const cover = this.rttMs === undefined || this.shardMs === undefined ? 1 : Math.ceil(ROUND_TRIPS_COVERED * this.rttMs / this.shardMs)
     return Math.min(WORK_MAX_HELD, inWorker + Math.max(1, cover))
   }
 }

@@ -423,7 +423,6 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         throw err
       }
       pace.roundTrip(performance.now() - started)
-      console.log(`XCH ${Math.round(started)} ${Math.round(performance.now() - started)}ms cap ${capacity} got ${reply.assignments.length} bytes ${reply.assignments.reduce((n, a) => n + a.input.length, 0)} handed ${handedIn.length} queue ${queue.length} groups ${groups.size}`)
       if (reply.error !== null) {
         this.log('requester %s: %s', job.requester, reply.error)
         if (reply.assignments.length === 0) throw new Error(`the requester refused: ${reply.error}`)
@@ -450,7 +449,6 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       const batch = queue.splice(0, pace.groupSize)
       const group: Promise<void> = Promise.all(batch.map(async a => await this.compute(job, model, a, signal))).then(done => {
         for (const { result, busyMs } of done) { results.push(result); if (result.error === null) pace.computed(busyMs) }
-        console.log(`GRP ${Math.round(performance.now())} busy ${done.map(d => d.busyMs.toFixed(1)).join(',')}`)
         const rest = this.init.gate.restAfter(done.reduce((sum, d) => sum + d.busyMs, 0))
         if (rest > 0) restUntil = Math.max(restUntil, performance.now() + rest)
       }, err => { failure ??= err }).finally(() => { groups.delete(group); toppedOut = false })

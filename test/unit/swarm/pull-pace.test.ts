@@ -37,7 +37,7 @@ describe('PullPace', () => {
     expect(new PullPace(true).hold).toBe(GROUPS_IN_FLIGHT * WORK_MAX_BATCH + 1)
   })
 
-  it('covers a round trip at the measured rate: slow shards need one in reserve, fast ones many', () => {
+  it('covers two round trips at the measured rate: slow shards need one in reserve, fast ones many', () => {
     const slow = new PullPace(false)
     slow.roundTrip(40)
     slow.computed(400)
@@ -45,7 +45,7 @@ describe('PullPace', () => {
     const fast = new PullPace(false)
     fast.roundTrip(40)
     fast.computed(5)
-    expect(fast.hold).toBe(GROUPS_IN_FLIGHT + 8)
+    expect(fast.hold).toBe(GROUPS_IN_FLIGHT + 16)
   })
 
   it('never holds more than the requester leases to one peer, whatever it measures', () => {
@@ -62,9 +62,9 @@ describe('PullPace', () => {
   it('follows a change of pace through its moving averages', () => {
     const p = new PullPace(false)
     p.roundTrip(20)
-    p.computed(20)
+    p.computed(40)
     expect(p.hold).toBe(GROUPS_IN_FLIGHT + 1)
-    for (let i = 0; i < 20; i++) p.computed(2)
+    for (let i = 0; i < 20; i++) p.computed(4)
     expect(p.hold).toBe(GROUPS_IN_FLIGHT + 10)
   })
 })
