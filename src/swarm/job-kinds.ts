@@ -111,29 +111,43 @@ export function canaryShards (shards: number, rate: number): number[] {
 
 /** Per-file results from accepted shard outputs; files whose shard is not verified yet are left out. */
 export function fileResults (meta: JobMeta, outputs: ReadonlyMap<number, Uint8Array>): FileResult[] {
+  if (meta.kind === 'ocr') return [] // both stages make OCR results: OcrPipeline.view
+  return [...outputs].flatMap(([shard, bytes]) => {
+    // A job page redraws as shards arrive: decoding every output each time made a large job's page quadratic.
+    const key = `${meta.kind}:${shard}`
+    const cached = decodedShards.get(bytes)
+    if (cached?.key === key) return cached.results
+    const results = shardResults(meta, shard, bytes)
+    decodedShards.set(bytes, { key, results })
+    return results
+  })
+}
+
+/** The results of each shard output already decoded, by its bytes (outputs are kept, never changed in place). */
+const decodedShards = new WeakMap<Uint8Array, { key: string, results: FileResult[] }>()
+
+/** The results of one shard's output (none if it does not decode as the job's model gives it). */
+function shardResults (meta: Exclude<JobMeta, { kind: 'ocr' }>, shard: number, bytes: Uint8Array): FileResult[] {
   const out: FileResult[] = []
-  if (meta.kind === 'ocr') return out // both stages make OCR results: OcrPipeline.view
-  for (const [shard, bytes] of outputs) {
-    const decoded = decodeTensors(bytes, { maxBytes: 64 * 1024 * 1024 })
-    if (!decoded.ok) continue
-    const t = decoded.tensors
-    if (meta.kind === 'digits') {
-      const logits = t.logits ?? Object.values(t)[0]
-      if (logits === undefined) continue
-      digitPredictions(logits).forEach((prediction, i) => {
-        const file = meta.files[shard * meta.perShard + i]
-        if (file !== undefined) out.push({ file, kind: 'digits', prediction })
-      })
-    } else if (meta.kind === 'vad') {
-      const probs = t.probs
-      const samples = meta.samples[shard]
-      if (probs === undefined || samples === undefined) continue
-      out.push({ file: meta.files[shard] ?? `clip ${shard}`, kind: 'vad', segments: speechSegments(Array.from(tensorValues(probs)), samples), durationMs: Math.round(samples * 1000 / VAD.sampleRate) })
-    } else {
-      const output: Record<string, { dtype: string, dims: number[], values: number[] }> = {}
-      for (const [name, v] of Object.entries(t)) output[name] = { dtype: v.dtype, dims: v.dims, values: Array.from(tensorValues(v)) }
-      out.push({ file: meta.files[shard] ?? `shard ${shard}`, kind: 'tensors', output })
-    }
+  const decoded = decodeTensors(bytes, { maxBytes: 64 * 1024 * 1024 })
+  if (!decoded.ok) return out
+  const t = decoded.tensors
+  if (meta.kind === 'digits') {
+    const logits = t.logits ?? Object.values(t)[0]
+    if (logits === undefined) return out
+    digitPredictions(logits).forEach((prediction, i) => {
+      const file = meta.files[shard * meta.perShard + i]
+      if (file !== undefined) out.push({ file, kind: 'digits', prediction })
+    })
+  } else if (meta.kind === 'vad') {
+    const probs = t.probs
+    const samples = meta.samples[shard]
+    if (probs === undefined || samples === undefined) return out
+    out.push({ file: meta.files[shard] ?? `clip ${shard}`, kind: 'vad', segments: speechSegments(Array.from(tensorValues(probs)), samples), durationMs: Math.round(samples * 1000 / VAD.sampleRate) })
+  } else {
+    const output: Record<string, { dtype: string, dims: number[], values: number[] }> = {}
+    for (const [name, v] of Object.entries(t)) output[name] = { dtype: v.dtype, dims: v.dims, values: Array.from(tensorValues(v)) }
+    out.push({ file: meta.files[shard] ?? `shard ${shard}`, kind: 'tensors', output })
   }
   return out
 }
