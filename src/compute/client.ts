@@ -11,7 +11,6 @@ import { CancelledError, WorkerFailedError, reviveComputeError } from './errors.
 import type { ProviderName, ProviderReason } from './providers.ts'
 import type { ProgressReply, ReadyReply, ResultReply, ShardResultReply, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
 import type { ProcessingId } from './catalog.ts'
-import type { ShardSamples } from './shard-samples.ts'
 
 export interface ComputeClientInit {
   /** WASM threads wanted; the worker uses 1 without cross-origin isolation. */
@@ -46,18 +45,8 @@ export interface RunResult {
   batched: number
 }
 
-/** One shard computed in the worker. */
-export interface ShardRunResult {
-  /** `encodeTensors` bytes of the shard's output. */
-  output: Uint8Array
-  /** Worker time that was this shard's (its share of batched runs). */
-  busyMs: number
-  /** The samples (images, lines, audio windows) the shard held, when the model's unit is known. */
-  samples: ShardSamples | undefined
-  provider: ProviderName
-  threads: number
-  ortVersion: string
-}
+/** One shard computed in the worker: its output, its share of worker time, its samples (protocol.ts ShardResultReply). */
+export type ShardRunResult = Omit<ShardResultReply, 'type' | 'id'>
 
 export interface LoadOptions {
   signal?: AbortSignal
