@@ -178,19 +178,21 @@ async function warmUp (loaded: Loaded): Promise<void> {
 
 /**
  * Queues one inference of a loaded model on `feeds` (checked against the
- * model's inputs first). A batchable model's run drains from a new task, so
- * run messages already waiting in the event loop join its batch (a small
- * WASM run can finish within one task, before the next message is even read);
- * any other drains at once (a VAD shard queues its frames one after another).
+ * model's inputs first) and drains the queue from a new task: messages
+ * already waiting in the event loop are read first, so runs join a batch and
+ * a cancel is seen before its run starts (a small WASM run can finish within
+ * one task, before the next message is even read). `now` drains at once: a
+ * shard's next VAD frame, which nothing else can join, and which a timer per
+ * frame would slow (nested timers are clamped to 4 ms).
  * @throws {ModelNotLoadedError}, {BadInputError}, {InputShapeError}
  */
-function enqueue (id: number, sha256: string, feeds: TensorMap, settle: QueuedRun['settle']): void {
+function enqueue (id: number, sha256: string, feeds: TensorMap, settle: QueuedRun['settle'], now = false): void {
   const loaded = sessions.get(sha256)
   if (loaded === undefined) throw new ModelNotLoadedError(`model ${sha256.slice(0, 12)}… is not loaded in this worker`)
   checkInputs(loaded.inputs, feeds)
   queue.push({ id, sha256, feeds, settle })
-  if (loaded.batchable) setTimeout(() => { void drain() }, 0)
-  else void drain()
+  if (now) void drain()
+  else setTimeout(() => { void drain() }, 0)
 }
 
 function handleRun (req: RunRequest): void {
@@ -217,7 +219,7 @@ async function handleShard (req: ShardRequest): Promise<void> {
   const { output, samples } = await computeShard(req.processing, req.input, async feeds => {
     if (cancelled.has(req.id)) throw new CancelledError('shard cancelled')
     const outcome = await new Promise<RunOutcome>((resolve, reject) => {
-      enqueue(req.id, req.sha256, feeds, o => { if (o instanceof Error) reject(o); else resolve(o) })
+      enqueue(req.id, req.sha256, feeds, o => { if (o instanceof Error) reject(o); else resolve(o) }, !loaded.batchable)
     })
     busyMs += outcome.ms / Math.max(1, outcome.batched)
     return outcome.outputs
