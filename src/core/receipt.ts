@@ -22,7 +22,7 @@
 import { bytesEqual } from './bytes.ts'
 import { decodeCanonical } from './cbor.ts'
 import { MAX_ENVELOPE_BYTES } from './constants.ts'
-import { open, seal, type Envelope, type SealMeta } from './envelope.ts'
+import { open, seal, sealAsync, type Envelope, type SealMeta } from './envelope.ts'
 import { InvalidProofError } from './errors.ts'
 import type { Identity } from './identity.ts'
 import { leafHash, verifyInclusion } from './merkle.ts'
@@ -55,10 +55,26 @@ export type ReceiptResult = VerifiedReceipt | Refusal
  * @throws {SchemaError|OversizedError|InvalidKeyError} as `seal()` does.
  */
 export function issueReceipt (identity: Identity, log: MerkleLog, verdict: Uint8Array, index: number, head: Uint8Array, meta: SealMeta): Uint8Array {
+  return sealReceipt(identity, receiptParts(log, verdict, index, head), meta)
+}
+
+/**
+ * {@link issueReceipt} with the signature made on the platform's native
+ * Ed25519 where there is one: the same bytes, without holding the thread.
+ * The inclusion proof is taken from `log` before it returns, so the log may
+ * grow meanwhile.
+ * @throws as {@link issueReceipt} does.
+ */
+export async function issueReceiptAsync (identity: Identity, log: MerkleLog, verdict: Uint8Array, index: number, head: Uint8Array, meta: SealMeta): Promise<Uint8Array> {
+  const parts = receiptParts(log, verdict, index, head)
+  return checkedReceipt(await sealAsync('receipt', parts, identity, meta))
+}
+
+/** A receipt's parts: the verdict at `index` of `log`, proven against `head`. */
+function receiptParts (log: MerkleLog, verdict: Uint8Array, index: number, head: Uint8Array): ReceiptBody {
   const h = verifyTreeHead(head)
   if (!h.ok) throw new InvalidProofError(h.reason)
-  const proof = log.inclusionProof(index, h.envelope.body.size)
-  return sealReceipt(identity, { verdict, index, proof, head }, meta)
+  return { verdict, index, proof: log.inclusionProof(index, h.envelope.body.size), head }
 }
 
 /**
@@ -67,7 +83,10 @@ export function issueReceipt (identity: Identity, log: MerkleLog, verdict: Uint8
  * @throws {SchemaError|OversizedError|InvalidKeyError} as `seal()` does.
  */
 export function sealReceipt (identity: Identity, parts: ReceiptBody, meta: SealMeta): Uint8Array {
-  const bytes = seal('receipt', parts, identity, meta)
+  return checkedReceipt(seal('receipt', parts, identity, meta))
+}
+
+function checkedReceipt (bytes: Uint8Array): Uint8Array {
   const check = verifyReceipt(bytes)
   if (!check.ok) throw new InvalidProofError(check.reason)
   return bytes

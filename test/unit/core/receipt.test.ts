@@ -9,7 +9,7 @@ import { describe, it, expect } from 'vitest'
 import { seal, open } from '../../../src/core/envelope.ts'
 import { bytesEqual, toHex } from '../../../src/core/bytes.ts'
 import { leafHash } from '../../../src/core/merkle.ts'
-import { sealReceipt, verifyReceipt } from '../../../src/core/receipt.ts'
+import { issueReceipt, issueReceiptAsync, sealReceipt, verifyReceipt } from '../../../src/core/receipt.ts'
 import { sealTreeHead, verifyTreeHead } from '../../../src/core/tree-head.ts'
 import { InvalidProofError } from '../../../src/core/errors.ts'
 import type { Envelope } from '../../../src/core/envelope.ts'
@@ -92,6 +92,19 @@ describe('receipts', () => {
     expect(old.ok && old.head.body.size).toBe(5)
     // A leaf appended after a head cannot be proven against it.
     expect(() => r.receipt(7, h5)).toThrow(RangeError)
+  })
+
+  it('issueReceiptAsync seals the same bytes as issueReceipt, with the proof taken before the log grows on', async () => {
+    const r = requesterWith(5)
+    const head = r.head()
+    const meta = { seq: 500, ts: TS + 500 }
+    const pending = issueReceiptAsync(r.identity, r.log, r.verdicts[3]!, 3, head, meta)
+    r.verdict(20, [bob])
+    const bytes = await pending
+    expect(bytes).toEqual(issueReceipt(r.identity, r.log, r.verdicts[3]!, 3, head, meta))
+    const v = verifyReceipt(bytes)
+    expect(v.ok && v.index).toBe(3)
+    await expect(issueReceiptAsync(r.identity, r.log, r.verdicts[3]!, 5, head, meta)).rejects.toThrow(RangeError)
   })
 
   const cases: Array<[string, (r: TestRequester) => Uint8Array, string, RegExp]> = [
