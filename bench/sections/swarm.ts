@@ -74,12 +74,12 @@ const digitsRun = (key: string, perShard: number, shards: number, group: number)
   rawSizes: { N: perShard * group }
 })
 const MODELS: ModelRun[] = [
-  digitsRun('digits', 256, 24, 1),
+  digitsRun('digits', 256, 48, 1),
   digitsRun('digits_shard8', 8, 128, WORK_MAX_BATCH),
   {
     id: 'vad',
     key: 'vad',
-    job: () => ({ files: speechFiles(8, `s${Date.now()}`).files, shards: 8 }),
+    job: () => ({ files: speechFiles(24, `s${Date.now()}`).files, shards: 24 }),
     warm: () => ({ files: speechFiles(4, `w${Date.now()}`).files, shards: 4 }),
     // A VAD shard is a whole clip, run frame by frame; its samples are frames.
     perShard: vadFrames(speech.samples),
