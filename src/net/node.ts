@@ -33,7 +33,7 @@ import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { pubsubPeerDiscovery, type PubSubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
-import type { Libp2pEvents, PeerDiscovery } from '@libp2p/interface'
+import type { Libp2pEvents, PeerDiscovery, PeerId } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { isPrivate } from '@libp2p/utils'
@@ -41,7 +41,7 @@ import { WebSockets } from '@multiformats/multiaddr-matcher'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Identity } from '../core/identity.ts'
 import { DISCOVERY_INTERVAL_MS } from './constants.ts'
-import { mesh, type Mesh } from './mesh.ts'
+import { mesh, shouldDial, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
 import { work, type WorkService } from './protocols/work.ts'
 import { logService, type LogService } from './protocols/log.ts'
@@ -142,8 +142,11 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
  * addresses change, and once more shortly after (the relay's subscription to
  * the topic may arrive just after the reservation, and a broadcast with no
  * subscriber is skipped), lets peers dial a new tab about an interval sooner.
+ * And a new tab that is the one to dial us (mesh.ts: one side dials) learns
+ * our address from a broadcast made as soon as we hear of it, not at our next
+ * interval.
  */
-function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery): (components: C & { events: TypedEventTarget<Libp2pEvents> }) => PeerDiscovery {
+function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery): (components: C & { events: TypedEventTarget<Libp2pEvents>, peerId: PeerId }) => PeerDiscovery {
   return components => {
     const discovery = factory(components) as PubSubPeerDiscovery
     const broadcast = (): void => {
@@ -154,9 +157,25 @@ function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery)
       broadcast()
       setTimeout(broadcast, ANNOUNCE_AGAIN_MS)
     })
+    answerNewDialers(components.events, components.peerId.toString(), broadcast)
     return discovery
   }
 }
+
+/**
+ * Calls `broadcast` (once for discoveries arriving together) when a peer we
+ * do not dial is discovered: that peer dials us, and needs our address.
+ */
+export function answerNewDialers (events: TypedEventTarget<Pick<Libp2pEvents, 'peer:discovery'>>, self: string, broadcast: () => void): void {
+  let soon: ReturnType<typeof setTimeout> | undefined
+  events.addEventListener('peer:discovery', evt => {
+    if (soon !== undefined || shouldDial(self, evt.detail.id.toString())) return
+    soon = setTimeout(() => { soon = undefined; broadcast() }, ANSWER_DIALER_MS)
+  })
+}
+
+/** How long discoveries are gathered before answering them with one broadcast. */
+const ANSWER_DIALER_MS = 50
 
 /** Second broadcast after an address change (see announcingOnNewAddresses). */
 const ANNOUNCE_AGAIN_MS = 400

@@ -8,6 +8,7 @@ import { backoffDelay, isDirectWebRTC, Mesh, shouldDial, withPeerId, type MeshCo
 import { peerTable } from '../../../src/net/peer-table.ts'
 import { PeerPenalties } from '../../../src/net/scoring.ts'
 import { BACKOFF_JITTER, DIRECT_REDIAL_DELAY_MS } from '../../../src/net/constants.ts'
+import { answerNewDialers } from '../../../src/net/node.ts'
 
 const A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 const B = '12D3KooWKdoEGVrN2HGJqYqjZt9TCZwx6S2kP6TGMDn5AxWGtpjm'
@@ -118,5 +119,26 @@ describe('a dropped direct connection', () => {
       expect(b.dials).toEqual([])
       expect(a.dials).toEqual([])
     } finally { a.stop(); b.stop() }
+  })
+})
+
+describe('answering a new peer that dials us', () => {
+  const discovered = (id: string): CustomEvent => new CustomEvent('peer:discovery', { detail: { id: peerIdFromString(id), multiaddrs: [] } })
+
+  it('broadcasts our addresses once for the discoveries of peers that dial us, and not for peers we dial', async () => {
+    expect(shouldDial(B, A)).toBe(false)
+    const events = new EventTarget()
+    let broadcasts = 0
+    answerNewDialers(events as never, B, () => { broadcasts++ })
+    events.dispatchEvent(discovered(A))
+    events.dispatchEvent(discovered(R))
+    await new Promise(resolve => setTimeout(resolve, 150))
+    expect(broadcasts).toBe(1)
+    const a = new EventTarget()
+    let fromA = 0
+    answerNewDialers(a as never, A, () => { fromA++ })
+    a.dispatchEvent(discovered(B))
+    await new Promise(resolve => setTimeout(resolve, 150))
+    expect(fromA).toBe(0)
   })
 })
