@@ -3,10 +3,11 @@
  * inference worker (a `shard` request, src/compute/worker.ts): the page
  * posts the shard's bytes as they came and gets the output bytes back, and
  * everything in between (decoding, pre-processing, every inference) stays
- * off the page's thread. For most models a shard is one inference. Silero VAD is stateful frame by frame, so a VAD shard
- * is a whole clip (`audio`: float32 [samples] at 16 kHz) and its output is
- * the speech probability of every frame (`probs`); the requester turns
- * those into segments, with the same code the Models page uses.
+ * off the page's thread. For most models a shard is one inference. Silero
+ * VAD is stateful frame by frame, so a VAD shard is a whole clip (`audio`:
+ * float32 [samples] at 16 kHz) and its output is the speech probability of
+ * every frame (`probs`); the requester turns those into segments, with the
+ * same code the Models page uses.
  * An OCR shard (text detection or recognition) carries its pixels as
  * `rgb`: uint8 [H, W, 3], already at the model's size; the volunteer turns
  * them into the model's float input (a quarter of the bytes on the wire).

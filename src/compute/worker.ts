@@ -54,8 +54,8 @@ interface Loaded {
   runtime: Runtime
 }
 
-/** What one run gave: its outputs, the run's time, and how many requests shared it. */
-interface RunOutcome { outputs: TensorMap, ms: number, batched: number }
+/** What one run gave: its outputs, the run's time, how many requests shared it, and the runtime it ran on. */
+interface RunOutcome { outputs: TensorMap, ms: number, batched: number, runtime: Runtime }
 
 /** A queued inference; `id` is the request it belongs to (a `run`, or the `shard` it is part of). */
 interface QueuedRun {
@@ -177,18 +177,27 @@ async function warmUp (loaded: Loaded): Promise<void> {
 }
 
 /**
- * Queues one inference of a loaded model on `feeds` (checked against the
- * model's inputs first) and drains the queue from a new task: messages
- * already waiting in the event loop are read first, so runs join a batch and
- * a cancel is seen before its run starts (a small WASM run can finish within
- * one task, before the next message is even read). `now` drains at once: a
- * shard's next VAD frame, which nothing else can join, and which a timer per
- * frame would slow (nested timers are clamped to 4 ms).
- * @throws {ModelNotLoadedError}, {BadInputError}, {InputShapeError}
+ * The session loaded for `sha256`.
+ * @throws {ModelNotLoadedError} if there is none (never loaded, or evicted).
  */
-function enqueue (id: number, sha256: string, feeds: TensorMap, settle: QueuedRun['settle'], now = false): void {
+function loadedModel (sha256: string): Loaded {
   const loaded = sessions.get(sha256)
   if (loaded === undefined) throw new ModelNotLoadedError(`model ${sha256.slice(0, 12)}… is not loaded in this worker`)
+  return loaded
+}
+
+/**
+ * Queues one inference of `loaded` (the session of model `sha256`) on
+ * `feeds` (checked against the model's inputs first) and drains the queue
+ * from a new task: messages already waiting in the event loop are read
+ * first, so runs join a batch and a cancel is seen before its run starts (a
+ * small WASM run can finish within one task, before the next message is even
+ * read). `now` drains at once: a shard's next VAD frame, which nothing else
+ * can join, and which a timer per frame would slow (nested timers are
+ * clamped to 4 ms).
+ * @throws {BadInputError}, {InputShapeError}
+ */
+function enqueue (id: number, sha256: string, loaded: Loaded, feeds: TensorMap, settle: QueuedRun['settle'], now = false): void {
   checkInputs(loaded.inputs, feeds)
   queue.push({ id, sha256, feeds, settle })
   if (now) void drain()
@@ -196,30 +205,27 @@ function enqueue (id: number, sha256: string, feeds: TensorMap, settle: QueuedRu
 }
 
 function handleRun (req: RunRequest): void {
+  const loaded = loadedModel(req.sha256)
   const decoded = decodeTensors(req.input)
   if (!decoded.ok) throw new BadInputError(`input is not a valid tensor map: ${decoded.reason}`)
-  enqueue(req.id, req.sha256, decoded.tensors, outcome => {
+  enqueue(req.id, req.sha256, loaded, decoded.tensors, outcome => {
     const cancelledHere = cancelled.delete(req.id)
     if (outcome instanceof Error) { post({ type: 'error', id: req.id, error: toWireError(outcome) }); return }
     if (cancelledHere) { post({ type: 'error', id: req.id, error: toWireError(new CancelledError('run cancelled')) }); return }
-    const loaded = sessions.get(req.sha256)
-    const rt = loaded?.runtime
+    const { runtime: rt, ms, batched } = outcome
     const output = encodeTensors(outcome.outputs)
-    post({
-      type: 'result', id: req.id, output, ms: outcome.ms, provider: rt?.provider ?? 'wasm', threads: rt?.threads ?? 1, ortVersion: rt?.ortVersion ?? '', batched: outcome.batched
-    }, [output.buffer as ArrayBuffer])
+    post({ type: 'result', id: req.id, output, ms, provider: rt.provider, threads: rt.threads, ortVersion: rt.ortVersion, batched }, [output.buffer as ArrayBuffer])
   })
 }
 
 /** Computes a whole shard; its inferences are queued like runs, under the shard's id. */
 async function handleShard (req: ShardRequest): Promise<void> {
-  const loaded = sessions.get(req.sha256)
-  if (loaded === undefined) throw new ModelNotLoadedError(`model ${req.sha256.slice(0, 12)}… is not loaded in this worker`)
+  const loaded = loadedModel(req.sha256)
   let busyMs = 0
   const { output, samples } = await computeShard(req.processing, req.input, async feeds => {
     if (cancelled.has(req.id)) throw new CancelledError('shard cancelled')
     const outcome = await new Promise<RunOutcome>((resolve, reject) => {
-      enqueue(req.id, req.sha256, feeds, o => { if (o instanceof Error) reject(o); else resolve(o) }, !loaded.batchable)
+      enqueue(req.id, req.sha256, loaded, feeds, o => { if (o instanceof Error) reject(o); else resolve(o) }, !loaded.batchable)
     })
     busyMs += outcome.ms / Math.max(1, outcome.batched)
     return outcome.outputs
@@ -270,7 +276,7 @@ async function runGroup (loaded: Loaded, group: QueuedRun[]): Promise<void> {
     for (const g of group) g.settle(error)
     return
   }
-  group.forEach((g, i) => { g.settle({ outputs: pieces[i]!, ms, batched: group.length }) })
+  group.forEach((g, i) => { g.settle({ outputs: pieces[i]!, ms, batched: group.length, runtime: rt }) })
 }
 
 /** Drops the request's queued runs at once; one already inside ORT cannot be interrupted, so its result is discarded when it ends. */

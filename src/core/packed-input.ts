@@ -13,6 +13,7 @@
  * lease, not the volunteer its memory. Uses the platform's
  * CompressionStream / DecompressionStream (browsers, workers and Node).
  */
+import { concat } from './bytes.ts'
 import { decodeTensors, encodeTensors, type TensorMap } from './tensors.ts'
 
 /** The name of the one tensor of a packed input. */
@@ -74,8 +75,5 @@ async function transform (bytes: Uint8Array, stream: CompressionStream | Decompr
     if (total > maxBytes) { await reader.cancel().catch(() => {}); return undefined }
     chunks.push(value)
   }
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const c of chunks) { out.set(c, at); at += c.length }
-  return out
+  return concat(...chunks)
 }
