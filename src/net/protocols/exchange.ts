@@ -47,7 +47,7 @@ export async function requestReply<Rep> (connectionManager: ConnectionManager, p
   let frame: Uint8Array
   try {
     stream = await connectionManager.openStream(peer, protocol, { signal, runOnLimitedConnection: false })
-    const lp = lpStream(stream, { maxDataLength: o.maxReplyBytes })
+    const lp = framedStream(stream, o.maxReplyBytes)
     await lp.write(encodeCanonical(request), { signal })
     await stream.close({ signal })
     frame = (await lp.read({ signal })).subarray()
@@ -68,6 +68,24 @@ export async function requestReply<Rep> (connectionManager: ConnectionManager, p
 }
 
 /**
+ * Length-prefixed frames of up to `maxBytes` on `stream`. lpStream reads
+ * through a byte buffer capped at 4 MiB unless told otherwise, and aborts
+ * the stream when a frame outgrows it: a pull handing in a few large outputs
+ * (an OCR line's is ~2 MB), or a reply of several shards' inputs, was cut
+ * off. The buffer holds one frame and its length prefix; it never shrinks
+ * below lpStream's default, so a frame over a small cap still arrives far
+ * enough for its length to be read and refused with a reason.
+ */
+function framedStream (stream: Stream, maxBytes: number): ReturnType<typeof lpStream> {
+  return lpStream(stream, { maxDataLength: maxBytes, maxBufferSize: Math.max(LP_DEFAULT_BUFFER_BYTES, maxBytes + MAX_LENGTH_PREFIX_BYTES) })
+}
+
+/** lpStream's own read buffer cap (@libp2p/utils byteStream). */
+const LP_DEFAULT_BUFFER_BYTES = 4 * 1024 * 1024
+/** Bytes of the longest varint length prefix (a 64-bit length). */
+const MAX_LENGTH_PREFIX_BYTES = 10
+
+/**
  * Serves one exchange on an inbound `stream`: reads a request of at most
  * `maxRequestBytes`, hands it (or why it was refused) to `answer`, writes
  * the reply and closes. Throws what the stream throws (the caller logs it
@@ -79,7 +97,7 @@ export async function replyOnce<Req, Rep> (stream: Stream, o: {
   signal: AbortSignal
   answer: (request: Decoded<Req>) => Promise<Rep>
 }): Promise<void> {
-  const lp = lpStream(stream, { maxDataLength: o.maxRequestBytes })
+  const lp = framedStream(stream, o.maxRequestBytes)
   let request: Decoded<Req>
   try {
     const frame = (await lp.read({ signal: o.signal })).subarray()

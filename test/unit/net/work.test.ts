@@ -146,6 +146,29 @@ describe('work protocol', () => {
     }
   })
 
+  it('carries frames over 4 MiB both ways (lpStream\'s default read buffer would abort them)', async () => {
+    const big = 6 * 1024 * 1024
+    const other = await node()
+    try {
+      other.services.work.serve(async (_peer, request) => ({
+        assignments: [{ lease: 9, shard: 0, input: new Uint8Array(big).fill(3) }],
+        received: request.results.map(r => r.lease),
+        cancel: [],
+        waitMs: 0,
+        done: false,
+        error: null
+      }))
+      await volunteer.dial(other.getMultiaddrs()[0]!)
+      const reply = await volunteer.services.work.pull(other.peerId, {
+        job: new Uint8Array(32), capacity: 1, results: [{ lease: 4, output: new Uint8Array(big).fill(1), attestation: null, error: null }]
+      })
+      expect(reply.received).toEqual([4])
+      expect(reply.assignments[0]!.input.length).toBe(big)
+    } finally {
+      await other.stop()
+    }
+  })
+
   it('refusal() never hands out work', () => {
     expect(refusal('x')).toMatchObject({ assignments: [], done: false, error: 'x' })
   })
