@@ -47,6 +47,32 @@ const api = {
     }
   },
 
+  /**
+   * Samples/s of the volunteer's own shard code alone (`runShard` in a fresh
+   * ComputeClient, nothing of the swarm around it) on the given shard inputs
+   * (base64 bytes as a requester stored them), one after another. A first,
+   * untimed pass over all of them warms the worker up: V8 first runs
+   * onnxruntime's WASM through its baseline compiler and swaps in optimised
+   * code as functions get hot, so a fresh worker is slower for its first
+   * seconds than the volunteer's long-running one.
+   */
+  async shardSps (id: string, inputsB64: string[], threads: number): Promise<{ sps: number, samples: number, ms: number }> {
+    const client = new ComputeClient({ threads, preferGpu: false })
+    try {
+      const m = model(id)
+      await client.load({ sha256: m.sha256, bytes: await bytesOf(id) }, { batchable: m.batchable })
+      const inputs = inputsB64.map(unb64)
+      for (const input of inputs) await client.runShard(m.sha256, m.processing, input)
+      let samples = 0
+      const t0 = performance.now()
+      for (const input of inputs) samples += (await client.runShard(m.sha256, m.processing, input)).samples?.count ?? 1
+      const ms = performance.now() - t0
+      return { sps: samples * 1000 / ms, samples, ms }
+    } finally {
+      client.terminate()
+    }
+  },
+
   /** Loads a catalog model in a fresh ComputeClient and runs base64 input bytes; `corrupt` flips one model byte first. */
   async clientRun (id: string, inputB64: string, options: { threads?: number, corrupt?: boolean } = {}): Promise<{ ok: true, output: string, provider: string, threads: number, ortVersion: string } | { ok: false, name: string, message: string }> {
     const client = new ComputeClient({ threads: options.threads ?? 1, preferGpu: false })

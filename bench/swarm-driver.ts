@@ -102,28 +102,11 @@ export interface JobTimes {
 export async function jobTimes (page: Page, jobId: string, shards: number): Promise<JobTimes> {
   const deadline = Date.now() + 30_000
   for (;;) {
-    // A string, not a function: tsx would wrap named inner functions in a helper the page lacks.
-    const raw = await page.evaluate(`(async (id) => {
-      const db = await new Promise((resolve, reject) => {
-        const req = indexedDB.open('essaim')
-        req.onsuccess = () => resolve(req.result)
-        req.onerror = () => reject(req.error)
-      })
-      const read = (store, key) => new Promise((resolve, reject) => {
-        const os = db.transaction(store, 'readonly').objectStore(store)
-        const req = key === undefined ? os.getAll() : os.get(key)
-        req.onsuccess = () => resolve(req.result)
-        req.onerror = () => reject(req.error)
-      })
-      const b64 = u8 => { let s = ''; for (const b of u8) s += String.fromCharCode(b); return btoa(s) }
-      try {
-        const job = await read('jobs', id)
-        const log = await read('log')
-        return { manifest: job === undefined ? null : b64(job.manifest), verdicts: log.map(b64) }
-      } finally {
-        db.close()
-      }
-    })(${JSON.stringify(jobId)})`) as { manifest: string | null, verdicts: string[] }
+    const raw = await withStore<{ manifest: string | null, verdicts: string[] }>(page, `async (id) => {
+      const job = await read('jobs', id)
+      const log = await read('log')
+      return { manifest: job === undefined ? null : b64(job.manifest), verdicts: log.map(b64) }
+    }`, jobId)
     if (raw.manifest === null) throw new Error(`job ${jobId} is not in the requester's store`)
     const manifest = open(Buffer.from(raw.manifest, 'base64'), { kinds: ['job'] })
     if (!manifest.ok) throw new Error(`stored manifest does not open: ${manifest.error.message}`)
@@ -140,6 +123,54 @@ export async function jobTimes (page: Page, jobId: string, shards: number): Prom
     if (Date.now() > deadline) throw new Error(`only ${first.size}/${shards} verdicts of ${jobId} stored`)
     await page.waitForTimeout(100)
   }
+}
+
+/**
+ * Runs `body`, an async arrow `(arg) => …` given as source text, in the page
+ * with its IndexedDB open: `read(store, key)` gets a value (all values
+ * without a key) and `b64(bytes)` encodes bytes. A string, not a function:
+ * tsx would wrap named inner functions in a helper the page lacks.
+ */
+async function withStore<T> (page: Page, body: string, arg: unknown): Promise<T> {
+  return await page.evaluate(`(async (arg) => {
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open('essaim')
+      req.onsuccess = () => resolve(req.result)
+      req.onerror = () => reject(req.error)
+    })
+    const read = (store, key) => new Promise((resolve, reject) => {
+      const os = db.transaction(store, 'readonly').objectStore(store)
+      const req = key === undefined ? os.getAll() : os.get(key)
+      req.onsuccess = () => resolve(req.result)
+      req.onerror = () => reject(req.error)
+    })
+    const b64 = u8 => { let s = ''; for (const b of u8) s += String.fromCharCode(b); return btoa(s) }
+    try {
+      return await (${body})(arg)
+    } finally {
+      db.close()
+    }
+  })(${JSON.stringify(arg)})`) as T
+}
+
+/** The shard inputs of a job as its requester stored them (`encodeTensors` bytes, packed or not), base64, in shard order. */
+export async function shardInputs (page: Page, jobId: string, shards: number): Promise<string[]> {
+  return await withStore<string[]>(page, `async ({ id, n }) => {
+    const inputs = await Promise.all(Array.from({ length: n }, (_, i) => read('inputs', [id, i])))
+    const missing = inputs.findIndex(x => x === undefined)
+    if (missing >= 0) throw new Error('no stored input for shard ' + missing)
+    return inputs.map(b64)
+  }`, { id: jobId, n: shards })
+}
+
+/** The recognition job (stage 2) an OCR job posted, and its shards (one per line). */
+export async function ocrReadingJob (page: Page, jobId: string): Promise<{ jobId: string, shards: number }> {
+  const found = await withStore<Array<{ jobId: string, shards: number }>>(page, `async (parent) => {
+    const jobs = await read('jobs')
+    return jobs.filter(j => j.meta?.kind === 'ocr-rec' && j.meta.parent === parent).map(j => ({ jobId: j.jobId, shards: j.meta.crops.length }))
+  }`, jobId)
+  if (found.length !== 1) throw new Error(`OCR job ${jobId} has ${found.length} recognition jobs, expected 1`)
+  return found[0]!
 }
 
 /**

@@ -84,3 +84,26 @@ export function speechFiles (count: number, tag: string): { files: InputFile[], 
   }
   return { files, samples: speech.length }
 }
+
+const TEXT_WIDTH = 480
+const TEXT_HEIGHT = 160
+
+/**
+ * `count` grayscale PNGs of the OCR fixture (test/fixtures/ocr/text.rgba,
+ * 480×160, two lines of text): image k moved k mod 16 pixels right and
+ * ⌊k / 16⌋ mod 16 down on a white page, so no two files are equal.
+ */
+export function textFiles (count: number, tag: string): InputFile[] {
+  const rgba = readFileSync(join('test', 'fixtures', 'ocr', 'text.rgba'))
+  const gray = new Uint8Array(TEXT_WIDTH * TEXT_HEIGHT)
+  for (let p = 0; p < gray.length; p++) gray[p] = Math.round(0.299 * rgba[4 * p]! + 0.587 * rgba[4 * p + 1]! + 0.114 * rgba[4 * p + 2]!)
+  const files: InputFile[] = []
+  for (let k = 0; k < count; k++) {
+    const dx = k % 16
+    const dy = Math.floor(k / 16) % 16
+    const moved = new Uint8Array(gray.length).fill(255)
+    for (let y = dy; y < TEXT_HEIGHT; y++) moved.set(gray.subarray((y - dy) * TEXT_WIDTH, (y - dy + 1) * TEXT_WIDTH - dx), y * TEXT_WIDTH + dx)
+    files.push({ name: `${tag}-${String(k).padStart(3, '0')}.png`, mimeType: 'image/png', buffer: grayPng(TEXT_WIDTH, TEXT_HEIGHT, moved) })
+  }
+  return files
+}

@@ -34,10 +34,11 @@ import type { Browser, Page } from '@playwright/test'
 import type { BenchContext, BenchFigures } from '../types.ts'
 import { openBenchBrowser } from '../browser.ts'
 import { peerRows, startRelayProcess } from '../../test/e2e/support/swarm.ts'
-import { digitFiles, speechFiles, vadFrames, type InputFile } from '../swarm-inputs.ts'
+import { digitFiles, speechFiles, textFiles, vadFrames, type InputFile } from '../swarm-inputs.ts'
 import { WORK_MAX_BATCH } from '../../src/net/constants.ts'
 import {
-  advertisedThreads, gossipDelays, jobTimes, openApp, postJob, recordGossip, startContributing, steadySps, stopContributing, waitDone, type AppPage, type JobTimes
+  advertisedThreads, gossipDelays, jobTimes, ocrReadingJob, openApp, postJob, recordGossip, shardInputs, startContributing, steadySps, stopContributing, waitDone,
+  type AppPage, type JobTimes
 } from '../swarm-driver.ts'
 
 /** Repeats of the whole scenario (each takes two to three minutes). */
@@ -87,6 +88,20 @@ const MODELS: ModelRun[] = [
   }
 ]
 
+/**
+ * OCR: one job of OCR_IMAGES text images (the fixture moved a few pixels
+ * each, two lines per image) runs both stages: `ocr_det` (one image per
+ * shard) then `ocr_rec` (one line per shard), each reported like a model.
+ * Their shards differ in size (image sides, line widths), so the baseline is
+ * the volunteer's own shard code (`runShard`) run alone on exactly the
+ * inputs the requester stored for that stage, one after another, in a
+ * ComputeClient of bench/compute.html at the volunteers' thread count.
+ */
+const OCR_IMAGES = 24
+const OCR_WARM_IMAGES = 8
+const OCR_KEYS = ['ocr_det', 'ocr_rec'] as const
+const OCR_MODEL_IDS = { ocr_det: 'ocr-det', ocr_rec: 'ocr-rec' } as const
+
 function percentile (xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!
@@ -114,6 +129,23 @@ async function runJob (requester: Page, model: ModelRun, job: { files: InputFile
   const jobId = await postJob(requester, model.id, job.files, job.shards, perShard)
   await waitDone(requester, jobId)
   return await jobTimes(requester, jobId, job.shards)
+}
+
+interface StageRun { times: JobTimes, inputs: string[] }
+
+/** Posts an OCR job of `images` files and returns both stages' verdict times and stored inputs once it is done. */
+async function runOcrJob (requester: Page, images: number, tag: string): Promise<Record<typeof OCR_KEYS[number], StageRun>> {
+  const jobId = await postJob(requester, 'ocr-det', textFiles(images, tag), images)
+  await waitDone(requester, jobId, 300_000)
+  const reading = await ocrReadingJob(requester, jobId)
+  return {
+    ocr_det: { times: await jobTimes(requester, jobId, images), inputs: await shardInputs(requester, jobId, images) },
+    ocr_rec: { times: await jobTimes(requester, reading.jobId, reading.shards), inputs: await shardInputs(requester, reading.jobId, reading.shards) }
+  }
+}
+
+async function shardSps (page: Page, modelId: string, inputs: string[], threads: number): Promise<number> {
+  return (await page.evaluate(async ([id, list, t]) => await window.essaimCompute.shardSps(id, list, t), [modelId, inputs, threads] as const)).sps
 }
 
 interface RepeatResult {
@@ -168,6 +200,20 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
       ctx.log(`  ${model.key}: base ${raw.toFixed(0)}/s, swarm ${one.sps.toFixed(0)}/s (${(one.sps / raw).toFixed(3)}), ` +
         `2 volunteers ${two.sps.toFixed(0)}/s (${[...two.byPeer.values()].map(x => x.toFixed(0)).join(' + ')}; ×${(two.sps / one.sps).toFixed(2)})`)
     }
+    // OCR: both volunteers read a warm-up job (each loads both models), then one volunteer, then two.
+    await runOcrJob(requester.page, OCR_WARM_IMAGES, `ow${Date.now()}`)
+    await stopContributing(b.page)
+    const oneOcr = await runOcrJob(requester.page, OCR_IMAGES, `o${Date.now()}`)
+    await startContributing(b.page)
+    const twoOcr = await runOcrJob(requester.page, OCR_IMAGES, `o${Date.now()}`)
+    for (const key of OCR_KEYS) {
+      const raw = await shardSps(rawPage, OCR_MODEL_IDS[key], oneOcr[key].inputs, threads)
+      const one = steadySps(oneOcr[key].times, 1)
+      const two = steadySps(twoOcr[key].times, 1)
+      perModel.set(key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneOcr[key].times.verified[0]!.at - oneOcr[key].times.postedAt })
+      ctx.log(`  ${key}: base ${raw.toFixed(1)}/s, swarm ${one.sps.toFixed(1)}/s (${(one.sps / raw).toFixed(3)}), ` +
+        `2 volunteers ${two.sps.toFixed(1)}/s (${[...two.byPeer.values()].map(x => x.toFixed(1)).join(' + ')}; ×${(two.sps / one.sps).toFixed(2)})`)
+    }
     return { gossip, firstVerifiedMs, threads, perModel }
   } finally {
     await Promise.all(opened.map(async v => { await v.context.close().catch(() => {}) }))
@@ -198,9 +244,8 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
     gossip_samples: Math.min(...repeats.map(r => r.gossip.length)),
     first_verified_ms: ctx.spread('first_verified_ms', repeats.map(r => r.firstVerifiedMs))
   }
-  for (const model of MODELS) {
-    const key = model.key
-    const runs = repeats.map(r => r.perModel.get(model.key)!)
+  for (const key of [...MODELS.map(m => m.key), ...OCR_KEYS]) {
+    const runs = repeats.map(r => r.perModel.get(key)!)
     figures[`swarm_base_sps_${key}`] = ctx.spread(`swarm_base_sps_${key}`, runs.map(r => r.raw))
     figures[`swarm_sps_${key}`] = ctx.spread(`swarm_sps_${key}`, runs.map(r => r.one))
     figures[`efficiency_${key}`] = ctx.spread(`efficiency_${key}`, runs.map(r => r.one / r.raw))
