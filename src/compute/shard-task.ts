@@ -11,6 +11,10 @@
  * An OCR shard (text detection or recognition) carries its pixels as
  * `rgb`: uint8 [H, W, 3], already at the model's size; the volunteer turns
  * them into the model's float input (a quarter of the bytes on the wire).
+ * A recognition shard's output is what its text is read from, the likeliest
+ * class and its probability per step (`best`, `prob`: models/ocr.ts
+ * recBest), not the model's [1, T, 6625] probabilities (~2 MB a line, which
+ * bound the requester at a few lines per second).
  * A digits shard likewise carries gray levels (`gray`: uint8 [N, 28, 28]);
  * one that carries the float `input` itself (posted before shards carried
  * levels) runs as it is. Any of these may come packed (deflated, see
@@ -21,7 +25,7 @@ import { unpackShardInput } from '../core/packed-input.ts'
 import { shardSamples, type ShardSamples } from './shard-samples.ts'
 import { BadInputError } from './errors.ts'
 import { frameProbabilities } from './models/vad.ts'
-import { detTensor, recTensor } from './models/ocr.ts'
+import { detTensor, recBest, recTensor } from './models/ocr.ts'
 import { DIGITS, digitsShardToInput } from './models/digits.ts'
 import type { ProcessingId } from './catalog.ts'
 
@@ -66,7 +70,10 @@ async function computeOutput (processing: ProcessingId, tensors: TensorMap, run:
   if (processing !== 'vad') {
     const rgb = tensors.rgb
     if (rgb === undefined) throw new BadInputError('an OCR shard needs `rgb`: uint8 [H, W, 3]')
-    return encodeTensors(await run(processing === 'ocr-det' ? detTensor(rgb) : recTensor(rgb), options))
+    if (processing === 'ocr-det') return encodeTensors(await run(detTensor(rgb), options))
+    const probs = Object.values(await run(recTensor(rgb), options))
+    if (probs.length !== 1) throw new BadInputError(`the recognition model gave ${probs.length} outputs, expected 1`)
+    return encodeTensors(recBest(probs[0]!))
   }
   const audio = tensors.audio
   if (audio === undefined || audio.dtype !== 'float32' || audio.dims.length !== 1) throw new BadInputError('a VAD shard needs `audio`: float32 [samples]')

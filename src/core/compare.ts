@@ -16,7 +16,9 @@
  *   must be equal value for value.
  * - `allclose`: elementwise |a − b| ≤ atol + rtol·|b| (numpy.isclose, so `b`
  *   is the reference); NaN never agrees (not even with NaN); an infinity
- *   agrees only with the same infinity.
+ *   agrees only with the same infinity. Integer and bool outputs are labels
+ *   or ids here too (an OCR line's likeliest class per step): equal value
+ *   for value, or class 6,600 would be "close" to 6,560 by the rtol.
  */
 import { bytesEqual } from './bytes.ts'
 import type { CompareRule } from './schemas.ts'
@@ -61,7 +63,7 @@ function compareTensor (rule: CompareRule, name: string, a: TensorData, b: Tenso
     case 'argmax':
       return FLOAT.has(a.dtype) ? compareArgmax(name, a, b) : compareValues(name, a, b)
     case 'allclose':
-      return compareClose(name, a, b, rule.atol, rule.rtol)
+      return FLOAT.has(a.dtype) ? compareClose(name, a, b, rule.atol, rule.rtol) : compareValues(name, a, b)
   }
 }
 

@@ -15,8 +15,10 @@
  *
  * One line per recognition shard (not several): lines differ in width, and
  * padding them to one batch would change what the model reads. A line's
- * output is [1, T, 6625] float32 with T = width / 8, at most 6.4 MB for the
- * widest crop (1920 px), under the work protocol's 16 MiB output cap.
+ * output is the likeliest class and its probability per step (T = width / 8
+ * steps, src/compute/shard-task.ts), compared under the rule and decoded
+ * here; lines stored before that hold the model's whole [1, T, 6625] output,
+ * which still decodes.
  *
  * The link between the stages lives in the jobs' `meta` (stored with the
  * jobs, so a reload resumes either stage): the detection job holds the
@@ -33,7 +35,7 @@ import { LIMITS } from '../core/constants.ts'
 import { WORK_MAX_OUTPUT_BYTES } from '../net/constants.ts'
 import { aboutFile, BadInputError } from '../compute/errors.ts'
 import { decodeImage, resizeBilinear, type RgbaImage } from '../compute/models/image.ts'
-import { ctcDecode, detSize, lineCrops, recImage, rgbTensor, type Box } from '../compute/models/ocr.ts'
+import { ctcDecode, ctcDecodeBest, detSize, lineCrops, recImage, rgbTensor, type Box } from '../compute/models/ocr.ts'
 
 /** One image of an OCR job, kept by the requester: stage 2 crops from it, the job page draws on it. */
 export interface OcrImage {
@@ -155,6 +157,11 @@ export function recShards (image: number, img: RgbaImage, detOutput: Uint8Array)
 
 /** The text of one accepted recognition output (greedy CTC with the dictionary `chars`). */
 export function readLine (recOutput: Uint8Array, chars: readonly string[]): { text: string, score: number } {
+  const decoded = decodeTensors(recOutput, { maxBytes: WORK_MAX_OUTPUT_BYTES })
+  if (!decoded.ok) throw new BadInputError(`recognition output: ${decoded.reason}`)
+  const { best, prob } = decoded.tensors
+  if (best !== undefined && prob !== undefined) return ctcDecodeBest(best, prob, chars)
+  // Lines read before shards handed in only the best class per step: the whole [1, T, C] output.
   return ctcDecode(firstTensor(recOutput, 'recognition output'), chars)
 }
 

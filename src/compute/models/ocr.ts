@@ -217,20 +217,60 @@ export function lineCrops (img: RgbaImage, map: TensorData): Array<{ box: Box, p
  * @throws {BadInputError} if the output's class count differs from the dictionary's.
  */
 export function ctcDecode (probs: TensorData, chars: readonly string[]): { text: string, score: number } {
-  if (probs.dims.length !== 3 || probs.dims[0] !== 1) throw new BadInputError(`recognition output must be [1, T, C], got ${JSON.stringify(probs.dims)}`)
+  const { best, prob } = recBest(probs)
+  if (probs.dims[2] !== chars.length) throw new BadInputError(`recognition output has ${probs.dims[2]!} classes but the dictionary gives ${chars.length}`)
+  return ctcDecodeBest(best, prob, chars)
+}
+
+/**
+ * What greedy CTC decoding reads of a recognition output [1, T, C]: per
+ * step, the likeliest class (the first on ties) and its probability, as
+ * `best`: int32 [1, T] and `prob`: float32 [1, T]. A recognition shard hands
+ * in these instead of the whole output (T·C floats: ~2 MB for a 630-pixel
+ * line against ~600 bytes), so replicas are compared on what the text is
+ * read from (src/compute/shard-task.ts).
+ * @throws {BadInputError} the output is not float32 [1, T, C].
+ */
+export function recBest (probs: TensorData): { best: TensorData, prob: TensorData } {
+  if (probs.dtype !== 'float32' || probs.dims.length !== 3 || probs.dims[0] !== 1) {
+    throw new BadInputError(`recognition output must be float32 [1, T, C], got ${probs.dtype} ${JSON.stringify(probs.dims)}`)
+  }
   const steps = probs.dims[1]!
   const classes = probs.dims[2]!
-  if (classes !== chars.length) throw new BadInputError(`recognition output has ${classes} classes but the dictionary gives ${chars.length}`)
   const v = tensorValues(probs)
+  const best = new Int32Array(steps)
+  const prob = new Float32Array(steps)
+  for (let t = 0; t < steps; t++) {
+    let b = 0
+    for (let c = 1; c < classes; c++) if (v[t * classes + c]! > v[t * classes + b]!) b = c
+    best[t] = b
+    prob[t] = v[t * classes + b]!
+  }
+  return { best: makeTensor('int32', [1, steps], best), prob: makeTensor('float32', [1, steps], prob) }
+}
+
+/**
+ * Greedy CTC decoding from the likeliest class per step ({@link recBest}):
+ * merge repeats, drop blanks (class 0); the score is the mean probability of
+ * the kept steps.
+ * @throws {BadInputError} not int32 [1, T] and float32 [1, T], or a class beyond the dictionary.
+ */
+export function ctcDecodeBest (best: TensorData, prob: TensorData, chars: readonly string[]): { text: string, score: number } {
+  const steps = best.dims[1]
+  if (best.dtype !== 'int32' || prob.dtype !== 'float32' || best.dims.length !== 2 || best.dims[0] !== 1 || prob.dims.length !== 2 || prob.dims[0] !== 1 || prob.dims[1] !== steps) {
+    throw new BadInputError(`a recognition result must be best: int32 [1, T] and prob: float32 [1, T], got ${best.dtype} ${JSON.stringify(best.dims)} and ${prob.dtype} ${JSON.stringify(prob.dims)}`)
+  }
+  const b = tensorValues(best)
+  const p = tensorValues(prob)
   let text = ''
   let sum = 0
   let count = 0
   let previous = -1
-  for (let t = 0; t < steps; t++) {
-    let best = 0
-    for (let c = 1; c < classes; c++) if (v[t * classes + c]! > v[t * classes + best]!) best = c
-    if (best !== 0 && best !== previous) { text += chars[best]; sum += v[t * classes + best]!; count++ }
-    previous = best
+  for (let t = 0; t < steps!; t++) {
+    const c = b[t]!
+    if (c < 0 || c >= chars.length) throw new BadInputError(`recognition result names class ${c}, beyond the dictionary's ${chars.length}`)
+    if (c !== 0 && c !== previous) { text += chars[c]; sum += p[t]!; count++ }
+    previous = c
   }
   return { text, score: count === 0 ? 0 : sum / count }
 }

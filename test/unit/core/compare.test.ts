@@ -82,6 +82,14 @@ describe('allclose', () => {
     expect(compareOutputs(CLOSE, f32([1], [1e38]), f32([1], [Infinity])).equal).toBe(false)
   })
 
+  it('compares integer outputs value for value (labels, not magnitudes)', () => {
+    const rec: CompareRule = { kind: 'allclose', atol: 0.02, rtol: 0.01 }
+    const best = (v: number[]): TensorMap => ({ best: makeTensor('int32', [1, v.length], v) })
+    expect(compareOutputs(rec, best([6600, 12]), best([6600, 12])).equal).toBe(true)
+    // Within 0.02 + 0.01·6560 of each other, yet another character.
+    expect(compareOutputs(rec, best([6600, 12]), best([6560, 12]))).toMatchObject({ equal: false, reason: 'best[0]: 6600 vs 6560' })
+  })
+
   it('agrees inside the tolerance and not outside (property)', () => {
     const rule = { kind: 'allclose' as const, atol: 1e-4, rtol: 1e-2 }
     fc.assert(fc.property(

@@ -45,7 +45,7 @@ describe('OCR job stages under onnxruntime-node', () => {
     // 480×160 is already a multiple of 32: detected at full size, 3 bytes a pixel instead of 12.
     expect(shard.tensors.rgb).toMatchObject({ dtype: 'uint8', dims: [160, 480, 3] })
     let seen: Uint8Array | undefined
-    await computeShard('ocr-det', detShardInput(image), async feeds => { seen = encodeTensors(feeds); return { out: makeTensor('float32', [1], [0]) } })
+    await computeShard('ocr-det', detShardInput(image), async feeds => { seen = encodeTensors(feeds); return { out: makeTensor('float32', [1, 1, 2], [0.3, 0.7]) } })
     expect(seen).toEqual(encodeTensors(detInput(image).input))
   })
 
@@ -70,11 +70,32 @@ describe('OCR job stages under onnxruntime-node', () => {
     expect(results[0]!.lines).toEqual(single)
   })
 
+  it('a recognition shard hands in the likeliest class and its probability per step, which read as the whole output does', async () => {
+    const detOutput = (await computeShard('ocr-det', detShardInput(image), modelRun('ocr-det'))).output
+    for (const { input } of recShards(0, image, detOutput)) {
+      let whole: Uint8Array | undefined
+      const out = (await computeShard('ocr-rec', input, async feeds => {
+        const r = await modelRun('ocr-rec')(feeds, {})
+        whole = encodeTensors(r)
+        return r
+      })).output
+      const decoded = decodeTensors(out)
+      if (!decoded.ok) throw new Error(decoded.reason)
+      const steps = decoded.tensors.best!.dims[1]!
+      expect(Object.keys(decoded.tensors).sort()).toEqual(['best', 'prob'])
+      expect(decoded.tensors.prob!.dims).toEqual([1, steps])
+      expect(out.length).toBeLessThan(steps * 8 + 200)
+      expect(whole!.length).toBeGreaterThan(steps * 6625 * 4)
+      // Lines stored before (the whole [1, T, 6625] output) read the same.
+      expect(readLine(out, chars)).toEqual(readLine(whole!, chars))
+    }
+  })
+
   it('a recognition shard is the crop at height 48, as recInput makes it', async () => {
     const detOutput = (await computeShard('ocr-det', detShardInput(image), modelRun('ocr-det'))).output
     const [first] = recShards(0, image, detOutput)
     let seen: Uint8Array | undefined
-    await computeShard('ocr-rec', first!.input, async feeds => { seen = encodeTensors(feeds); return { out: makeTensor('float32', [1], [0]) } })
+    await computeShard('ocr-rec', first!.input, async feeds => { seen = encodeTensors(feeds); return { out: makeTensor('float32', [1, 1, 2], [0.3, 0.7]) } })
     const b = first!.crop.box
     const { crop } = await import('../../../src/compute/models/image.ts')
     expect(seen).toEqual(encodeTensors(recInput(crop(image, Math.round(b.x), Math.round(b.y), Math.round(b.width), Math.round(b.height)))))
