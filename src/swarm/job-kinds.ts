@@ -15,22 +15,33 @@ import { vadShardInput } from '../compute/shard-task.ts'
 import { buildOcrInputs, type OcrJobMeta } from './ocr-job.ts'
 
 /**
- * Images per digits shard by default: small enough that a few hundred images
- * spread over several volunteers. Each shard also costs signatures, a
- * verdict, a receipt and a round trip (tens of ms of CPU in all, more than
- * the ~2 ms 8 images take to infer), so a large job should use bigger shards
- * (bench/README.md measures both).
+ * Images per digits shard, by default, for a job of `images` images: cut
+ * into about {@link DIGITS_TARGET_SHARDS} shards, so that a job spreads over
+ * many volunteers, with at least {@link DIGITS_PER_SHARD} images a shard and
+ * at most {@link DIGITS_LARGE_SHARD}. Each shard costs signatures, a verdict,
+ * a receipt and a share of a round trip whatever its size: tens of ms of CPU
+ * across the pages, against ~2 ms to infer 8 images and ~35 ms for 256. So a
+ * few hundred images go 8 to a shard, and a large job gets large shards
+ * (bench/README.md measures both: `efficiency_digits_shard8`, `efficiency_digits`).
  */
+export function suggestedPerShard (images: number): number {
+  return Math.min(DIGITS_LARGE_SHARD, Math.max(DIGITS_PER_SHARD, Math.ceil(images / DIGITS_TARGET_SHARDS)))
+}
+/** Fewest images per digits shard by default. */
 export const DIGITS_PER_SHARD = 8
+/** Most images per digits shard by default (about 35 ms of 1-thread inference). */
+export const DIGITS_LARGE_SHARD = 256
+/** Shards a large digits job is cut into by default. */
+export const DIGITS_TARGET_SHARDS = 48
 /** Most images in one digits shard (1024 images are 784 KiB of input: one byte per pixel). */
 export const DIGITS_MAX_PER_SHARD = 1024
 
 /**
- * Images per digits shard for a requested count (default {@link DIGITS_PER_SHARD}).
+ * Images per digits shard for a requested count (by default {@link suggestedPerShard} of `images`).
  * @throws {BadInputError} unless it is a whole number from 1 to {@link DIGITS_MAX_PER_SHARD}.
  */
-export function digitsPerShard (requested: number | undefined): number {
-  if (requested === undefined) return DIGITS_PER_SHARD
+export function digitsPerShard (requested: number | undefined, images: number): number {
+  if (requested === undefined) return suggestedPerShard(images)
   if (!Number.isInteger(requested) || requested < 1 || requested > DIGITS_MAX_PER_SHARD) throw new BadInputError(`images per shard must be a whole number from 1 to ${DIGITS_MAX_PER_SHARD}, not ${requested}`, { code: 'per-shard', params: { max: DIGITS_MAX_PER_SHARD, value: requested } })
   return requested
 }
@@ -55,7 +66,7 @@ export type FileResult =
  */
 export async function buildInputs (model: CatalogModel, files: readonly File[], options: {
   onProgress?: (done: number) => void
-  /** Images per digits shard (default {@link DIGITS_PER_SHARD}). */
+  /** Images per digits shard (default {@link suggestedPerShard}). */
   perShard?: number
 } = {}): Promise<BuiltInputs> {
   if (files.length === 0) throw new BadInputError('choose at least one file', { code: 'no-files' })
@@ -70,7 +81,7 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
       }
       options.onProgress?.(i + 1)
     }
-    const perShard = digitsPerShard(options.perShard)
+    const perShard = digitsPerShard(options.perShard, pixels.length)
     const inputs: Uint8Array[] = []
     for (let i = 0; i < pixels.length; i += perShard) inputs.push(encodeTensors(digitsShardInput(pixels.slice(i, i + perShard))))
     return { inputs, meta: { kind: 'digits', files: names, perShard } }

@@ -214,3 +214,29 @@ test('fair share: a second requester\'s small job finishes while a large job pos
     await relay.kill()
   }
 })
+
+test('Submit suggests images per shard from the job\'s size, and keeps the count the user typed', async ({ browser }) => {
+  const relay = await startRelayProcess()
+  try {
+    const page = (await openVolunteer(browser, [relay.addr])).page
+    await page.goto(page.url().replace(/#.*$/, '#/submit'))
+    const { files } = await digitsFixture()
+    const many = (n: number): typeof files => Array.from({ length: n }, (_, i) => ({ ...files[i % files.length]!, name: `d${i}.png` }))
+    await page.getByTestId('submit-model').selectOption('digits')
+    await page.locator('details:has([data-testid="submit-per-shard"]) > summary').click()
+    const perShard = page.getByTestId('submit-per-shard')
+    await page.getByTestId('submit-files').setInputFiles(many(200))
+    await expect(perShard).toHaveValue('8')
+    await expect(page.getByTestId('submit-estimate')).toContainText('→ 25 shards')
+    await page.getByTestId('submit-files').setInputFiles(many(1000))
+    await expect(perShard).toHaveValue('21')
+    await expect(page.getByTestId('submit-estimate')).toContainText('→ 48 shards')
+    await perShard.fill('100')
+    await expect(page.getByTestId('submit-estimate')).toContainText('→ 10 shards')
+    await page.getByTestId('submit-files').setInputFiles(many(200))
+    await expect(perShard).toHaveValue('100')
+    await expect(page.getByTestId('submit-estimate')).toContainText('→ 2 shards')
+  } finally {
+    await relay.kill()
+  }
+})

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { digitPixels } from '../../../src/compute/models/digits.ts'
-import { DIGITS_PER_SHARD } from '../../../src/swarm/job-kinds.ts'
+import { suggestedPerShard } from '../../../src/swarm/job-kinds.ts'
 import { grayPng } from './png.ts'
 import type { Volunteer } from './swarm.ts'
 
@@ -73,7 +73,7 @@ export async function postDigits (page: Page, files: DigitFile[], policy: Digits
   if (policy.quorum !== undefined) await page.getByTestId('submit-quorum').fill(String(policy.quorum))
   if (policy.canaryPct !== undefined) await page.getByTestId('submit-canaries').fill(String(policy.canaryPct))
   if (policy.perShard !== undefined) await page.getByTestId('submit-per-shard').fill(String(policy.perShard))
-  const shards = Math.ceil(files.length / (policy.perShard ?? DIGITS_PER_SHARD))
+  const shards = Math.ceil(files.length / (policy.perShard ?? suggestedPerShard(files.length)))
   await expect(page.getByTestId('submit-estimate')).toContainText(`${files.length} files → ${shards} shard`)
   if (policy.replicas !== undefined) await expect(page.getByTestId('submit-estimate')).toContainText(`${policy.replicas} replicas each`)
   await page.getByTestId('submit-post').click()
