@@ -252,3 +252,29 @@ test('a second visit takes the model from this browser\'s cache: it is not downl
     await relay.kill()
   }
 })
+
+test('the Models page takes models from this browser\'s cache once its peer is up: a second visit downloads nothing', async ({ browser }) => {
+  const { files } = await digitFiles(1)
+  const relay = await startRelayProcess()
+  const context = await browser.newContext()
+  try {
+    /** Opens the Models page of this profile with its peer up and reads a digit; returns the model files it requested. */
+    const visit = async (): Promise<string[]> => {
+      const downloads: string[] = []
+      const page = await context.newPage()
+      page.on('request', r => { const path = new URL(r.url()).pathname; if (path.startsWith('/models/')) downloads.push(path) })
+      await page.goto(volunteerUrl([relay.addr]))
+      await expect(page.getByTestId('own-peer-id')).not.toBeEmpty({ timeout: 30_000 })
+      await page.goto(page.url().replace(/#.*$/, '#/models'))
+      await page.getByTestId('digits-file').setInputFiles(files[0]!)
+      await expect(page.getByTestId('digits-result')).toHaveAttribute('data-digit', /^\d$/, { timeout: 60_000 })
+      await page.close()
+      return downloads
+    }
+    expect(await visit()).toEqual(['/models/digits.onnx'])
+    expect(await visit()).toEqual([])
+  } finally {
+    await context.close()
+    await relay.kill()
+  }
+})

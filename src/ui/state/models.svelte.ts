@@ -3,8 +3,10 @@
  * many threads this browser gets (and why), each model's load status, and
  * the result or error of the last try of each pipeline (digits, OCR, voice
  * activity, bring-your-own). Models run in the compute worker through one
- * ComputeClient; bytes come from loadModel (cache → peers → origin, each
- * checked against the catalog sha256) and are re-checked by the worker.
+ * ComputeClient; bytes come from this browser's peer once it has started
+ * (Peer.loadModel: cache → peers → origin, each checked against the catalog
+ * sha256, then cached), from the origin before that, and are re-checked by
+ * the worker.
  */
 import { decodeTensors, encodeTensors, type TensorMap } from '../../core/tensors.ts'
 import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
@@ -21,6 +23,7 @@ import { digitPixels, digitPredictions, digitsInput, type DigitPrediction } from
 import { npyTensors, parseJsonTensors } from '../../compute/models/byo.ts'
 import type { RunModel } from '../../compute/models/runner.ts'
 import type { ValueInfo } from '../../compute/protocol.ts'
+import type { Peer } from '../../swarm/peer.ts'
 
 /** An error as the page shows it: the class name (stable, tested), its message, and the code and parameters src/ui/errors.ts words. */
 export type ShownError = ErrorInfo
@@ -67,7 +70,8 @@ export class ModelsState {
   private readonly inflight = new Map<string, Promise<LoadedModel>>()
   private dictionary: Promise<string[]> | undefined
 
-  constructor () {
+  /** `peer` gives this browser's peer once it has started (its model cache and peers), or undefined. */
+  constructor (private readonly peer: () => Pick<Peer, 'loadModel'> | undefined = () => undefined) {
     const gpu = (navigator as Navigator & { gpu?: { requestAdapter: () => Promise<unknown> } }).gpu
     void selectProvider({ gpu, preferGpu: true, wasm: typeof WebAssembly === 'object' })
       .then(choice => { this.provider ??= choice }, (err: Error) => { this.provider = { provider: 'wasm', reason: { code: 'unavailable', error: err.message } } })
@@ -90,7 +94,7 @@ export class ModelsState {
     if (p === undefined) {
       p = (async () => {
         this.status[id] = { state: 'loading', stage: 'downloading' }
-        const { bytes } = await loadModel(entry, {
+        const { bytes } = await (this.peer()?.loadModel ?? loadModel)(entry, {
           signal: options.signal,
           onProgress: pr => { this.status[id] = { state: 'loading', stage: `downloading ${Math.round(100 * pr.received / Math.max(1, pr.total))} %` } }
         })
