@@ -13,6 +13,8 @@ import type { RawReply, RawRequest } from './compute-raw-worker.ts'
 import type { WorkerReply } from '../src/compute/protocol.ts'
 
 const catalog = bundledCatalog()
+/** Untimed runs before a bare rate is taken (see compute-raw-worker.ts). */
+const RAW_WARM_MS = 3000
 
 function model (id: string): (typeof catalog.models)[number] {
   const m = catalog.models.find(x => x.id === id)
@@ -31,12 +33,12 @@ const api = {
   ids: (): string[] => catalog.models.map(m => m.id),
   crossOriginIsolated: (): boolean => globalThis.crossOriginIsolated,
 
-  /** Samples/s of bare onnxruntime-web on the model's bench input; `sizes` overrides its symbolic dims (e.g. `{ N: 8 }`). */
-  async rawSps (id: string, threads: number, minMs = 2000, minRuns = 5, sizes: Record<string, number> = {}): Promise<RawReply> {
+  /** Samples/s of bare onnxruntime-web on the model's bench input, after `warmMs` of untimed runs; `sizes` overrides its symbolic dims (e.g. `{ N: 8 }`). */
+  async rawSps (id: string, threads: number, minMs = 2000, minRuns = 5, sizes: Record<string, number> = {}, warmMs = RAW_WARM_MS): Promise<RawReply> {
     const worker = new Worker(new URL('./compute-raw-worker.ts', import.meta.url), { type: 'module' })
     try {
       const { inputs, samples } = benchInput(model(id), sizes)
-      const req: RawRequest = { modelUrl: modelUrl(model(id).file), threads, inputs, samples, minMs, minRuns }
+      const req: RawRequest = { modelUrl: modelUrl(model(id).file), threads, inputs, samples, minMs, minRuns, warmMs }
       return await new Promise<RawReply>(resolve => {
         worker.onmessage = (e: MessageEvent<RawReply>) => { resolve(e.data) }
         worker.onerror = e => { resolve({ ok: false, error: e.message }) }

@@ -16,7 +16,10 @@
  * 3. per model: bare onnxruntime-web samples/s on the batch one inference
  *    of the volunteer runs (swarm_base_sps_<key>: small shards of a batchable
  *    model run 8 at a time, see src/swarm/pull-pace.ts) at the
- *    volunteers' pinned thread count, then a job with volunteer B stopped
+ *    volunteers' pinned thread count, in a worker warmed up for 3 s first
+ *    (a fresh worker runs WASM unoptimised for its first seconds, and VAD's
+ *    bare rate then read half of what it is: no bound on a volunteer's
+ *    long-warm worker), then a job with volunteer B stopped
  *    (swarm_sps_<key>), then B restarted and the same size of job again
  *    (swarm2_sps_<key>). efficiency = swarm/base and scale2 = swarm2/swarm
  *    are taken within the repeat, then the median.
