@@ -59,7 +59,7 @@ test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard v
     const { requester, volunteers } = await openSwarm(browser, [relay.addr], VOLUNTEERS, pages)
     const crashes = watchCrashes(pages.map(p => p.page))
     for (const v of volunteers) await startContributing(v)
-    await postDigits(requester.page, files)
+    await postDigits(requester.page, files, { perShard: DIGITS / SHARDS })
 
     // Closed: volunteers picked at random; they leave with whatever they hold in flight.
     const order = volunteers.map(v => ({ v, k: rng.next() })).sort((a, b) => a.k - b.k).map(x => x.v)
@@ -93,6 +93,8 @@ test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard v
     const { shown, wrong } = await wrongDigits(requester.page, expected)
     expect(shown).toBe(DIGITS)
     expect(wrong).toBe(0)
+    // The page draws the first 1,000 tiles and says where the rest are.
+    await expect(requester.page.getByTestId('digit-results-more')).toContainText('1,000 of 1,200')
 
     // The requester's receipts: all verify, exactly one per volunteer-computed shard, each crediting distinct peers.
     const bundle = await exportedBundle(requester.page, 'export-receipts', testInfo.outputPath('requester-receipts.json'))

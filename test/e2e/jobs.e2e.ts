@@ -98,7 +98,8 @@ test('a volunteer closed mid-job: its shards are reassigned and the job complete
   try {
     const { requester, volunteers } = await openSwarm(browser, [relay.addr], 3, pages)
     for (const v of volunteers) await startContributing(v)
-    await postDigits(requester.page, files)
+    // 100 shards of 8: small enough that a closed volunteer leaves some in flight.
+    await postDigits(requester.page, files, { perShard: 8 })
     await expect.poll(async () => (await verified(requester.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThanOrEqual(10)
     const [atClose] = await verified(requester.page)
     await volunteers[2]!.context.close()
@@ -121,7 +122,7 @@ test('the requester reloaded mid-job: the job resumes and completes with nothing
   try {
     const { requester, volunteers } = await openSwarm(browser, [relay.addr], 2, pages)
     for (const v of volunteers) await startContributing(v)
-    const jobId = await postDigits(requester.page, files)
+    const jobId = await postDigits(requester.page, files, { perShard: 8 })
     await expect.poll(async () => (await verified(requester.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThanOrEqual(10)
     const before = await shownDigits(requester.page)
     expect(before.size, 'the job was still running at the reload').toBeLessThan(files.length)
