@@ -10,11 +10,21 @@ import { dirname, join } from 'node:path'
 
 export { digitsFixture, startContributing, postDigits, verified, type DigitFile } from '../e2e/support/digits.ts'
 
-/** Every digit prediction the job page shows, checked against the reference; returns how many were wrong. */
+/**
+ * Every digit prediction of the job, read from its JSON export (the page
+ * draws only the first tiles of a large job), checked against the reference;
+ * the tiles the page shows must agree with the export.
+ */
 export async function wrongDigits (page: Page, expected: Map<string, number>): Promise<{ shown: number, wrong: number }> {
-  const shown = await page.getByTestId('digit-results').locator('li').evaluateAll(items =>
+  const download = page.waitForEvent('download')
+  await page.getByTestId('export-json').click()
+  const exported = JSON.parse(readFileSync(await (await download).path(), 'utf8')) as { results: Array<{ file: string, prediction?: { digit?: number } }> }
+  const digits = new Map(exported.results.map(r => [r.file, r.prediction?.digit]))
+  const tiles = await page.getByTestId('digit-results').locator('li').evaluateAll(items =>
     items.map(li => [li.getAttribute('data-file') ?? '', Number(li.getAttribute('data-digit'))] as [string, number]))
-  return { shown: shown.length, wrong: shown.filter(([file, digit]) => expected.get(file) !== digit).length }
+  expect(tiles.length, 'the page shows tiles').toBeGreaterThan(0)
+  for (const [file, digit] of tiles) expect(digit, `tile ${file} agrees with the export`).toBe(digits.get(file))
+  return { shown: digits.size, wrong: [...digits].filter(([file, digit]) => expected.get(file) !== digit).length }
 }
 
 export interface LedgerView { rows: Map<string, { credit: number }>, verdicts: number, credit: number, forks: number }

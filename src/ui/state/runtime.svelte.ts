@@ -17,7 +17,8 @@ import { readingTitle } from '../errors.ts'
 export class RuntimeState {
   runtime = $state.raw<Runtime | undefined>(undefined)
   failed = $state<ErrorInfo | undefined>(undefined)
-  jobs = $state<JobView[]>([])
+  /** Replaced whole on each refresh (a job's meta can list thousands of files: no deep proxies). */
+  jobs = $state.raw<JobView[]>([])
   jobErrors = $state<Record<string, ErrorInfo>>({})
   status = $state<VolunteerStatus>({ kind: 'stopped' })
   done = $state<ShardDone[]>([])
