@@ -114,6 +114,12 @@ export interface KnownJob {
   servedAt: number
   /** The manifest's signed time. */
   postedAt: number
+  /**
+   * Results computed but not yet known to have reached the requester: kept
+   * across a failed exchange and handed in on the next try (dropping them
+   * left their leases to expire and the shards to be computed again).
+   */
+  unsent: ShardResult[]
 }
 
 /** A shard this peer computed; `samples` is what it held (images, lines, audio windows) when the model's unit is known. */
@@ -264,7 +270,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       done: false,
       retryAt: 0,
       servedAt: 0,
-      postedAt: env.ts
+      postedAt: env.ts,
+      unsent: []
     })
     this.emitChange()
   }
@@ -406,7 +413,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     if (!await this.ensureModel(job, model, signal)) return
     const requester = peerIdFromString(job.requester)
     const queue: Assignment[] = []
-    const results: ShardResult[] = []
+    const results = job.unsent
     const perPull = Math.min(WORK_MAX_BATCH, Math.max(1, Math.floor(PULL_TARGET_BYTES / largestShardBytes(job.manifest.body))))
     const pace = new PullPace(model.batchable, perPull)
     const exchange = async (capacity: number): Promise<PullReply> => {
