@@ -26,8 +26,9 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
     figures[`sim_messages_per_shard_${tag}`] = ctx.spread(`sim_messages_per_shard_${tag}`, runs.map(r => r.messagesPerShard))
     figures[`sim_completion_s_${tag}`] = ctx.spread(`sim_completion_s_${tag}`, runs.map(r => r.completionMs / 1000))
     figures[`sim_failed_shards_${tag}`] = Math.max(...runs.map(r => r.failed))
+    figures[`sim_honest_flagged_${tag}`] = Math.max(...runs.map(r => r.honestFlagged))
     ctx.log(`  sim byzantine ${tag}: wrong ${figures[`sim_wrong_accepted_${tag}`]}, rf ${figures[`sim_replication_factor_${tag}`]!.toFixed(3)}, ` +
-      `done ${runs.every(r => r.done)}, faulty found ${runs.map(r => `${r.faultyDetected}/${r.byzantinePeers}`).join(' ')}`)
+      `done ${runs.every(r => r.done)}, faulty found ${runs.map(r => `${r.faultyDetected}/${r.byzantinePeers}`).join(' ')} (honest among them: ${runs.map(r => r.honestFlagged).join(' ')})`)
   }
   const rates: number[] = []
   for (let i = 0; i < ctx.repeats; i++) rates.push(schedulerThroughput(1000, 100_000, 1 + i).perSecond)

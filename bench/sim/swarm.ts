@@ -74,7 +74,11 @@ export interface SimResult {
   /** All results, canaries included ÷ real shards. */
   workFactor: number
   messagesPerShard: number
+  /** `peer:faulty` events (a byzantine peer that leaves and rejoins is a new peer, and can be caught again). */
   faultyDetected: number
+  /** Of those, peers that never lied: false accusations. */
+  honestFlagged: number
+  /** Byzantine peers at the start. */
   byzantinePeers: number
   /** Scheduler calls made (pulls + completions + expiries). */
   decisions: number
@@ -163,10 +167,13 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
   let nextPeer = 0
   const final = new Map<number, string>()
   let faulty = 0
+  let honestFlagged = 0
+  const byzantineIds = new Set<string>()
   let doneAt = -1
 
   const join = (now: number, byzantine: boolean): void => {
     const peer: Peer = { id: `peer-${nextPeer++}`, byzantine, speed: between(cfg.computeMs), alive: true, epoch: 0 }
+    if (byzantine) byzantineIds.add(peer.id)
     agenda.push(now + between([0, 2000]), { kind: 'peer-idle', peer, epoch: 0 })
     if (Number.isFinite(cfg.meanSessionMs)) agenda.push(now - Math.log(1 - rng.next()) * cfg.meanSessionMs, { kind: 'leave', peer, epoch: 0 })
   }
@@ -178,7 +185,7 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
     for (const e of events) {
       if (e.type === 'shard:accepted') final.set(e.shard, e.outputHash)
       else if (e.type === 'shard:reverify') final.delete(e.shard)
-      else if (e.type === 'peer:faulty') faulty++
+      else if (e.type === 'peer:faulty') { faulty++; if (!byzantineIds.has(e.peer)) honestFlagged++ }
       else if (e.type === 'lease:cancelled') messages++
       else if (e.type === 'job:done' && doneAt < 0) doneAt = now
     }
@@ -253,6 +260,7 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
     workFactor: (progress.results + progress.canaryResults) / cfg.shards,
     messagesPerShard: messages / cfg.shards,
     faultyDetected: faulty,
+    honestFlagged,
     byzantinePeers: nByz,
     decisions
   }

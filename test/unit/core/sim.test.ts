@@ -17,6 +17,7 @@ describe('simulated swarm', () => {
       expect(r.wrongAccepted).toBe(0)
       expect(r.failed).toBe(0)
       expect(r.faultyDetected).toBeGreaterThanOrEqual(r.byzantinePeers)
+      expect(r.honestFlagged, 'honest peers marked faulty').toBe(0)
     }
   })
 
@@ -26,6 +27,7 @@ describe('simulated swarm', () => {
       expect(r.done).toBe(true)
       expect(r.wrongAccepted).toBe(0)
       expect(r.failed).toBe(0)
+      expect(r.honestFlagged, 'honest peers marked faulty').toBe(0)
     }
   })
 
