@@ -30,7 +30,7 @@
  * stop counting and the image is read again from the new one, in a new
  * recognition job, so every text still comes from verified outputs.
  */
-import { decodeTensors, encodeTensors, type TensorData } from '../core/tensors.ts'
+import { decodeTensors, encodeTensors, type TensorData, type TensorMap } from '../core/tensors.ts'
 import { LIMITS } from '../core/constants.ts'
 import { WORK_MAX_OUTPUT_BYTES } from '../net/constants.ts'
 import { aboutFile, BadInputError } from '../compute/errors.ts'
@@ -133,11 +133,16 @@ export async function decodeOcrImage (image: OcrImage): Promise<RgbaImage> {
   return img
 }
 
-/** The first tensor of an encoded model output, or a clear error. */
-function firstTensor (output: Uint8Array, what: string): TensorData {
+/** The tensors of an encoded model output, or a clear error. */
+function outputTensors (output: Uint8Array, what: string): TensorMap {
   const decoded = decodeTensors(output, { maxBytes: WORK_MAX_OUTPUT_BYTES })
   if (!decoded.ok) throw new BadInputError(`${what}: ${decoded.reason}`)
-  const t = Object.values(decoded.tensors)[0]
+  return decoded.tensors
+}
+
+/** The first of a model output's tensors, or a clear error. */
+function firstTensor (tensors: TensorMap, what: string): TensorData {
+  const t = Object.values(tensors)[0]
   if (t === undefined) throw new BadInputError(`${what} holds no tensor`)
   return t
 }
@@ -149,7 +154,7 @@ function firstTensor (output: Uint8Array, what: string): TensorData {
  * @throws {BadInputError} the output is not a [1, 1, H, W] float32 map.
  */
 export function recShards (image: number, img: RgbaImage, detOutput: Uint8Array): Array<{ crop: OcrCrop, input: Uint8Array }> {
-  return lineCrops(img, firstTensor(detOutput, 'detection output')).map(({ box, piece }) => ({
+  return lineCrops(img, firstTensor(outputTensors(detOutput, 'detection output'), 'detection output')).map(({ box, piece }) => ({
     crop: { image, box },
     input: encodeTensors({ rgb: rgbTensor(recImage(piece)) })
   }))
@@ -157,12 +162,11 @@ export function recShards (image: number, img: RgbaImage, detOutput: Uint8Array)
 
 /** The text of one accepted recognition output (greedy CTC with the dictionary `chars`). */
 export function readLine (recOutput: Uint8Array, chars: readonly string[]): { text: string, score: number } {
-  const decoded = decodeTensors(recOutput, { maxBytes: WORK_MAX_OUTPUT_BYTES })
-  if (!decoded.ok) throw new BadInputError(`recognition output: ${decoded.reason}`)
-  const { best, prob } = decoded.tensors
+  const tensors = outputTensors(recOutput, 'recognition output')
+  const { best, prob } = tensors
   if (best !== undefined && prob !== undefined) return ctcDecodeBest(best, prob, chars)
   // Lines read before shards handed in only the best class per step: the whole [1, T, C] output.
-  return ctcDecode(firstTensor(recOutput, 'recognition output'), chars)
+  return ctcDecode(firstTensor(tensors, 'recognition output'), chars)
 }
 
 /**
