@@ -94,6 +94,7 @@ test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard v
     expect(shown).toBe(DIGITS)
     expect(wrong).toBe(0)
     // The page draws the first 1,000 tiles and says where the rest are.
+    await expect(requester.page.getByTestId('digit-results').locator('li')).toHaveCount(1000)
     await expect(requester.page.getByTestId('digit-results-more')).toContainText('1,000 of 1,200')
 
     // The requester's receipts: all verify, exactly one per volunteer-computed shard, each crediting distinct peers.
