@@ -62,11 +62,11 @@ export function defaultCapabilities (): Capabilities {
 }
 
 export async function startPeer (location: { search: string, origin: string }, options: { signal?: AbortSignal } = {}): Promise<Peer> {
-  const config = await loadNetConfig(location, options)
-  const identity = await loadOrCreateIdentity()
   const capabilities = defaultCapabilities()
   const modelCache = new ModelCache()
-  capabilities.models = await modelCache.list(options)
+  // Independent of each other: fetched and read together (each is a round trip to the server or IndexedDB).
+  const [config, identity, models] = await Promise.all([loadNetConfig(location, options), loadOrCreateIdentity(), modelCache.list(options)])
+  capabilities.models = models
   const node = await createEssaimNode({
     identity,
     relays: config.relays,
