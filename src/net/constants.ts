@@ -61,18 +61,6 @@ export const DIRECT_REDIAL_DELAY_MS = 1_000
 /** Delay before closing a peer's relayed connections once a direct one is open (lets signalling finish on both sides). */
 export const RELAYED_CLOSE_DELAY_MS = 2_000
 
-/**
- * libp2p's connection monitor pings every connection every 10 s and aborts it
- * when a ping outlasts an adaptive timeout (at least 5 s by default). A busy
- * page (a requester checking a burst of results, five tabs booting on two
- * cores) can miss that, and an aborted direct connection can only be dialled
- * again through a relay: with the relay gone, the two peers never meet again.
- * A closed tab ends its WebRTC connections itself (in ~70 ms), and a vanished
- * one fails ICE consent in ~30 s, so the pings only need to catch a peer
- * that hangs: at least this long.
- */
-export const PING_TIMEOUT_MIN_MS = 20_000
-
 /** Where the served build keeps its network config (written by `npm start`). */
 export const CONFIG_PATH = 'essaim.config.json'
 

@@ -112,9 +112,9 @@ export class Mesh extends TypedEventEmitter<MeshEvents> implements Startable {
     this.components.events.removeEventListener('connection:open', this.onOpen)
   }
 
-  /** The status of each configured relay, in configuration order. */
+  /** The status of each configured relay, in configuration order (copies: ours change in place). */
   relayStatus (): RelayStatus[] {
-    return [...this.relays.values()]
+    return [...this.relays.values()].map(r => ({ ...r }))
   }
 
   isRelay (peerId: string): boolean {

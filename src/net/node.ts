@@ -40,7 +40,7 @@ import { isPrivate } from '@libp2p/utils'
 import { WebSockets } from '@multiformats/multiaddr-matcher'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Identity } from '../core/identity.ts'
-import { DISCOVERY_INTERVAL_MS, PING_TIMEOUT_MIN_MS } from './constants.ts'
+import { DISCOVERY_INTERVAL_MS } from './constants.ts'
 import { mesh, shouldDial, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
 import { work, type WorkService } from './protocols/work.ts'
@@ -110,7 +110,6 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionMonitor: { pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS } },
     connectionGater: {
       denyDialMultiaddr: addr => !dialAllowed(addr, allow)
     },

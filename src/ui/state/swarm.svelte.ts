@@ -1,7 +1,7 @@
 /**
  * The UI's view of this browser's peer: booting / ready / failed, our id,
  * relay status, the live peer list. It polls the peer once a second (RTTs
- * and heartbeat ages change continuously) and on every relay/presence event.
+ * and heartbeat ages change continuously) and soon after relay/presence/connection events.
  * Pages read it through `getSwarm()`; nothing here is put on `window`.
  */
 import { getContext, setContext } from 'svelte'
@@ -28,6 +28,7 @@ export class SwarmState {
   readonly runtime = new RuntimeState()
   readonly dashboard = new DashboardState()
   private timer?: ReturnType<typeof setInterval>
+  private pending?: ReturnType<typeof setTimeout>
 
   directCount = $derived(this.peers.filter(p => p.link === 'direct-webrtc').length)
 
@@ -38,7 +39,8 @@ export class SwarmState {
       this.peer = peer
       this.peerId = peer.node.peerId.toString()
       this.problems = peer.config.problems
-      const refresh = (): void => { this.refresh() }
+      // Events come in bursts (a heartbeat from every peer, connections opening together): one refresh per burst.
+      const refresh = (): void => { this.pending ??= setTimeout(() => { this.pending = undefined; this.refresh() }, REFRESH_COALESCE_MS) }
       peer.node.services.mesh.addEventListener('relay:status', refresh)
       peer.node.services.presence.addEventListener('presence:heartbeat', refresh)
       peer.node.services.presence.addEventListener('presence:sent', refresh)
@@ -66,12 +68,16 @@ export class SwarmState {
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
+    clearTimeout(this.pending)
     this.dashboard.detach()
     this.runtime.stop()
     await this.runtime.runtime?.stop()
     await this.peer?.stop()
   }
 }
+
+/** How long peer events are gathered into one refresh of the view. */
+const REFRESH_COALESCE_MS = 100
 
 const KEY = Symbol('essaim:swarm')
 
