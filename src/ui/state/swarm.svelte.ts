@@ -29,6 +29,7 @@ export class SwarmState {
   readonly dashboard = new DashboardState()
   private timer?: ReturnType<typeof setInterval>
   private pending?: ReturnType<typeof setTimeout>
+  private refreshedAt = -Infinity
 
   directCount = $derived(this.peers.filter(p => p.link === 'direct-webrtc').length)
 
@@ -39,8 +40,15 @@ export class SwarmState {
       this.peer = peer
       this.peerId = peer.node.peerId.toString()
       this.problems = peer.config.problems
-      // Events come in bursts (a heartbeat from every peer, connections opening together): one refresh per burst.
-      const refresh = (): void => { this.pending ??= setTimeout(() => { this.pending = undefined; this.refresh() }, REFRESH_COALESCE_MS) }
+      // Events come in bursts (connections opening together, heartbeats from every peer): an event
+      // refreshes at once unless the view was refreshed less than REFRESH_MIN_GAP_MS ago; then one
+      // refresh follows at the end of that gap for all the events in it.
+      const refresh = (): void => {
+        if (this.pending !== undefined) return
+        const wait = this.refreshedAt + REFRESH_MIN_GAP_MS - performance.now()
+        if (wait <= 0) { this.refresh(); return }
+        this.pending = setTimeout(() => { this.pending = undefined; this.refresh() }, wait)
+      }
       peer.node.services.mesh.addEventListener('relay:status', refresh)
       peer.node.services.presence.addEventListener('presence:heartbeat', refresh)
       peer.node.services.presence.addEventListener('presence:sent', refresh)
@@ -59,6 +67,7 @@ export class SwarmState {
   refresh (): void {
     const peer = this.peer
     if (peer === undefined) return
+    this.refreshedAt = performance.now()
     const { mesh, presence, pubsub, penalties } = peer.node.services
     this.now = Date.now()
     this.relays = mesh.relayStatus()
@@ -76,8 +85,8 @@ export class SwarmState {
   }
 }
 
-/** How long peer events are gathered into one refresh of the view. */
-const REFRESH_COALESCE_MS = 100
+/** Shortest gap between two refreshes of the view caused by peer events. */
+const REFRESH_MIN_GAP_MS = 100
 
 const KEY = Symbol('essaim:swarm')
 
