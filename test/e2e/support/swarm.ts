@@ -54,13 +54,13 @@ export function volunteerUrl (relays: string[], hash = '#/volunteer'): string {
  */
 export async function openVolunteer (browser: Browser, relays: string[], hash = '#/volunteer'): Promise<Volunteer> {
   const context = await browser.newContext()
-  const debug = process.env.ESSAIM_E2E_DEBUG
-  if (debug !== undefined && debug !== '') await context.addInitScript(d => { localStorage.setItem('debug', d) }, debug)
+  const debug = process.env.ESSAIM_E2E_DEBUG ?? ''
+  if (debug !== '') await context.addInitScript(d => { localStorage.setItem('debug', d) }, debug)
   const page = await context.newPage()
   page.on('pageerror', err => { console.error(`[page error] ${err.message}`) })
   await page.goto(volunteerUrl(relays, hash))
   const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: 30_000 }))?.trim() ?? ''
-  if (debug !== undefined && debug !== '') {
+  if (debug !== '') {
     // The page's libp2p/Essaim debug lines, tagged with its peer id and the time (for a failure that CI alone shows).
     page.on('console', m => { console.log(`[${new Date().toISOString().slice(11, 23)} ${peerId.slice(-6)}] ${m.text().replace(/%c|color: [#\w]+/g, '')}`) })
   }
