@@ -10,7 +10,9 @@
  * - Work is leased for `leaseMs`; `expire(now)` reopens lost leases and
  *   `removePeer` reopens a departed peer's at once. A peer whose leases
  *   keep running out while it hands in little (a pull flood) gets no more.
- * - A peer never gets two replicas of one shard (nor one canary twice).
+ * - A peer never gets two replicas of one shard (nor one canary twice); a
+ *   lease that ran out or was cancelled does not count, so a small swarm can
+ *   always finish.
  * - Canaries (manifest shards with a known answer) are mixed in at the job's
  *   `canaryRate`, at a higher probation rate until a peer is trusted, and a
  *   peer's first work for a job with canaries is a canary.
@@ -109,6 +111,9 @@ interface Requester<O> {
 
 /** How far `take` looks down a queue for a shard this peer has not had. */
 const SCAN_LIMIT = 64
+
+/** A canary's key in `PeerRecord.canariesSeen`: unique across jobs. */
+const canaryKey = (job: { key: number }, shard: number): number => job.key * 2 ** 32 + shard
 
 /** Deterministic pull scheduler; see the file header for its rules. `O` is the caller's decoded output type. */
 export class Scheduler<O = unknown> {
@@ -324,11 +329,13 @@ export class Scheduler<O = unknown> {
   }
 
   private assignFromJob (job: Job<O>, peer: PeerRecord, now: number): Assignment | undefined {
-    if (job.ready.size === 0 && job.urgent.size === 0) return undefined
+    const probation = job.canaryIdx.length > 0 && !peer.vetted && peer.canariesInFlight === 0
+    // With no shard open, an unvetted peer still gets a canary while verdicts are held:
+    // they may wait for its vetting, which nothing else would bring.
+    if (job.ready.size === 0 && job.urgent.size === 0 && !(probation && job.held > 0)) return undefined
     if (job.canaryIdx.length > 0) {
       const trusted = peer.trusted(this.opts)
       const rate = trusted ? job.spec.policy.canaryRate : Math.max(job.spec.policy.canaryRate, this.opts.probationCanaryRate)
-      const probation = !peer.vetted && peer.canariesInFlight === 0
       if (probation || this.rng.next() < rate) {
         const c = this.pickCanary(job, peer)
         if (c !== undefined) return this.lease(job, c, peer, true, now)
@@ -362,7 +369,7 @@ export class Scheduler<O = unknown> {
   private pickCanary (job: Job<O>, peer: PeerRecord): number | undefined {
     for (let tries = 0; tries < 8; tries++) {
       const c = job.canaryIdx[this.rng.int(job.canaryIdx.length)]!
-      const key = job.key * 2 ** 32 + c
+      const key = canaryKey(job, c)
       if (!peer.canariesSeen.has(key)) {
         peer.canariesSeen.add(key)
         return c
@@ -393,11 +400,29 @@ export class Scheduler<O = unknown> {
     shard.leases = shard.leases.filter(l => l !== lease.id)
   }
 
-  /** Removes a lease without a result and reopens its shard; reports it if `type` is given. */
+  /**
+   * Removes a lease without a result and reopens its shard; reports it if `type` is given.
+   * A lease that ran out or was cancelled (`type`) leaves its peer free to be given
+   * that shard or canary again: in a small swarm, or once every other peer has had
+   * it, nobody else may be left to take it. A lease given up (`fail`, no `type`) does not.
+   */
   private dropLease (lease: Lease<O>, events: SchedulerEvent[], type?: 'lease:expired' | 'lease:cancelled'): void {
     this.removeLease(lease)
-    if (type !== undefined) events.push({ type, leaseId: lease.id, peer: lease.peer.id, jobId: lease.job.spec.jobId, shard: lease.shard })
+    if (type !== undefined) {
+      events.push({ type, leaseId: lease.id, peer: lease.peer.id, jobId: lease.job.spec.jobId, shard: lease.shard })
+      this.forgetLease(lease)
+    }
     if (!lease.canary && !lease.job.removed) this.settle(lease.job, lease.job.shards[lease.shard]!, events)
+  }
+
+  /** The peer may be given the lease's shard or canary again, unless it answered that shard. */
+  private forgetLease (lease: Lease<O>): void {
+    const { job, peer } = lease
+    if (lease.canary) { peer.canariesSeen.delete(canaryKey(job, lease.shard)); return }
+    const shard = job.shards[lease.shard]!
+    if (shard.results.some(r => r.peer === peer.id)) return
+    const at = shard.peers.indexOf(peer.id)
+    if (at >= 0) shard.peers.splice(at, 1)
   }
 
   private markFaulty (peer: PeerRecord, job: Job<O>, canary: number, events: SchedulerEvent[]): void {

@@ -39,6 +39,16 @@ async function exportedBundle (page: Page, button: string, path: string): Promis
 
 const hexKey = (peerId: string): string => toHex(publicKeyOf(peerId)!)
 
+/** One line on where a stuck job is: the requester's counts and each volunteer's status (kind/reason). */
+async function swarmState (requester: Volunteer, volunteers: Volunteer[]): Promise<string> {
+  const counts = await requester.page.getByTestId('job').locator('p').nth(1).textContent().catch(() => '?')
+  const statuses = await Promise.all(volunteers.map(async v => {
+    const status = v.page.getByTestId('volunteer-status')
+    return `${v.peerId.slice(-6)} ${await status.getAttribute('data-kind').catch(() => '?') ?? ''}/${await status.getAttribute('data-reason').catch(() => '?') ?? ''}`
+  }))
+  return `stuck: ${(counts ?? '').replace(/\s+/g, ' ').trim()} | ${statuses.join(', ')}`
+}
+
 test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard verified, nothing lost, no credit counted twice', async ({ browser }, testInfo) => {
   test.setTimeout(300_000)
   const seed = Number(process.env.CHURN_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -87,6 +97,7 @@ test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard v
     }
     await Promise.all(joining)
     await expect.poll(async () => await verified(requester.page), { timeout: 240_000, intervals: [1000] }).toEqual([SHARDS, SHARDS])
+      .catch(async (err: unknown) => { console.log(await swarmState(requester, [...volunteers, ...joined].filter(v => !closing.includes(v)))); throw err })
     await expect(requester.page.getByTestId('job')).toHaveAttribute('data-status', 'done')
 
     // Nothing lost or wrong.

@@ -50,12 +50,20 @@ export function volunteerUrl (relays: string[], hash = '#/volunteer'): string {
 /**
  * Opens the app in a fresh browser context and waits for its peer id.
  * `ESSAIM_E2E_DEBUG=essaim:*,libp2p:connection-monitor` sets the page's debug
- * namespaces and prints its console lines.
+ * namespaces and prints its console lines, and main-thread tasks of 500 ms or more.
  */
 export async function openVolunteer (browser: Browser, relays: string[], hash = '#/volunteer'): Promise<Volunteer> {
   const context = await browser.newContext()
   const debug = process.env.ESSAIM_E2E_DEBUG ?? ''
-  if (debug !== '') await context.addInitScript(d => { localStorage.setItem('debug', d) }, debug)
+  if (debug !== '') {
+    await context.addInitScript(d => {
+      localStorage.setItem('debug', d)
+      // Main-thread stalls long enough to miss heartbeats or pings.
+      new PerformanceObserver(list => {
+        for (const e of list.getEntries()) if (e.duration >= 500) console.log(`essaim:e2e long task ${Math.round(e.duration)} ms`)
+      }).observe({ type: 'longtask', buffered: true })
+    }, debug)
+  }
   const page = await context.newPage()
   page.on('pageerror', err => { console.error(`[page error] ${err.message}`) })
   await page.goto(volunteerUrl(relays, hash))

@@ -28,7 +28,7 @@ function work (s: Scheduler, peer: string, capacity: number, lie: (a: Assignment
 }
 
 describe('leases', () => {
-  it('reassigns a lost lease after its deadline, refuses the late result, never back to the same peer', () => {
+  it('reassigns a lost lease after its deadline and refuses the late result', () => {
     const s = new Scheduler({ leaseMs: 1000 })
     s.addJob(job('j', 1, { replicas: 1, quorum: 1, canaryRate: 0 }))
     const [a] = s.pull('A', 1, T)
@@ -36,11 +36,25 @@ describe('leases', () => {
     expect(s.pull('B', 1, T)).toEqual([])
     expect(s.expire(T + 999)).toEqual([])
     expect(of(s.expire(T + 1000), 'lease:expired')).toEqual([{ type: 'lease:expired', leaseId: a!.leaseId, peer: 'A', jobId: 'j', shard: 0 }])
-    expect(s.pull('A', 1, T + 1001)).toEqual([])
     const [b] = s.pull('B', 1, T + 1001)
     expect(b?.shard).toBe(0)
     expect(of(s.complete(a!.leaseId, 'A', { outputHash: good(0) }), 'result:refused')).toHaveLength(1)
     expect(of(s.complete(b!.leaseId, 'B', { outputHash: good(0) }), 'shard:accepted')[0]).toMatchObject({ credited: ['B'], rejected: [] })
+  })
+
+  it('a peer whose lease ran out may take the shard again: two volunteers whose second one lost its lease still finish', () => {
+    const s = new Scheduler({ leaseMs: 1000 })
+    s.addJob(job('j', 1, { canaryRate: 0 }))
+    const [a] = s.pull('A', 1, T)
+    const [b] = s.pull('B', 1, T)
+    s.complete(b!.leaseId, 'B', { outputHash: good(0) })
+    s.expire(T + 1000)
+    // B answered it: never a second replica. A only lost its lease: it is the one peer left to answer.
+    expect(s.pull('B', 1, T + 1001)).toEqual([])
+    const [again] = s.pull('A', 1, T + 1001)
+    expect(again).toMatchObject({ shard: 0 })
+    expect(again!.leaseId).not.toBe(a!.leaseId)
+    expect(of(s.complete(again!.leaseId, 'A', { outputHash: good(0) }), 'shard:accepted')[0]!.credited.sort()).toEqual(['A', 'B'])
   })
 
   it('reopens a departed peer\'s leases at once and refuses completions for another peer\'s lease', () => {
@@ -111,20 +125,25 @@ describe('leases', () => {
 })
 
 describe('replicas', () => {
-  it('never gives two replicas of one shard to one peer, under any interleaving (property)', () => {
+  it('never gives one peer a shard it answered or holds, under any interleaving (property)', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 3 }), fc.boolean()), { maxLength: 80 }), fc.integer(), (steps, seed) => {
       const s = new Scheduler({ seed, leaseMs: 5 })
       s.addJob(job('j', 6, { replicas: 3, quorum: 2 }, [4, 5]))
-      const given = new Set<string>()
+      const answered = new Set<string>()
+      const held = new Map<string, number>() // peer:shard → lease deadline
       let now = T
       for (const [p, cap, answer] of steps) {
         now += 2
         s.expire(now)
         for (const a of s.pull(`P${p}`, cap, now)) {
           const key = `${p}:${a.shard}`
-          expect(given.has(key)).toBe(false)
-          given.add(key)
-          if (answer) s.complete(a.leaseId, `P${p}`, { outputHash: p === 0 ? bad(a.shard) : good(a.shard) })
+          expect(answered.has(key)).toBe(false)
+          expect((held.get(key) ?? 0) > now).toBe(false)
+          held.set(key, a.deadline)
+          if (!answer) continue
+          s.complete(a.leaseId, `P${p}`, { outputHash: p === 0 ? bad(a.shard) : good(a.shard) })
+          answered.add(key)
+          held.delete(key)
         }
       }
     }), { numRuns: 150 })
@@ -210,6 +229,43 @@ describe('canaries', () => {
     const accepted = of(answer('B', b, 0), 'shard:accepted')
     expect(accepted).toHaveLength(1)
     expect(accepted[0]!.credited.sort()).toEqual(['A', 'B'])
+  })
+
+  it('a peer whose canary lease ran out is given a canary again, even once no shard is open, so its held verdicts are decided', () => {
+    // The churn e2e: A's first canary was lost with its connection; A and B then answered every shard.
+    const s = new Scheduler({ leaseMs: 1000, probationCanaryRate: 0 })
+    s.addJob(job('j', 3, { canaryRate: 0 }, [2]))
+    const b = s.pull('B', 1, T)
+    expect(b[0]?.canary).toBe(true)
+    s.complete(b[0]!.leaseId, 'B', { outputHash: good(2) })
+    const a = s.pull('A', 3, T)
+    expect(a.map(x => x.canary)).toEqual([true, false, false])
+    s.expire(T + 1000)
+    const a2 = s.pull('A', 3, T + 1001)
+    // Its shards were lost too: A is given them again (the one canary of the job is in flight once more).
+    expect(a2.map(x => [x.canary, x.shard])).toEqual([[true, 2], [false, 0], [false, 1]])
+    for (const x of a2.slice(1)) s.complete(x.leaseId, 'A', { outputHash: good(x.shard) })
+    for (const x of s.pull('B', 3, T + 1001)) s.complete(x.leaseId, 'B', { outputHash: good(x.shard) })
+    expect(s.progress('j')).toMatchObject({ held: 2, open: 0, accepted: 0 })
+    // The canary is lost again; with no shard open, A still gets it back, and passing it decides the held verdicts.
+    s.expire(T + 2001)
+    const [canary] = s.pull('A', 3, T + 2002)
+    expect(canary).toMatchObject({ canary: true, shard: 2 })
+    expect(of(s.complete(canary!.leaseId, 'A', { outputHash: good(2) }), 'shard:accepted')).toHaveLength(2)
+    expect(s.progress('j')).toMatchObject({ accepted: 2, done: true })
+  })
+
+  it('a vetted peer gets nothing once no shard is open, held verdicts or not', () => {
+    const s = new Scheduler({ probationCanaryRate: 0 })
+    s.addJob(job('j', 2, { canaryRate: 0 }, [1]))
+    const [canary, shard] = s.pull('A', 2, T)
+    s.complete(shard!.leaseId, 'A', { outputHash: good(0) })
+    const [other] = s.pull('B', 1, T)
+    expect(other?.canary).toBe(true)
+    s.complete(other!.leaseId, 'B', { outputHash: good(1) })
+    expect(s.pull('B', 1, T).map(x => x.shard)).toEqual([0])
+    expect(canary?.canary).toBe(true)
+    expect(s.pull('B', 1, T)).toEqual([])
   })
 
   it('colluders who always lie are never accepted, whatever the arrival order (property)', () => {
