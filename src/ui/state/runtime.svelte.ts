@@ -13,6 +13,7 @@ import type { StoredReceipt } from '../../store/db.ts'
 import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
 import { i18n } from '../i18n.svelte.ts'
 import { readingTitle } from '../errors.ts'
+import { Throttle } from './throttle.ts'
 
 export class RuntimeState {
   runtime = $state.raw<Runtime | undefined>(undefined)
@@ -28,31 +29,28 @@ export class RuntimeState {
   /** Bumped on every refresh, so pages can re-read per-job details. */
   tick = $state(0)
   private timer?: ReturnType<typeof setInterval>
-  private pending?: ReturnType<typeof setTimeout>
+  /** Job updates and volunteer changes come in bursts (a pull hands in several results). */
+  private readonly throttle = new Throttle(() => { this.refresh() }, 200)
 
   async start (peer: Peer, gate: ComputeGate, threads: number): Promise<void> {
     try {
       // A recognition job's title is worded in the language of the moment it is posted, like a submitted job's.
       const runtime = await startRuntime({ peer, gate, threads, readingTitle: r => readingTitle(i18n, r) })
       this.runtime = runtime
-      const soon = (): void => { this.schedule() }
+      const soon = (): void => { this.throttle.request() }
       runtime.requester.addEventListener('job:update', soon)
       runtime.requester.addEventListener('job:error', evt => {
         this.jobErrors = { ...this.jobErrors, [evt.detail.jobId]: evt.detail.error }
       })
       runtime.volunteer.addEventListener('volunteer:change', soon)
       runtime.ocr.addEventListener('ocr:update', soon)
-      this.timer = setInterval(() => { this.refresh() }, 1000)
+      this.timer = setInterval(() => { this.throttle.runNow() }, 1000)
       // The loop waits on the power gate: nothing computes before consent.
       runtime.volunteer.contribute()
-      this.refresh()
+      this.throttle.runNow()
     } catch (err) {
       this.failed = errorInfo(err)
     }
-  }
-
-  private schedule (): void {
-    this.pending ??= setTimeout(() => { this.pending = undefined; this.refresh() }, 200)
   }
 
   refresh (): void {
@@ -69,7 +67,7 @@ export class RuntimeState {
 
   stop (): void {
     clearInterval(this.timer)
-    clearTimeout(this.pending)
+    this.throttle.cancel()
   }
 }
 

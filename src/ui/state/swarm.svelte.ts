@@ -12,6 +12,7 @@ import type { RelayStatus } from '../../net/mesh.ts'
 import type { PowerGate } from '../../swarm/power-gate.ts'
 import { RuntimeState } from './runtime.svelte.ts'
 import { DashboardState } from './dashboard.svelte.ts'
+import { Throttle } from './throttle.ts'
 import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
 
 export type Phase = { name: 'booting' } | { name: 'ready' } | { name: 'failed', error: ErrorInfo }
@@ -28,8 +29,8 @@ export class SwarmState {
   readonly runtime = new RuntimeState()
   readonly dashboard = new DashboardState()
   private timer?: ReturnType<typeof setInterval>
-  private pending?: ReturnType<typeof setTimeout>
-  private refreshedAt = -Infinity
+  /** Peer events come in bursts (connections opening together, heartbeats from every peer). */
+  private readonly throttle = new Throttle(() => { this.refresh() }, REFRESH_MIN_GAP_MS)
 
   directCount = $derived(this.peers.filter(p => p.link === 'direct-webrtc').length)
 
@@ -40,22 +41,14 @@ export class SwarmState {
       this.peer = peer
       this.peerId = peer.node.peerId.toString()
       this.problems = peer.config.problems
-      // Events come in bursts (connections opening together, heartbeats from every peer): an event
-      // refreshes at once unless the view was refreshed less than REFRESH_MIN_GAP_MS ago; then one
-      // refresh follows at the end of that gap for all the events in it.
-      const refresh = (): void => {
-        if (this.pending !== undefined) return
-        const wait = this.refreshedAt + REFRESH_MIN_GAP_MS - performance.now()
-        if (wait <= 0) { this.refresh(); return }
-        this.pending = setTimeout(() => { this.pending = undefined; this.refresh() }, wait)
-      }
+      const refresh = (): void => { this.throttle.request() }
       peer.node.services.mesh.addEventListener('relay:status', refresh)
       peer.node.services.presence.addEventListener('presence:heartbeat', refresh)
       peer.node.services.presence.addEventListener('presence:sent', refresh)
       peer.node.addEventListener('connection:open', refresh)
       peer.node.addEventListener('connection:close', refresh)
       this.timer = setInterval(refresh, 1000)
-      this.refresh()
+      this.throttle.runNow()
       this.phase = { name: 'ready' }
       await this.runtime.start(peer, gate, gate.state.budget.threads)
       if (this.runtime.runtime !== undefined) this.dashboard.attach(this.runtime.runtime.volunteer)
@@ -67,7 +60,6 @@ export class SwarmState {
   refresh (): void {
     const peer = this.peer
     if (peer === undefined) return
-    this.refreshedAt = performance.now()
     const { mesh, presence, pubsub, penalties } = peer.node.services
     this.now = Date.now()
     this.relays = mesh.relayStatus()
@@ -77,7 +69,7 @@ export class SwarmState {
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
-    clearTimeout(this.pending)
+    this.throttle.cancel()
     this.dashboard.detach()
     this.runtime.stop()
     await this.runtime.runtime?.stop()
