@@ -24,12 +24,12 @@ export class Throttle {
 
   /** Runs now (e.g. on a timer); a run waiting for the end of the gap is no longer needed. */
   runNow (): void {
-    clearTimeout(this.pending)
-    this.pending = undefined
+    this.cancel()
     this.lastRun = this.now()
     this.run()
   }
 
+  /** Drops a run waiting for the end of the gap. */
   cancel (): void {
     clearTimeout(this.pending)
     this.pending = undefined
