@@ -8,11 +8,15 @@
 import { decodeTensors, encodeTensors } from '../src/core/tensors.ts'
 import { bundledCatalog } from '../src/compute/bundled-catalog.ts'
 import { ComputeClient } from '../src/compute/client.ts'
+import { nativeEd25519 } from '../src/core/native-ed25519.ts'
+import { forgetVerifications, identityFromSeedAsync, randomSeed, signAsync, verifySignatureAsync } from '../src/core/identity.ts'
 import { benchInput } from './compute-inputs.ts'
 import type { RawReply, RawRequest } from './compute-raw-worker.ts'
 import type { WorkerReply } from '../src/compute/protocol.ts'
 
 const catalog = bundledCatalog()
+/** Bytes an attestation's signature covers, about (bench signVerifyMs). */
+const SIGNED_BYTES = 320
 /** Untimed runs before a bare rate is taken (see compute-raw-worker.ts). */
 const RAW_WARM_MS = 3000
 
@@ -73,6 +77,31 @@ const api = {
     } finally {
       client.terminate()
     }
+  },
+
+  /**
+   * Ed25519 in this page as the hot path does it (identity.ts `signAsync` and
+   * `verifySignatureAsync`: native where the browser has it, one at a time,
+   * awaited): ms per signature and per verification over `count` distinct
+   * messages the size of an attestation's signed bytes, after an untimed
+   * round. Verifications start from an empty memo, as a requester's do.
+   */
+  async signVerifyMs (count: number): Promise<{ signMs: number, verifyMs: number, native: boolean }> {
+    const signer = await identityFromSeedAsync(randomSeed())
+    const messages = Array.from({ length: count }, (_, i) => { const m = new Uint8Array(SIGNED_BYTES); crypto.getRandomValues(m); m[0] = i & 255; return m })
+    const round = async (): Promise<{ signMs: number, verifyMs: number, sigs: Uint8Array[] }> => {
+      forgetVerifications()
+      const sigs: Uint8Array[] = []
+      const t0 = performance.now()
+      for (const m of messages) sigs.push(await signAsync(signer, m))
+      const t1 = performance.now()
+      forgetVerifications()
+      for (let i = 0; i < count; i++) if (!await verifySignatureAsync(sigs[i]!, messages[i]!, signer.publicKey)) throw new Error('a signature did not verify')
+      return { signMs: (t1 - t0) / count, verifyMs: (performance.now() - t1) / count, sigs }
+    }
+    await round()
+    const { signMs, verifyMs } = await round()
+    return { signMs, verifyMs, native: await nativeEd25519() }
   },
 
   /** Loads a catalog model in a fresh ComputeClient and runs base64 input bytes; `corrupt` flips one model byte first. */

@@ -54,16 +54,6 @@ async function main (): Promise<void> {
   const previous = only === undefined ? {} : await readFile(join(root, 'bench', 'results.json'), 'utf8').then(t => JSON.parse(t) as Results).catch(() => ({}))
   const info = await machineInfo()
   const merged: Results = { ...previous, ...results, ...info }
-  // The hot path signs and verifies on native Ed25519 where the platform has it (src/core/native-ed25519.ts).
-  const signPerS = merged.sign_native_per_s ?? merged.sign_per_s
-  const verifyPerS = merged.verify_native_per_s ?? merged.verify_per_s
-  if (typeof signPerS === 'number' && typeof verifyPerS === 'number' && typeof merged.raw_sps_digits_t1 === 'number') {
-    // One sign (volunteer's attestation) + one verify (requester's check) against the bare 1-thread
-    // compute of one digits shard: 256 images as the swarm bench posts them, and the Submit page's default 8.
-    const signVerify = 1 / signPerS + 1 / verifyPerS
-    merged.signverify_share_digits_shard = signVerify / (256 / merged.raw_sps_digits_t1)
-    merged.signverify_share_digits_shard8 = signVerify / (8 / merged.raw_sps_digits_t1)
-  }
   await writeFile(join(root, 'bench', 'results.json'), JSON.stringify(merged, null, 2) + '\n')
   const machine = `${info.machine_cores} cores (${info.machine_cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${info.machine_chromium}, onnxruntime-web ${info.machine_ort_web}`
   await writeTable(merged, spreads, machine, only)

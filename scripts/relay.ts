@@ -73,7 +73,15 @@ export async function startRelay (options: Partial<RelayOptions> = {}): Promise<
         }
       }),
       // Forwards the generic peer-discovery topic so tabs learn each other's addresses.
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, doPX: false })
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        doPX: false,
+        // No IP colocation penalty: tabs share addresses (one machine, an office or
+        // a carrier NAT), and gossipsub keeps departed peers' IPs for an hour, so
+        // past ten tabs from one address every new one scored below zero and was
+        // never sent the discovery topic: it could not find anybody.
+        scoreParams: { IPColocationFactorWeight: 0 }
+      })
     }
   })
 }

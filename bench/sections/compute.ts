@@ -9,15 +9,27 @@
  * raw_sps_<model> = the better of the two (what someone running bare
  * onnxruntime-web would pick). The swarm section's own baseline, on exactly
  * the batch a volunteer runs, is swarm_base_sps_<model>.
+ *
+ * In the same page, right after each 1-thread digits measurement: Ed25519 as
+ * the hot path does it in the browser (sign_browser_per_s,
+ * verify_browser_per_s), and signverify_share_digits_shard(8) = one signature
+ * (the volunteer's attestation) + one verification (the requester's check)
+ * ÷ the bare 1-thread compute of one 256-image (8-image) digits shard, per
+ * repeat, then the median.
  */
 import type { BenchContext, BenchFigures } from '../types.ts'
 import { openBenchBrowser } from '../browser.ts'
 
 const THREADS = [1, 2] as const
+/** Signatures and verifications timed per repeat. */
+const SIGN_VERIFY_COUNT = 500
 
 export default async function run (ctx: BenchContext): Promise<BenchFigures> {
   const bb = await openBenchBrowser(4181)
   const figures: BenchFigures = {}
+  const signs: number[] = []
+  const verifies: number[] = []
+  const shares: number[] = []
   try {
     const page = await bb.browser.newPage()
     await page.goto(`${bb.baseURL}/bench/compute.html`)
@@ -32,11 +44,26 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
           const r = await page.evaluate(async ([m, t]) => await window.essaimCompute.rawSps(m!, Number(t), 1500, 5), [id, String(threads)])
           if (!r.ok) throw new Error(`${id} at ${threads} thread(s): ${r.error}`)
           samples.push(r.sps)
+          if (id === 'digits' && threads === 1) {
+            const sv = await page.evaluate(async n => await window.essaimCompute.signVerifyMs(n), SIGN_VERIFY_COUNT)
+            if (!sv.native) ctx.log('  (no native Ed25519 in this browser: sign/verify are pure JS)')
+            signs.push(1000 / sv.signMs)
+            verifies.push(1000 / sv.verifyMs)
+            shares.push((sv.signMs + sv.verifyMs) / (256 * 1000 / r.sps))
+          }
         }
         figures[`${key}_t${threads}`] = ctx.spread(`${key}_t${threads}`, samples)
         ctx.log(`  ${id} × ${threads} thread(s): ${figures[`${key}_t${threads}`]!.toFixed(1)} samples/s`)
       }
       figures[key] = Math.max(figures[`${key}_t1`]!, figures[`${key}_t2`]!)
+    }
+    if (shares.length > 0) {
+      figures.sign_browser_per_s = ctx.spread('sign_browser_per_s', signs)
+      figures.verify_browser_per_s = ctx.spread('verify_browser_per_s', verifies)
+      figures.signverify_share_digits_shard = ctx.spread('signverify_share_digits_shard', shares)
+      // An 8-image shard: the same signatures over 1/32 of the compute.
+      figures.signverify_share_digits_shard8 = ctx.spread('signverify_share_digits_shard8', shares.map(x => x * 32))
+      ctx.log(`  Ed25519 in the page: ${figures.sign_browser_per_s.toFixed(0)} signatures/s, ${figures.verify_browser_per_s.toFixed(0)} verifications/s; share of a 256-image shard ${figures.signverify_share_digits_shard.toFixed(4)}`)
     }
   } finally {
     await bb.close()

@@ -16,7 +16,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { InvalidKeyError } from './errors.ts'
-import { nativeSign, nativeVerifies } from './native-ed25519.ts'
+import { nativePublicKey, nativeSign, nativeVerifies } from './native-ed25519.ts'
 
 /** An Ed25519 identity. `seed` is private: never log it, never send it. */
 export interface Identity {
@@ -32,7 +32,12 @@ export const SIGNATURE_BYTES = 64
 
 /** A fresh identity from the platform CSPRNG (`crypto.getRandomValues`). */
 export function generateIdentity (): Identity {
-  return identityFromSeed(ed25519.utils.randomSecretKey())
+  return identityFromSeed(randomSeed())
+}
+
+/** A fresh 32-byte seed from the platform CSPRNG. */
+export function randomSeed (): Uint8Array {
+  return ed25519.utils.randomSecretKey()
 }
 
 /**
@@ -45,6 +50,24 @@ export function identityFromSeed (seed: Uint8Array): Identity {
   }
   const copy = Uint8Array.from(seed)
   const identity = { seed: copy, publicKey: ed25519.getPublicKey(copy) }
+  derived.add(identity)
+  return identity
+}
+
+/**
+ * {@link identityFromSeed} with the public key derived by the platform's
+ * native Ed25519 where it passes its known-answer check (the same key, without
+ * noble's one-off precomputation while a page boots), else by noble.
+ * @throws {InvalidKeyError} if `seed` is not a 32-byte Uint8Array.
+ */
+export async function identityFromSeedAsync (seed: Uint8Array): Promise<Identity> {
+  if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
+    throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
+  }
+  const copy = Uint8Array.from(seed)
+  const publicKey = await nativePublicKey(copy)
+  if (publicKey === undefined) return identityFromSeed(copy)
+  const identity = { seed: copy, publicKey }
   derived.add(identity)
   return identity
 }

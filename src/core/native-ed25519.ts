@@ -18,7 +18,7 @@
  *   native `false`, is left to noble, so the answer is always noble's.
  */
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { fromHex } from './bytes.ts'
+import { bytesEqual, fromBase64, fromHex } from './bytes.ts'
 
 /** RFC 8032 §7.1 TEST 2: secret key, public key, message 0x72, signature. */
 const KAT = {
@@ -76,13 +76,17 @@ function buf (b: Uint8Array): Uint8Array<ArrayBuffer> {
   return b as Uint8Array<ArrayBuffer>
 }
 
+function pkcs8Of (seed: Uint8Array): Uint8Array<ArrayBuffer> {
+  const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + 32)
+  pkcs8.set(PKCS8_PREFIX)
+  pkcs8.set(seed, PKCS8_PREFIX.length)
+  return pkcs8
+}
+
 function importSign (seed: Uint8Array): Promise<CryptoKey> {
   let key = signKeys.get(seed)
   if (key === undefined) {
-    const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + 32)
-    pkcs8.set(PKCS8_PREFIX)
-    pkcs8.set(seed, PKCS8_PREFIX.length)
-    key = subtle()!.importKey('pkcs8', pkcs8, ALGORITHM, false, ['sign'])
+    key = subtle()!.importKey('pkcs8', pkcs8Of(seed), ALGORITHM, false, ['sign'])
     signKeys.set(seed, key)
   }
   return key
@@ -138,6 +142,42 @@ export async function nativeSign (seed: Uint8Array, msg: Uint8Array): Promise<Ui
   if (!await nativeEd25519()) return undefined
   try {
     return await nativeSignWith(seed, msg)
+  } catch {
+    return undefined
+  }
+}
+
+let publicSupport: Promise<boolean> | undefined
+
+/** The public key the platform derives for `seed` (from the private key's JWK `x`). */
+async function nativePublicKeyOf (seed: Uint8Array): Promise<Uint8Array | undefined> {
+  const key = await subtle()!.importKey('pkcs8', pkcs8Of(seed), ALGORITHM, true, ['sign'])
+  const { x } = await subtle()!.exportKey('jwk', key)
+  if (typeof x !== 'string') return undefined
+  // JWK is unpadded base64url (RFC 7515 §2); a 32-byte key is 43 characters.
+  const key32 = fromBase64(x.replaceAll('-', '+').replaceAll('_', '/') + '=')
+  return key32?.length === 32 ? key32 : undefined
+}
+
+/**
+ * The public key of `seed` (RFC 8032 §5.1.5) from the platform's Ed25519, or
+ * undefined when it has none, or its derivation fails the known-answer check
+ * (RFC 8032 §7.1 TEST 2, once). It spares a page noble's one-off
+ * precomputation, a few hundred ms of main thread while the page boots.
+ */
+export async function nativePublicKey (seed: Uint8Array): Promise<Uint8Array | undefined> {
+  publicSupport ??= (async () => {
+    if (!await nativeEd25519()) return false
+    try {
+      const derived = await nativePublicKeyOf(KAT.seed)
+      return derived !== undefined && bytesEqual(derived, KAT.publicKey)
+    } catch {
+      return false
+    }
+  })()
+  if (!await publicSupport) return undefined
+  try {
+    return await nativePublicKeyOf(seed)
   } catch {
     return undefined
   }

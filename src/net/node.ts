@@ -138,13 +138,15 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
 /**
  * Pubsub peer discovery broadcasts our addresses on start (before the relay
  * reservation gives us a dialable /p2p-circuit/webrtc address, so nobody can
- * use it) and then every interval. Broadcasting again as soon as our
- * addresses change, and once more shortly after (the relay's subscription to
- * the topic may arrive just after the reservation, and a broadcast with no
- * subscriber is skipped), lets peers dial a new tab about an interval sooner.
- * And a new tab that is the one to dial us (mesh.ts: one side dials) learns
- * our address from a broadcast made as soon as we hear of it, not at our next
- * interval.
+ * use it) and then every interval. Broadcasting again as soon as a transport
+ * listens on a new address, and once more shortly after (the relay's
+ * subscription to the topic may arrive just after the reservation, and a
+ * broadcast with no subscriber is skipped), lets peers dial a new tab about
+ * an interval sooner. The cue is `transport:listening`, which the relay
+ * reservation fires at once: `self:peer:update` comes a debounced second
+ * later (libp2p's address manager). And a new tab that is the one to dial us
+ * (mesh.ts: one side dials) learns our address from a broadcast made as soon
+ * as we hear of it, not at our next interval.
  */
 function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery): (components: C & { events: TypedEventTarget<Libp2pEvents>, peerId: PeerId }) => PeerDiscovery {
   return components => {
@@ -153,9 +155,15 @@ function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery)
       if (!discovery.isStarted()) return
       try { discovery._broadcast() } catch { /* pubsub not ready yet: the interval broadcast follows */ }
     }
-    components.events.addEventListener('self:peer:update', () => {
-      broadcast()
-      setTimeout(broadcast, ANNOUNCE_AGAIN_MS)
+    let soon: ReturnType<typeof setTimeout> | undefined
+    components.events.addEventListener('transport:listening', () => {
+      // The circuit listener and the WebRTC listener built on it report together: one broadcast.
+      if (soon !== undefined) return
+      soon = setTimeout(() => {
+        soon = undefined
+        broadcast()
+        setTimeout(broadcast, ANNOUNCE_AGAIN_MS)
+      }, 0)
     })
     answerNewDialers(components.events, components.peerId.toString(), broadcast)
     return discovery

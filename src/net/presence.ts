@@ -11,7 +11,7 @@ import { TypedEventEmitter } from 'main-event'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import { open, seal, ReplayWindow, type Envelope } from '../core/envelope.ts'
+import { open, preverify, sealAsync, ReplayWindow, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import type { PresenceBody } from '../core/schemas.ts'
 import { bytesEqual } from '../core/bytes.ts'
@@ -98,7 +98,11 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
 
   start (): void {
     const pubsub = this.components.pubsub
-    pubsub.topicValidators.set(TOPIC_PRESENCE, (_peer, msg) => this.validate(msg))
+    pubsub.topicValidators.set(TOPIC_PRESENCE, async (_peer, msg) => {
+      // Native Ed25519 first, so the check finds the signature verified (pure JS is ~20× the main-thread time).
+      if (msg.type === 'signed') await preverify(msg.data)
+      return this.validate(msg)
+    })
     pubsub.addEventListener('message', this.onMessage)
   }
 
@@ -162,11 +166,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     const ts = this.now()
     // Sequence numbers must keep growing across reloads (the key survives a
     // reload, and peers remember the last seq they saw): base them on time.
-    this.seq = Math.max(this.seq + 1, ts)
+    const seq = this.seq = Math.max(this.seq + 1, ts)
     const body: PresenceBody = { ...this.init.describe(), peerId: this.components.peerId.toString() }
     try {
-      await this.components.pubsub.publish(TOPIC_PRESENCE, seal('presence', body, this.init.identity, { seq: this.seq, ts }))
-      this.safeDispatchEvent('presence:sent', { detail: { seq: this.seq, ts } })
+      const bytes = await sealAsync('presence', body, this.init.identity, { seq, ts })
+      await this.components.pubsub.publish(TOPIC_PRESENCE, bytes)
+      this.safeDispatchEvent('presence:sent', { detail: { seq, ts } })
     } catch (err) {
       this.log.error('heartbeat not published: %s', (err as Error).message)
     }

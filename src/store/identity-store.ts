@@ -8,25 +8,27 @@
  * Two tabs opening at once must not each create a key: creation runs in one
  * IndexedDB transaction that re-reads before it writes.
  */
-import { generateIdentity, identityFromSeed, type Identity } from '../core/identity.ts'
+import { identityFromSeedAsync, randomSeed, type Identity } from '../core/identity.ts'
 import { openEssaimDB } from './db.ts'
 
 const SELF = 'self'
 
 export async function loadOrCreateIdentity (): Promise<Identity> {
   const db = await openEssaimDB()
+  let seed: Uint8Array
   try {
     const tx = db.transaction('identity', 'readwrite')
     const existing = await tx.store.get(SELF)
     if (existing !== undefined) {
-      await tx.done
-      return identityFromSeed(new Uint8Array(existing.seed))
+      seed = new Uint8Array(existing.seed)
+    } else {
+      seed = randomSeed()
+      await tx.store.put({ seed, createdAt: Date.now() }, SELF)
     }
-    const identity = generateIdentity()
-    await tx.store.put({ seed: identity.seed, createdAt: Date.now() }, SELF)
     await tx.done
-    return identity
   } finally {
     db.close()
   }
+  // After the transaction: deriving the public key may await native crypto, which would end it.
+  return await identityFromSeedAsync(seed)
 }

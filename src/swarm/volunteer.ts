@@ -21,7 +21,7 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Logger } from '@libp2p/interface'
+import type { Connection, Logger } from '@libp2p/interface'
 import { sealAsync, type Envelope } from '../core/envelope.ts'
 import { bytesEqual, sha256, toHex } from '../core/bytes.ts'
 import { largestShardBytes } from '../core/schemas.ts'
@@ -174,9 +174,12 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   private attest?: SignedTopic
   private controller?: AbortController
   private running?: Promise<void>
+  /** Ends the loop's idle wait early; set only while it waits. */
+  private wake?: () => void
 
   constructor (private readonly init: VolunteerInit) {
     super()
+    this.onConnection = this.onConnection.bind(this)
     this.now = init.now ?? Date.now
     this.log = init.log
     this.seq = new Sequencer(this.now)
@@ -216,9 +219,11 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       replay: new ReplayWindow(), log: this.log, onMessage: () => {}
     })
     this.topics.push(this.attest)
+    this.init.peer.node.addEventListener('connection:open', this.onConnection)
   }
 
   async stop (): Promise<void> {
+    this.init.peer.node.removeEventListener('connection:open', this.onConnection)
     await this.pause()
     this.topics.forEach(t => { t.stop() })
     this.topics = []
@@ -250,13 +255,18 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     return this.receipts.length
   }
 
+  /** A new direct connection may be to a requester whose job we know but could not reach. */
+  private onConnection (evt: CustomEvent<Connection>): void {
+    if (isDirectWebRTC(evt.detail)) this.wake?.()
+  }
+
   private onJob (env: Envelope<'job'>): void {
     const jobId = toHex(env.id)
     const known = this.jobs.get(jobId)
     if (known !== undefined) {
       // Requesters announce only running jobs: a job we thought finished is
       // running again (e.g. its requester reloaded and lost unsaved verdicts).
-      if (known.done) { known.done = false; this.emitChange() }
+      if (known.done) { known.done = false; this.emitChange(); this.wake?.() }
       return
     }
     const requester = peerIdOf(env.signer)
@@ -274,6 +284,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       unsent: []
     })
     this.emitChange()
+    this.wake?.()
   }
 
   /** A head announced on the log topic: a claim for the ledger, and maybe news that we are behind. */
@@ -355,7 +366,9 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       const job = this.pick()
       if (job === undefined) {
         this.setStatus({ kind: 'waiting', reason: this.whyIdle() })
-        await sleep(1_000, signal)
+        // Woken early by a new job or a new direct connection (a requester we can now reach).
+        await sleep(IDLE_WAIT_MS, signal, wake => { this.wake = wake })
+        this.wake = undefined
         continue
       }
       try {
@@ -577,11 +590,17 @@ function describe (err: unknown): string {
   return errorLine(errorInfo(err))
 }
 
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`; `onWaker` receives a function that ends the wait early. Rejects on abort. */
+async function sleep (ms: number, signal: AbortSignal, onWaker?: (wake: () => void) => void): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     if (signal.aborted) { reject(signal.reason); return }
-    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    const done = (): void => { clearTimeout(t); signal.removeEventListener('abort', onAbort); resolve() }
+    const t = setTimeout(done, ms)
     const onAbort = (): void => { clearTimeout(t); reject(signal.reason) }
     signal.addEventListener('abort', onAbort, { once: true })
+    onWaker?.(done)
   })
 }
+
+/** How long an idle volunteer waits before looking for work again, unless woken. */
+const IDLE_WAIT_MS = 1_000

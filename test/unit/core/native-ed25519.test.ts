@@ -12,9 +12,9 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js'
 import { sha512 } from '@noble/hashes/sha2.js'
 import {
-  forgetVerifications, identityFromSeed, sign, signAsync, verifySignature, verifySignatureAsync
+  forgetVerifications, identityFromSeed, identityFromSeedAsync, sign, signAsync, verifySignature, verifySignatureAsync
 } from '../../../src/core/identity.ts'
-import { nativeEd25519 } from '../../../src/core/native-ed25519.ts'
+import { nativeEd25519, nativePublicKey } from '../../../src/core/native-ed25519.ts'
 import { concat, fromHex, toHex } from '../../../src/core/bytes.ts'
 import { RFC8032_ED25519 } from '../vectors/rfc8032.ts'
 import { NOT_BYTES } from '../vectors/junk.ts'
@@ -45,6 +45,16 @@ describe('native Ed25519', () => {
       expect(await verifySignatureAsync(bad, msg, id.publicKey)).toBe(false)
     })
   }
+
+  it('derives each RFC 8032 §7.1 public key, and noble\'s for random seeds (identityFromSeedAsync)', async () => {
+    for (const v of RFC8032_ED25519) expect(toHex((await nativePublicKey(fromHex(v.secret)))!)).toBe(v.publicKey)
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), async seed => {
+      const id = await identityFromSeedAsync(seed)
+      expect(id.publicKey).toEqual(ed25519.getPublicKey(seed))
+      expect(id.seed).toEqual(seed)
+    }), { numRuns: 50 })
+    await expect(identityFromSeedAsync(new Uint8Array(31))).rejects.toThrow(/32 bytes/)
+  })
 
   it('property: signAsync gives sign\'s bytes; verifySignatureAsync gives noble\'s answer on valid and flipped inputs', async () => {
     await fc.assert(fc.asyncProperty(

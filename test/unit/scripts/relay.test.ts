@@ -1,8 +1,9 @@
 /**
  * The relay (scripts/relay.ts), started in this process on loopback and
  * reached by real circuit-relay-v2 clients over WebSockets: it listens where
- * it is told, enforces its reservation limit, carries no Essaim topic, and
- * its command line refuses bad numbers with the option's name.
+ * it is told, enforces its reservation limit, carries no Essaim topic, keeps
+ * forwarding discovery to tabs that share one address however many came
+ * before, and its command line refuses bad numbers with the option's name.
  */
 import { describe, it, expect } from 'vitest'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -11,8 +12,10 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import type { GossipSub } from '@libp2p/gossipsub'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { multiaddr } from '@multiformats/multiaddr'
 import { parseArgs, startRelay } from '../../../scripts/relay.ts'
+import { gossipScore } from '../../../src/net/scoring.ts'
 
 /** A Node peer that reserves a slot on `relay` as it starts (what a tab does). */
 async function reservingClient (relay: string): Promise<Libp2p> {
@@ -24,6 +27,27 @@ async function reservingClient (relay: string): Promise<Libp2p> {
     connectionGater: { denyDialMultiaddr: () => false },
     services: { identify: identify() }
   })
+}
+
+/** A Node peer on the relay's discovery topic over loopback, as a tab is. */
+async function discoveryClient (relay: string): Promise<Libp2p<{ pubsub: GossipSub }>> {
+  const node = await createLibp2p({
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
+  })
+  node.services.pubsub.subscribe(DISCOVERY_TOPIC)
+  await node.dial(multiaddr(relay))
+  return node
+}
+
+const DISCOVERY_TOPIC = '_peer-discovery._p2p._pubsub'
+
+/** The relay's gossipsub mesh on the discovery topic (the implementation has it; the interface type does not). */
+function meshPeers (pubsub: GossipSub): string[] {
+  return (pubsub as unknown as { getMeshPeers: (topic: string) => string[] }).getMeshPeers(DISCOVERY_TOPIC)
 }
 
 describe('relay', () => {
@@ -46,6 +70,31 @@ describe('relay', () => {
       expect(topics.filter(t => t.startsWith('essaim/'))).toEqual([])
     } finally {
       await Promise.all(clients.map(async c => { await c.stop() }))
+      await relay.stop()
+    }
+  })
+
+  it('scores the twelfth tab from one address like the first (no IP colocation penalty), so it is still sent discovery', { timeout: 60_000 }, async () => {
+    const relay = await startRelay({ host: '127.0.0.1', port: 0 })
+    const pubsub = relay.services.pubsub as GossipSub
+    const addr = relay.getMultiaddrs()[0]!.toString()
+    try {
+      // Tabs that came and went: gossipsub remembers their address for an hour.
+      for (let i = 0; i < 11; i++) {
+        const gone = await discoveryClient(addr)
+        await expect.poll(() => pubsub.getSubscribers(DISCOVERY_TOPIC).map(String)).toContain(gone.peerId.toString())
+        await gone.stop()
+        // libp2p refuses more than 5 inbound connections per second from one host.
+        await new Promise(resolve => setTimeout(resolve, 250))
+      }
+      const tab = await discoveryClient(addr)
+      try {
+        await expect.poll(() => meshPeers(pubsub).map(String), { timeout: 10_000 }).toContain(tab.peerId.toString())
+        expect(gossipScore(pubsub, tab.peerId.toString())).toBeGreaterThanOrEqual(0)
+      } finally {
+        await tab.stop()
+      }
+    } finally {
       await relay.stop()
     }
   })
