@@ -34,6 +34,9 @@ export interface RelayOptions {
 
 export const RELAY_DEFAULTS: RelayOptions = { host: '127.0.0.1', port: 9090, maxReservations: 256 }
 
+/** New connections accepted per second from one host. */
+const INBOUND_PER_HOST_PER_S = 32
+
 /** Loads the relay key from `file`, creating it on first use. */
 async function loadKey (file: string | undefined): Promise<PrivateKey> {
   if (file === undefined) return await generateKeyPair('Ed25519')
@@ -59,7 +62,13 @@ export async function startRelay (options: Partial<RelayOptions> = {}): Promise<
     streamMuxers: [yamux()],
     // The relay talks to whoever reaches it; it dials no one.
     connectionGater: { denyDialMultiaddr: () => false },
-    connectionManager: { maxConnections: opts.maxReservations * 2 + 64 },
+    connectionManager: {
+      maxConnections: opts.maxReservations * 2 + 64,
+      // Tabs behind one address (a classroom or office NAT, a phone carrier's, one
+      // machine) open the link together; libp2p's default of 5 new connections per
+      // second per host made the sixth wait out a refusal and a backoff.
+      inboundConnectionThreshold: INBOUND_PER_HOST_PER_S
+    },
     peerDiscovery: [pubsubPeerDiscovery({ listenOnly: true })],
     services: {
       identify: identify(),
