@@ -45,13 +45,18 @@ export function randomSeed (): Uint8Array {
  * @throws {InvalidKeyError} if `seed` is not a 32-byte Uint8Array.
  */
 export function identityFromSeed (seed: Uint8Array): Identity {
-  if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
-    throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
-  }
-  const copy = Uint8Array.from(seed)
+  const copy = seedCopy(seed)
   const identity = { seed: copy, publicKey: ed25519.getPublicKey(copy) }
   derived.add(identity)
   return identity
+}
+
+/** A copy of `seed`, once it is known to be 32 bytes. @throws {InvalidKeyError} otherwise. */
+function seedCopy (seed: Uint8Array): Uint8Array {
+  if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
+    throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
+  }
+  return Uint8Array.from(seed)
 }
 
 /**
@@ -61,10 +66,7 @@ export function identityFromSeed (seed: Uint8Array): Identity {
  * @throws {InvalidKeyError} if `seed` is not a 32-byte Uint8Array.
  */
 export async function identityFromSeedAsync (seed: Uint8Array): Promise<Identity> {
-  if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
-    throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
-  }
-  const copy = Uint8Array.from(seed)
+  const copy = seedCopy(seed)
   const publicKey = await nativePublicKey(copy)
   if (publicKey === undefined) return identityFromSeed(copy)
   const identity = { seed: copy, publicKey }
