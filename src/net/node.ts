@@ -155,19 +155,28 @@ function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery)
       if (!discovery.isStarted()) return
       try { discovery._broadcast() } catch { /* pubsub not ready yet: the interval broadcast follows */ }
     }
-    let soon: ReturnType<typeof setTimeout> | undefined
-    components.events.addEventListener('transport:listening', () => {
-      // The circuit listener and the WebRTC listener built on it report together: one broadcast.
-      if (soon !== undefined) return
-      soon = setTimeout(() => {
-        soon = undefined
-        broadcast()
-        setTimeout(broadcast, ANNOUNCE_AGAIN_MS)
-      }, 0)
-    })
+    announceOnListening(components.events, broadcast)
     answerNewDialers(components.events, components.peerId.toString(), broadcast)
     return discovery
   }
+}
+
+/**
+ * Calls `broadcast` when a transport listens on new addresses (a relay
+ * reservation), and once more {@link ANNOUNCE_AGAIN_MS} later. The circuit
+ * listener and the WebRTC listener built on it report together: one
+ * broadcast for both.
+ */
+export function announceOnListening (events: TypedEventTarget<Pick<Libp2pEvents, 'transport:listening'>>, broadcast: () => void): void {
+  let soon: ReturnType<typeof setTimeout> | undefined
+  events.addEventListener('transport:listening', () => {
+    if (soon !== undefined) return
+    soon = setTimeout(() => {
+      soon = undefined
+      broadcast()
+      setTimeout(broadcast, ANNOUNCE_AGAIN_MS)
+    }, 0)
+  })
 }
 
 /**

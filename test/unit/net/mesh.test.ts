@@ -8,7 +8,7 @@ import { backoffDelay, isDirectWebRTC, Mesh, shouldDial, withPeerId, type MeshCo
 import { peerTable } from '../../../src/net/peer-table.ts'
 import { PeerPenalties } from '../../../src/net/scoring.ts'
 import { BACKOFF_JITTER, DIRECT_REDIAL_DELAY_MS } from '../../../src/net/constants.ts'
-import { answerNewDialers } from '../../../src/net/node.ts'
+import { announceOnListening, answerNewDialers } from '../../../src/net/node.ts'
 
 const A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 const B = '12D3KooWKdoEGVrN2HGJqYqjZt9TCZwx6S2kP6TGMDn5AxWGtpjm'
@@ -140,5 +140,20 @@ describe('answering a new peer that dials us', () => {
     a.dispatchEvent(discovered(B))
     await new Promise(resolve => setTimeout(resolve, 150))
     expect(fromA).toBe(0)
+  })
+})
+
+describe('announcing a new address', () => {
+  it('broadcasts as soon as a transport listens (circuit and WebRTC listeners together: once), and again shortly after', async () => {
+    const events = new EventTarget()
+    let broadcasts = 0
+    announceOnListening(events as never, () => { broadcasts++ })
+    expect(broadcasts).toBe(0)
+    events.dispatchEvent(new CustomEvent('transport:listening'))
+    events.dispatchEvent(new CustomEvent('transport:listening'))
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(broadcasts).toBe(1)
+    await new Promise(resolve => setTimeout(resolve, 500))
+    expect(broadcasts).toBe(2)
   })
 })
