@@ -5,12 +5,18 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { build, defineConfig, type Plugin, type ResolvedConfig } from 'vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { isolationHeaders } from './scripts/headers.ts'
+import { webrtcInitFix } from './scripts/webrtc-init-fix.ts'
+
+const root = fileURLToPath(new URL('.', import.meta.url))
 
 export default defineConfig({
-  plugins: [svelte(), serviceWorker()],
+  plugins: [webrtcInitFix(root), svelte(), serviceWorker()],
+  // The dev server pre-bundles dependencies: the WebRTC fix goes there too.
+  optimizeDeps: { rolldownOptions: { plugins: [webrtcInitFix(root)] } },
   server: { headers: isolationHeaders() },
   preview: { headers: isolationHeaders() },
   worker: { format: 'es' },

@@ -284,8 +284,11 @@ test('the relay killed mid-job: the job completes over the direct connections', 
     const { requester, volunteers: honest } = await openSwarm(browser, [relay.addr], 2, pages)
     const crashes = watchCrashes(pages.map(p => p.page))
     for (const v of honest) await startContributing(v)
+    // Direct both ways: a recipient lists a connection as soon as its side is up,
+    // and without the relay a dial its dialer gave up on is never retried.
     for (const v of honest) {
       await expect.poll(async () => (await peerRows(v.page)).find(r => r.peerId === requester.peerId)?.link, { timeout: 90_000 }).toBe('direct-webrtc')
+      await expect.poll(async () => (await peerRows(requester.page)).find(r => r.peerId === v.peerId)?.link, { timeout: 90_000 }).toBe('direct-webrtc')
     }
     await postDigits(requester.page, files)
     await expect.poll(async () => (await verified(requester.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThan(0)
