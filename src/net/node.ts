@@ -32,7 +32,7 @@ import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
-import { pubsubPeerDiscovery, type PubSubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import { pubsubPeerDiscovery, TOPIC as DISCOVERY_TOPIC, type PubSubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import type { Libp2pEvents, PeerDiscovery, PeerId } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
@@ -139,10 +139,10 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
  * Pubsub peer discovery broadcasts our addresses on start (before the relay
  * reservation gives us a dialable /p2p-circuit/webrtc address, so nobody can
  * use it) and then every interval. Broadcasting again as soon as a transport
- * listens on a new address, and once more shortly after (the relay's
- * subscription to the topic may arrive just after the reservation, and a
- * broadcast with no subscriber is skipped), lets peers dial a new tab about
- * an interval sooner. The cue is `transport:listening`, which the relay
+ * listens on a new address, once more shortly after, and as soon as the
+ * topic has a subscriber (the relay's subscription often arrives just after
+ * the reservation, and a broadcast with no subscriber is skipped), lets peers
+ * dial a new tab about an interval sooner. The cue is `transport:listening`, which the relay
  * reservation fires at once: `self:peer:update` comes a debounced second
  * later (libp2p's address manager). And a new tab that is the one to dial us
  * (mesh.ts: one side dials) learns our address from a broadcast made as soon
@@ -156,6 +156,11 @@ function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery)
       try { discovery._broadcast() } catch { /* pubsub not ready yet: the interval broadcast follows */ }
     }
     announceOnListening(components.events, broadcast)
+    // pubsub exists once the node is built, well before the first reservation.
+    components.events.addEventListener('transport:listening', () => {
+      const { pubsub } = components as { pubsub?: TopicSubscribers }
+      if (pubsub !== undefined) announceOnFirstSubscriber(pubsub, DISCOVERY_TOPIC, broadcast)
+    }, { once: true })
     answerNewDialers(components.events, components.peerId.toString(), broadcast)
     return discovery
   }
@@ -176,6 +181,26 @@ export function announceOnListening (events: TypedEventTarget<Pick<Libp2pEvents,
       broadcast()
       setTimeout(broadcast, ANNOUNCE_AGAIN_MS)
     }, 0)
+  })
+}
+
+/** What announceOnFirstSubscriber needs of pubsub. */
+export interface TopicSubscribers {
+  getSubscribers: (topic: string) => unknown[]
+  addEventListener: (type: 'subscription-change', listener: (evt: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) => void
+}
+
+/**
+ * Calls `broadcast` when a peer subscribes to `topic` and is its only
+ * subscriber: until then a broadcast had nobody to go to and was skipped
+ * (pubsub-peer-discovery does not publish to an empty topic). On boot the
+ * relay's subscription often arrives just after the reservation, and its
+ * address would otherwise wait for the re-broadcast.
+ */
+export function announceOnFirstSubscriber (pubsub: TopicSubscribers, topic: string, broadcast: () => void): void {
+  pubsub.addEventListener('subscription-change', evt => {
+    if (!evt.detail.subscriptions.some(s => s.topic === topic && s.subscribe)) return
+    if (pubsub.getSubscribers(topic).length === 1) broadcast()
   })
 }
 

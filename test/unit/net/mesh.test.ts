@@ -8,7 +8,7 @@ import { backoffDelay, isDirectWebRTC, Mesh, shouldDial, withPeerId, type MeshCo
 import { peerTable } from '../../../src/net/peer-table.ts'
 import { PeerPenalties } from '../../../src/net/scoring.ts'
 import { BACKOFF_JITTER, DIRECT_REDIAL_DELAY_MS } from '../../../src/net/constants.ts'
-import { announceOnListening, answerNewDialers } from '../../../src/net/node.ts'
+import { announceOnFirstSubscriber, announceOnListening, answerNewDialers } from '../../../src/net/node.ts'
 
 const A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 const B = '12D3KooWKdoEGVrN2HGJqYqjZt9TCZwx6S2kP6TGMDn5AxWGtpjm'
@@ -154,6 +154,34 @@ describe('announcing a new address', () => {
     await new Promise(resolve => setTimeout(resolve, 50))
     expect(broadcasts).toBe(1)
     await new Promise(resolve => setTimeout(resolve, 500))
+    expect(broadcasts).toBe(2)
+  })
+})
+
+describe('announceOnFirstSubscriber', () => {
+  it('broadcasts when the topic gets its first subscriber (a broadcast before had nobody to go to), not for later ones or other topics', () => {
+    const subscribers: string[] = []
+    const pubsub = Object.assign(new EventTarget(), { getSubscribers: () => subscribers })
+    let broadcasts = 0
+    announceOnFirstSubscriber(pubsub as never, 'disc', () => { broadcasts++ })
+    const change = (peer: string, topic: string, subscribe: boolean): void => {
+      if (topic === 'disc') {
+        if (subscribe) subscribers.push(peer)
+        else subscribers.splice(subscribers.indexOf(peer), 1)
+      }
+      pubsub.dispatchEvent(new CustomEvent('subscription-change', { detail: { peerId: peer, subscriptions: [{ topic, subscribe }] } }))
+    }
+    change(R, 'essaim/presence/1', true)
+    expect(broadcasts).toBe(0)
+    change(R, 'disc', true)
+    expect(broadcasts).toBe(1)
+    change(A, 'disc', true)
+    expect(broadcasts).toBe(1)
+    change(A, 'disc', false)
+    change(R, 'disc', false)
+    expect(broadcasts).toBe(1)
+    // The relay came back: again the only one to tell.
+    change(R, 'disc', true)
     expect(broadcasts).toBe(2)
   })
 })
