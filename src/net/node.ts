@@ -40,7 +40,7 @@ import { isPrivate } from '@libp2p/utils'
 import { WebSockets } from '@multiformats/multiaddr-matcher'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Identity } from '../core/identity.ts'
-import { DISCOVERY_INTERVAL_MS } from './constants.ts'
+import { DIRECT_DIAL_TIMEOUT_MS, DISCOVERY_INTERVAL_MS } from './constants.ts'
 import { mesh, shouldDial, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
 import { work, type WorkService } from './protocols/work.ts'
@@ -110,6 +110,11 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // libp2p's own per-address limit (6 s) would cut every dial to that, whatever
+    // signal the caller passes: with five tabs booting on two cores, the relayed
+    // circuit a WebRTC dial signals over alone took ~5 s, and a dial ended at 6 s
+    // starts again from nothing. Our callers pass their own deadlines.
+    connectionManager: { addressDialTimeout: DIRECT_DIAL_TIMEOUT_MS },
     connectionGater: {
       denyDialMultiaddr: addr => !dialAllowed(addr, allow)
     },
