@@ -11,53 +11,52 @@ class Channel extends EventTarget {
 }
 
 const settled = async (p: Promise<void>): Promise<boolean> => await Promise.race([p.then(() => true), new Promise<boolean>(resolve => { setTimeout(() => { resolve(false) }, 20) })])
+const settle = async (channel: Channel, signal?: AbortSignal): Promise<void> => { await settleInitChannel(channel as unknown as RTCDataChannel, signal) }
+
+/** The settling `p` of `channel` is still pending, and ends once the channel fires `close`. */
+async function endsOnClose (channel: Channel, p: Promise<void>): Promise<void> {
+  expect(await settled(p)).toBe(false)
+  channel.fire('closed', 'close')
+  expect(await settled(p)).toBe(true)
+}
 
 describe('settleInitChannel', () => {
   it('a channel the recipient already closed (its open event long gone): done at once, not closed again', async () => {
     const channel = new Channel('closed')
-    expect(await settled(settleInitChannel(channel as unknown as RTCDataChannel))).toBe(true)
+    expect(await settled(settle(channel))).toBe(true)
     expect(channel.closeCalls).toBe(0)
   })
 
   it('a connecting channel that the recipient closes before it opens here: done on its close event', async () => {
     const channel = new Channel('connecting')
-    const p = settleInitChannel(channel as unknown as RTCDataChannel)
-    expect(await settled(p)).toBe(false)
-    channel.fire('closed', 'close')
-    expect(await settled(p)).toBe(true)
+    await endsOnClose(channel, settle(channel))
     expect(channel.closeCalls).toBe(0)
   })
 
   it('a connecting channel that opens: closed by us, done once the close is seen', async () => {
     const channel = new Channel('connecting')
-    const p = settleInitChannel(channel as unknown as RTCDataChannel)
+    const p = settle(channel)
     channel.fire('open', 'open')
-    expect(await settled(p)).toBe(false)
+    await endsOnClose(channel, p)
     expect(channel.closeCalls).toBe(1)
-    channel.fire('closed', 'close')
-    expect(await settled(p)).toBe(true)
   })
 
   it('an open channel is closed; a closing one is only waited for', async () => {
     const open = new Channel('open')
-    const p = settleInitChannel(open as unknown as RTCDataChannel)
+    const p = settle(open)
     expect(open.closeCalls).toBe(1)
-    open.fire('closed', 'close')
-    expect(await settled(p)).toBe(true)
+    await endsOnClose(open, p)
     const closing = new Channel('closing')
-    const q = settleInitChannel(closing as unknown as RTCDataChannel)
-    expect(await settled(q)).toBe(false)
-    closing.fire('closed', 'close')
-    expect(await settled(q)).toBe(true)
+    await endsOnClose(closing, settle(closing))
     expect(closing.closeCalls).toBe(0)
   })
 
   it('gives up with the signal\'s reason, also when it is already aborted', async () => {
     const channel = new Channel('connecting')
     const controller = new AbortController()
-    const p = settleInitChannel(channel as unknown as RTCDataChannel, controller.signal)
+    const p = settle(channel, controller.signal)
     controller.abort(new Error('dial timed out'))
     await expect(p).rejects.toThrow('dial timed out')
-    await expect(settleInitChannel(new Channel('open') as unknown as RTCDataChannel, controller.signal)).rejects.toThrow('dial timed out')
+    await expect(settle(new Channel('open'), controller.signal)).rejects.toThrow('dial timed out')
   })
 })
