@@ -147,11 +147,11 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
  * listens on a new address, once more shortly after, and as soon as the
  * topic has a subscriber (the relay's subscription often arrives just after
  * the reservation, and a broadcast with no subscriber is skipped), lets peers
- * dial a new tab about an interval sooner. The cue is `transport:listening`, which the relay
- * reservation fires at once: `self:peer:update` comes a debounced second
- * later (libp2p's address manager). And a new tab that is the one to dial us
- * (mesh.ts: one side dials) learns our address from a broadcast made as soon
- * as we hear of it, not at our next interval.
+ * dial a new tab about an interval sooner. The cue is `transport:listening`,
+ * which the relay reservation fires at once: `self:peer:update` comes a
+ * debounced second later (libp2p's address manager). And a new tab that is
+ * the one to dial us (mesh.ts: one side dials) learns our address from a
+ * broadcast made as soon as we hear of it, not at our next interval.
  */
 function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery): (components: C & { events: TypedEventTarget<Libp2pEvents>, peerId: PeerId }) => PeerDiscovery {
   return components => {
