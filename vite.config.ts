@@ -25,10 +25,18 @@ export default defineConfig({
 
 /** Not precached: source maps, models (cached on first use), the bench page, the per-deployment config. */
 const NOT_PRECACHED = [/\.map$/, /^models\//, /^bench\//, /^essaim\.config\.json$/, /^sw\.js$/]
+/**
+ * Kept by the service worker on first use instead of at install: the
+ * WebGPU build of onnxruntime-web (its JS and its 27 MB asyncify .wasm).
+ * A device without WebGPU never loads them, and precaching them took two
+ * thirds of a first visit's download (41 MB) while the tab was joining
+ * the swarm.
+ */
+const ON_DEMAND = [/^assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.wasm$/, /^assets\/ort\.webgpu\.bundle[\w.-]*\.js$/]
 
 /**
- * Builds `src/sw.ts` to `sw.js` once the app is written, with the list of
- * files to precache and a version hash of their bytes (a changed file is a
+ * Builds `src/sw.ts` to `sw.js` once the app is written, with the lists of
+ * files to precache and to keep on first use, and a version hash of their bytes (a changed file is a
  * new version, hence an update prompt). Written by hand: a whole PWA
  * framework is not worth its dependencies for one small worker.
  */
@@ -42,6 +50,7 @@ function serviceWorker (): Plugin {
       const outDir = resolve(config.root, config.build.outDir)
       const files = (await listFiles(outDir)).map(f => relative(outDir, f).split(sep).join('/'))
         .filter(f => !NOT_PRECACHED.some(re => re.test(f))).sort()
+      const onDemand = files.filter(f => ON_DEMAND.some(re => re.test(f)))
       const hash = createHash('sha256')
       for (const f of files) hash.update(f).update('\0').update(await readFile(join(outDir, f)))
       await build({
@@ -49,7 +58,8 @@ function serviceWorker (): Plugin {
         root: config.root,
         logLevel: 'warn',
         define: {
-          __ESSAIM_PRECACHE__: JSON.stringify(files),
+          __ESSAIM_PRECACHE__: JSON.stringify(files.filter(f => !onDemand.includes(f))),
+          __ESSAIM_ON_DEMAND__: JSON.stringify(onDemand),
           __ESSAIM_VERSION__: JSON.stringify(hash.digest('hex').slice(0, 16))
         },
         build: {

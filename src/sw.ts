@@ -7,6 +7,9 @@
  * - App shell and hashed assets: cache first, so a reload offline shows the app.
  *   Cached responses are the original ones, headers included, so the page
  *   stays cross-origin isolated (COOP/COEP) when served from the cache.
+ * - The WebGPU build of onnxruntime-web (`__ESSAIM_ON_DEMAND__`): cache first
+ *   too, but kept when first fetched, not at install: a device without
+ *   WebGPU never needs its 27 MB.
  * - `essaim.config.json`: network first (the relay list can change), cache as fallback.
  * - Models are not touched here: the model cache (IndexedDB) keeps them on first use.
  * - Update: a new version installs next to the old one and waits; the page
@@ -14,6 +17,7 @@
  */
 
 declare const __ESSAIM_PRECACHE__: string[]
+declare const __ESSAIM_ON_DEMAND__: string[]
 declare const __ESSAIM_VERSION__: string
 
 const sw = self as unknown as ServiceWorkerGlobalScope
@@ -25,6 +29,7 @@ const CONFIG_CACHE = 'essaim-config'
 const scope = new URL(sw.registration.scope)
 const abs = (path: string): string => new URL(path, scope).href
 const PRECACHE = new Set(__ESSAIM_PRECACHE__.map(abs))
+const ON_DEMAND = new Set(__ESSAIM_ON_DEMAND__.map(abs))
 const INDEX = abs('index.html')
 const CONFIG = abs('essaim.config.json')
 
@@ -64,13 +69,24 @@ sw.addEventListener('fetch', (event: FetchEvent) => {
     event.respondWith(networkFirst(req))
   } else if (PRECACHE.has(key)) {
     event.respondWith(cacheFirst(key, req))
+  } else if (ON_DEMAND.has(key)) {
+    event.respondWith(cacheFirst(key, req, stored => { event.waitUntil(stored) }))
   }
 })
 
-/** The precached copy, else the network (e.g. the cache was cleared by the browser). */
-async function cacheFirst (key: string, req: Request): Promise<Response> {
+/**
+ * The cached copy, else the network (e.g. the cache was cleared by the
+ * browser). With `keep`, a whole (200) answer from the network is also
+ * cached for next time, while the page already reads it; `keep` is handed
+ * the write, which may fail (no room) without failing the page's fetch.
+ */
+async function cacheFirst (key: string, req: Request, keep?: (stored: Promise<void>) => void): Promise<Response> {
   const cache = await caches.open(SHELL_CACHE)
-  return (await cache.match(key)) ?? await fetch(req)
+  const cached = await cache.match(key)
+  if (cached !== undefined) return cached
+  const res = await fetch(req)
+  if (keep !== undefined && res.status === 200) keep(cache.put(key, res.clone()).catch(() => {}))
+  return res
 }
 
 /** The network's answer (kept for later), else the last one kept, else the network error. */

@@ -64,7 +64,9 @@ interface NavigatorExtras {
 export class PowerGate extends TypedEventEmitter<PowerGateEvents> {
   private readonly win: Window
   private readonly device: Device
-  private readonly label: string
+  /** When this tab opened; other tabs are told "the tab opened at <time> computes". */
+  private readonly openedAt = new Date()
+  private labelText: string | undefined
   private settings: PowerSettings
   private consent = false
   private battery: BatteryReading = { supported: false }
@@ -92,13 +94,18 @@ export class PowerGate extends TypedEventEmitter<PowerGateEvents> {
       userAgent: nav.userAgent,
       touchOnly: this.win.matchMedia('(pointer: coarse)').matches && !this.win.matchMedia('(any-pointer: fine)').matches
     })
-    this.label = new Date().toLocaleTimeString()
     this.hidden = this.win.document.visibilityState === 'hidden'
     this.settings = loadSettings(this.win)
     this.current = this.compute()
   }
 
   get state (): PowerState { return this.current }
+
+  /** Formatted when first needed: a tab's first date formatting costs ~40 ms, which the boot need not wait for. */
+  private get label (): string {
+    this.labelText ??= this.openedAt.toLocaleTimeString()
+    return this.labelText
+  }
 
   async start (): Promise<void> {
     if (this.started) return

@@ -40,7 +40,7 @@ function setWaiting (worker: ServiceWorker): void {
 
 export function registerServiceWorker (): void {
   if (!import.meta.env.PROD || !('serviceWorker' in navigator)) return
-  // A while after load: precaching (~40 MB, most of it the ORT .wasm files)
+  // A while after load: precaching (~15 MB, most of it the ORT .wasm file)
   // must compete neither with the first paint nor with joining the swarm
   // (it made a first visit's first direct connection ~0.35 s later).
   const later = (): void => { setTimeout(() => { void register() }, REGISTER_DELAY_MS) }

@@ -90,6 +90,20 @@ test('after a first visit the app reloads offline from the service worker, still
     expect(cached.filter(u => u.endsWith('.wasm')).length).toBeGreaterThanOrEqual(1)
     expect(cached).toContain('/index.html')
     expect(cached.some(u => u.startsWith('/models/'))).toBe(false)
+    // The WebGPU build of the runtime is kept on first use only (this machine has no GPU: the page fetches it here).
+    expect(cached.some(u => u.includes('asyncify'))).toBe(false)
+    const gpuWasm = await page.evaluate(async () => {
+      const sw = await (await fetch('/sw.js')).text()
+      const path = /assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.wasm/.exec(sw)?.[0]
+      if (path === undefined) return undefined
+      const res = await fetch(`/${path}`)
+      return { path: `/${path}`, bytes: (await res.arrayBuffer()).byteLength }
+    })
+    expect(gpuWasm?.bytes).toBeGreaterThan(1_000_000)
+    await expect.poll(async () => await page.evaluate(async (path) => {
+      for (const name of await caches.keys()) if (await (await caches.open(name)).match(path) !== undefined) return true
+      return false
+    }, gpuWasm!.path)).toBe(true)
 
     await context.setOffline(true)
     const res = await page.reload()
@@ -97,8 +111,9 @@ test('after a first visit the app reloads offline from the service worker, still
     await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible()
     await expect(page.getByTestId('pause-reason')).toHaveAttribute('data-reason', 'no-consent')
     expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true)
-    // Really offline: something the worker does not keep is unreachable.
+    // Really offline: something the worker does not keep is unreachable; what it kept on first use is there.
     expect(await page.evaluate(async () => await fetch('/models/digits.onnx').then(() => 'fetched', () => 'failed'))).toBe('failed')
+    expect(await page.evaluate(async (path) => (await (await fetch(path)).arrayBuffer()).byteLength, gpuWasm!.path)).toBe(gpuWasm!.bytes)
   } finally {
     await context.close()
   }
