@@ -25,7 +25,7 @@
  * is injected as a function, and its errors are recognised by `err.name`.
  */
 import type { PeerId } from '@libp2p/interface'
-import { sha256 as nobleSha256, toHex } from '../core/bytes.ts'
+import { sha256Async, toHex } from '../core/bytes.ts'
 import { ModelHashMismatchError } from './errors.ts'
 
 /** How many advertising peers are tried before falling back to the origin. */
@@ -118,11 +118,9 @@ function describe (source: ModelSource): string {
   return source.kind === 'peer' ? `peer ${source.peer}` : source.kind === 'origin' ? `origin ${source.url}` : 'cache'
 }
 
-/** Lowercase hex sha256; WebCrypto when present (native speed on 100 MB models), else @noble/hashes. */
+/** Lowercase hex sha256, natively where the platform can (100 MB models). */
 export async function digestHex (bytes: Uint8Array): Promise<string> {
-  const subtle = globalThis.crypto?.subtle
-  if (subtle === undefined) return toHex(nobleSha256(bytes))
-  return toHex(new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)))
+  return toHex(await sha256Async(bytes))
 }
 
 function shuffle<T> (items: T[], random: () => number): T[] {

@@ -22,7 +22,7 @@ import type * as Ort from 'onnxruntime-web'
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url'
 import webgpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url'
 import { decodeTensors, encodeTensors, type TensorMap } from '../core/tensors.ts'
-import { toHex } from '../core/bytes.ts'
+import { sha256Async, toHex } from '../core/bytes.ts'
 import {
   BadInputError, CancelledError, ModelHashMismatchError, ModelNotLoadedError, OutOfMemoryError, ProviderUnavailableError, toWireError
 } from './errors.ts'
@@ -31,6 +31,7 @@ import { batchKey, batchSize, concatBatch, splitBatch, MAX_BATCH_REQUESTS } from
 import { selectProvider, type ProviderName, type ProviderReason } from './providers.ts'
 import { classifyOrtError as classify } from './classify.ts'
 import { computeShard } from './shard-task.ts'
+import { Lru } from '../core/lru.ts'
 import type { LoadRequest, RunRequest, ShardRequest, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
 
 declare const self: DedicatedWorkerGlobalScope
@@ -68,7 +69,7 @@ interface QueuedRun {
 let wasmRuntime: Promise<Runtime> | undefined
 let gpuRuntime: Promise<Runtime> | undefined
 let wasmReason: ProviderReason | undefined
-const sessions = new Map<string, Loaded>()
+const sessions = new Lru<string, Loaded>(MAX_SESSIONS)
 const queue: QueuedRun[] = []
 const cancelled = new Set<number>()
 let running = false
@@ -126,7 +127,7 @@ async function createSession (rt: Runtime, bytes: Uint8Array): Promise<Ort.Infer
 async function handleLoad (req: LoadRequest): Promise<void> {
   const t0 = performance.now()
   post({ type: 'progress', id: req.id, stage: 'hash' })
-  const digest = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', req.bytes as Uint8Array<ArrayBuffer>)))
+  const digest = toHex(await sha256Async(req.bytes))
   if (digest !== req.sha256) throw new ModelHashMismatchError(`model bytes hash to ${digest}, expected ${req.sha256}: refusing to load them`)
   if (cancelled.has(req.id)) throw new CancelledError('load cancelled')
   let loaded = sessions.get(req.sha256)
@@ -146,12 +147,7 @@ async function handleLoad (req: LoadRequest): Promise<void> {
     post({ type: 'progress', id: req.id, stage: 'warmup' })
     await warmUp(loaded)
     if (cancelled.has(req.id)) { await session.release(); throw new CancelledError('load cancelled') }
-    sessions.set(req.sha256, loaded)
-    while (sessions.size > MAX_SESSIONS) {
-      const [oldest, s] = sessions.entries().next().value as [string, Loaded]
-      sessions.delete(oldest)
-      await s.session.release()
-    }
+    for (const [, evicted] of sessions.set(req.sha256, loaded)) await evicted.session.release()
   }
   const rt = loaded.runtime
   post({

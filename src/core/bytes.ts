@@ -53,6 +53,18 @@ export function sha256 (data: Uint8Array): Uint8Array {
   return nobleSha256(data)
 }
 
+/**
+ * The same SHA-256 by the platform's WebCrypto where it can take the bytes:
+ * native code, ~10× cheaper than JS on a 200 KB shard and, in a browser, not
+ * on the calling thread. @noble/hashes otherwise (no WebCrypto, or a view of
+ * shared memory, which WebCrypto refuses).
+ */
+export async function sha256Async (data: Uint8Array): Promise<Uint8Array> {
+  const subtle = globalThis.crypto?.subtle
+  if (subtle === undefined || !(data.buffer instanceof ArrayBuffer)) return nobleSha256(data)
+  return new Uint8Array(await subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>))
+}
+
 /** UTF-8 bytes of a string. */
 export function utf8 (s: string): Uint8Array {
   return new TextEncoder().encode(s)

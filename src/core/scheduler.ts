@@ -183,6 +183,16 @@ export class Scheduler<O = unknown> {
     r.jobs.push(job)
   }
 
+  /**
+   * Marks `peer` faulty as an earlier session found it (it failed a canary
+   * before a requester reload): it is never given work again. Call before
+   * serving: nothing is re-verified here, since what it had been credited
+   * for was reopened when it was caught and stays reopened in storage.
+   */
+  knownFaulty (peer: string): void {
+    this.record(peer).faulty = true
+  }
+
   /** Drops a job: its leases are cancelled (reported) and it is never served again. */
   removeJob (jobId: string): SchedulerEvent[] {
     const job = this.jobs.get(jobId)

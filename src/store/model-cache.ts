@@ -14,7 +14,7 @@
  * short-lived connection never blocks another tab's schema upgrade.
  */
 import type { IDBPDatabase } from 'idb'
-import { isHex, sha256 as hash, toHex } from '../core/bytes.ts'
+import { isHex, sha256Async, toHex } from '../core/bytes.ts'
 import { DB_NAME, openEssaimDB, type EssaimDB } from './db.ts'
 
 /** The browser will not store these bytes: the origin's storage quota is exhausted. */
@@ -46,13 +46,6 @@ function isQuotaError (err: unknown): boolean {
   const name = (err as { name?: unknown } | undefined)?.name
   // Older Firefox reports NS_ERROR_DOM_QUOTA_REACHED; code 22 is the legacy QUOTA_EXCEEDED_ERR.
   return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || (err as { code?: unknown } | undefined)?.code === 22
-}
-
-/** Lowercase hex sha256; WebCrypto when present (off the JS thread's hot loop for 100 MB models), else @noble/hashes. */
-async function digestHex (bytes: Uint8Array): Promise<string> {
-  const subtle = globalThis.crypto?.subtle
-  if (subtle === undefined) return toHex(hash(bytes))
-  return toHex(new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)))
 }
 
 function checkKey (sha256: string): void {
@@ -107,7 +100,7 @@ export class ModelCache {
    */
   async put (sha256: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
     checkKey(sha256)
-    if (await digestHex(bytes) !== sha256) throw new TypeError(`bytes do not hash to ${sha256}; only verified bytes may be cached`)
+    if (toHex(await sha256Async(bytes)) !== sha256) throw new TypeError(`bytes do not hash to ${sha256}; only verified bytes may be cached`)
     options.signal?.throwIfAborted()
     if (this.estimate !== undefined) {
       const { usage, quota } = await this.estimate()

@@ -18,13 +18,14 @@ import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
 import { open, preverify, seal, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
-import { bytesEqual, fromHex, sha256, toHex } from '../core/bytes.ts'
+import { bytesEqual, fromHex, sha256, sha256Async, toHex } from '../core/bytes.ts'
 import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import { largestShardBytes, type CompareRule, type JobBody, type JobPolicy, type ModelRef } from '../core/schemas.ts'
 import { decodeTensors, type TensorMap } from '../core/tensors.ts'
 import { compareOutputs } from '../core/compare.ts'
 import { Scheduler, type SchedulerEvent } from '../core/scheduler.ts'
 import { MerkleLog } from '../core/merkle-log.ts'
+import { Lru } from '../core/lru.ts'
 import { sealTreeHead, type HeadClaim } from '../core/tree-head.ts'
 import { packShardInput } from '../core/packed-input.ts'
 import { issueReceipt, issueReceiptAsync } from '../core/receipt.ts'
@@ -45,6 +46,13 @@ import { Sequencer } from './sequencer.ts'
 
 /** Catch-up receipts kept for re-serving against one head (a few MiB at most). */
 const SERVED_RECEIPTS_KEPT = 4096
+/** Peers caught failing a canary that are remembered across reloads; beyond it the oldest is forgotten. */
+const FAULTY_KEPT = 4096
+/** The kv entry holding them. */
+const FAULTY_KEY = 'requester:faulty'
+
+/** A peer caught failing a canary: which job and canary shard, and when. */
+interface FaultyPeer { peer: string, jobId: string, shard: number, at: number }
 
 /** What a requester fills in to post a job. */
 export interface JobDraft {
@@ -157,6 +165,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private readonly served = new Map<number, Uint8Array>()
   private servedHead: Uint8Array | undefined
   private writes: Promise<void> = Promise.resolve()
+  /** Peers caught failing a canary, in this session or an earlier one (stored: a reload must not hand them work again). */
+  private readonly faultyPeers = new Lru<string, FaultyPeer>(FAULTY_KEPT)
 
   constructor (private readonly init: RequesterInit) {
     super()
@@ -185,6 +195,11 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     // still need their head and receipts.
     for (let leaf = this.prevHead?.size ?? 0; leaf < this.merkle.size; leaf++) this.unsigned.push(leaf)
     if (this.unsigned.length > 0) this.headTimer = setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
+    for (const f of storedFaulty(await this.init.store.getKv<unknown>(FAULTY_KEY))) {
+      this.faultyPeers.set(f.peer, f)
+      this.scheduler.knownFaulty(f.peer)
+      this.init.penalties?.fault(f.peer, 'failed-canary')
+    }
     for (const stored of await this.init.store.jobs()) {
       if (stored.status !== 'running' && stored.status !== 'done') continue
       await this.resume(stored)
@@ -225,7 +240,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     // Inputs that deflate well are posted packed (src/core/packed-input.ts): fewer bytes to send; the volunteer's worker inflates them.
     const inputs: Uint8Array[] = []
     for (const input of draft.inputs) inputs.push(await packShardInput(input))
-    const shards = inputs.map(input => ({ inputHash: sha256(input), bytes: input.length }))
+    const hashes = await Promise.all(inputs.map(sha256Async))
+    const shards = inputs.map((input, i) => ({ inputHash: hashes[i]!, bytes: input.length }))
     const body: JobBody = { model: draft.model, shards, policy: draft.policy }
     const manifest = seal('job', body, this.init.identity, this.seq.next('job'))
     const opened = open(manifest, { kinds: ['job'] })
@@ -355,7 +371,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       leases: new Map(),
       largestShard: largestShardBytes(manifest.body),
       verifiedAt: [],
-      faulty: new Set(),
+      faulty: new Set([...this.faultyPeers.values()].filter(f => f.jobId === stored.jobId).map(f => f.peer)),
       failed: new Set()
     }
     this.jobs.set(stored.jobId, job)
@@ -562,6 +578,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
         case 'peer:faulty':
           job?.faulty.add(e.peer)
           this.init.penalties?.fault(e.peer, 'failed-canary')
+          this.rememberFaulty({ peer: e.peer, jobId: e.jobId, shard: e.shard, at: this.now() })
           this.log('%s failed a canary: marked faulty', e.peer)
           break
         case 'lease:cancelled':
@@ -663,6 +680,13 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     })
   }
 
+  /** Stores a peer caught failing a canary, so a reload does not trust it again. */
+  private rememberFaulty (f: FaultyPeer): void {
+    this.faultyPeers.set(f.peer, f)
+    const all = [...this.faultyPeers.values()]
+    this.persist(async () => { await this.init.store.setKv(FAULTY_KEY, all) }, f.jobId)
+  }
+
   private finish (job: RunningJob): void {
     if (job.stored.status === 'done') return
     job.stored = { ...job.stored, status: 'done' }
@@ -684,4 +708,11 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private update (jobId: string): void {
     this.safeDispatchEvent('job:update', { detail: jobId })
   }
+}
+
+/** The faulty peers stored by {@link Requester.rememberFaulty}; entries of another shape (a damaged or older profile) are skipped. */
+function storedFaulty (value: unknown): FaultyPeer[] {
+  if (!Array.isArray(value)) return []
+  return value.filter((f): f is FaultyPeer => typeof f === 'object' && f !== null &&
+    typeof f.peer === 'string' && typeof f.jobId === 'string' && Number.isInteger(f.shard) && typeof f.at === 'number').slice(-FAULTY_KEPT)
 }

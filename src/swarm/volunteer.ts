@@ -23,7 +23,7 @@ import { TypedEventEmitter } from 'main-event'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Logger } from '@libp2p/interface'
 import { sealAsync, type Envelope } from '../core/envelope.ts'
-import { bytesEqual, sha256, toHex } from '../core/bytes.ts'
+import { bytesEqual, sha256, sha256Async, toHex } from '../core/bytes.ts'
 import { largestShardBytes } from '../core/schemas.ts'
 import { receiptLeaf } from '../core/receipt.ts'
 import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
@@ -531,7 +531,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
    */
   private async compute (job: KnownJob, model: ShardModel, a: Assignment, signal: AbortSignal, reloaded = false): Promise<{ result: ShardResult, busyMs: number }> {
     const ref = job.manifest.body.shards[a.shard]
-    const inputHash = sha256(a.input)
+    const inputHash = await sha256Async(a.input)
     if (ref === undefined || !bytesEqual(inputHash, ref.inputHash)) {
       return { result: { lease: a.lease, output: null, attestation: null, error: 'the input does not match the manifest' }, busyMs: 0 }
     }
@@ -542,7 +542,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       busyMs = r.busyMs
       if (output.length > WORK_MAX_OUTPUT_BYTES) throw new Error(`output of ${output.length} bytes is over the protocol's cap`)
       const attestation = await sealAsync('attestation', {
-        jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: sha256(output),
+        jobId: job.manifest.id, shard: a.shard, inputHash, outputHash: await sha256Async(output),
         provider: r.provider, ortVersion: r.ortVersion.slice(0, 32) || 'unknown', threads: r.threads, ms: Math.round(busyMs)
       }, this.init.peer.identity, this.seq.next('attestation'))
       void this.attest?.publish(attestation).catch(() => {})

@@ -58,10 +58,15 @@ test('a third of the volunteers collude on one wrong answer: none accepted, all 
     const ledger = await ledgerOf(requester.page)
     for (const l of liars) expect(ledger.rows.get(l.peerId)?.credit ?? 0, `credit of liar ${l.peerId}`).toBe(0)
     expect([...ledger.rows.values()].reduce((a, r) => a + r.credit, 0)).toBe(ledger.credit)
+    // A reload does not make the requester trust them again: it restores them as faulty (and gives them no work).
+    await requester.page.goto(requester.page.url().replace(/#.*$/, '#/job'))
+    await requester.page.reload()
+    await expect(requester.page.getByTestId('job')).toHaveAttribute('data-status', 'done')
+    for (const l of liars) await expect(requester.page.getByText('Failed a canary')).toContainText(l.peerId.slice(-6))
     expect(crashes).toEqual([])
     recordResult({
       attack: 'Colluding liars (2 of 6 volunteers return the same wrong digits)',
-      outcome: 'Both fail their first canary, are marked faulty and get no more work; their answers never reach a verdict; the requester graylists them in gossipsub',
+      outcome: 'Both fail their first canary, are marked faulty and get no more work, also after the requester reloads; their answers never reach a verdict; the requester graylists them in gossipsub',
       figure: `${shown - wrong}/${shown} digits correct, 25/25 shards verified, liars' credit 0, ${liars.reduce((a, l) => a + l.stats.handedIn, 0)} lying results handed in, liars' gossip score ${liarScores.map(x => Math.round(x ?? 0)).join(' and ')} (graylist below ${GRAYLIST})`
     })
   } finally {

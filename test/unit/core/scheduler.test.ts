@@ -350,7 +350,7 @@ describe('restored state (a requester reload)', () => {
     const s2 = new Scheduler(init)
     s2.addJob({ ...spec, settled: new Set(settled), reverifying: new Map(reopened.map(shard => [shard, rows.get(shard)!.reverify!])) })
     expect(s2.progress('j')).toMatchObject({ accepted: 3, open: 36 - 3, done: false })
-    // X is not known to be faulty any more: it passes a canary and pulls on, but never gets a reopened shard.
+    // Even where X is not restored as faulty (knownFaulty, next test): it passes a canary and pulls on, but never gets a reopened shard.
     const toX: number[] = []
     const after: SchedulerEvent[] = []
     for (let round = 0; round < 40; round++) {
@@ -373,6 +373,15 @@ describe('restored state (a requester reload)', () => {
       expect(final[0]!.credited).not.toContain('X')
     }
     expect(s2.progress('j')).toMatchObject({ accepted: 36, done: true })
+  })
+
+  it('a peer caught before the reload and restored as known faulty gets no work after it, others do', () => {
+    const s = new Scheduler({ probationCanaryRate: 1 })
+    s.addJob(job('j', 20, { canaryRate: 0.2 }, [0, 1, 2, 3]))
+    s.knownFaulty('X')
+    expect(s.standing('X')).toMatchObject({ faulty: true, trusted: false })
+    for (let round = 0; round < 5; round++) expect(s.pull('X', 4, T)).toEqual([])
+    expect(s.pull('A', 4, T).length).toBeGreaterThan(0)
   })
 
   it('refuses restored state that cannot be (programmer error)', () => {
