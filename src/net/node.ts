@@ -120,7 +120,11 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
     },
     peerDiscovery: [announcingOnNewAddresses(pubsubPeerDiscovery({ interval: DISCOVERY_INTERVAL_MS }))],
     services: {
-      identify: identify(),
+      // Not over relayed circuits: between tabs they only carry the WebRTC
+      // signalling and close once the direct connection is up (which runs its
+      // own identify); an identify each way on them was extra streams, signed
+      // peer records and peer-store updates in the middle of every handshake.
+      identify: identify({ runOnLimitedConnection: false }),
       ping: ping(),
       penalties: () => penalties,
       pubsub: gossipsub({
