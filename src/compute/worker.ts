@@ -165,7 +165,8 @@ async function warmUp (loaded: Loaded): Promise<void> {
     feeds[info.name] = t
   }
   try {
-    await loaded.session.run(toOrtFeeds(loaded.runtime.ort.Tensor as unknown as TensorCtor, feeds))
+    // Fatal-only logging: a refused warm-up is expected here, not an error to print (VAD's STFT pads a 32-sample input).
+    await loaded.session.run(toOrtFeeds(loaded.runtime.ort.Tensor as unknown as TensorCtor, feeds), { logSeverityLevel: 4 })
   } catch (err) {
     const e = classify(err, 'run')
     if (e instanceof OutOfMemoryError) throw e

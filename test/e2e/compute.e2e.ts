@@ -57,6 +57,8 @@ test('OCR of the fixture image matches the onnxruntime-node reference', async ({
 
 test('VAD segments of the fixture WAV match the reference; frame probabilities agree under the catalog rule', async ({ page }) => {
   const reference = JSON.parse(await readFile('test/fixtures/vad/reference.json', 'utf8')) as { segments: Array<{ startMs: number, endMs: number }>, probs: number[] }
+  const ortErrors: string[] = []
+  page.on('console', m => { if (m.type() === 'error' && m.text().includes('onnxruntime')) ortErrors.push(m.text()) })
   await openModels(page)
   await page.getByTestId('vad-file').setInputFiles('test/fixtures/vad/speech.wav')
   const segs = page.getByTestId('vad-segment')
@@ -66,6 +68,8 @@ test('VAD segments of the fixture WAV match the reference; frame probabilities a
   const probs = JSON.parse((await page.getByTestId('vad-timeline').getAttribute('data-probs'))!) as number[]
   const verdict = compareOutputs(rule('vad'), { output: makeTensor('float32', [probs.length], probs) }, { output: makeTensor('float32', [reference.probs.length], reference.probs) })
   expect(verdict).toEqual({ equal: true })
+  // The worker's warm-up on zeros is refused by this model (its STFT cannot pad 32 samples): quietly.
+  expect(ortErrors).toEqual([])
 })
 
 test('a VAD shard computed whole in the worker gives the reference frame probabilities; a cancelled one leaves the worker ready', async ({ page }) => {
