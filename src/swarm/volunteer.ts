@@ -49,6 +49,8 @@ import { nextJob, WORK_SLICE_MS } from './fair-share.ts'
 
 /** What the volunteer needs from the power gate (src/swarm/power-gate.ts). */
 export interface ComputeGate {
+  /** Whether compute is allowed right now. */
+  readonly state: { readonly compute: boolean }
   waitUntilAllowed: (options?: { signal?: AbortSignal }) => Promise<void>
   restAfter: (ms: number) => number
 }
@@ -361,8 +363,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
 
   private async loop (signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      this.setStatus({ kind: 'waiting', reason: { code: 'paused' } })
-      await this.init.gate.waitUntilAllowed({ signal })
+      await this.waitForGate(signal)
       const job = this.pick()
       if (job === undefined) {
         this.setStatus({ kind: 'waiting', reason: this.whyIdle() })
@@ -501,7 +502,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     }
     try {
       while (!signal.aborted && !job.done && !(leave && held() === 0 && pulling === undefined)) {
-        await this.init.gate.waitUntilAllowed({ signal })
+        await this.waitForGate(signal)
         if (failure !== undefined) throw failure
         const now = performance.now()
         while (queue.length > 0 && groups.size < GROUPS_IN_FLIGHT && now >= restUntil) startGroup()
@@ -561,6 +562,19 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       this.lastError = { code: 'failed', error: errorInfo(err) }
       return { result: { lease: a.lease, output: null, attestation: null, error: describe(err).slice(0, 500) }, busyMs }
     }
+  }
+
+  /**
+   * Waits until the power gate allows compute, showing "paused" only while it
+   * is shut (set before every look, it flickered into view once a second),
+   * and what was shown before once it opens.
+   */
+  private async waitForGate (signal: AbortSignal): Promise<void> {
+    if (this.init.gate.state.compute) return
+    const before = this.status
+    this.setStatus({ kind: 'waiting', reason: { code: 'paused' } })
+    await this.init.gate.waitUntilAllowed({ signal })
+    if (this.status.kind === 'waiting' && this.status.reason.code === 'paused') this.setStatus(before)
   }
 
   private setStatus (status: VolunteerStatus): void {

@@ -235,12 +235,16 @@ test('phone on battery in a swarm with a job: no shard is computed until it is p
     const done = async (v: Volunteer): Promise<number> => Number(await v.page.getByTestId('shards-done').getAttribute('data-count'))
     // The job is live: the ordinary volunteer computes shard after shard...
     await expect.poll(async () => await done(desk), { timeout: 120_000 }).toBeGreaterThanOrEqual(shards)
-    // ...and the phone on battery, knowing the job, computes none, saying why.
+    // ...and the phone on battery, knowing the job, computes none, saying why; the desk, never
+    // held back, never shows "paused" (it used to flash it before every look for work).
+    const status = (v: Volunteer): ReturnType<Page['getByTestId']> => v.page.getByTestId('volunteer-status')
     const watchUntil = Date.now() + 8_000
     while (Date.now() < watchUntil) {
       expect(await done(phone)).toBe(0)
       await expect(reason(phone.page)).toHaveAttribute('data-reason', 'not-charging', { timeout: 1 })
-      await phone.page.waitForTimeout(500)
+      await expect(status(phone)).toHaveAttribute('data-reason', 'paused', { timeout: 1 })
+      expect(await status(desk).getAttribute('data-reason')).not.toBe('paused')
+      await phone.page.waitForTimeout(250)
     }
     // Only the canaries (answers known in advance) count as verified: no shard has its second replica.
     await expect(requester.page.locator('[data-testid="shard-row"][data-status="verified"]')).toHaveCount(0)
@@ -282,6 +286,7 @@ test('phone on battery in a swarm with a job: no shard is computed until it is p
     // Unplugged again: it stops taking work, and says why.
     await phone.page.evaluate(() => { (window as unknown as { __battery: (c: boolean, l: number) => void }).__battery(false, 0.44) })
     await expect(reason(phone.page)).toHaveAttribute('data-reason', 'not-charging')
+    await expect(status(phone)).toHaveAttribute('data-reason', 'paused')
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
