@@ -104,17 +104,21 @@ const api = {
     return { signMs, verifyMs, native: await nativeEd25519() }
   },
 
-  /** Loads a catalog model in a fresh ComputeClient and runs base64 input bytes; `corrupt` flips one model byte first. */
-  async clientRun (id: string, inputB64: string, options: { threads?: number, corrupt?: boolean } = {}): Promise<{ ok: true, output: string, provider: string, threads: number, ortVersion: string } | { ok: false, name: string, message: string }> {
+  /**
+   * Loads a catalog model in a fresh ComputeClient and runs base64 input bytes; `corrupt` flips one model byte first;
+   * `prepare` starts the worker's runtime before the model is fetched (as a volunteer does) and returns what it started.
+   */
+  async clientRun (id: string, inputB64: string, options: { threads?: number, corrupt?: boolean, prepare?: boolean } = {}): Promise<{ ok: true, output: string, provider: string, threads: number, ortVersion: string, prepared?: { provider: string, threads: number } } | { ok: false, name: string, message: string }> {
     const client = new ComputeClient({ threads: options.threads ?? 1, preferGpu: false })
     try {
+      const prepared = options.prepare === true ? await client.prepare() : undefined
       const bytes = await bytesOf(id)
       if (options.corrupt === true) bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x01
       const m = model(id)
       await client.load({ sha256: m.sha256, bytes }, { batchable: m.batchable })
       const r = await client.run(m.sha256, unb64(inputB64))
       if (!decodeTensors(r.output).ok) throw new Error('undecodable output')
-      return { ok: true, output: b64(r.output), provider: r.provider, threads: r.threads, ortVersion: r.ortVersion }
+      return { ok: true, output: b64(r.output), provider: r.provider, threads: r.threads, ortVersion: r.ortVersion, ...(prepared !== undefined ? { prepared: { provider: prepared.provider, threads: prepared.threads } } : {}) }
     } catch (err) {
       return { ok: false, name: (err as Error).name, message: (err as Error).message }
     } finally {

@@ -9,7 +9,7 @@
  */
 import { CancelledError, WorkerFailedError, reviveComputeError } from './errors.ts'
 import type { ProviderName, ProviderReason } from './providers.ts'
-import type { ProgressReply, ReadyReply, ResultReply, ShardResultReply, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
+import type { PreparedReply, ProgressReply, ReadyReply, ResultReply, ShardResultReply, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
 import type { ProcessingId } from './catalog.ts'
 
 export interface ComputeClientInit {
@@ -45,6 +45,9 @@ export interface RunResult {
   batched: number
 }
 
+/** The runtime a prepared worker started: provider, threads, version, and how long starting it took. */
+export type PreparedRuntime = Omit<PreparedReply, 'type' | 'id'>
+
 /** One shard computed in the worker: its output, its share of worker time, its samples (protocol.ts ShardResultReply). */
 export type ShardRunResult = Omit<ShardResultReply, 'type' | 'id'>
 
@@ -55,7 +58,7 @@ export interface LoadOptions {
   onProgress?: (stage: ProgressReply['stage']) => void
 }
 
-type FinalReply = ReadyReply | ResultReply | ShardResultReply
+type FinalReply = ReadyReply | ResultReply | ShardResultReply | PreparedReply
 
 interface Pending {
   resolve: (reply: FinalReply) => void
@@ -94,6 +97,19 @@ export class ComputeClient {
     }), options.signal, options.onProgress) as ReadyReply
     const { type: _t, id: _i, ...loaded } = reply
     return loaded
+  }
+
+  /**
+   * Starts the worker's runtime before any model is known: imports
+   * onnxruntime-web and compiles its WASM (seconds on a phone or a busy
+   * machine), so the first model a job brings loads without that wait.
+   * Loads made meanwhile wait for it; calling it again costs nothing.
+   * @throws {ProviderUnavailableError}, {OutOfMemoryError}, {CancelledError}.
+   */
+  async prepare (options: { signal?: AbortSignal } = {}): Promise<PreparedRuntime> {
+    const reply = await this.request(id => ({ type: 'prepare', id, settings: this.settings }), options.signal) as PreparedReply
+    const { type: _t, id: _i, ...prepared } = reply
+    return prepared
   }
 
   /**

@@ -60,13 +60,20 @@ export interface ShardRequest {
   input: Uint8Array
 }
 
+/** Starts the runtime (imports onnxruntime-web, compiles its WASM) before any model is known. */
+export interface PrepareRequest {
+  type: 'prepare'
+  id: number
+  settings: WorkerSettings
+}
+
 export interface CancelRequest {
   type: 'cancel'
   /** The id of the load or run to cancel. */
   id: number
 }
 
-export type WorkerRequest = LoadRequest | RunRequest | ShardRequest | CancelRequest
+export type WorkerRequest = LoadRequest | RunRequest | ShardRequest | PrepareRequest | CancelRequest
 
 export interface ProgressReply {
   type: 'progress'
@@ -117,10 +124,20 @@ export interface ShardResultReply {
   ortVersion: string
 }
 
+export interface PreparedReply {
+  type: 'prepared'
+  id: number
+  provider: ProviderName
+  reason: ProviderReason
+  threads: number
+  ortVersion: string
+  ms: number
+}
+
 export interface ErrorReply {
   type: 'error'
   id: number
   error: WireError
 }
 
-export type WorkerReply = ProgressReply | ReadyReply | ResultReply | ShardResultReply | ErrorReply
+export type WorkerReply = ProgressReply | ReadyReply | ResultReply | ShardResultReply | PreparedReply | ErrorReply

@@ -32,7 +32,8 @@ import { selectProvider, type ProviderName, type ProviderReason } from './provid
 import { classifyOrtError as classify } from './classify.ts'
 import { computeShard } from './shard-task.ts'
 import { Lru } from '../core/lru.ts'
-import type { LoadRequest, RunRequest, ShardRequest, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
+import type { LoadRequest, PrepareRequest, RunRequest, ShardRequest, ValueInfo, WorkerReply, WorkerRequest, WorkerSettings } from './protocol.ts'
+import { PREPARE_MODEL } from './prepare-model.ts'
 
 declare const self: DedicatedWorkerGlobalScope
 
@@ -133,16 +134,9 @@ async function handleLoad (req: LoadRequest): Promise<void> {
   let loaded = sessions.get(req.sha256)
   if (loaded === undefined) {
     post({ type: 'progress', id: req.id, stage: 'runtime' })
-    let rt = await runtimeFor(req.settings)
-    post({ type: 'progress', id: req.id, stage: 'session' })
-    let session: Ort.InferenceSession
-    try {
-      session = await createSession(rt, req.bytes)
-    } catch (err) {
-      if (rt.provider !== 'webgpu') throw classify(err, 'load')
-      rt = await wasmFallback(req.settings, err instanceof Error ? err.message : String(err))
-      session = await createSession(rt, req.bytes).catch(e => { throw classify(e, 'load') })
-    }
+    // A runtime being prepared (handlePrepare) is finished first, whatever became of it.
+    await preparing?.catch(() => {})
+    const { rt, session } = await startSession(req.settings, req.bytes, () => { post({ type: 'progress', id: req.id, stage: 'session' }) })
     loaded = { session, inputs: sessionValueInfo(session.inputMetadata), outputs: sessionValueInfo(session.outputMetadata), batchable: req.batchable, runtime: rt }
     post({ type: 'progress', id: req.id, stage: 'warmup' })
     await warmUp(loaded)
@@ -153,6 +147,40 @@ async function handleLoad (req: LoadRequest): Promise<void> {
   post({
     type: 'ready', id: req.id, sha256: req.sha256, provider: rt.provider, reason: rt.provider === 'wasm' ? (wasmReason ?? rt.reason) : rt.reason,
     threads: rt.threads, ortVersion: rt.ortVersion, inputs: loaded.inputs, outputs: loaded.outputs, ms: performance.now() - t0
+  })
+}
+
+/**
+ * A session on `bytes` in the runtime for `settings`; a WebGPU session that
+ * fails to build falls back to the WASM runtime, with the reason.
+ */
+async function startSession (settings: WorkerSettings, bytes: Uint8Array, onRuntime: () => void = () => {}): Promise<{ rt: Runtime, session: Ort.InferenceSession }> {
+  let rt = await runtimeFor(settings)
+  onRuntime()
+  try {
+    return { rt, session: await createSession(rt, bytes) }
+  } catch (err) {
+    if (rt.provider !== 'webgpu') throw classify(err, 'load')
+    rt = await wasmFallback(settings, err instanceof Error ? err.message : String(err))
+    return { rt, session: await createSession(rt, bytes).catch(e => { throw classify(e, 'load') }) }
+  }
+}
+
+/** Set by the first `prepare`: the runtime started on a one-node model (PREPARE_MODEL). */
+let preparing: Promise<Runtime> | undefined
+
+async function handlePrepare (req: PrepareRequest): Promise<void> {
+  const t0 = performance.now()
+  preparing ??= (async () => {
+    const { rt, session } = await startSession(req.settings, PREPARE_MODEL)
+    await session.release()
+    return rt
+  })()
+  // A failed start is not kept: the next prepare or load tries again.
+  const rt = await preparing.catch((err: unknown) => { preparing = undefined; throw err })
+  post({
+    type: 'prepared', id: req.id, provider: rt.provider, reason: rt.provider === 'wasm' ? (wasmReason ?? rt.reason) : rt.reason,
+    threads: rt.threads, ortVersion: rt.ortVersion, ms: performance.now() - t0
   })
 }
 
@@ -300,6 +328,10 @@ self.onmessage = (event: MessageEvent<WorkerRequest>): void => {
       handleShard(req)
         .catch(err => { post({ type: 'error', id: req.id, error: toWireError(classify(err, 'run')) }) })
         .finally(() => cancelled.delete(req.id))
+      break
+    case 'prepare':
+      handlePrepare(req)
+        .catch(err => { post({ type: 'error', id: req.id, error: toWireError(classify(err, 'load')) }) })
       break
     case 'cancel':
       handleCancel(req.id)

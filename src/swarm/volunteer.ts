@@ -178,6 +178,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   private running?: Promise<void>
   /** Ends the loop's idle wait early; set only while it waits. */
   private wake?: () => void
+  /** Set once the worker's runtime has been started (or is starting) ahead of any job. */
+  private runtimePrepared = false
 
   constructor (private readonly init: VolunteerInit) {
     super()
@@ -364,6 +366,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   private async loop (signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await this.waitForGate(signal)
+      this.prepareRuntime()
       const job = this.pick()
       if (job === undefined) {
         this.setStatus({ kind: 'waiting', reason: this.whyIdle() })
@@ -562,6 +565,21 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       this.lastError = { code: 'failed', error: errorInfo(err) }
       return { result: { lease: a.lease, output: null, attestation: null, error: describe(err).slice(0, 500) }, busyMs }
     }
+  }
+
+  /**
+   * Once compute is allowed, starts the worker's runtime without waiting for
+   * a job: compiling onnxruntime-web's WASM took seconds of a new volunteer's
+   * first job (9.6 s for a tab joining four busy ones on two cores). Not
+   * before: a phone on battery pays for nothing. Once per session; a failure
+   * here is only logged: the first load tries again and reports it.
+   */
+  private prepareRuntime (): void {
+    if (this.runtimePrepared) return
+    this.runtimePrepared = true
+    this.init.client.prepare().then(
+      r => { this.log('runtime ready: %s, %d thread(s), %d ms', r.provider, r.threads, Math.round(r.ms)) },
+      err => { this.log('preparing the runtime failed: %s', describe(err)) })
   }
 
   /**

@@ -163,6 +163,12 @@ test('digits predictions in the worker match the onnxruntime-node reference unde
   const predicted = Array.from({ length: reference.predictions.length }, (_, r) => argmaxRow(tensorValues(logits), r * 10, 10))
   expect(predicted).toEqual(reference.predictions)
 
+  // A worker whose runtime was started before any model (a volunteer's, once it may compute) gives the same bytes.
+  const prepared = await page.evaluate(async ([i]) => await window.essaimCompute.clientRun('digits', i!, { threads: 2, prepare: true }), [input])
+  if (!prepared.ok) throw new Error(`${prepared.name}: ${prepared.message}`)
+  expect(prepared.prepared).toEqual({ provider: 'wasm', threads: 2 })
+  expect(prepared.output).toBe(out.output)
+
   // The same inputs as 4 concurrent runs: the worker batches them; WASM results are identical to the single run.
   const split = await page.evaluate(async ([i]) => await window.essaimCompute.clientRunSplit('digits', i!, 4), [input])
   expect(Math.max(...split.batched)).toBeGreaterThan(1)

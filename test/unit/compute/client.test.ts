@@ -35,6 +35,18 @@ describe('ComputeClient', () => {
     expect(stages).toEqual(['hash'])
   })
 
+  it('prepare sends its settings and resolves with the runtime the worker started', async () => {
+    const { client, worker } = setup()
+    const p = client.prepare()
+    const req = worker.sent[0]!
+    expect(req).toMatchObject({ type: 'prepare', settings: { threads: 2, preferGpu: true } })
+    worker.reply({ type: 'prepared', id: req.id, provider: 'wasm', reason: { code: 'no-webgpu' }, threads: 2, ortVersion: '1.30.0', ms: 40 })
+    expect(await p).toEqual({ provider: 'wasm', reason: { code: 'no-webgpu' }, threads: 2, ortVersion: '1.30.0', ms: 40 })
+    const failed = client.prepare()
+    worker.reply({ type: 'error', id: worker.sent[1]!.id, error: { name: 'ProviderUnavailableError', message: 'no WebAssembly' } })
+    await expect(failed).rejects.toMatchObject({ name: 'ProviderUnavailableError' })
+  })
+
   it('turns error replies back into the named classes', async () => {
     const { client, worker } = setup()
     const p = client.run('ab'.repeat(32), new Uint8Array([0xa0]))
