@@ -24,8 +24,9 @@
  * Like model-source.ts, this file may not import src/net: the blob client is
  * injected, and its errors are recognised by `err.name`.
  */
+import { sha256Hex } from '../core/bytes.ts'
 import {
-  digestHex, ModelUnavailableError, SourceHashMismatchError,
+  ModelUnavailableError, SourceHashMismatchError,
   type FetchBlob, type LoadedModel, type ModelBytesCache, type ModelProgress, type ModelSource, type SourceFailure
 } from './model-source.ts'
 
@@ -103,7 +104,7 @@ export async function loadForeignModel<P extends { toString: () => string }> (re
       fail({ kind: 'cache' }, err as Error)
     }
     if (cached !== undefined) {
-      const actual = await digestHex(cached)
+      const actual = await sha256Hex(cached)
       if (actual === ref.sha256 && declared !== undefined && cached.length !== declared) throw new ModelSizeMismatchError(ref.id, declared, cached.length)
       if (actual === ref.sha256 && cached.length <= limit) {
         options.onProgress?.({ source: 'cache', received: cached.length, total: cached.length })
@@ -149,7 +150,7 @@ export async function loadForeignModel<P extends { toString: () => string }> (re
       }
       continue
     }
-    const actual = await digestHex(bytes)
+    const actual = await sha256Hex(bytes)
     if (actual !== ref.sha256) {
       bad.add(source.peer)
       fail(source, new SourceHashMismatchError(source, ref.sha256, actual))

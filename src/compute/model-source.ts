@@ -25,7 +25,7 @@
  * is injected as a function, and its errors are recognised by `err.name`.
  */
 import type { PeerId } from '@libp2p/interface'
-import { sha256Async, toHex } from '../core/bytes.ts'
+import { sha256Hex } from '../core/bytes.ts'
 import { ModelHashMismatchError } from './errors.ts'
 
 /** How many advertising peers are tried before falling back to the origin. */
@@ -118,10 +118,6 @@ function describe (source: ModelSource): string {
   return source.kind === 'peer' ? `peer ${source.peer}` : source.kind === 'origin' ? `origin ${source.url}` : 'cache'
 }
 
-/** Lowercase hex sha256, natively where the platform can (100 MB models). */
-export async function digestHex (bytes: Uint8Array): Promise<string> {
-  return toHex(await sha256Async(bytes))
-}
 
 function shuffle<T> (items: T[], random: () => number): T[] {
   const out = items.slice()
@@ -200,7 +196,7 @@ export async function loadModel<P extends { toString: () => string } = PeerId> (
       fail({ kind: 'cache' }, err as Error)
     }
     if (cached !== undefined) {
-      const actual = await digestHex(cached)
+      const actual = await sha256Hex(cached)
       if (actual === entry.sha256) {
         options.onProgress?.({ source: 'cache', received: cached.length, total: cached.length })
         return { bytes: cached, source: { kind: 'cache' } }
@@ -223,7 +219,7 @@ export async function loadModel<P extends { toString: () => string } = PeerId> (
           maxBytes: entry.bytes,
           onProgress: p => options.onProgress?.({ source: 'peer', peer: source.peer, received: p.received, total: p.total })
         })
-        const actual = await digestHex(bytes)
+        const actual = await sha256Hex(bytes)
         if (actual === entry.sha256) return { bytes, source }
         bad.add(source.peer)
         fail(source, new SourceHashMismatchError(source, entry.sha256, actual))
@@ -247,7 +243,7 @@ export async function loadModel<P extends { toString: () => string } = PeerId> (
     const source: ModelSource = { kind: 'origin', url }
     try {
       const bytes = await fetchFromOrigin(url, entry, fetchFn, { signal, onProgress: options.onProgress })
-      const actual = await digestHex(bytes)
+      const actual = await sha256Hex(bytes)
       if (actual === entry.sha256) return { bytes, source }
       bad.add('origin')
       fail(source, new SourceHashMismatchError(source, entry.sha256, actual))

@@ -22,7 +22,7 @@ import type * as Ort from 'onnxruntime-web'
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url'
 import webgpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url'
 import { decodeTensors, encodeTensors, type TensorMap } from '../core/tensors.ts'
-import { sha256Async, toHex } from '../core/bytes.ts'
+import { sha256Hex } from '../core/bytes.ts'
 import {
   BadInputError, CancelledError, ModelHashMismatchError, ModelNotLoadedError, OutOfMemoryError, ProviderUnavailableError, toWireError
 } from './errors.ts'
@@ -128,7 +128,7 @@ async function createSession (rt: Runtime, bytes: Uint8Array): Promise<Ort.Infer
 async function handleLoad (req: LoadRequest): Promise<void> {
   const t0 = performance.now()
   post({ type: 'progress', id: req.id, stage: 'hash' })
-  const digest = toHex(await sha256Async(req.bytes))
+  const digest = await sha256Hex(req.bytes)
   if (digest !== req.sha256) throw new ModelHashMismatchError(`model bytes hash to ${digest}, expected ${req.sha256}: refusing to load them`)
   if (cancelled.has(req.id)) throw new CancelledError('load cancelled')
   let loaded = sessions.get(req.sha256)

@@ -65,6 +65,11 @@ export async function sha256Async (data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>))
 }
 
+/** Lowercase hex of {@link sha256Async}: model and blob digests (100 MB models hash natively where they can). */
+export async function sha256Hex (data: Uint8Array): Promise<string> {
+  return toHex(await sha256Async(data))
+}
+
 /** UTF-8 bytes of a string. */
 export function utf8 (s: string): Uint8Array {
   return new TextEncoder().encode(s)

@@ -14,7 +14,7 @@
  * short-lived connection never blocks another tab's schema upgrade.
  */
 import type { IDBPDatabase } from 'idb'
-import { isHex, sha256Async, toHex } from '../core/bytes.ts'
+import { isHex, sha256Hex } from '../core/bytes.ts'
 import { DB_NAME, openEssaimDB, type EssaimDB } from './db.ts'
 
 /** The browser will not store these bytes: the origin's storage quota is exhausted. */
@@ -100,7 +100,7 @@ export class ModelCache {
    */
   async put (sha256: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
     checkKey(sha256)
-    if (toHex(await sha256Async(bytes)) !== sha256) throw new TypeError(`bytes do not hash to ${sha256}; only verified bytes may be cached`)
+    if (await sha256Hex(bytes) !== sha256) throw new TypeError(`bytes do not hash to ${sha256}; only verified bytes may be cached`)
     options.signal?.throwIfAborted()
     if (this.estimate !== undefined) {
       const { usage, quota } = await this.estimate()

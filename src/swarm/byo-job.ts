@@ -18,8 +18,8 @@
  */
 import { encodeTensors, type TensorMap } from '../core/tensors.ts'
 import type { CompareRule, JobPolicy } from '../core/schemas.ts'
+import { sha256Hex } from '../core/bytes.ts'
 import { aboutFile, BadInputError } from '../compute/errors.ts'
-import { digestHex } from '../compute/model-source.ts'
 import { FOREIGN_MODEL_MAX_BYTES, ModelTooLargeError } from '../compute/foreign-model.ts'
 import { MAX_INPUT_BYTES, npyTensors, parseJsonTensors } from '../compute/models/byo.ts'
 import { checkInputs } from '../compute/ort-tensors.ts'
@@ -58,7 +58,7 @@ export async function readByoModel (file: { name: string, size: number, arrayBuf
   if (file.size > FOREIGN_MODEL_MAX_BYTES) throw new ModelTooLargeError(id, file.size, FOREIGN_MODEL_MAX_BYTES)
   if (file.size === 0) throw new BadInputError(`${file.name} is empty`, { code: 'empty-file', params: { file: file.name } })
   const bytes = new Uint8Array(await file.arrayBuffer())
-  return { name: file.name, id, sha256: await digestHex(bytes), bytes }
+  return { name: file.name, id, sha256: await sha256Hex(bytes), bytes }
 }
 
 /** An input file as read from disk. */

@@ -10,11 +10,12 @@
  */
 import { decodeTensors, encodeTensors, type TensorMap } from '../../core/tensors.ts'
 import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
+import { sha256Hex } from '../../core/bytes.ts'
 import { bundledCatalog } from '../../compute/bundled-catalog.ts'
 import type { CatalogModel } from '../../compute/catalog.ts'
 import { ComputeClient, type LoadedModel } from '../../compute/client.ts'
 import { BadInputError, WorkerFailedError } from '../../compute/errors.ts'
-import { loadModel, digestHex, ModelUnavailableError } from '../../compute/model-source.ts'
+import { loadModel, ModelUnavailableError } from '../../compute/model-source.ts'
 import { selectProvider, selectThreads, type ProviderChoice, type ThreadChoice } from '../../compute/providers.ts'
 import { decodeImage, type RgbaImage } from '../../compute/models/image.ts'
 import { ocrCharacters, recognizeText, type OcrLine } from '../../compute/models/ocr.ts'
@@ -159,7 +160,7 @@ export class ModelsState {
     if (asset === undefined) throw new BadInputError('the catalog has no OCR dictionary')
     const res = await fetch(new URL(`models/${asset.file}`, document.baseURI))
     const bytes = new Uint8Array(await res.arrayBuffer())
-    if (!res.ok || await digestHex(bytes) !== asset.sha256) throw new BadInputError(`the OCR dictionary ${asset.file} is missing or does not match the catalog`)
+    if (!res.ok || await sha256Hex(bytes) !== asset.sha256) throw new BadInputError(`the OCR dictionary ${asset.file} is missing or does not match the catalog`)
     return ocrCharacters(new TextDecoder().decode(bytes))
   }
 
@@ -172,7 +173,7 @@ export class ModelsState {
     this.byoRun = { state: 'idle' }
     await this.attempt(s => { this.byoModel = s }, async () => {
       const bytes = await fileBytes(file)
-      const sha256 = await digestHex(bytes)
+      const sha256 = await sha256Hex(bytes)
       const loaded = await this.compute().load({ sha256, bytes })
       return { name: file.name, sha256, bytes: bytes.length, loaded }
     })

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { sha256, sha256Async, toHex } from '../../../src/core/bytes.ts'
+import { sha256, sha256Async, sha256Hex, toHex } from '../../../src/core/bytes.ts'
 
 const ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
 
@@ -34,6 +34,12 @@ describe('sha256Async', () => {
     const shared = new Uint8Array(new SharedArrayBuffer(1000))
     shared.set(pseudoRandom(1000, 3))
     expect(toHex(await sha256Async(shared))).toBe(toHex(sha256(shared.slice())))
+  })
+
+  it('gives the digest as lowercase hex through sha256Hex', async () => {
+    expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe(ABC)
+    const data = pseudoRandom(5000, 11)
+    expect(await sha256Hex(data)).toBe(toHex(sha256(data)))
   })
 
   it('falls back to the JS digest where there is no WebCrypto', async () => {
