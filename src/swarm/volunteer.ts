@@ -143,7 +143,8 @@ export interface VolunteerEvents {
 }
 
 export interface VolunteerInit {
-  peer: Peer
+  /** Its node (gossip, mesh, work), its key, and where model bytes come from. */
+  peer: Pick<Peer, 'node' | 'identity' | 'loadModel' | 'loadForeignModel'>
   store: JobStore
   ledger: Ledger
   catalog: Catalog
@@ -585,14 +586,16 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   /**
    * Waits until the power gate allows compute, showing "paused" only while it
    * is shut (set before every look, it flickered into view once a second),
-   * and what was shown before once it opens.
+   * and what was shown before once it opens: the job in hand when the gate
+   * shut mid-job. A volunteer that started paused has nothing to go back to
+   * ("stopped" flashed up as the gate opened): the loop says what it does next.
    */
   private async waitForGate (signal: AbortSignal): Promise<void> {
     if (this.init.gate.state.compute) return
     const before = this.status
     this.setStatus({ kind: 'waiting', reason: { code: 'paused' } })
     await this.init.gate.waitUntilAllowed({ signal })
-    if (this.status.kind === 'waiting' && this.status.reason.code === 'paused') this.setStatus(before)
+    if (before.kind !== 'stopped' && this.status.kind === 'waiting' && this.status.reason.code === 'paused') this.setStatus(before)
   }
 
   private setStatus (status: VolunteerStatus): void {
