@@ -6,6 +6,7 @@
  */
 import { decodeTensors, encodeTensors, tensorValues } from '../core/tensors.ts'
 import type { CompareRule, JobPolicy } from '../core/schemas.ts'
+import { mapPooled } from '../core/pool.ts'
 import { aboutFile, BadInputError } from '../compute/errors.ts'
 import type { CatalogModel } from '../compute/catalog.ts'
 import { decodeImage } from '../compute/models/image.ts'
@@ -35,6 +36,8 @@ export const DIGITS_LARGE_SHARD = 256
 export const DIGITS_TARGET_SHARDS = 48
 /** Most images in one digits shard (1024 images are 784 KiB of input: one byte per pixel). */
 export const DIGITS_MAX_PER_SHARD = 1024
+/** Digit images decoded at once while reading a job's files (each holds its decoded pixels until it is reduced to 28×28). */
+const DECODES_IN_FLIGHT = 8
 
 /**
  * Images per digits shard for a requested count (by default {@link suggestedPerShard} of `images`).
@@ -68,19 +71,19 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
   onProgress?: (done: number) => void
   /** Images per digits shard (default {@link suggestedPerShard}). */
   perShard?: number
+  signal?: AbortSignal
 } = {}): Promise<BuiltInputs> {
   if (files.length === 0) throw new BadInputError('choose at least one file', { code: 'no-files' })
   const names = files.map(f => f.webkitRelativePath !== '' ? f.webkitRelativePath : f.name)
   if (model.processing === 'digits') {
-    const pixels: Uint8Array[] = []
-    for (const [i, file] of files.entries()) {
+    // A few decodes in flight: the browser decodes off this thread, and one at a time most of the time went waiting for it.
+    const pixels = await mapPooled(files, async (file, i) => {
       try {
-        pixels.push(digitGray(await decodeImage(file)))
+        return digitGray(await decodeImage(file))
       } catch (err) {
         throw aboutFile(err, names[i]!)
       }
-      options.onProgress?.(i + 1)
-    }
+    }, { limit: DECODES_IN_FLIGHT, onProgress: options.onProgress, signal: options.signal })
     const perShard = digitsPerShard(options.perShard, pixels.length)
     const inputs: Uint8Array[] = []
     for (let i = 0; i < pixels.length; i += perShard) inputs.push(encodeTensors(digitsShardInput(pixels.slice(i, i + perShard))))
@@ -90,6 +93,7 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
     const inputs: Uint8Array[] = []
     const samples: number[] = []
     for (const [i, file] of files.entries()) {
+      options.signal?.throwIfAborted()
       let audio: Float32Array
       try {
         audio = wavTo16k(new Uint8Array(await file.arrayBuffer()))

@@ -103,10 +103,12 @@ export function detShardInput (img: RgbaImage): Uint8Array {
  * Detection shard inputs and job meta from uploaded images.
  * @throws {BadInputError} naming the file that is not a decodable image.
  */
-export async function buildOcrInputs (files: readonly File[], names: readonly string[], options: { onProgress?: (done: number) => void } = {}): Promise<{ inputs: Uint8Array[], meta: OcrJobMeta }> {
+export async function buildOcrInputs (files: readonly File[], names: readonly string[], options: { onProgress?: (done: number) => void, signal?: AbortSignal } = {}): Promise<{ inputs: Uint8Array[], meta: OcrJobMeta }> {
   const inputs: Uint8Array[] = []
   const images: OcrImage[] = []
+  // One at a time: a page photo decodes to tens of MB of pixels.
   for (const [i, file] of files.entries()) {
+    options.signal?.throwIfAborted()
     const name = names[i] ?? file.name
     let img: RgbaImage
     try {

@@ -54,7 +54,9 @@ export function digitGray (img: RgbaImage): Uint8Array {
   for (let y = 0; y < bh; y++) {
     for (let x = 0; x < bw; x++) {
       const v = Math.round(ink[(minY + y) * w + minX + x]! * 255)
-      boxRgba.set([v, v, v, 255], (y * bw + x) * 4)
+      const at = (y * bw + x) * 4
+      boxRgba[at] = boxRgba[at + 1] = boxRgba[at + 2] = v
+      boxRgba[at + 3] = 255
     }
   }
   const small = resizeBilinear({ width: bw, height: bh, data: boxRgba }, tw, th)
