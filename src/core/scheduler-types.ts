@@ -50,6 +50,13 @@ export interface SchedulerInit<O = unknown> {
    * an audit, loses trust and has its earlier accepted work re-verified.
    */
   auditRate?: number
+  /**
+   * The first lease id handed out. A requester that reloads keeps its key and
+   * its volunteers, who may still hand in results for leases of the session
+   * before: ids that start above all of those (see `leaseIdBase`) make such a
+   * result unknown, not a result for whatever new lease got the same number.
+   */
+  firstLease?: number
   /** Compares outputs whose hashes differ, for `argmax` and `allclose`; without it only equal hashes agree. */
   comparator?: Comparator<O>
 }
@@ -63,8 +70,20 @@ export const SCHEDULER_DEFAULTS = {
   agreeAfter: 3,
   singleReplicaRate: 0.97,
   probationCanaryRate: 0.8,
-  auditRate: 0.12
+  auditRate: 0.12,
+  firstLease: 1
 } as const
+
+/** Leases one session could hand out per millisecond before its ids reach the next session's (far more than any can). */
+const LEASES_PER_MS = 1024
+
+/**
+ * A first lease id above every id a session started before `now` (ms since
+ * the epoch) can have handed out, and below 2^53 until the year 2248.
+ */
+export function leaseIdBase (now: number): number {
+  return Math.max(1, Math.floor(now)) * LEASES_PER_MS
+}
 
 /** A known answer for a canary shard. */
 export interface KnownAnswer<O = unknown> {

@@ -126,11 +126,12 @@ export class Scheduler<O = unknown> {
   private readonly requesters: Array<Requester<O>> = []
   private readonly leases = new Map<number, Lease<O>>()
   private requesterCursor = 0
-  private nextLease = 1
+  private nextLease: number
 
   constructor (init: SchedulerInit<O> = {}) {
     const { comparator, ...rest } = init
     this.opts = { ...SCHEDULER_DEFAULTS, ...rest }
+    this.nextLease = this.opts.firstLease
     this.comparator = comparator
     this.rng = seededRng(this.opts.seed)
   }

@@ -23,7 +23,7 @@ import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import { largestShardBytes, type CompareRule, type JobBody, type JobPolicy, type ModelRef } from '../core/schemas.ts'
 import { decodeTensors, type TensorMap } from '../core/tensors.ts'
 import { compareOutputs } from '../core/compare.ts'
-import { Scheduler, type SchedulerEvent } from '../core/scheduler.ts'
+import { leaseIdBase, Scheduler, type SchedulerEvent } from '../core/scheduler.ts'
 import { MerkleLog } from '../core/merkle-log.ts'
 import { Lru } from '../core/lru.ts'
 import { sealTreeHead, type HeadClaim } from '../core/tree-head.ts'
@@ -180,6 +180,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       maxLeasesPerPeer: WORK_MAX_HELD,
       // Single replicas only for peers with a long clean record (10 canaries passed, no fault).
       trustAfter: 10,
+      // Above every lease of the session before a reload: volunteers may still hand in results for those.
+      firstLease: leaseIdBase(this.now()),
       comparator: (rule, a, b) => compareOutputs(rule, a, b).equal
     })
     this.onLost = this.onLost.bind(this)

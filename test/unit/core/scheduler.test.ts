@@ -6,7 +6,7 @@
  */
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { Scheduler, type Assignment, type JobSpec, type Reverifying, type SchedulerEvent } from '../../../src/core/scheduler.ts'
+import { leaseIdBase, Scheduler, type Assignment, type JobSpec, type Reverifying, type SchedulerEvent } from '../../../src/core/scheduler.ts'
 import type { JobPolicy } from '../../../src/core/schemas.ts'
 import { compareOutputs } from '../../../src/core/compare.ts'
 import { makeTensor, type TensorMap } from '../../../src/core/tensors.ts'
@@ -84,6 +84,24 @@ describe('leases', () => {
     expect([a2?.jobId, b2?.jobId]).toEqual(['b', 'a'])
     expect(of(s.complete(a2!.leaseId, 'A', { outputHash: good(0) }), 'shard:accepted')).toHaveLength(1)
     expect(of(s.complete(b2!.leaseId, 'B', { outputHash: good(0) }), 'shard:accepted')).toHaveLength(1)
+  })
+
+  it('a requester that reloads hands out lease ids above its previous session\'s: an old result is unknown, not taken for a new lease', () => {
+    // Session 1 (before the reload): A holds leases, then the tab reloads.
+    const before = new Scheduler({ firstLease: leaseIdBase(T) })
+    before.addJob(job('j', 4, { canaryRate: 0 }))
+    const old = before.pull('A', 4, T)
+    expect(old[0]!.leaseId).toBe(leaseIdBase(T))
+    // Session 2, restored a second later: B answered shard 1 (say), A pulls again.
+    const after = new Scheduler({ firstLease: leaseIdBase(T + 1_000) })
+    after.addJob(job('j', 4, { canaryRate: 0 }))
+    const fresh = after.pull('A', 4, T + 1_000)
+    const ids = new Set(fresh.map(a => a.leaseId))
+    expect(old.some(a => ids.has(a.leaseId))).toBe(false)
+    // A hands in what it computed for the old leases: refused as unknown, and A may still answer every shard.
+    for (const a of old) expect(of(after.complete(a.leaseId, 'A', { outputHash: good(a.shard) }), 'result:refused')).toHaveLength(1)
+    for (const a of fresh) expect(of(after.complete(a.leaseId, 'A', { outputHash: good(a.shard) }), 'result:refused')).toEqual([])
+    expect(leaseIdBase(Date.UTC(2200, 0, 1))).toBeLessThan(Number.MAX_SAFE_INTEGER)
   })
 
   it('caps leases per peer and honours the job deadline', () => {
