@@ -6,11 +6,10 @@
  */
 import { decodeTensors, encodeTensors, tensorValues } from '../core/tensors.ts'
 import type { CompareRule, JobPolicy } from '../core/schemas.ts'
-import { mapPooled } from '../core/pool.ts'
 import { aboutFile, BadInputError } from '../compute/errors.ts'
 import type { CatalogModel } from '../compute/catalog.ts'
-import { decodeImage } from '../compute/models/image.ts'
-import { digitGray, digitPredictions, digitsShardInput, type DigitPrediction } from '../compute/models/digits.ts'
+import { readDigits } from '../compute/digit-reader.ts'
+import { digitPredictions, digitsShardInput, type DigitPrediction } from '../compute/models/digits.ts'
 import { speechSegments, wavTo16k, VAD, type SpeechSegment } from '../compute/models/vad.ts'
 import { vadShardInput } from '../compute/shard-task.ts'
 import { buildOcrInputs, type OcrJobMeta } from './ocr-job.ts'
@@ -36,8 +35,6 @@ export const DIGITS_LARGE_SHARD = 256
 export const DIGITS_TARGET_SHARDS = 48
 /** Most images in one digits shard (1024 images are 784 KiB of input: one byte per pixel). */
 export const DIGITS_MAX_PER_SHARD = 1024
-/** Digit images decoded at once while reading a job's files (each holds its decoded pixels until it is reduced to 28×28). */
-const DECODES_IN_FLIGHT = 8
 
 /**
  * Images per digits shard for a requested count (by default {@link suggestedPerShard} of `images`).
@@ -76,14 +73,7 @@ export async function buildInputs (model: CatalogModel, files: readonly File[], 
   if (files.length === 0) throw new BadInputError('choose at least one file', { code: 'no-files' })
   const names = files.map(f => f.webkitRelativePath !== '' ? f.webkitRelativePath : f.name)
   if (model.processing === 'digits') {
-    // A few decodes in flight: the browser decodes off this thread, and one at a time most of the time went waiting for it.
-    const pixels = await mapPooled(files, async (file, i) => {
-      try {
-        return digitGray(await decodeImage(file))
-      } catch (err) {
-        throw aboutFile(err, names[i]!)
-      }
-    }, { limit: DECODES_IN_FLIGHT, onProgress: options.onProgress, signal: options.signal })
+    const pixels = await readDigits(files, names, { onProgress: options.onProgress, signal: options.signal })
     const perShard = digitsPerShard(options.perShard, pixels.length)
     const inputs: Uint8Array[] = []
     for (let i = 0; i < pixels.length; i += perShard) inputs.push(encodeTensors(digitsShardInput(pixels.slice(i, i + perShard))))

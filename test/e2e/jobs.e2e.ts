@@ -14,6 +14,7 @@ import { promisify } from 'node:util'
 import { verifyBundleText } from '../../src/core/verify-bundle.ts'
 import { digitsFixture, postDigits, startContributing, verified, FIXTURE_DIGITS as IMAGES } from './support/digits.ts'
 import { fullMesh, openSwarm, openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
+import { grayPng } from './support/png.ts'
 
 const run = promisify(execFile)
 
@@ -237,6 +238,40 @@ test('Submit suggests images per shard from the job\'s size, and keeps the count
     await page.getByTestId('submit-files').setInputFiles(many(200))
     await expect(perShard).toHaveValue('100')
     await expect(page.getByTestId('submit-estimate')).toContainText('→ 2 shards')
+  } finally {
+    await relay.kill()
+  }
+})
+
+test('Submit reads a digits job on its image readers, and refuses a file it cannot read by name, posting nothing', async ({ browser }) => {
+  const relay = await startRelayProcess()
+  try {
+    const page = (await openVolunteer(browser, [relay.addr])).page
+    const { files } = await digitsFixture(40)
+    const submit = async (upload: typeof files): Promise<void> => {
+      await page.goto(page.url().replace(/#.*$/, '#/submit'))
+      await page.getByTestId('submit-model').selectOption('digits')
+      await page.getByTestId('submit-files').setInputFiles(upload)
+      await page.getByTestId('submit-post').click()
+    }
+    // Not an image, among good ones (after them and before more): the error names it.
+    await submit([...files.slice(0, 30), { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') }, ...files.slice(30)])
+    const error = page.getByTestId('submit-error')
+    await expect(error).toContainText('notes.txt')
+    await expect(error).toContainText(/not an image/i)
+    await expect(error).toHaveAttribute('data-error-name', 'BadInputError')
+    await expect(page).toHaveURL(/#\/submit$/)
+    // An image with nothing drawn on it.
+    await submit([...files.slice(0, 5), { name: 'empty.png', mimeType: 'image/png', buffer: grayPng(28, 28, new Uint8Array(28 * 28).fill(255)) }])
+    await expect(error).toContainText('empty.png')
+    await expect(error).toContainText(/no digit found/i)
+    // Still on the Submit page: nothing was posted.
+    await expect(page).toHaveURL(/#\/submit$/)
+    await expect(page.getByTestId('submit-post')).toBeEnabled()
+    // The good files alone post.
+    const jobId = await postDigits(page, files)
+    expect(jobId).toMatch(/^[0-9a-f]{64}$/)
+    await expect(page.getByTestId('job-verified')).toHaveAttribute('data-total', '5')
   } finally {
     await relay.kill()
   }
