@@ -59,9 +59,11 @@ export async function shardsDone (page: Page): Promise<number> {
 /**
  * Posts a job on the Submit page with 1 replica, quorum 1 and no canaries
  * (so the figure is the cost of the path, not of redundancy) and returns
- * its id once the job page shows it. `perShard` sets "Images per shard" (digits).
+ * its id once the job page shows it, and `postMs`: from the click on Post to
+ * the job page (reading the files into shards, signing, storing). `perShard`
+ * sets "Images per shard" (digits).
  */
-export async function postJob (page: Page, modelId: string, files: InputFile[], shards: number, perShard?: number): Promise<string> {
+export async function postJob (page: Page, modelId: string, files: InputFile[], shards: number, perShard?: number): Promise<{ jobId: string, postMs: number }> {
   await page.goto(page.url().replace(/#.*$/, '#/submit'))
   await page.getByTestId('submit-model').selectOption(modelId)
   // The policy inputs live in a closed <details>: open it, as a user would.
@@ -72,11 +74,13 @@ export async function postJob (page: Page, modelId: string, files: InputFile[], 
   if (perShard !== undefined) await page.getByTestId('submit-per-shard').fill(String(perShard))
   await page.getByTestId('submit-files').setInputFiles(files)
   await page.getByTestId('submit-estimate').filter({ hasText: `→ ${shards} shard` }).waitFor({ timeout: 30_000 })
+  const started = Date.now()
   await page.getByTestId('submit-post').click()
   await page.waitForURL(/#\/job\?id=/, { timeout: 120_000 })
+  const postMs = Date.now() - started
   const jobId = new URLSearchParams(page.url().split('?').at(-1) ?? '').get('id') ?? ''
   if (jobId === '') throw new Error('posting did not open a job page')
-  return jobId
+  return { jobId, postMs }
 }
 
 /** Waits until the job page says the job is done. */

@@ -127,23 +127,24 @@ async function rawSps (page: Page, model: ModelRun, threads: number): Promise<nu
   return r.sps
 }
 
-/** Posts a job and returns its verdict times once it is done. */
-async function runJob (requester: Page, model: ModelRun, job: { files: InputFile[], shards: number }, perShard?: number): Promise<JobTimes> {
-  const jobId = await postJob(requester, model.id, job.files, job.shards, perShard)
+/** Posts a job and returns its verdict times once it is done, and how long posting took (postJob). */
+async function runJob (requester: Page, model: ModelRun, job: { files: InputFile[], shards: number }, perShard?: number): Promise<JobTimes & { postMs: number }> {
+  const { jobId, postMs } = await postJob(requester, model.id, job.files, job.shards, perShard)
   await waitDone(requester, jobId)
-  return await jobTimes(requester, jobId, job.shards)
+  return { ...await jobTimes(requester, jobId, job.shards), postMs }
 }
 
-interface StageRun { times: JobTimes, inputs: string[] }
+/** One stage of an OCR job; `postMs` is the posting of the whole job (stage 1), NaN for stage 2 (the requester posts it itself). */
+interface StageRun { times: JobTimes, inputs: string[], postMs: number }
 
 /** Posts an OCR job of `images` files and returns both stages' verdict times and stored inputs once it is done. */
 async function runOcrJob (requester: Page, images: number, tag: string): Promise<Record<typeof OCR_KEYS[number], StageRun>> {
-  const jobId = await postJob(requester, 'ocr-det', textFiles(images, tag), images)
+  const { jobId, postMs } = await postJob(requester, 'ocr-det', textFiles(images, tag), images)
   await waitDone(requester, jobId, 300_000)
   const reading = await ocrReadingJob(requester, jobId)
   return {
-    ocr_det: { times: await jobTimes(requester, jobId, images), inputs: await shardInputs(requester, jobId, images) },
-    ocr_rec: { times: await jobTimes(requester, reading.jobId, reading.shards), inputs: await shardInputs(requester, reading.jobId, reading.shards) }
+    ocr_det: { times: await jobTimes(requester, jobId, images), inputs: await shardInputs(requester, jobId, images), postMs },
+    ocr_rec: { times: await jobTimes(requester, reading.jobId, reading.shards), inputs: await shardInputs(requester, reading.jobId, reading.shards), postMs: NaN }
   }
 }
 
@@ -155,7 +156,7 @@ interface RepeatResult {
   gossip: number[]
   firstVerifiedMs: number
   threads: number
-  perModel: Map<string, { raw: number, one: number, two: number, firstWarmMs: number }>
+  perModel: Map<string, { raw: number, one: number, two: number, firstWarmMs: number, postMs: number }>
 }
 
 async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext): Promise<RepeatResult> {
@@ -181,7 +182,7 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
     await startContributing(a.page)
     await startContributing(b.page)
     let firstVerifiedMs = NaN
-    const perModel = new Map<string, { raw: number, one: number, two: number, firstWarmMs: number }>()
+    const perModel = new Map<string, { raw: number, one: number, two: number, firstWarmMs: number, postMs: number }>()
     for (const model of MODELS) {
       // Warm-up until both volunteers have computed (so both hold the model).
       for (let attempt = 0; ; attempt++) {
@@ -199,7 +200,7 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
       await startContributing(b.page)
       const twoJob = await runJob(requester.page, model, model.job(), model.submitPerShard)
       const two = steadySps(twoJob, model.perShard)
-      perModel.set(model.key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneJob.verified[0]!.at - oneJob.postedAt })
+      perModel.set(model.key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneJob.verified[0]!.at - oneJob.postedAt, postMs: oneJob.postMs })
       ctx.log(`  ${model.key}: base ${raw.toFixed(0)}/s, swarm ${one.sps.toFixed(0)}/s (${(one.sps / raw).toFixed(3)}), ` +
         `2 volunteers ${two.sps.toFixed(0)}/s (${[...two.byPeer.values()].map(x => x.toFixed(0)).join(' + ')}; ×${(two.sps / one.sps).toFixed(2)})`)
     }
@@ -213,7 +214,7 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
       const raw = await shardSps(rawPage, OCR_MODEL_IDS[key], oneOcr[key].inputs, threads)
       const one = steadySps(oneOcr[key].times, 1)
       const two = steadySps(twoOcr[key].times, 1)
-      perModel.set(key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneOcr[key].times.verified[0]!.at - oneOcr[key].times.postedAt })
+      perModel.set(key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneOcr[key].times.verified[0]!.at - oneOcr[key].times.postedAt, postMs: oneOcr[key].postMs })
       ctx.log(`  ${key}: base ${raw.toFixed(1)}/s, swarm ${one.sps.toFixed(1)}/s (${(one.sps / raw).toFixed(3)}), ` +
         `2 volunteers ${two.sps.toFixed(1)}/s (${[...two.byPeer.values()].map(x => x.toFixed(1)).join(' + ')}; ×${(two.sps / one.sps).toFixed(2)})`)
     }
@@ -255,6 +256,7 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
     figures[`swarm2_sps_${key}`] = ctx.spread(`swarm2_sps_${key}`, runs.map(r => r.two))
     figures[`scale2_${key}`] = ctx.spread(`scale2_${key}`, runs.map(r => r.two / r.one))
     figures[`first_verified_warm_ms_${key}`] = ctx.spread(`first_verified_warm_ms_${key}`, runs.map(r => r.firstWarmMs))
+    if (runs.every(r => Number.isFinite(r.postMs))) figures[`post_ms_${key}`] = ctx.spread(`post_ms_${key}`, runs.map(r => r.postMs))
   }
   return figures
 }
