@@ -6,6 +6,13 @@
  *
  * Thread count and GPU preference are fixed per client (ORT cannot change
  * them after it starts); make another client to measure another setting.
+ *
+ * A worker that dies (an uncaught error, a message it cannot read) takes its
+ * requests with it: they fail with WorkerFailedError, and the next request
+ * starts a fresh worker, which has no model loaded (ModelNotLoadedError
+ * tells the caller to load it again). Without that one crash left a
+ * volunteer failing every shard it pulled until the page was reloaded.
+ * After {@link MAX_RESTARTS} restarts the client stays failed.
  */
 import { CancelledError, WorkerFailedError, reviveComputeError } from './errors.ts'
 import type { ProviderName, ProviderReason } from './providers.ts'
@@ -70,19 +77,39 @@ function defaultWorker (): Worker {
   return new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'essaim-compute' })
 }
 
+/** Fresh workers a client starts after its worker died, before it gives up. */
+export const MAX_RESTARTS = 3
+
 export class ComputeClient {
-  private readonly worker: Worker
+  private worker: Worker | undefined
+  private readonly createWorker: () => Worker
   private readonly settings: WorkerSettings
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
+  private restarts = 0
+  /** Set for good: terminated, or the worker died once too often. */
   private failed: Error | undefined
 
   constructor (init: ComputeClientInit) {
     this.settings = { threads: init.threads, preferGpu: init.preferGpu ?? true }
-    this.worker = (init.createWorker ?? defaultWorker)()
-    this.worker.onmessage = (e: MessageEvent<WorkerReply>) => { this.onReply(e.data) }
-    this.worker.onerror = (e: ErrorEvent) => { this.fail(new WorkerFailedError(`compute worker failed: ${e.message ?? 'script error'}`)) }
-    this.worker.onmessageerror = () => { this.fail(new WorkerFailedError('compute worker sent an unreadable message')) }
+    this.createWorker = init.createWorker ?? defaultWorker
+    this.worker = this.start()
+  }
+
+  private start (): Worker {
+    const worker = this.createWorker()
+    worker.onmessage = (e: MessageEvent<WorkerReply>) => { if (this.worker === worker) this.onReply(e.data) }
+    worker.onerror = (e: ErrorEvent) => { this.died(worker, new WorkerFailedError(`compute worker failed: ${e.message ?? 'script error'}`)) }
+    worker.onmessageerror = () => { this.died(worker, new WorkerFailedError('compute worker sent an unreadable message')) }
+    return worker
+  }
+
+  /** The current worker, or a fresh one if the last died. */
+  private live (): Worker {
+    if (this.worker !== undefined) return this.worker
+    this.restarts++
+    this.worker = this.start()
+    return this.worker
   }
 
   /**
@@ -141,18 +168,20 @@ export class ComputeClient {
 
   /** Stops the worker; pending requests fail with WorkerFailedError. */
   terminate (): void {
-    this.worker.terminate()
+    this.worker?.terminate()
+    this.worker = undefined
     this.fail(new WorkerFailedError('compute worker terminated'))
   }
 
   private async request (make: (id: number) => WorkerRequest, signal?: AbortSignal, onProgress?: Pending['onProgress']): Promise<FinalReply> {
     if (this.failed !== undefined) throw this.failed
     if (signal?.aborted === true) throw new CancelledError('cancelled before it started')
+    const worker = this.live()
     const id = this.nextId++
     return await new Promise<FinalReply>((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.pending.delete(id)) return
-        this.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest)
+        worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest)
         reject(new CancelledError('cancelled'))
       }
       signal?.addEventListener('abort', onAbort, { once: true })
@@ -161,7 +190,7 @@ export class ComputeClient {
         reject: e => { signal?.removeEventListener('abort', onAbort); reject(e) },
         onProgress
       })
-      this.worker.postMessage(make(id))
+      worker.postMessage(make(id))
     })
   }
 
@@ -174,8 +203,21 @@ export class ComputeClient {
     else p.resolve(reply)
   }
 
+  /** `worker` died: what it held fails with `err`; the next request starts another, unless it died too often. */
+  private died (worker: Worker, err: Error): void {
+    if (this.worker !== worker) return
+    worker.terminate()
+    this.worker = undefined
+    if (this.restarts >= MAX_RESTARTS) { this.fail(new WorkerFailedError(`${err.message} (and ${MAX_RESTARTS} fresh workers before it)`)); return }
+    this.rejectAll(err)
+  }
+
   private fail (err: Error): void {
     this.failed ??= err
+    this.rejectAll(err)
+  }
+
+  private rejectAll (err: Error): void {
     for (const p of this.pending.values()) p.reject(err)
     this.pending.clear()
   }

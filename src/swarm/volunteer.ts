@@ -133,6 +133,9 @@ export interface ForeignModel { id: string, sha256: string, bytes: number, sourc
 /** What running a shard needs to know about its model, catalog or not. */
 type ShardModel = Pick<CatalogModel, 'id' | 'sha256' | 'processing' | 'batchable'>
 
+/** Compute failures after which the model is loaded again and the shard run once more. */
+const RELOAD_ERRORS = new Set(['ModelNotLoadedError', 'WorkerFailedError'])
+
 /** Load failures that will not go away by retrying: the model is refused for this session. */
 const REFUSING_ERRORS = new Set(['ModelTooLargeError', 'ModelSizeMismatchError', 'UnsupportedModelError', 'OutOfMemoryError', 'ModelHashMismatchError'])
 
@@ -558,8 +561,9 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     } catch (err) {
       if (signal.aborted) throw err
       // The worker keeps a few models and evicts the least recently used
-      // (e.g. after a job with another model): load it again, once.
-      if ((err as Error).name === 'ModelNotLoadedError' && !reloaded) {
+      // (e.g. after a job with another model), and a worker that died is
+      // replaced by a fresh one with none (compute/client.ts): load it again, once.
+      if (RELOAD_ERRORS.has((err as Error).name) && !reloaded) {
         this.loaded.delete(model.sha256)
         if (await this.ensureModel(job, model, signal)) return await this.compute(job, model, a, signal, true)
       }

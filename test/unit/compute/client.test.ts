@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ComputeClient } from '../../../src/compute/client.ts'
+import { ComputeClient, MAX_RESTARTS } from '../../../src/compute/client.ts'
 import type { WorkerReply, WorkerRequest } from '../../../src/compute/protocol.ts'
 
 /** A stand-in for the module Worker: records requests, lets the test answer them. */
@@ -71,11 +71,45 @@ describe('ComputeClient', () => {
     expect(worker.sent).toEqual([])
   })
 
-  it('a crashed worker fails every pending request and every later one', async () => {
-    const { client, worker } = setup()
+  it('a crashed worker fails its pending requests; the next request starts a fresh worker, which answers', async () => {
+    const workers: FakeWorker[] = []
+    const client = new ComputeClient({ threads: 2, createWorker: () => { workers.push(new FakeWorker()); return workers.at(-1) as unknown as Worker } })
     const p = client.run('ab'.repeat(32), new Uint8Array())
-    worker.onerror?.({ message: 'boom' } as ErrorEvent)
+    const q = client.prepare()
+    workers[0]!.onerror?.({ message: 'boom' } as ErrorEvent)
     await expect(p).rejects.toMatchObject({ name: 'WorkerFailedError', message: 'compute worker failed: boom' })
-    await expect(client.run('ab'.repeat(32), new Uint8Array())).rejects.toMatchObject({ name: 'WorkerFailedError' })
+    await expect(q).rejects.toMatchObject({ name: 'WorkerFailedError' })
+    expect(workers[0]!.terminated).toBe(true)
+    expect(workers).toHaveLength(1)
+    // A late reply of the dead worker is ignored; the fresh one (no model loaded) answers the next request.
+    const next = client.runShard('ab'.repeat(32), 'digits', new Uint8Array([1]))
+    expect(workers).toHaveLength(2)
+    workers[0]!.reply({ type: 'error', id: workers[1]!.sent[0]!.id, error: { name: 'InputShapeError', message: 'stale' } })
+    workers[1]!.reply({ type: 'error', id: workers[1]!.sent[0]!.id, error: { name: 'ModelNotLoadedError', message: 'load it first' } })
+    await expect(next).rejects.toMatchObject({ name: 'ModelNotLoadedError' })
+  })
+
+  it('a worker that keeps dying: after MAX_RESTARTS fresh workers the client fails for good', async () => {
+    const workers: FakeWorker[] = []
+    const client = new ComputeClient({ threads: 1, createWorker: () => { workers.push(new FakeWorker()); return workers.at(-1) as unknown as Worker } })
+    for (let i = 0; i <= MAX_RESTARTS; i++) {
+      const p = client.run('ab'.repeat(32), new Uint8Array())
+      workers.at(-1)!.onmessageerror?.()
+      await expect(p).rejects.toMatchObject({ name: 'WorkerFailedError' })
+    }
+    expect(workers).toHaveLength(MAX_RESTARTS + 1)
+    await expect(client.run('ab'.repeat(32), new Uint8Array())).rejects.toMatchObject({ name: 'WorkerFailedError', message: /fresh workers before it/ })
+    expect(workers).toHaveLength(MAX_RESTARTS + 1)
+  })
+
+  it('terminate fails pending requests and every later one, without a new worker', async () => {
+    const workers: FakeWorker[] = []
+    const client = new ComputeClient({ threads: 1, createWorker: () => { workers.push(new FakeWorker()); return workers.at(-1) as unknown as Worker } })
+    const p = client.run('ab'.repeat(32), new Uint8Array())
+    client.terminate()
+    await expect(p).rejects.toMatchObject({ name: 'WorkerFailedError', message: 'compute worker terminated' })
+    await expect(client.prepare()).rejects.toMatchObject({ name: 'WorkerFailedError' })
+    expect(workers).toHaveLength(1)
+    expect(workers[0]!.terminated).toBe(true)
   })
 })
