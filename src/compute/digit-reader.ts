@@ -4,12 +4,10 @@
  * with several images in flight on each, results in input order. On the
  * page's own thread, reading a 12,288-image job kept it busy for 8 s and
  * used one core; the page stays responsive now and every core decodes.
- * Where there is no Worker (Node), it reads on this thread.
+ * Browser only, like decoding itself (createImageBitmap, OffscreenCanvas).
  */
 import { mapPooled } from '../core/pool.ts'
 import { aboutFile, CancelledError, reviveComputeError, WorkerFailedError, type WireError } from './errors.ts'
-import { decodeImage } from './models/image.ts'
-import { digitGray } from './models/digits.ts'
 
 /** Page → worker: one file to read. */
 export interface DigitRequest { id: number, file: Blob }
@@ -37,15 +35,6 @@ export interface ReadDigitsOptions {
 export async function readDigits (files: readonly Blob[], names: readonly string[], options: ReadDigitsOptions = {}): Promise<Uint8Array[]> {
   if (files.length === 0) return []
   const named = (err: unknown, index: number): unknown => err instanceof CancelledError ? err : aboutFile(err, names[index] ?? `file ${index + 1}`)
-  if (typeof Worker === 'undefined') {
-    return await mapPooled(files, async (file, index) => {
-      try {
-        return digitGray(await decodeImage(file))
-      } catch (err) {
-        throw named(err, index)
-      }
-    }, { limit: IN_FLIGHT_PER_READER, onProgress: options.onProgress, signal: options.signal })
-  }
   const count = Math.max(1, Math.min(options.readers ?? navigator.hardwareConcurrency ?? 1, MAX_READERS, files.length))
   const readers = Array.from({ length: count }, () => new Reader())
   const stop = (): void => { readers.forEach(r => { r.close(new CancelledError('reading the files was cancelled')) }) }
