@@ -125,6 +125,8 @@ export class Scheduler<O = unknown> {
   private readonly jobsByKey: Array<Job<O>> = []
   private readonly requesters: Array<Requester<O>> = []
   private readonly leases = new Map<number, Lease<O>>()
+  /** Leases given up (`fail`), until their deadline: then their peer may be given that shard again. */
+  private gaveUp: Array<Lease<O>> = []
   private requesterCursor = 0
   private nextLease: number
 
@@ -256,22 +258,37 @@ export class Scheduler<O = unknown> {
     return events
   }
 
-  /** The peer gave up on a lease (e.g. could not run the model): the shard is reopened for others. */
+  /**
+   * The peer gave up on a lease (e.g. could not run the model): the shard is
+   * reopened for others at once, and for this peer once the lease would have
+   * run out. Barred for good, a peer that failed once (a worker that died, a
+   * phone short of memory) left a two-volunteer swarm with two replicas
+   * unable to finish that shard, ever; one that always fails tries again once
+   * a lease time.
+   */
   fail (leaseId: number, peer: string): SchedulerEvent[] {
     const events: SchedulerEvent[] = []
     const lease = this.leases.get(leaseId)
     if (lease === undefined || lease.peer.id !== peer) return events
     this.dropLease(lease, events)
+    this.gaveUp.push(lease)
     return events
   }
 
-  /** Reopens every lease whose deadline is ≤ `now`. */
+  /** Reopens every lease whose deadline is ≤ `now`, and lets peers that gave up a shard before then have it again. */
   expire (now: number): SchedulerEvent[] {
     const events: SchedulerEvent[] = []
     for (const lease of [...this.leases.values()]) {
       if (lease.deadline > now) continue
       lease.peer.expired++
       this.dropLease(lease, events, 'lease:expired')
+    }
+    if (this.gaveUp.length > 0) {
+      this.gaveUp = this.gaveUp.filter(lease => {
+        if (lease.deadline > now) return true
+        if (!lease.job.removed) this.forgetLease(lease)
+        return false
+      })
     }
     return events
   }

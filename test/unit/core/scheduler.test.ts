@@ -132,13 +132,39 @@ describe('leases', () => {
     expect(s.pull('H', 2, now).length).toBeGreaterThan(0)
   })
 
-  it('a peer giving up reopens the shard for others only', () => {
-    const s = new Scheduler()
+  it('a peer giving up reopens the shard for others at once, and for itself once its lease would have run out', () => {
+    const s = new Scheduler({ leaseMs: 1000 })
     s.addJob(job('j', 1, { replicas: 1, quorum: 1, canaryRate: 0 }))
     const [a] = s.pull('A', 1, T)
     s.fail(a!.leaseId, 'A')
     expect(s.pull('A', 1, T)).toEqual([])
-    expect(s.pull('B', 1, T)).toHaveLength(1)
+    const [b] = s.pull('B', 1, T)
+    expect(b?.shard).toBe(0)
+    s.fail(b!.leaseId, 'B')
+    s.expire(T + 999)
+    expect(s.pull('A', 1, T + 999)).toEqual([])
+    s.expire(T + 1000)
+    const [again] = s.pull('A', 1, T + 1000)
+    expect(again?.shard).toBe(0)
+    expect(of(s.complete(again!.leaseId, 'A', { outputHash: good(0) }), 'shard:accepted')[0]).toMatchObject({ credited: ['A'] })
+    // B's give-up ran out too, but the shard is decided: nothing for B.
+    expect(s.pull('B', 1, T + 1000)).toEqual([])
+  })
+
+  it('two volunteers, two replicas: one failing a shard once does not keep the job from finishing', () => {
+    const s = new Scheduler({ leaseMs: 1000 })
+    s.addJob(job('j', 2, { canaryRate: 0 }))
+    const failed = s.pull('A', 2, T)
+    s.fail(failed[0]!.leaseId, 'A')
+    s.complete(failed[1]!.leaseId, 'A', { outputHash: good(failed[1]!.shard) })
+    for (const b of s.pull('B', 2, T)) s.complete(b.leaseId, 'B', { outputHash: good(b.shard) })
+    expect(s.progress('j')).toMatchObject({ accepted: 1, done: false })
+    // Before, A was barred from that shard for good and B had answered it: no peer could ever finish it.
+    s.expire(T + 1000)
+    const [retry] = s.pull('A', 2, T + 1000)
+    expect(retry?.shard).toBe(failed[0]!.shard)
+    s.complete(retry!.leaseId, 'A', { outputHash: good(retry!.shard) })
+    expect(s.progress('j')).toMatchObject({ accepted: 2, done: true })
   })
 })
 
