@@ -23,8 +23,6 @@ export interface ReadDigitsOptions {
   /** Called as images complete, with how many have. */
   onProgress?: (done: number) => void
   signal?: AbortSignal
-  /** Readers to start (default: one per core, at most {@link MAX_READERS}). */
-  readers?: number
 }
 
 /**
@@ -35,7 +33,8 @@ export interface ReadDigitsOptions {
 export async function readDigits (files: readonly Blob[], names: readonly string[], options: ReadDigitsOptions = {}): Promise<Uint8Array[]> {
   if (files.length === 0) return []
   const named = (err: unknown, index: number): unknown => err instanceof CancelledError ? err : aboutFile(err, names[index] ?? `file ${index + 1}`)
-  const count = Math.max(1, Math.min(options.readers ?? navigator.hardwareConcurrency ?? 1, MAX_READERS, files.length))
+  // One reader per core, at most MAX_READERS.
+  const count = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, MAX_READERS, files.length))
   const readers = Array.from({ length: count }, () => new Reader())
   const stop = (): void => { readers.forEach(r => { r.close(new CancelledError('reading the files was cancelled')) }) }
   options.signal?.addEventListener('abort', stop, { once: true })

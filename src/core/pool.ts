@@ -1,9 +1,9 @@
 /**
  * Maps items through an async function with a few calls in flight, results
- * in input order. For work that mostly waits on the platform, such as the
- * browser decoding an uploaded image on its own threads: one at a time, a
- * 12,288-image job spent most of its reading time waiting for each decode
- * to come back.
+ * in input order. For work that mostly waits on something else: the image
+ * readers of a digits job (src/compute/digit-reader.ts) each keep a few
+ * images in flight, where one at a time left them waiting on every round
+ * trip.
  */
 
 export interface PoolOptions {
