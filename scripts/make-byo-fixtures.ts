@@ -2,6 +2,9 @@
  * Makes the bring-your-own fixtures with our ONNX writer (scripts/onnx-writer.ts):
  * - `affine.onnx`: y = x·W + b, x float32 [N, 3] → y float32 [N, 2] (MatMul + Add, opset 13);
  * - `unsupported-op.onnx`: a well-formed model using an operator no runtime has;
+ * - `pairs.onnx`: x float32 [N, 3] → y float32 [N / 2, 6] (Reshape to [-1, 6], opset 13):
+ *   it runs on an even number of rows and fails at run time on an odd one, which
+ *   the input check before posting cannot see (N is free);
  * - `garbage.onnx`: bytes that are not an ONNX protobuf;
  * - `input.npy` (NumPy v1.0 header, <f4, shape (2, 3)) and `input.json` (the same values);
  * - `reference.json`: y from onnxruntime-node;
@@ -58,6 +61,20 @@ async function main (): Promise<void> {
   const affine = model([{ opType: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] }, { opType: 'Add', inputs: ['xw', 'B'], outputs: ['y'] }], 'affine')
   writeFileSync(join(dir, 'affine.onnx'), affine)
   writeFileSync(join(dir, 'unsupported-op.onnx'), model([{ opType: 'EssaimNoSuchOperator', inputs: ['x', 'W'], outputs: ['xw'] }, { opType: 'Add', inputs: ['xw', 'B'], outputs: ['y'] }], 'unsupported'))
+  writeFileSync(join(dir, 'pairs.onnx'), encodeOnnxModel({
+    irVersion: 8,
+    opsetVersion: 13,
+    producerName: 'essaim-fixtures',
+    producerVersion: '1',
+    graph: {
+      name: 'pairs',
+      nodes: [{ opType: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
+      initializers: [{ name: 'shape', dims: [2], type: 'int64', data: BigInt64Array.from([-1n, 6n]) }],
+      inputs: [{ name: 'x', type: 'float32', shape: ['N', 3] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['M', 6] }]
+    },
+    metadata: [['essaim.fixture', 'pairs']]
+  }))
   writeFileSync(join(dir, 'garbage.onnx'), new TextEncoder().encode('this is not an ONNX model, just text saved with a .onnx name\n'))
   writeFileSync(join(dir, 'input.npy'), npyFloat32([2, 3], X.flat()))
   writeFileSync(join(dir, 'input.json'), JSON.stringify({ x: X }) + '\n')

@@ -57,6 +57,17 @@ export interface SchedulerInit<O = unknown> {
    * result unknown, not a result for whatever new lease got the same number.
    */
   firstLease?: number
+  /**
+   * Times a shard may be given up (a peer hands in an error, not a result)
+   * before it fails, unless it is decided first. An input the model rejects
+   * fails on every peer, and would otherwise be handed out forever. A peer
+   * may take a shard it gave up again only once that lease would have run
+   * out, so a lone volunteer fails such a shard after `maxGiveUps` lease
+   * times, and several volunteers fail it at once. A give-up that was a
+   * passing fault (a worker that died, memory short for a moment) leaves
+   * the others to answer.
+   */
+  maxGiveUps?: number
   /** Compares outputs whose hashes differ, for `argmax` and `allclose`; without it only equal hashes agree. */
   comparator?: Comparator<O>
 }
@@ -71,7 +82,8 @@ export const SCHEDULER_DEFAULTS = {
   singleReplicaRate: 0.97,
   probationCanaryRate: 0.8,
   auditRate: 0.12,
-  firstLease: 1
+  firstLease: 1,
+  maxGiveUps: 3
 } as const
 
 /** Leases one session could hand out per millisecond before its ids reach the next session's (far more than any can). */
@@ -104,6 +116,8 @@ export interface JobSpec<O = unknown> {
   canaries?: Map<number, KnownAnswer<O>>
   /** Shards accepted in an earlier session (e.g. before a requester reload): counted as accepted, never scheduled. */
   settled?: ReadonlySet<number>
+  /** Shards that failed in an earlier session: counted as failed, never scheduled. Disjoint from `settled`. */
+  failed?: ReadonlyMap<number, ShardFailure>
   /**
    * Shards whose accepted answer was reopened for re-verification in an
    * earlier session and not decided again (a reload in between): open, and
@@ -151,8 +165,8 @@ export type SchedulerEvent =
   | { type: 'shard:reverify', jobId: string, shard: number, peer: string, revision: number }
   /** A single-replica result is held back for a second replica before any verdict. */
   | { type: 'shard:audit', jobId: string, shard: number, peer: string }
-  /** No quorum within the replica cap. */
-  | { type: 'shard:failed', jobId: string, shard: number, reason: string }
+  /** No verdict is possible: see {@link ShardFailure}. */
+  | { type: 'shard:failed', jobId: string, shard: number, failure: ShardFailure }
   | { type: 'peer:faulty', peer: string, jobId: string, shard: number }
   | { type: 'canary:passed', peer: string, jobId: string, shard: number }
   /** A lease the peer still holds is no longer needed (shard decided or peer faulty): tell the peer to stop. */
@@ -163,6 +177,18 @@ export type SchedulerEvent =
   | { type: 'result:refused', leaseId: number, peer: string, reason: string }
   /** Every non-canary shard is accepted or failed and nothing is in flight. */
   | { type: 'job:done', jobId: string }
+
+/** Why a shard failed. */
+export type ShardFailure =
+  /** No quorum among the most replicas the shard may have. */
+  | { kind: 'no-quorum', replicas: number }
+  /** Given up `times` (`maxGiveUps`) times; `error` is what the last peer reported (its words, not checked). */
+  | { kind: 'given-up', times: number, error: string }
+
+/** A failure in one line, for logs. */
+export function describeFailure (f: ShardFailure): string {
+  return f.kind === 'no-quorum' ? `no quorum after ${f.replicas} replicas` : `given up ${f.times} times, last: ${f.error}`
+}
 
 /** Counts for a job's progress view. */
 export interface JobProgress {

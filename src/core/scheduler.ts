@@ -18,7 +18,8 @@
  *   peer's first work for a job with canaries is a canary.
  * - Replicas are grouped by agreement (scheduler-verify.ts): a quorum that
  *   leads dissent by a full quorum wins; otherwise more replicas, up to
- *   `policy.replicas + maxExtraReplicas`, then the shard fails.
+ *   `policy.replicas + maxExtraReplicas`, then the shard fails. A shard given
+ *   up `maxGiveUps` times (peers handing in errors) fails too.
  * - Where a job has canaries, a verdict only becomes final once every peer
  *   credited for it has passed a canary (until then the shard is "held").
  * - A failed canary marks the peer faulty: its leases are cancelled and
@@ -45,7 +46,7 @@ import { PeerRecord, standing, type PeerStanding } from './reputation.ts'
 import { decide, sameOutput, type Replica } from './scheduler-verify.ts'
 import {
   SCHEDULER_DEFAULTS, type Assignment, type Completion, type JobProgress, type JobSpec, type KnownAnswer,
-  type SchedulerEvent, type SchedulerInit
+  type SchedulerEvent, type SchedulerInit, type ShardFailure
 } from './scheduler-types.ts'
 
 export * from './scheduler-types.ts'
@@ -71,6 +72,9 @@ interface Shard<O> {
   leases: number[]
   /** Every peer ever given this shard. */
   peers: string[]
+  /** Leases of this shard given up (`fail`), and the last error reported. */
+  giveUps: number
+  lastError: string
 }
 
 interface Job<O> {
@@ -149,7 +153,7 @@ export class Scheduler<O = unknown> {
     for (const i of canaries.keys()) if (!Number.isInteger(i) || i < 0 || i >= spec.shards) throw new RangeError(`canary shard ${i} out of range`)
     for (const [i, r] of spec.reverifying ?? []) {
       if (!Number.isInteger(i) || i < 0 || i >= spec.shards || canaries.has(i)) throw new RangeError(`re-verified shard ${i} out of range or a canary`)
-      if (spec.settled?.has(i) === true) throw new RangeError(`shard ${i} is both settled and re-verified`)
+      if (spec.settled?.has(i) === true || spec.failed?.has(i) === true) throw new RangeError(`shard ${i} is both decided and re-verified`)
       if (!Number.isSafeInteger(r.revision) || r.revision < 1) throw new RangeError(`re-verified shard ${i}: revision ${r.revision}`)
     }
     const job: Job<O> = {
@@ -160,10 +164,16 @@ export class Scheduler<O = unknown> {
     for (let i = 0; i < spec.shards; i++) {
       if (canaries.has(i)) continue
       const base = spec.policy.replicas
-      job.shards[i] = { index: i, status: 'open', base, need: base, counted: 0, single: false, audited: false, revision: 0, credited: [], results: [], leases: [], peers: [] }
+      job.shards[i] = {
+        index: i, status: 'open', base, need: base, counted: 0, single: false, audited: false, revision: 0, credited: [], results: [], leases: [], peers: [], giveUps: 0, lastError: ''
+      }
       if (spec.settled?.has(i) === true) {
         // Accepted in an earlier session (a requester reload): never scheduled again.
         this.setStatus(job, job.shards[i]!, 'accepted')
+        continue
+      }
+      if (spec.failed?.has(i) === true) {
+        this.setStatus(job, job.shards[i]!, 'failed')
         continue
       }
       const again = spec.reverifying?.get(i)
@@ -178,7 +188,7 @@ export class Scheduler<O = unknown> {
       }
       job.ready.add(i)
     }
-    job.done = job.accepted === job.realShards
+    job.done = job.accepted + job.failed === job.realShards
     this.jobs.set(spec.jobId, job)
     this.jobsByKey.push(job)
     let r = this.requesters.find(x => x.id === spec.requester)
@@ -259,17 +269,23 @@ export class Scheduler<O = unknown> {
   }
 
   /**
-   * The peer gave up on a lease (e.g. could not run the model): the shard is
-   * reopened for others at once, and for this peer once the lease would have
-   * run out. Barred for good, a peer that failed once (a worker that died, a
-   * phone short of memory) left a two-volunteer swarm with two replicas
-   * unable to finish that shard, ever; one that always fails tries again once
-   * a lease time.
+   * The peer gave up on a lease (e.g. could not run the model; `error` is
+   * its word for why): the shard is reopened for others at once, and for
+   * this peer once the lease would have run out. Barred for good, a peer
+   * that failed once (a worker that died, a phone short of memory) left a
+   * two-volunteer swarm with two replicas unable to finish that shard, ever.
+   * After `maxGiveUps` give-ups the shard fails instead (an input the model
+   * rejects fails everywhere).
    */
-  fail (leaseId: number, peer: string): SchedulerEvent[] {
+  fail (leaseId: number, peer: string, error = 'gave up'): SchedulerEvent[] {
     const events: SchedulerEvent[] = []
     const lease = this.leases.get(leaseId)
     if (lease === undefined || lease.peer.id !== peer) return events
+    if (!lease.canary) {
+      const shard = lease.job.shards[lease.shard]!
+      shard.giveUps++
+      shard.lastError = error
+    }
     this.dropLease(lease, events)
     this.gaveUp.push(lease)
     return events
@@ -560,11 +576,16 @@ export class Scheduler<O = unknown> {
       shard.need = counted.length
     } else {
       shard.need = d.need
-      const cap = this.cap(job, shard)
-      if (shard.results.length + shard.leases.length >= cap && shard.need > counted.length + shard.leases.length) {
+      const noQuorum = shard.results.length + shard.leases.length >= this.cap(job, shard) && shard.need > counted.length + shard.leases.length
+      const givenUp = shard.giveUps >= this.opts.maxGiveUps
+      if (noQuorum || givenUp) {
+        // Decided once the last lease out is back (it may still bring a result that settles it).
         if (shard.leases.length === 0) {
           this.setStatus(job, shard, 'failed')
-          events.push({ type: 'shard:failed', jobId: job.spec.jobId, shard: shard.index, reason: `no quorum after ${shard.results.length} replicas` })
+          const failure: ShardFailure = givenUp
+            ? { kind: 'given-up', times: shard.giveUps, error: shard.lastError }
+            : { kind: 'no-quorum', replicas: shard.results.length }
+          events.push({ type: 'shard:failed', jobId: job.spec.jobId, shard: shard.index, failure })
         }
       } else {
         this.setStatus(job, shard, 'open')
@@ -585,8 +606,7 @@ export class Scheduler<O = unknown> {
 
   /** Puts the shard in the queue it belongs to: fresh, started, or none if it needs no lease now. */
   private refresh (job: Job<O>, shard: Shard<O>): void {
-    const cap = this.cap(job, shard)
-    const open = shard.status === 'open' && shard.results.length + shard.leases.length < cap
+    const open = shard.status === 'open' && shard.results.length + shard.leases.length < this.cap(job, shard) && shard.giveUps < this.opts.maxGiveUps
       ? shard.need - shard.counted - shard.leases.length
       : 0
     if (open <= 0) {

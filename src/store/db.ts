@@ -6,7 +6,7 @@
  * migration and bumping DB_VERSION; never edit a released step.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
-import type { Reverifying } from '../core/scheduler-types.ts'
+import type { Reverifying, ShardFailure } from '../core/scheduler-types.ts'
 
 export const DB_NAME = 'essaim'
 
@@ -42,7 +42,12 @@ export interface StoredJob {
   meta: unknown
   createdAt: number
   status: 'running' | 'done' | 'failed' | 'cancelled'
+  /** Shards that failed (absent in rows written before failures were kept). */
+  failures?: StoredFailure[]
 }
+
+/** A shard no verdict was possible for, and why. */
+export interface StoredFailure { shard: number, failure: ShardFailure }
 
 export interface StoredOutput {
   output: Uint8Array

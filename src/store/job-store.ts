@@ -8,7 +8,7 @@
  */
 import type { IDBPDatabase } from 'idb'
 import type { Reverifying } from '../core/scheduler-types.ts'
-import { openEssaimDB, DB_NAME, type EssaimDB, type StoredJob, type StoredOutput, type StoredReceipt } from './db.ts'
+import { openEssaimDB, DB_NAME, type EssaimDB, type StoredFailure, type StoredJob, type StoredOutput, type StoredReceipt } from './db.ts'
 
 /** The browser refused to store more: the origin's storage quota is exhausted. */
 export class StoreQuotaError extends Error {
@@ -69,6 +69,19 @@ export class JobStore {
       const tx = db.transaction('jobs', 'readwrite')
       const job = await tx.store.get(jobId)
       if (job !== undefined) await tx.store.put({ ...job, status }, jobId)
+      await tx.done
+    })
+  }
+
+  /** Records that a shard of a job failed (kept with the job, shown after a reload). */
+  async addFailure (jobId: string, failure: StoredFailure): Promise<void> {
+    await this.write(`the failure of shard ${failure.shard}`, async db => {
+      const tx = db.transaction('jobs', 'readwrite')
+      const job = await tx.store.get(jobId)
+      if (job !== undefined) {
+        const failures = (job.failures ?? []).filter(f => f.shard !== failure.shard)
+        await tx.store.put({ ...job, failures: [...failures, failure] }, jobId)
+      }
       await tx.done
     })
   }

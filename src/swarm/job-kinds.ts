@@ -128,6 +128,14 @@ export function fileResults (meta: JobMeta, outputs: ReadonlyMap<number, Uint8Ar
   })
 }
 
+/** The files one shard was made of (none for OCR, whose shards are images and lines of its own). */
+export function shardFiles (meta: JobMeta, shard: number): string[] {
+  if (meta.kind === 'ocr') return []
+  if (meta.kind === 'digits') return meta.files.slice(shard * meta.perShard, (shard + 1) * meta.perShard)
+  const file = meta.files[shard]
+  return file === undefined ? [] : [file]
+}
+
 /** The results of each shard output already decoded, by its bytes (outputs are kept, never changed in place). */
 const decodedShards = new WeakMap<Uint8Array, { key: string, results: FileResult[] }>()
 

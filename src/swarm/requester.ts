@@ -23,7 +23,7 @@ import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import { largestShardBytes, type CompareRule, type JobBody, type JobPolicy, type ModelRef } from '../core/schemas.ts'
 import { decodeTensors, type TensorMap } from '../core/tensors.ts'
 import { compareOutputs } from '../core/compare.ts'
-import { leaseIdBase, Scheduler, type SchedulerEvent } from '../core/scheduler.ts'
+import { describeFailure, leaseIdBase, Scheduler, type SchedulerEvent, type ShardFailure } from '../core/scheduler.ts'
 import { MerkleLog } from '../core/merkle-log.ts'
 import { Lru } from '../core/lru.ts'
 import { sealTreeHead, type HeadClaim } from '../core/tree-head.ts'
@@ -41,7 +41,7 @@ import {
   WORK_MAX_HELD, WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
 } from '../net/constants.ts'
 import type { JobStore, StoredDecision } from '../store/job-store.ts'
-import type { StoredJob, StoredOutput } from '../store/db.ts'
+import type { StoredFailure, StoredJob, StoredOutput } from '../store/db.ts'
 import { Sequencer } from './sequencer.ts'
 
 /** Catch-up receipts kept for re-serving against one head (a few MiB at most). */
@@ -78,6 +78,8 @@ export interface ShardView {
   credited: string[]
   rejected: string[]
   outputHash?: string
+  /** Why no verdict was possible (status 'failed'). */
+  failure?: ShardFailure
 }
 
 export interface JobView {
@@ -116,7 +118,7 @@ interface RunningJob {
   largestShard: number
   verifiedAt: number[]
   faulty: Set<string>
-  failed: Set<number>
+  failed: Map<number, ShardFailure>
 }
 
 export interface RequesterInit {
@@ -312,13 +314,15 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       const status: ShardView['status'] = job.canaries.has(shard)
         ? 'canary'
         : out !== undefined ? 'verified' : job.failed.has(shard) ? 'failed' : inFlight.has(shard) ? 'in-flight' : 'pending'
+      const failure = status === 'failed' ? job.failed.get(shard) : undefined
       return {
         shard,
         status,
         answers: job.answers.get(shard) ?? [],
         credited: out?.credited ?? [],
         rejected: out?.rejected ?? [],
-        ...(out !== undefined ? { outputHash: out.outputHash } : job.canaries.has(shard) ? { outputHash: toHex(sha256(job.canaries.get(shard)!)) } : {})
+        ...(out !== undefined ? { outputHash: out.outputHash } : job.canaries.has(shard) ? { outputHash: toHex(sha256(job.canaries.get(shard)!)) } : {}),
+        ...(failure !== undefined ? { failure } : {})
       }
     })
   }
@@ -362,6 +366,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const manifest = opened.envelope as Envelope<'job'>
     const { accepted: saved, reverifying } = await this.init.store.decided(stored.jobId)
     const canaries = new Map(stored.canaries.map(c => [c.shard, c.output]))
+    const failed = new Map(storedFailures(stored.failures, manifest.body.shards.length)
+      .filter(f => !saved.has(f.shard) && !reverifying.has(f.shard) && !canaries.has(f.shard)).map(f => [f.shard, f.failure]))
     const job: RunningJob = {
       stored,
       manifest,
@@ -374,7 +380,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       largestShard: largestShardBytes(manifest.body),
       verifiedAt: [],
       faulty: new Set([...this.faultyPeers.values()].filter(f => f.jobId === stored.jobId).map(f => f.peer)),
-      failed: new Set()
+      failed
     }
     this.jobs.set(stored.jobId, job)
     const known = new Map<number, { outputHash: string, output?: TensorMap }>()
@@ -389,6 +395,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       policy: manifest.body.policy,
       canaries: known,
       settled: new Set(saved.keys()),
+      failed,
       reverifying
     })
     if (this.scheduler.progress(stored.jobId)?.done === true) this.finish(job)
@@ -506,7 +513,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       const input = inputs[i]
       if (input === undefined) {
         this.log.error('input of shard %d of %s is missing from storage', a.shard, jobId)
-        this.handle(this.scheduler.fail(a.leaseId, from))
+        this.handle(this.scheduler.fail(a.leaseId, from, 'input missing from the requester\'s storage'))
         return
       }
       job.leases.set(a.leaseId, { shard: a.shard, peer: from, since: this.now() })
@@ -520,13 +527,14 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private takeResult (job: RunningJob, shard: number, peer: string, key: Uint8Array, result: ShardResult): SchedulerEvent[] {
     const leaseId = result.lease
     if (result.error !== null || result.output === null || result.attestation === null) {
-      this.log('%s could not compute shard %d: %s', peer, shard, result.error ?? 'no output')
-      return this.scheduler.fail(leaseId, peer)
+      const error = result.error ?? 'no output'
+      this.log('%s could not compute shard %d: %s', peer, shard, error)
+      return this.scheduler.fail(leaseId, peer, error)
     }
     const decoded = decodeTensors(result.output, { maxBytes: WORK_MAX_OUTPUT_BYTES })
     if (!decoded.ok) {
       this.log('%s sent an undecodable output for shard %d: %s', peer, shard, decoded.reason)
-      return this.scheduler.fail(leaseId, peer)
+      return this.scheduler.fail(leaseId, peer, `undecodable output: ${decoded.reason}`)
     }
     const outputHash = sha256(result.output)
     const att = open(result.attestation, { kinds: ['attestation'] })
@@ -545,7 +553,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
             })()
     if (problem !== undefined) {
       this.log('%s: %s (shard %d)', peer, problem, shard)
-      return this.scheduler.fail(leaseId, peer)
+      return this.scheduler.fail(leaseId, peer, problem)
     }
     const hash = toHex(outputHash)
     const candidates = job.candidates.get(shard) ?? new Map<string, Uint8Array>()
@@ -574,8 +582,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
           this.log('shard %d of %s is re-verified: %s was caught lying elsewhere', e.shard, e.jobId, e.peer)
           break
         case 'shard:failed':
-          job?.failed.add(e.shard)
-          this.log('shard %d of %s failed: %s', e.shard, e.jobId, e.reason)
+          if (job !== undefined) {
+            job.failed.set(e.shard, e.failure)
+            const failure: StoredFailure = { shard: e.shard, failure: e.failure }
+            this.persist(async () => { await this.init.store.addFailure(e.jobId, failure) }, e.jobId)
+          }
+          this.log('shard %d of %s failed: %s', e.shard, e.jobId, describeFailure(e.failure))
           break
         case 'peer:faulty':
           job?.faulty.add(e.peer)
@@ -710,6 +722,19 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private update (jobId: string): void {
     this.safeDispatchEvent('job:update', { detail: jobId })
   }
+}
+
+/** A job's stored failures; entries of another shape or out of range (a damaged profile) are skipped. */
+function storedFailures (value: unknown, shards: number): StoredFailure[] {
+  if (!Array.isArray(value)) return []
+  return value.filter((f): f is StoredFailure => {
+    if (typeof f !== 'object' || f === null || !Number.isInteger(f.shard) || f.shard < 0 || f.shard >= shards) return false
+    const failure = (f as { failure?: unknown }).failure as Partial<Record<string, unknown>> | null | undefined
+    if (typeof failure !== 'object' || failure === null) return false
+    return failure.kind === 'no-quorum'
+      ? Number.isInteger(failure.replicas)
+      : failure.kind === 'given-up' && Number.isInteger(failure.times) && typeof failure.error === 'string'
+  })
 }
 
 /** The faulty peers stored by {@link Requester.rememberFaulty}; entries of another shape (a damaged or older profile) are skipped. */

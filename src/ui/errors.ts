@@ -13,6 +13,7 @@
  */
 import { errorLine, type ErrorInfo, type ErrorParams } from '../core/errors.ts'
 import type { RefusedPart } from '../core/tree-head.ts'
+import type { ShardFailure } from '../core/scheduler-types.ts'
 import type { VolunteerProblem } from '../swarm/volunteer.ts'
 import type { OcrProblem, ReadingTitle } from '../swarm/ocr-pipeline.ts'
 import type { Translator } from './reasons.ts'
@@ -80,6 +81,17 @@ export function problemText (tr: Translator, p: VolunteerProblem): string {
     case 'receipt-not-stored': return tr.t('problem.receipt-not-stored', { error })
     case 'model-refused': return tr.t('problem.model-refused', { model: p.model, error })
   }
+}
+
+/**
+ * Why a shard of a job has no verified result, naming the files it was made
+ * of. A volunteer's error is its own words (unchecked): shown as said.
+ */
+export function failureText (tr: Translator, shard: number, failure: ShardFailure, files: readonly string[]): string {
+  const named = files.length === 0 ? '' : tr.t(files.length === 1 ? 'job.failure-file' : 'job.failure-files', { file: files[0]!, more: files.length - 1 })
+  return failure.kind === 'no-quorum'
+    ? tr.t('job.failure-no-quorum', { shard, files: named, replicas: failure.replicas })
+    : tr.t('job.failure-given-up', { shard, files: named, times: failure.times, error: failure.error })
 }
 
 /** Why stage 2 of an OCR job waits (retried). */

@@ -10,6 +10,10 @@
  * third volunteer that turned "Run models that are not in the catalog" off
  * (kept across a reload) computes nothing and says why.
  *
+ * A job whose model rejects one of its inputs at run time (test/fixtures/byo/pairs.onnx
+ * on an odd number of rows) ends: that shard fails once volunteers have given it up
+ * three times, and the job page names the file and quotes the runtime's error.
+ *
  * Then models a volunteer cannot run, posted by a Node peer on the app's own
  * stack (test/adversary/peer.ts) that serves their bytes: one with an
  * operator the runtime lacks, one whose manifest declares a size over the
@@ -187,6 +191,63 @@ test('a job with the requester\'s own .onnx: volunteers fetch it from the reques
     await goto(refuser.page, '#/models')
     await expect(refuser.page.getByRole('heading', { name: 'Models from jobs' })).toBeVisible()
     await expect(refuser.page.getByTestId('job-model')).toHaveCount(0)
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+test('a shard whose input the model rejects at run time fails, saying which file and why; the rest is verified and the job ends', async ({ browser }) => {
+  test.setTimeout(240_000)
+  // pairs.onnx reshapes x [N, 3] to [-1, 6]: 2 and 4 rows run, 3 rows cannot. The check
+  // before posting passes all three ([N, 3] with N free); only running the model shows it.
+  const files: TensorFile[] = [
+    { name: 'two.npy', mimeType: 'application/octet-stream', buffer: npy([[1, 2, 3], [4, 5, 6]]) },
+    { name: 'odd.npy', mimeType: 'application/octet-stream', buffer: npy([[1, 2, 3], [4, 5, 6], [7, 8, 9]]) },
+    { name: 'four.npy', mimeType: 'application/octet-stream', buffer: npy([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]]) }
+  ]
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const requester = await openVolunteer(browser, [relay.addr])
+    const volunteers = [await openVolunteer(browser, [relay.addr]), await openVolunteer(browser, [relay.addr])]
+    pages.push(requester, ...volunteers)
+    for (const v of volunteers) await startContributing(v)
+    await fullMesh(pages)
+
+    const page = requester.page
+    await goto(page, '#/submit')
+    await page.getByTestId('submit-model').selectOption('(own)')
+    await page.getByTestId('submit-byo-model').setInputFiles('test/fixtures/byo/pairs.onnx')
+    await expect(page.getByTestId('submit-byo-io')).toContainText('[N, 3]')
+    await page.getByTestId('submit-byo-inputs').setInputFiles(files)
+    await expect(page.getByTestId('submit-estimate')).toContainText('3 files → 3 shards')
+    // No canaries: the requester would run the odd file itself and refuse to post.
+    await page.getByTestId('submit-policy').locator('summary').click()
+    await page.getByTestId('submit-canaries').fill('0')
+    await page.getByTestId('submit-post').click()
+    await expect(page.getByTestId('job')).toBeVisible({ timeout: 60_000 })
+
+    // Both volunteers give the odd shard up at once, take it again once their leases have
+    // run out (30 s) and give it up again: the shard fails, and the job is done.
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'done', { timeout: 150_000 })
+    expect(await verified(page)).toEqual([2, 3])
+    const failures = page.getByTestId('job-failures').locator('li')
+    await expect(failures).toHaveCount(1)
+    await expect(failures).toHaveAttribute('data-shard', '1')
+    await expect(failures).toContainText('odd.npy')
+    // Three give-ups or more: the two volunteers take it again together once their leases run out.
+    await expect(failures).toContainText(/\((3|4) tries\)/)
+    await expect(failures).toContainText('Reshape')
+    await expect(page.locator('[data-testid="shard-row"][data-status="failed"]')).toHaveCount(1)
+    expect((await page.getByTestId('tensor-result').evaluateAll(els => els.map(el => el.getAttribute('data-file'))))).toEqual(['two.npy', 'four.npy'])
+
+    // Kept: after a reload the job is still done, with the same failure and reason.
+    await page.reload()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'done')
+    expect(await verified(page)).toEqual([2, 3])
+    await expect(page.getByTestId('job-failures').locator('li')).toContainText('odd.npy')
+    await expect(page.getByTestId('job-failures').locator('li')).toContainText('Reshape')
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()

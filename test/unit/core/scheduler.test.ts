@@ -168,6 +168,80 @@ describe('leases', () => {
   })
 })
 
+describe('give-ups', () => {
+  it('a shard given up maxGiveUps times fails, with what the last peer said, and the job finishes without it', () => {
+    const s = new Scheduler({ leaseMs: 1000 })
+    s.addJob(job('j', 2, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    const events: SchedulerEvent[] = []
+    for (const [p, error] of [['A', 'out of memory'], ['B', 'Reshape: cannot reshape'], ['C', 'Reshape: cannot reshape, said C']] as const) {
+      for (const a of s.pull(p, 2, T)) {
+        events.push(...(a.shard === 0 ? s.fail(a.leaseId, p, error) : s.complete(a.leaseId, p, { outputHash: good(1) })))
+      }
+    }
+    expect(of(events, 'shard:failed')).toEqual([{
+      type: 'shard:failed', jobId: 'j', shard: 0, failure: { kind: 'given-up', times: 3, error: 'Reshape: cannot reshape, said C' }
+    }])
+    expect(of(events, 'job:done')).toHaveLength(1)
+    expect(s.progress('j')).toMatchObject({ accepted: 1, failed: 1, open: 0, done: true })
+    // Failed for good: not handed out again, not even once the give-ups' leases have run out.
+    s.expire(T + 5000)
+    for (const p of ['A', 'B', 'C', 'D']) expect(s.pull(p, 1, T + 5000)).toEqual([])
+  })
+
+  it('a lone volunteer that always gives a shard up fails it after maxGiveUps lease times', () => {
+    const s = new Scheduler({ leaseMs: 1000, maxGiveUps: 3 })
+    s.addJob(job('j', 1, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    let now = T
+    const failed: SchedulerEvent[] = []
+    for (let round = 0; round < 3; round++) {
+      s.expire(now)
+      const [a] = s.pull('A', 1, now)
+      expect(a?.shard).toBe(0)
+      failed.push(...of(s.fail(a!.leaseId, 'A', 'no such input'), 'shard:failed'))
+      expect(s.pull('A', 1, now)).toEqual([])
+      now += 1000
+    }
+    expect(failed).toHaveLength(1)
+    expect(s.progress('j')).toMatchObject({ failed: 1, done: true })
+  })
+
+  it('past the limit, no new lease is given, and the shard fails once the leases still out are back', () => {
+    const s = new Scheduler({ leaseMs: 1000, maxGiveUps: 1 })
+    s.addJob(job('j', 1, { canaryRate: 0 }))
+    const [a] = s.pull('A', 1, T)
+    const [b] = s.pull('B', 1, T)
+    expect(of(s.fail(a!.leaseId, 'A', 'x'), 'shard:failed')).toEqual([])
+    expect(s.pull('C', 1, T)).toEqual([])
+    expect(s.progress('j')).toMatchObject({ failed: 0, inFlight: 1 })
+    // B's result is one of the two replicas needed: not enough, and nobody else may take the shard.
+    expect(of(s.complete(b!.leaseId, 'B', { outputHash: good(0) }), 'shard:failed')).toEqual([
+      { type: 'shard:failed', jobId: 'j', shard: 0, failure: { kind: 'given-up', times: 1, error: 'x' } }
+    ])
+    expect(s.progress('j')).toMatchObject({ failed: 1, done: true })
+  })
+
+  it('a canary given up does not count toward failing a shard', () => {
+    const s = new Scheduler({ leaseMs: 1000, maxGiveUps: 1, probationCanaryRate: 1 })
+    s.addJob(job('j', 2, { replicas: 1, quorum: 1, canaryRate: 0.1 }, [1]))
+    const [c] = s.pull('A', 1, T)
+    expect(c).toMatchObject({ shard: 1, canary: true })
+    expect(of(s.fail(c!.leaseId, 'A', 'x'), 'shard:failed')).toEqual([])
+    expect(s.progress('j')).toMatchObject({ failed: 0, open: 1 })
+  })
+
+  it('a job restored with shards that failed in an earlier session never hands them out', () => {
+    const s = new Scheduler()
+    s.addJob({ ...job('j', 3, { replicas: 1, quorum: 1, canaryRate: 0 }), settled: new Set([0]), failed: new Map([[1, { kind: 'given-up', times: 3, error: 'x' }]]) })
+    expect(s.progress('j')).toMatchObject({ accepted: 1, failed: 1, open: 1, done: false })
+    const [a] = s.pull('A', 3, T).map(x => x.shard)
+    expect(a).toBe(2)
+    const s2 = new Scheduler()
+    s2.addJob({ ...job('j', 2, { replicas: 1, quorum: 1, canaryRate: 0 }), settled: new Set([0]), failed: new Map([[1, { kind: 'no-quorum', replicas: 8 }]]) })
+    expect(s2.progress('j')).toMatchObject({ done: true })
+    expect(() => { new Scheduler().addJob({ ...job('k', 2), failed: new Map([[1, { kind: 'no-quorum', replicas: 8 }]]), reverifying: new Map([[1, { revision: 1, peer: 'X' }]]) }) }).toThrow(RangeError)
+  })
+})
+
 describe('replicas', () => {
   it('never gives one peer a shard it answered or holds, under any interleaving (property)', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 3 }), fc.boolean()), { maxLength: 80 }), fc.integer(), (steps, seed) => {
@@ -223,7 +297,7 @@ describe('replicas', () => {
     for (const p of ['A', 'B', 'C', 'D', 'E']) {
       for (const a of s.pull(p, 1, T)) events.push(...s.complete(a.leaseId, p, { outputHash: `answer-of-${p}` }))
     }
-    expect(of(events, 'shard:failed')).toEqual([{ type: 'shard:failed', jobId: 'j', shard: 0, reason: 'no quorum after 4 replicas' }])
+    expect(of(events, 'shard:failed')).toEqual([{ type: 'shard:failed', jobId: 'j', shard: 0, failure: { kind: 'no-quorum', replicas: 4 } }])
     expect(s.pull('E', 1, T)).toEqual([])
     expect(s.progress('j')).toMatchObject({ failed: 1, done: true })
   })

@@ -1,7 +1,7 @@
 /**
  * JobStore over IndexedDB (fake-indexeddb in Node): inputs read in one
  * transaction, verdicts written together with their outputs in one, a
- * re-verification that survives a reload.
+ * re-verification that survives a reload, failed shards kept with the job.
  */
 import 'fake-indexeddb/auto'
 import { describe, it, expect } from 'vitest'
@@ -29,6 +29,22 @@ describe('JobStore', () => {
     expect(await store.inputs('j', [2, 0, 7, 1])).toEqual([new Uint8Array([12]), new Uint8Array([10]), undefined, new Uint8Array([11])])
     expect(await store.inputs('j', [])).toEqual([])
     expect(await store.inputs('other', [0])).toEqual([undefined])
+  })
+
+  it('keeps the failures of a job with it, one per shard, through a status change', async () => {
+    const store = fresh()
+    await store.putJob(job('j'), [new Uint8Array([10])])
+    await store.addFailure('j', { shard: 3, failure: { kind: 'given-up', times: 3, error: 'first' } })
+    await store.addFailure('j', { shard: 1, failure: { kind: 'no-quorum', replicas: 8 } })
+    await store.addFailure('j', { shard: 3, failure: { kind: 'given-up', times: 4, error: 'again' } })
+    await store.setStatus('j', 'done')
+    await store.addFailure('missing', { shard: 0, failure: { kind: 'no-quorum', replicas: 2 } })
+    const [stored, ...others] = await store.jobs()
+    expect(others).toEqual([])
+    expect(stored).toMatchObject({ status: 'done', failures: [
+      { shard: 1, failure: { kind: 'no-quorum', replicas: 8 } },
+      { shard: 3, failure: { kind: 'given-up', times: 4, error: 'again' } }
+    ] })
   })
 
   it('stores a batch of verdicts with their outputs; the log keeps leaf order', async () => {

@@ -3,7 +3,7 @@
  * a small job, large shards for a large one), and a typed count is checked.
  */
 import { describe, it, expect } from 'vitest'
-import { DIGITS_LARGE_SHARD, DIGITS_PER_SHARD, DIGITS_TARGET_SHARDS, digitsPerShard, suggestedPerShard } from '../../../src/swarm/job-kinds.ts'
+import { DIGITS_LARGE_SHARD, DIGITS_PER_SHARD, DIGITS_TARGET_SHARDS, digitsPerShard, shardFiles, suggestedPerShard } from '../../../src/swarm/job-kinds.ts'
 
 describe('images per digits shard', () => {
   it('cuts a small job 8 images to a shard, and a large one into about 48 shards of at most 256', () => {
@@ -21,5 +21,16 @@ describe('images per digits shard', () => {
     expect(digitsPerShard(undefined, 12_288)).toBe(256)
     expect(digitsPerShard(3, 12_288)).toBe(3)
     for (const bad of [0, -1, 1.5, 1025, Number.NaN]) expect(() => digitsPerShard(bad, 100)).toThrow(/whole number from 1 to 1024/)
+  })
+})
+
+describe('the files of a shard', () => {
+  it('names the images of a digits shard, the one file of other shards, none for OCR or out of range', () => {
+    const files = ['a.png', 'b.png', 'c.png', 'd.png', 'e.png']
+    expect(shardFiles({ kind: 'digits', files, perShard: 2 }, 1)).toEqual(['c.png', 'd.png'])
+    expect(shardFiles({ kind: 'digits', files, perShard: 2 }, 2)).toEqual(['e.png'])
+    expect(shardFiles({ kind: 'tensors', files }, 3)).toEqual(['d.png'])
+    expect(shardFiles({ kind: 'vad', files: ['x.wav'], samples: [16000] }, 1)).toEqual([])
+    expect(shardFiles({ kind: 'ocr', images: [] }, 0)).toEqual([])
   })
 })

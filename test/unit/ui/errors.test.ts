@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { dictionaryTranslator, expectWorded } from './dictionary-translator.ts'
-import { errorKey, errorText, errorTitle, ocrProblemText, problemText, readingTitle, refusalText } from '../../../src/ui/errors.ts'
+import { errorKey, errorText, errorTitle, failureText, ocrProblemText, problemText, readingTitle, refusalText } from '../../../src/ui/errors.ts'
 import * as core from '../../../src/core/errors.ts'
 import { BUNDLE_FORMAT_CODES, CoreError, errorInfo, type ErrorInfo, type ErrorParams } from '../../../src/core/errors.ts'
 import * as net from '../../../src/net/errors.ts'
@@ -84,6 +84,19 @@ describe.each(['en', 'fr'] as const)('errors in %s', lang => {
   it.each(OCR_PROBLEM_CODES)('words the OCR stage 2 problem %s', code => {
     const p: OcrProblem = code === 'no-dictionary' ? { code } : { code, error: errorInfo(new ModelFetchError('/x', 'HTTP 500')) }
     expectWorded(ocrProblemText(tr, p))
+  })
+
+  it('says why a shard failed, naming its files and quoting the volunteer', () => {
+    const givenUp = failureText(tr, 4, { kind: 'given-up', times: 3, error: 'Reshape: cannot reshape [3,3] to [-1,6]' }, ['odd.json'])
+    expectWorded(givenUp)
+    expect(givenUp).toContain('odd.json')
+    expect(givenUp).toContain('Reshape: cannot reshape [3,3] to [-1,6]')
+    expect(givenUp).toMatch(/\b4\b.*\b3\b/)
+    const noQuorum = failureText(tr, 7, { kind: 'no-quorum', replicas: 8 }, ['a.png', 'b.png', 'c.png'])
+    expectWorded(noQuorum)
+    expect(noQuorum).toContain('a.png')
+    expect(noQuorum).toMatch(/\b2\b.*\b8\b/)
+    expect(failureText(tr, 0, { kind: 'no-quorum', replicas: 8 }, [])).not.toContain('(')
   })
 
   it('titles an OCR recognition job with its counts, and says when it reads again', () => {
