@@ -75,7 +75,8 @@ export interface OcrJobView {
   jobId: string
   title: string
   createdAt: number
-  status: 'running' | 'done'
+  /** 'cancelled' once either stage was cancelled (OcrPipeline.cancel). */
+  status: 'running' | 'done' | 'cancelled'
   detect: OcrStageView
   /** Stage 2 over every recognition job posted so far (`jobs`). */
   read: OcrStageView & { jobs: string[] }
@@ -93,6 +94,8 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
   private readonly dirty = new Set<string>()
   private readonly controller = new AbortController()
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>()
+  /** OCR jobs cancelled in this session: stage 2 is never posted for them, not even one under way. */
+  private readonly cancelled = new Set<string>()
   private draining: Promise<void> | undefined
   private chars: string[] | undefined
   private charsLoading: Promise<void> | undefined
@@ -139,12 +142,31 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
       jobId,
       title: det.title,
       createdAt: det.createdAt,
-      status: images.every(i => i.status === 'done' || i.status === 'failed') ? 'done' : 'running',
+      status: this.isCancelled(det, recViews) ? 'cancelled' : images.every(i => i.status === 'done' || i.status === 'failed') ? 'done' : 'running',
       detect: { verified: det.verified, total: det.shards, inFlight: det.inFlight, failed: det.failed },
       read: { verified: sum(v => v.verified), total: sum(v => v.shards), inFlight: sum(v => v.inFlight), failed: sum(v => v.failed), jobs: recViews.map(v => v.jobId) },
       images,
       ...(error !== undefined ? { error } : {})
     }
+  }
+
+  /**
+   * Cancels an OCR job: its detection job and every reading job still
+   * running (Requester.cancel), and stage 2 that is not posted yet.
+   * @returns false if `jobId` is not one of ours.
+   */
+  cancel (jobId: string): boolean {
+    const det = this.init.requester.view(jobId)
+    if (det === undefined || !isOcrJobMeta(det.meta)) return false
+    this.cancelled.add(jobId)
+    for (const id of [jobId, ...this.recJobs(jobId).map(v => v.jobId)]) this.init.requester.cancel(id)
+    this.emit(jobId)
+    return true
+  }
+
+  /** Cancelled here, or (after a reload) either stage's job was. */
+  private isCancelled (det: JobView, recs: JobView[]): boolean {
+    return this.cancelled.has(det.jobId) || det.status === 'cancelled' || recs.some(v => v.status === 'cancelled')
   }
 
   /** Receipts of both stages, proven against one fresh tree head. */
@@ -204,6 +226,7 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     const det = req.view(jobId)
     if (det === undefined || !isOcrJobMeta(det.meta) || det.status !== 'done') return
     if (this.retries.has(jobId)) return // waiting out an error
+    if (this.isCancelled(det, this.recJobs(jobId))) return
     // Read together: each image's lines are cropped from the output whose hash the job records.
     const outputs = req.results(jobId)
     const detected = detectedMaps(req.shards(jobId))
@@ -224,6 +247,7 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
       else perImage.push(lines)
     }
     for (const batch of recJobBatches(perImage)) {
+      if (this.cancelled.has(jobId)) break
       const images = [...new Set(batch.map(s => s.crop.image))]
       const again = images.filter(i => before.has(i))
       if (again.length > 0) this.log('OCR job %s: images %o were re-verified with another answer: their lines are read again', jobId, again)
@@ -268,6 +292,8 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
       meta: recMeta
     })
     this.log('OCR job %s: posted %s for %d lines of %d of its %d images', det.jobId, id, inputs.length, images, meta.images.length)
+    // Cancelled while this was being posted: it stops at once.
+    if (this.cancelled.has(det.jobId)) this.init.requester.cancel(id)
   }
 
   /** Text of an accepted recognition output, once the dictionary is here. */

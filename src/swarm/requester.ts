@@ -205,7 +205,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       this.init.penalties?.fault(f.peer, 'failed-canary')
     }
     for (const stored of await this.init.store.jobs()) {
-      if (stored.status !== 'running' && stored.status !== 'done') continue
+      if (stored.status === 'failed') continue
       await this.resume(stored)
     }
     this.init.work.serve(async (peer, request) => await this.onPull(peer, request))
@@ -355,6 +355,25 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     return { receipts, heads: [head] }
   }
 
+  /**
+   * Stops a running job: no more of its work is handed out or taken in, and
+   * volunteers holding its shards are told to drop them (with their next
+   * pull, whose reply also says the job is over). What was verified stays:
+   * results, exports and receipts. Kept across a reload.
+   * @returns false if there is no such running job.
+   */
+  cancel (jobId: string): boolean {
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.stored.status !== 'running') return false
+    this.handle(this.scheduler.removeJob(jobId))
+    job.candidates.clear()
+    job.stored = { ...job.stored, status: 'cancelled' }
+    this.persist(async () => { await this.init.store.setStatus(jobId, 'cancelled') }, jobId)
+    this.log('job %s cancelled', jobId)
+    this.update(jobId)
+    return true
+  }
+
   /** Resolves once every write started so far is in IndexedDB (tests, export). */
   async flushed (): Promise<void> {
     await this.writes
@@ -383,6 +402,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       failed
     }
     this.jobs.set(stored.jobId, job)
+    // Cancelled: shown with what it verified, never scheduled again.
+    if (stored.status === 'cancelled') { this.update(stored.jobId); return }
     const known = new Map<number, { outputHash: string, output?: TensorMap }>()
     for (const [shard, bytes] of canaries) {
       const decoded = decodeTensors(bytes, { maxBytes: WORK_MAX_OUTPUT_BYTES })
@@ -702,7 +723,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   }
 
   private finish (job: RunningJob): void {
-    if (job.stored.status === 'done') return
+    if (job.stored.status !== 'running') return
     job.stored = { ...job.stored, status: 'done' }
     this.persist(async () => { await this.init.store.setStatus(job.stored.jobId, 'done') }, job.stored.jobId)
   }

@@ -4,7 +4,9 @@
  * files, three volunteers compute them with 2 replicas, every shard is
  * verified, the predictions equal a reference computed here with
  * onnxruntime-node, every volunteer's receipts pass `essaim-verify`, and the
- * ledger is the same on every page.
+ * ledger is the same on every page. Also: a volunteer leaving and the
+ * requester reloading mid-job, a job cancelled mid-way (and the list of
+ * jobs that reaches it), and files the Submit page refuses.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { execFile } from 'node:child_process'
@@ -109,6 +111,56 @@ test('a volunteer closed mid-job: its shards are reassigned and the job complete
     const shown = await shownDigits(requester.page)
     expect(shown.size).toBe(files.length)
     for (const [file, digit] of shown) expect(digit, file).toBe(expected.get(file))
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+test('the requester cancels a job mid-way: volunteers stop, what was verified stays, kept across a reload; the job list reaches every job', async ({ browser }) => {
+  test.setTimeout(300_000)
+  const { files } = await digitsFixture(800)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const { requester, volunteers } = await openSwarm(browser, [relay.addr], 2, pages)
+    for (const v of volunteers) await startContributing(v)
+    const page = requester.page
+    // 800 shards of one image, two replicas each: long enough to be cancelled mid-way.
+    const cancelledId = await postDigits(page, files, { perShard: 1 })
+    await expect.poll(async () => (await verified(page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThanOrEqual(10)
+    // Asked once: "Keep it running" leaves it running.
+    await page.getByTestId('job-cancel').click()
+    await page.getByTestId('job-cancel-keep').click()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'running')
+    await page.getByTestId('job-cancel').click()
+    await page.getByTestId('job-cancel-confirm').click()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'cancelled')
+    await expect(page.getByTestId('job-cancelled')).toBeVisible()
+    await expect(page.getByTestId('job-cancel')).toHaveCount(0)
+    const [atCancel, total] = await verified(page)
+    expect(atCancel, 'the job was still running when it was cancelled').toBeLessThan(total)
+
+    // The volunteers drop it: neither computes any more, and nothing more is verified.
+    for (const v of volunteers) await expect(v.page.getByTestId('volunteer-status')).not.toContainText('Computing', { timeout: 60_000 })
+    expect(await verified(page)).toEqual([atCancel, total])
+    expect((await shownDigits(page)).size).toBe(atCancel)
+
+    // A second job runs to the end beside it; the job list links both.
+    const doneId = await postDigits(page, files.slice(0, 16))
+    await expect.poll(async () => await verified(page), { timeout: 120_000, intervals: [500] }).toEqual([2, 2])
+    const list = page.getByTestId('job-list')
+    await expect(list.locator(`li[data-job-id="${cancelledId}"]`)).toHaveAttribute('data-status', 'cancelled')
+    await expect(list.locator(`li[data-job-id="${doneId}"]`)).toHaveAttribute('data-status', 'done')
+    await list.locator(`li[data-job-id="${cancelledId}"] a`).click()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-job-id', cancelledId)
+    expect(await verified(page)).toEqual([atCancel, total])
+
+    // Kept across a reload: still cancelled, with what it had verified, and still not served.
+    await page.reload()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'cancelled')
+    expect(await verified(page)).toEqual([atCancel, total])
+    expect((await shownDigits(page)).size).toBe(atCancel)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()

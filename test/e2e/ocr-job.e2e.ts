@@ -9,7 +9,8 @@
  * Models page's OCR in the same browser for the drawn image. The requester
  * reloads once the first stage is verified; both stages resume, nothing is
  * lost or read twice. The exports hold the lines, and the receipt bundle of
- * both stages passes essaim-verify.
+ * both stages passes essaim-verify. An OCR job cancelled while it finds
+ * text stays cancelled across a reload and never posts its reading stage.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { execFile } from 'node:child_process'
@@ -151,6 +152,36 @@ test('an OCR job: 2 volunteers find and read the lines of 3 images, both stages 
     const canaries = rows.filter(([, s]) => s === 'canary').length
     // One receipt per verdict: every shard of both stages but the canaries.
     expect(stdout).toContain(`${3 + lines - canaries}/${3 + lines - canaries} receipts OK`)
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+test('an OCR job cancelled before its text is found stays cancelled, across a reload, and never reads', async ({ browser }) => {
+  test.setTimeout(180_000)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    // Nobody volunteers: the job is still finding text when it is cancelled.
+    const { requester } = await openSwarm(browser, [relay.addr], 0, pages)
+    const page = requester.page
+    await page.goto(page.url().replace(/#.*$/, '#/submit'))
+    await page.getByTestId('submit-model').selectOption('ocr-det')
+    await page.getByTestId('submit-files').setInputFiles([{ name: 'text.png', mimeType: 'image/png', buffer: readFileSync(join('test', 'fixtures', 'ocr', 'text.png')) }])
+    await page.getByTestId('submit-post').click()
+    const job = page.getByTestId('job')
+    await expect(job).toHaveAttribute('data-kind', 'ocr', { timeout: 120_000 })
+    await expect(job).toHaveAttribute('data-status', 'running')
+    await page.getByTestId('job-cancel').click()
+    await page.getByTestId('job-cancel-confirm').click()
+    await expect(job).toHaveAttribute('data-status', 'cancelled')
+    await expect(page.getByTestId('job-cancelled')).toBeVisible()
+    await page.reload()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'cancelled', { timeout: 60_000 })
+    await expect(page.getByTestId('job-cancel')).toHaveCount(0)
+    expect(await stage(page, 'find')).toEqual([0, 1])
+    expect(await stage(page, 'read')).toEqual([0, 0])
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
