@@ -149,6 +149,7 @@ test('the requester cancels a job mid-way: volunteers stop, what was verified st
     // A second job runs to the end beside it; the job list links both.
     const doneId = await postDigits(page, files.slice(0, 16))
     await expect.poll(async () => await verified(page), { timeout: 120_000, intervals: [500] }).toEqual([2, 2])
+    await page.getByTestId('job-list-box').locator('summary').click()
     const list = page.getByTestId('job-list')
     await expect(list.locator(`li[data-job-id="${cancelledId}"]`)).toHaveAttribute('data-status', 'cancelled')
     await expect(list.locator(`li[data-job-id="${doneId}"]`)).toHaveAttribute('data-status', 'done')
