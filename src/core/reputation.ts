@@ -33,9 +33,10 @@ export class PeerRecord {
   canariesFailed = 0
   /** Times this peer's replica lost a vote (outvoted by an accepted quorum). */
   rejections = 0
-  /** Results handed in (canaries included) and leases that ran out on this peer. */
+  /** Results handed in (canaries included), leases that ran out on this peer, and leases it gave up (`Scheduler.fail`). */
   completed = 0
   expired = 0
+  gaveUp = 0
   /** Replicated results of this peer credited by an accepted quorum (it agreed with other peers). */
   agreements = 0
   /** Canary leases in flight. */
@@ -50,11 +51,12 @@ export class PeerRecord {
   }
 
   /**
-   * Takes work and lets it expire far more than it hands any in (a pull
-   * flood, or a device too slow for the job): it gets no new leases.
+   * Takes work and lets it expire or gives it up far more than it hands any
+   * in (a pull flood, a device too slow for the job, or a peer giving up
+   * shards so that they fail): it gets no new leases.
    */
   stalling (maxLeases: number): boolean {
-    return this.expired > maxLeases + 2 * this.completed
+    return this.expired + this.gaveUp > maxLeases + 2 * this.completed
   }
 
   get vetted (): boolean {

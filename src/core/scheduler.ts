@@ -281,6 +281,7 @@ export class Scheduler<O = unknown> {
     const events: SchedulerEvent[] = []
     const lease = this.leases.get(leaseId)
     if (lease === undefined || lease.peer.id !== peer) return events
+    lease.peer.gaveUp++
     if (!lease.canary) {
       const shard = lease.job.shards[lease.shard]!
       shard.giveUps++

@@ -73,6 +73,19 @@ export class JobStore {
     })
   }
 
+  /**
+   * Deletes a job with its inputs and outputs, in one transaction. Its
+   * verdicts stay in the log: the log is append-only, and the receipts
+   * volunteers hold must keep their proofs.
+   */
+  async deleteJob (jobId: string): Promise<void> {
+    await this.write(`deleting job ${jobId.slice(0, 12)}`, async db => {
+      const tx = db.transaction(['jobs', 'inputs', 'outputs'], 'readwrite')
+      const range = IDBKeyRange.bound([jobId, 0], [jobId, Number.MAX_SAFE_INTEGER])
+      await Promise.all([tx.objectStore('jobs').delete(jobId), tx.objectStore('inputs').delete(range), tx.objectStore('outputs').delete(range), tx.done])
+    })
+  }
+
   /** Records that a shard of a job failed (kept with the job, shown after a reload). */
   async addFailure (jobId: string, failure: StoredFailure): Promise<void> {
     await this.write(`the failure of shard ${failure.shard}`, async db => {

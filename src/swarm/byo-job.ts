@@ -121,6 +121,7 @@ export async function submitByoJob (runtime: Runtime, peer: Peer, model: ByoMode
   report({ stage: 'model', step: 'loading', model: model.name })
   const loaded = await runtime.client.load({ sha256: model.sha256, bytes: model.bytes }, { signal: options.signal })
   const built = await buildByoInputs(files, loaded.inputs, { onProgress: done => { report({ stage: 'reading', done, total: files.length }) } })
+  options.signal?.throwIfAborted()
   report({ stage: 'model', step: 'keeping', model: model.name })
   await peer.keepModel(model.sha256, model.bytes, { signal: options.signal })
   const canaries = new Map<number, Uint8Array>()
@@ -129,6 +130,8 @@ export async function submitByoJob (runtime: Runtime, peer: Peer, model: ByoMode
     report({ stage: 'canaries', done: i, total: picks.length })
     canaries.set(shard, (await runtime.client.runShard(model.sha256, 'none', built.inputs[shard]!, { signal: options.signal })).output)
   }
+  // Cancelled up to here, nothing is posted; from here on the post completes.
+  options.signal?.throwIfAborted()
   report({ stage: 'posting' })
   return await runtime.requester.post({
     title: options.title ?? `${model.name}: ${files.length} input${files.length === 1 ? '' : 's'}`,

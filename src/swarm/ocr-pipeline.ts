@@ -164,6 +164,23 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     return true
   }
 
+  /**
+   * Deletes an OCR job that is over, both stages (Requester.remove).
+   * @returns false if `jobId` is not one of ours or a stage still runs.
+   */
+  async remove (jobId: string): Promise<boolean> {
+    const det = this.init.requester.view(jobId)
+    if (det === undefined || !isOcrJobMeta(det.meta)) return false
+    const recs = this.recJobs(jobId)
+    if ([det, ...recs].some(v => v.status === 'running')) return false
+    for (const v of recs) await this.init.requester.remove(v.jobId)
+    await this.init.requester.remove(jobId)
+    this.empty.delete(jobId)
+    this.errors.delete(jobId)
+    this.cancelled.delete(jobId)
+    return true
+  }
+
   /** Cancelled here, or (after a reload) either stage's job was. */
   private isCancelled (det: JobView, recs: JobView[]): boolean {
     return this.cancelled.has(det.jobId) || det.status === 'cancelled' || recs.some(v => v.status === 'cancelled')

@@ -374,6 +374,25 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     return true
   }
 
+  /**
+   * Deletes a job that is over (done or cancelled) from this browser: its
+   * inputs, outputs and row, to free storage. Its verdicts stay in the log
+   * (append-only; volunteers' receipts keep their proofs and are still served).
+   * @returns false if there is no such job, or it is still running (cancel it first).
+   */
+  async remove (jobId: string): Promise<boolean> {
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.stored.status === 'running') return false
+    this.handle(this.scheduler.removeJob(jobId))
+    this.jobs.delete(jobId)
+    // After every write queued for it (a verdict, a status), so none lands after the delete.
+    await this.writes
+    await this.init.store.deleteJob(jobId)
+    this.log('job %s deleted', jobId)
+    this.update(jobId)
+    return true
+  }
+
   /** Resolves once every write started so far is in IndexedDB (tests, export). */
   async flushed (): Promise<void> {
     await this.writes

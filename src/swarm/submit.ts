@@ -63,6 +63,8 @@ export async function submitJob (runtime: Runtime, peer: Peer, model: CatalogMod
       canaries.set(shard, output)
     }
   }
+  // Cancelled up to here, nothing is posted; from here on the post completes.
+  options.signal?.throwIfAborted()
   report({ stage: 'posting' })
   return await runtime.requester.post({
     title: options.title ?? `${model.title}: ${files.length} file${files.length === 1 ? '' : 's'}`,

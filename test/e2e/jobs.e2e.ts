@@ -5,8 +5,9 @@
  * verified, the predictions equal a reference computed here with
  * onnxruntime-node, every volunteer's receipts pass `essaim-verify`, and the
  * ledger is the same on every page. Also: a volunteer leaving and the
- * requester reloading mid-job, a job cancelled mid-way (and the list of
- * jobs that reaches it), and files the Submit page refuses.
+ * requester reloading mid-job, a job cancelled mid-way, then deleted (and
+ * the list of jobs that reaches it), a post cancelled while it reads, and files the
+ * Submit page refuses.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { execFile } from 'node:child_process'
@@ -117,7 +118,7 @@ test('a volunteer closed mid-job: its shards are reassigned and the job complete
   }
 })
 
-test('the requester cancels a job mid-way: volunteers stop, what was verified stays, kept across a reload; the job list reaches every job', async ({ browser }) => {
+test('the requester cancels a job mid-way: volunteers stop, what was verified stays, kept across a reload; the job list reaches every job; a deleted job is gone, its credit stays', async ({ browser }) => {
   test.setTimeout(300_000)
   const { files } = await digitsFixture(800)
   const relay = await startRelayProcess()
@@ -162,6 +163,27 @@ test('the requester cancels a job mid-way: volunteers stop, what was verified st
     await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'cancelled')
     expect(await verified(page)).toEqual([atCancel, total])
     expect((await shownDigits(page)).size).toBe(atCancel)
+
+    // Deleted: gone from this browser, for good. Its verdicts stay in the log: the volunteers'
+    // credit stands, and the requester's next heads extend the same log (no fork).
+    const volunteerPage = volunteers[0]!.page
+    const before = await ledgerTotals(volunteerPage)
+    expect(before.verdicts).toBeGreaterThan(0)
+    await page.goto(page.url().replace(/#.*$/, `#/job?id=${cancelledId}`))
+    await expect(page.getByTestId('job-cancel')).toHaveCount(0)
+    await page.getByTestId('job-delete').click()
+    await page.getByTestId('job-delete-confirm').click()
+    await expect(page).toHaveURL(/#\/job$/)
+    await expect(page.getByTestId('job')).toHaveAttribute('data-job-id', doneId)
+    await expect(page.getByTestId('job-list-box')).toHaveCount(0)
+    await page.reload()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-job-id', doneId)
+    await page.goto(page.url().replace(/#.*$/, `#/job?id=${cancelledId}`))
+    await expect(page.getByText('No such job in this browser.')).toBeVisible()
+    await postDigits(page, files.slice(16, 32))
+    await expect.poll(async () => await verified(page), { timeout: 120_000, intervals: [500] }).toEqual([2, 2])
+    await expect.poll(async () => (await ledgerTotals(volunteerPage)).verdicts, { timeout: 60_000, intervals: [1000] }).toBeGreaterThan(before.verdicts)
+    await expect(volunteerPage.getByTestId('fork-evidence')).toHaveCount(0)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
@@ -291,6 +313,30 @@ test('Submit suggests images per shard from the job\'s size, and keeps the count
     await page.getByTestId('submit-files').setInputFiles(many(200))
     await expect(perShard).toHaveValue('100')
     await expect(page.getByTestId('submit-estimate')).toContainText('→ 2 shards')
+  } finally {
+    await relay.kill()
+  }
+})
+
+test('Submit: a post can be cancelled while it reads the files; nothing is posted', async ({ browser }) => {
+  const relay = await startRelayProcess()
+  try {
+    const page = (await openVolunteer(browser, [relay.addr])).page
+    await page.goto(page.url().replace(/#.*$/, '#/submit'))
+    const { files } = await digitsFixture()
+    const many = Array.from({ length: 6000 }, (_, i) => ({ ...files[i % files.length]!, name: `d${i}.png` }))
+    await page.getByTestId('submit-model').selectOption('digits')
+    await page.getByTestId('submit-files').setInputFiles(many)
+    await page.getByTestId('submit-post').click()
+    await expect(page.getByTestId('submit-stage')).toBeVisible()
+    await page.getByTestId('submit-cancel').click()
+    await expect(page.getByTestId('submit-cancelled')).toContainText('nothing was posted')
+    await expect(page.getByTestId('submit-error')).toHaveCount(0)
+    await expect(page.getByTestId('submit-cancel')).toHaveCount(0)
+    await expect(page.getByTestId('submit-post')).toBeEnabled()
+    await expect(page).toHaveURL(/#\/submit$/)
+    await page.goto(page.url().replace(/#.*$/, '#/job'))
+    await expect(page.getByText('No such job in this browser.')).toBeVisible()
   } finally {
     await relay.kill()
   }

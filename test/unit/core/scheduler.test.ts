@@ -229,6 +229,19 @@ describe('give-ups', () => {
     expect(s.progress('j')).toMatchObject({ failed: 0, open: 1 })
   })
 
+  it('a peer that gives up far more than it hands in gets no more work, as one that lets leases run out', () => {
+    const s = new Scheduler({ leaseMs: 1000, maxLeasesPerPeer: 4, maxGiveUps: 100 })
+    s.addJob(job('j', 40, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    let given = 0
+    for (let round = 0; round < 10; round++) {
+      for (const a of s.pull('G', 4, T)) { given++; s.fail(a.leaseId, 'G', 'no') }
+    }
+    // Served while its give-ups are at most maxLeasesPerPeer + 2 × completed (4): two pulls of four.
+    expect(given).toBe(8)
+    expect(s.pull('G', 4, T)).toEqual([])
+    expect(s.pull('H', 4, T)).toHaveLength(4)
+  })
+
   it('a job restored with shards that failed in an earlier session never hands them out', () => {
     const s = new Scheduler()
     s.addJob({ ...job('j', 3, { replicas: 1, quorum: 1, canaryRate: 0 }), settled: new Set([0]), failed: new Map([[1, { kind: 'given-up', times: 3, error: 'x' }]]) })

@@ -47,6 +47,21 @@ describe('JobStore', () => {
     ] })
   })
 
+  it('deletes a job with its inputs and outputs, keeping the log and other jobs', async () => {
+    const store = fresh()
+    await store.putJob(job('j'), [new Uint8Array([10]), new Uint8Array([11])])
+    await store.putJob(job('k'), [new Uint8Array([20])])
+    await store.putDecisions([verdict(0, 0), { ...verdict(0, 1), jobId: 'k' }])
+    await store.deleteJob('j')
+    expect((await store.jobs()).map(j => j.jobId)).toEqual(['k'])
+    expect(await store.inputs('j', [0, 1])).toEqual([undefined, undefined])
+    expect((await store.outputs('j')).size).toBe(0)
+    expect(await store.inputs('k', [0])).toEqual([new Uint8Array([20])])
+    expect([...(await store.outputs('k')).keys()]).toEqual([0])
+    expect(await store.logLeaves()).toEqual([new Uint8Array([100]), new Uint8Array([101])])
+    await store.deleteJob('missing')
+  })
+
   it('stores a batch of verdicts with their outputs; the log keeps leaf order', async () => {
     const store = fresh()
     await store.putJob(job('j'), [new Uint8Array([0]), new Uint8Array([1]), new Uint8Array([2])])
