@@ -10,7 +10,8 @@
  * reloads once the first stage is verified; both stages resume, nothing is
  * lost or read twice. The exports hold the lines, and the receipt bundle of
  * both stages passes essaim-verify. An OCR job cancelled while it finds
- * text stays cancelled across a reload and never posts its reading stage.
+ * text stays cancelled across a reload and never posts its reading stage,
+ * and can then be deleted.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { execFile } from 'node:child_process'
@@ -158,7 +159,7 @@ test('an OCR job: 2 volunteers find and read the lines of 3 images, both stages 
   }
 })
 
-test('an OCR job cancelled before its text is found stays cancelled, across a reload, and never reads', async ({ browser }) => {
+test('an OCR job cancelled before its text is found stays cancelled, across a reload, and never reads; then it is deleted', async ({ browser }) => {
   test.setTimeout(180_000)
   const relay = await startRelayProcess()
   const pages: Volunteer[] = []
@@ -182,6 +183,12 @@ test('an OCR job cancelled before its text is found stays cancelled, across a re
     await expect(page.getByTestId('job-cancel')).toHaveCount(0)
     expect(await stage(page, 'find')).toEqual([0, 1])
     expect(await stage(page, 'read')).toEqual([0, 0])
+    // Deleted: gone, across a reload too.
+    await page.getByTestId('job-delete').click()
+    await page.getByTestId('job-delete-confirm').click()
+    await expect(page.getByText('No such job in this browser.')).toBeVisible()
+    await page.reload()
+    await expect(page.getByText('No such job in this browser.')).toBeVisible()
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
