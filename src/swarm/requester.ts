@@ -50,6 +50,10 @@ const SERVED_RECEIPTS_KEPT = 4096
 const FAULTY_KEPT = 4096
 /** The kv entry holding them. */
 const FAULTY_KEY = 'requester:faulty'
+/** Receipts of the stored log signed for this tab's own ledger at a time, between which the thread is yielded. */
+const OWN_RECEIPTS_BATCH = 256
+/** How long after start they are signed. */
+const OWN_RECEIPTS_DELAY_MS = 2_000
 
 /** A peer caught failing a canary: which job and canary shard, and when. */
 interface FaultyPeer { peer: string, jobId: string, shard: number, at: number }
@@ -160,6 +164,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** Set when a write failed: the requester stops handing out and accepting work. */
   private storageFailed: string | undefined
   private timers: Array<ReturnType<typeof setInterval>> = []
+  private stopped = false
   private headTimer?: ReturnType<typeof setTimeout>
   private announceSoon?: ReturnType<typeof setTimeout>
   private headSoon?: ReturnType<typeof setTimeout>
@@ -218,9 +223,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       if ([...this.jobs.values()].some(j => j.stored.status === 'running')) this.announceHead()
     }, JOB_ANNOUNCE_MS))
     this.init.pubsub.addEventListener('subscription-change', this.onSubscription)
+    // Not while the page boots and the mesh forms: the Ledger page can wait a moment.
+    this.timers.push(setTimeout(() => { void this.creditOwnLog() }, OWN_RECEIPTS_DELAY_MS))
   }
 
   stop (): void {
+    this.stopped = true
     this.timers.forEach(t => clearInterval(t))
     this.timers = []
     clearTimeout(this.headTimer)
@@ -492,6 +500,28 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       }
     }
     return { head: this.lastHead, size: this.prevHead.size }
+  }
+
+  /**
+   * After a reload this tab's ledger has none of its own log: it counted the
+   * receipts it issued, and nobody gossips them back to it. Receipts for the
+   * stored log under the serving head are signed again for it (native
+   * Ed25519, a batch at a time, the thread yielded between batches), not
+   * published. Verdicts not under that head get theirs with the next head.
+   */
+  private async creditOwnLog (): Promise<void> {
+    const serving = this.servingHead()
+    if (serving === undefined) return
+    for (let from = 0; from < serving.size && !this.stopped; from += OWN_RECEIPTS_BATCH) {
+      const leaves = Array.from({ length: Math.min(OWN_RECEIPTS_BATCH, serving.size - from) }, (_, i) => from + i)
+      const settled = await Promise.allSettled(leaves.map(leaf =>
+        issueReceiptAsync(this.init.identity, this.merkle, this.leaves[leaf]!, leaf, serving.head, this.seq.next('receipt'))))
+      for (const r of settled) {
+        if (r.status === 'fulfilled') this.init.ledger.addReceipt(r.value)
+        else this.log.error('sealing a receipt of the stored log failed: %s', (r.reason as Error).message)
+      }
+      await new Promise(resolve => setTimeout(resolve, 0))
+    }
   }
 
   /** Receipts for a catch-up request: each asked leaf under the latest signed head, proven against it. */

@@ -232,6 +232,9 @@ test('the requester reloaded mid-job: the job resumes and completes with nothing
       await expect.poll(async () => await ledgerTotals(v.page), { timeout: 60_000, intervals: [1000], message: `ledger of ${v.peerId}` })
         .toEqual({ verdicts: shards.length, credit })
     }
+    // The requester's own ledger too: what it logged before the reload is counted again from its stored log.
+    await expect.poll(async () => await ledgerTotals(requester.page), { timeout: 60_000, intervals: [1000], message: 'ledger of the requester' })
+      .toEqual({ verdicts: shards.length, credit })
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
