@@ -206,6 +206,35 @@ export class Scheduler<O = unknown> {
     this.record(peer).faulty = true
   }
 
+  /**
+   * Opens a job's failed shards again, as if never tried (their give-ups,
+   * answers and the peers that had them forgotten; a re-verified shard keeps
+   * its revision): for a failure that may have passed (volunteers short of
+   * memory, a model since fixed on their side).
+   * @returns the shards reopened.
+   */
+  retryFailed (jobId: string): number[] {
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return []
+    const reopened: number[] = []
+    for (const shard of job.shards) {
+      if (shard === undefined || shard.status !== 'failed') continue
+      this.setStatus(job, shard, 'open')
+      shard.base = shard.need = job.spec.policy.replicas
+      shard.counted = 0
+      shard.single = false
+      shard.audited = false
+      shard.results = []
+      shard.peers = []
+      shard.giveUps = 0
+      shard.lastError = ''
+      this.refresh(job, shard)
+      reopened.push(shard.index)
+    }
+    job.done = job.accepted + job.failed === job.realShards
+    return reopened
+  }
+
   /** Drops a job: its leases are cancelled (reported) and it is never served again. */
   removeJob (jobId: string): SchedulerEvent[] {
     const job = this.jobs.get(jobId)

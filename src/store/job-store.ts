@@ -86,6 +86,16 @@ export class JobStore {
     })
   }
 
+  /** Forgets the failures of these shards (they are tried again). */
+  async clearFailures (jobId: string, shards: readonly number[]): Promise<void> {
+    await this.write('clearing failures', async db => {
+      const tx = db.transaction('jobs', 'readwrite')
+      const job = await tx.store.get(jobId)
+      if (job !== undefined) await tx.store.put({ ...job, failures: (job.failures ?? []).filter(f => !shards.includes(f.shard)) }, jobId)
+      await tx.done
+    })
+  }
+
   /** Records that a shard of a job failed (kept with the job, shown after a reload). */
   async addFailure (jobId: string, failure: StoredFailure): Promise<void> {
     await this.write(`the failure of shard ${failure.shard}`, async db => {

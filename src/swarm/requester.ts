@@ -383,6 +383,28 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   }
 
   /**
+   * Tries a job's failed shards again (Scheduler.retryFailed): the job runs
+   * again until they are decided, or fail anew.
+   * @returns how many shards were reopened (0 for a cancelled or unknown job).
+   */
+  retryFailed (jobId: string): number {
+    const job = this.jobs.get(jobId)
+    if (job === undefined || job.stored.status === 'cancelled') return 0
+    const reopened = this.scheduler.retryFailed(jobId)
+    if (reopened.length === 0) return 0
+    for (const shard of reopened) {
+      job.failed.delete(shard)
+      job.answers.delete(shard)
+      job.candidates.delete(shard)
+    }
+    this.persist(async () => { await this.init.store.clearFailures(jobId, reopened) }, jobId)
+    this.log('job %s: %d failed shards tried again', jobId, reopened.length)
+    this.rerun(job)
+    this.update(jobId)
+    return reopened.length
+  }
+
+  /**
    * Deletes a job that is over (done or cancelled) from this browser: its
    * inputs, outputs and row, to free storage. Its verdicts stay in the log
    * (append-only; volunteers' receipts keep their proofs and are still served).

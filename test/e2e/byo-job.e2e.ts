@@ -12,7 +12,8 @@
  *
  * A job whose model rejects one of its inputs at run time (test/fixtures/byo/pairs.onnx
  * on an odd number of rows) ends: that shard fails once volunteers have given it up
- * three times, and the job page names the file and quotes the runtime's error.
+ * three times, and the job page names the file and quotes the runtime's error;
+ * tried again from the job page, it runs and fails once more.
  *
  * Then models a volunteer cannot run, posted by a Node peer on the app's own
  * stack (test/adversary/peer.ts) that serves their bytes: one with an
@@ -197,8 +198,8 @@ test('a job with the requester\'s own .onnx: volunteers fetch it from the reques
   }
 })
 
-test('a shard whose input the model rejects at run time fails, saying which file and why; the rest is verified and the job ends', async ({ browser }) => {
-  test.setTimeout(240_000)
+test('a shard whose input the model rejects at run time fails, saying which file and why; the rest is verified and the job ends; tried again, it fails again', async ({ browser }) => {
+  test.setTimeout(360_000)
   // pairs.onnx reshapes x [N, 3] to [-1, 6]: 2 and 4 rows run, 3 rows cannot. The check
   // before posting passes all three ([N, 3] with N free); only running the model shows it.
   const files: TensorFile[] = [
@@ -248,6 +249,14 @@ test('a shard whose input the model rejects at run time fails, saying which file
     expect(await verified(page)).toEqual([2, 3])
     await expect(page.getByTestId('job-failures').locator('li')).toContainText('odd.npy')
     await expect(page.getByTestId('job-failures').locator('li')).toContainText('Reshape')
+
+    // Tried again: the job runs again, the volunteers take the shard up, and it fails the same way.
+    await page.getByTestId('job-retry-failed').click()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'running')
+    await expect(page.getByTestId('job-failures')).toHaveCount(0)
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'done', { timeout: 150_000 })
+    expect(await verified(page)).toEqual([2, 3])
+    await expect(page.getByTestId('job-failures').locator('li')).toContainText('odd.npy')
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()

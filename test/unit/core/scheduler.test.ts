@@ -242,6 +242,31 @@ describe('give-ups', () => {
     expect(s.pull('H', 4, T)).toHaveLength(4)
   })
 
+  it('failed shards can be tried again, as if never tried: the peers that gave them up may take them', () => {
+    const s = new Scheduler({ leaseMs: 1000, maxGiveUps: 2, maxExtraReplicas: 0 })
+    s.addJob(job('j', 3, { canaryRate: 0 }))
+    for (const p of ['A', 'B']) {
+      for (const a of s.pull(p, 3, T)) {
+        // Shard 0 is given up by both; shard 1 gets two different answers (no quorum, cap 2); shard 2 is fine.
+        if (a.shard === 0) s.fail(a.leaseId, p, 'no memory')
+        else s.complete(a.leaseId, p, { outputHash: a.shard === 1 ? `answer-of-${p}` : good(2) })
+      }
+    }
+    expect(s.progress('j')).toMatchObject({ accepted: 1, failed: 2, done: true })
+    expect(s.retryFailed('j').sort()).toEqual([0, 1])
+    expect(s.retryFailed('nope')).toEqual([])
+    expect(s.progress('j')).toMatchObject({ accepted: 1, failed: 0, open: 2, done: false })
+    const events: SchedulerEvent[] = []
+    for (const p of ['A', 'B']) {
+      const got = s.pull(p, 3, T)
+      expect(got.map(a => a.shard).sort()).toEqual([0, 1])
+      for (const a of got) events.push(...s.complete(a.leaseId, p, { outputHash: good(a.shard) }))
+    }
+    expect(of(events, 'shard:accepted').map(e => e.shard).sort()).toEqual([0, 1])
+    expect(of(events, 'job:done')).toHaveLength(1)
+    expect(s.progress('j')).toMatchObject({ accepted: 3, failed: 0, done: true })
+  })
+
   it('a job restored with shards that failed in an earlier session never hands them out', () => {
     const s = new Scheduler()
     s.addJob({ ...job('j', 3, { replicas: 1, quorum: 1, canaryRate: 0 }), settled: new Set([0]), failed: new Map([[1, { kind: 'given-up', times: 3, error: 'x' }]]) })

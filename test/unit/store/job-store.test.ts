@@ -31,7 +31,7 @@ describe('JobStore', () => {
     expect(await store.inputs('other', [0])).toEqual([undefined])
   })
 
-  it('keeps the failures of a job with it, one per shard, through a status change', async () => {
+  it('keeps the failures of a job with it, one per shard, through a status change, until they are cleared', async () => {
     const store = fresh()
     await store.putJob(job('j'), [new Uint8Array([10])])
     await store.addFailure('j', { shard: 3, failure: { kind: 'given-up', times: 3, error: 'first' } })
@@ -45,6 +45,8 @@ describe('JobStore', () => {
       { shard: 1, failure: { kind: 'no-quorum', replicas: 8 } },
       { shard: 3, failure: { kind: 'given-up', times: 4, error: 'again' } }
     ] })
+    await store.clearFailures('j', [3, 9])
+    expect((await store.jobs())[0]!.failures).toEqual([{ shard: 1, failure: { kind: 'no-quorum', replicas: 8 } }])
   })
 
   it('deletes a job with its inputs and outputs, keeping the log and other jobs', async () => {
