@@ -19,7 +19,9 @@
  * - Replicas are grouped by agreement (scheduler-verify.ts): a quorum that
  *   leads dissent by a full quorum wins; otherwise more replicas, up to
  *   `policy.replicas + maxExtraReplicas`, then the shard fails. A shard given
- *   up `maxGiveUps` times (peers handing in errors) fails too.
+ *   up `maxGiveUps` times (peers handing in errors) fails too; giving up
+ *   counts with expired leases toward a peer that stalls. `retryFailed`
+ *   opens failed shards again as if never tried.
  * - Where a job has canaries, a verdict only becomes final once every peer
  *   credited for it has passed a canary (until then the shard is "held").
  * - A failed canary marks the peer faulty: its leases are cancelled and

@@ -10,8 +10,10 @@
  * while a job runs, so they learn that they are behind. (It publishes on the jobs
  * and log topics; the volunteer runtime of the same tab subscribes to them
  * and feeds the ledger, so each topic has exactly one validator.) Everything needed to resume
- * after a reload (manifest, inputs, canary answers, accepted outputs, log)
- * is written to IndexedDB before it is relied on.
+ * after a reload (manifest, inputs, canary answers, accepted outputs,
+ * failed shards, log) is written to IndexedDB before it is relied on. A job
+ * can be cancelled, its failed shards tried again, and once it is over it
+ * can be deleted (its verdicts stay in the log).
  */
 import { TypedEventEmitter } from 'main-event'
 import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
