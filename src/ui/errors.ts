@@ -109,7 +109,7 @@ function shownParams (tr: Translator, params: ErrorParams | undefined): ErrorPar
   if (params === undefined) return undefined
   const out: ErrorParams = {}
   for (const [key, value] of Object.entries(params)) {
-    if (BYTE_PARAMS.has(key) && typeof value === 'number') out[key] = size(tr, value)
+    if (BYTE_PARAMS.has(key) && typeof value === 'number') out[key] = sizeText(tr, value)
     else if (key === 'peer' && typeof value === 'string') out[key] = value.slice(-6)
     else if (key === 'type' && value === '') out[key] = tr.t('error.unknown-type')
     else out[key] = value
@@ -117,6 +117,7 @@ function shownParams (tr: Translator, params: ErrorParams | undefined): ErrorPar
   return out
 }
 
-function size (tr: Translator, bytes: number): string {
+/** A size as shown: bytes when small, else MiB with one decimal. */
+export function sizeText (tr: Translator, bytes: number): string {
   return bytes < 1024 * 1024 ? tr.t('unit.bytes', { n: bytes }) : tr.t('unit.mib', { n: (bytes / 1024 / 1024).toFixed(1) })
 }
