@@ -65,12 +65,7 @@ export class JobStore {
   }
 
   async setStatus (jobId: string, status: StoredJob['status']): Promise<void> {
-    await this.write('job status', async db => {
-      const tx = db.transaction('jobs', 'readwrite')
-      const job = await tx.store.get(jobId)
-      if (job !== undefined) await tx.store.put({ ...job, status }, jobId)
-      await tx.done
-    })
+    await this.updateJob(jobId, 'job status', job => ({ ...job, status }))
   }
 
   /**
@@ -88,23 +83,21 @@ export class JobStore {
 
   /** Forgets the failures of these shards (they are tried again). */
   async clearFailures (jobId: string, shards: readonly number[]): Promise<void> {
-    await this.write('clearing failures', async db => {
-      const tx = db.transaction('jobs', 'readwrite')
-      const job = await tx.store.get(jobId)
-      if (job !== undefined) await tx.store.put({ ...job, failures: (job.failures ?? []).filter(f => !shards.includes(f.shard)) }, jobId)
-      await tx.done
-    })
+    await this.updateJob(jobId, 'clearing failures', job => ({ ...job, failures: (job.failures ?? []).filter(f => !shards.includes(f.shard)) }))
   }
 
   /** Records that a shard of a job failed (kept with the job, shown after a reload). */
   async addFailure (jobId: string, failure: StoredFailure): Promise<void> {
-    await this.write(`the failure of shard ${failure.shard}`, async db => {
+    await this.updateJob(jobId, `the failure of shard ${failure.shard}`, job =>
+      ({ ...job, failures: [...(job.failures ?? []).filter(f => f.shard !== failure.shard), failure] }))
+  }
+
+  /** Rewrites a stored job's row in one transaction (nothing if there is no such job). */
+  private async updateJob (jobId: string, what: string, change: (job: StoredJob) => StoredJob): Promise<void> {
+    await this.write(what, async db => {
       const tx = db.transaction('jobs', 'readwrite')
       const job = await tx.store.get(jobId)
-      if (job !== undefined) {
-        const failures = (job.failures ?? []).filter(f => f.shard !== failure.shard)
-        await tx.store.put({ ...job, failures: [...failures, failure] }, jobId)
-      }
+      if (job !== undefined) await tx.store.put(change(job), jobId)
       await tx.done
     })
   }
