@@ -118,6 +118,14 @@ interface Requester<O> {
 /** How far `take` looks down a queue for a shard this peer has not had. */
 const SCAN_LIMIT = 64
 
+/** A shard as a job starts it: open, nobody tried, needing `replicas` results. */
+function untried<O> (index: number, replicas: number, revision: number): Shard<O> {
+  return {
+    index, status: 'open', base: replicas, need: replicas, counted: 0, single: false, audited: false, revision,
+    credited: [], results: [], leases: [], peers: [], giveUps: 0, lastError: ''
+  }
+}
+
 /** A canary's key in `PeerRecord.canariesSeen`: unique across jobs. */
 const canaryKey = (job: { key: number }, shard: number): number => job.key * 2 ** 32 + shard
 
@@ -165,10 +173,7 @@ export class Scheduler<O = unknown> {
     }
     for (let i = 0; i < spec.shards; i++) {
       if (canaries.has(i)) continue
-      const base = spec.policy.replicas
-      job.shards[i] = {
-        index: i, status: 'open', base, need: base, counted: 0, single: false, audited: false, revision: 0, credited: [], results: [], leases: [], peers: [], giveUps: 0, lastError: ''
-      }
+      job.shards[i] = untried<O>(i, spec.policy.replicas, 0)
       if (spec.settled?.has(i) === true) {
         // Accepted in an earlier session (a requester reload): never scheduled again.
         this.setStatus(job, job.shards[i]!, 'accepted')
@@ -222,14 +227,8 @@ export class Scheduler<O = unknown> {
     for (const shard of job.shards) {
       if (shard === undefined || shard.status !== 'failed') continue
       this.setStatus(job, shard, 'open')
-      shard.base = shard.need = job.spec.policy.replicas
-      shard.counted = 0
-      shard.single = false
-      shard.audited = false
-      shard.results = []
-      shard.peers = []
-      shard.giveUps = 0
-      shard.lastError = ''
+      // A failed shard holds no lease: nothing of it is lost here but its failed tries.
+      Object.assign(shard, untried<O>(shard.index, job.spec.policy.replicas, shard.revision))
       this.refresh(job, shard)
       reopened.push(shard.index)
     }
