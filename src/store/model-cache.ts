@@ -16,6 +16,7 @@
 import type { IDBPDatabase } from 'idb'
 import { isHex, sha256Hex } from '../core/bytes.ts'
 import { DB_NAME, openEssaimDB, type EssaimDB } from './db.ts'
+import { platformStorage } from './persistence.ts'
 
 /** The browser will not store these bytes: the origin's storage quota is exhausted. */
 export class StorageQuotaError extends Error {
@@ -38,7 +39,7 @@ export interface ModelCacheInit {
 }
 
 function defaultEstimate (): (() => Promise<StorageEstimate>) | undefined {
-  const storage = (globalThis as { navigator?: { storage?: { estimate?: () => Promise<StorageEstimate> } } }).navigator?.storage
+  const storage = platformStorage()
   return typeof storage?.estimate === 'function' ? storage.estimate.bind(storage) : undefined
 }
 

@@ -22,7 +22,8 @@ export interface StorageState {
   quota?: number
 }
 
-function platformStorage (): StorageManagerLike | undefined {
+/** `navigator.storage`, where there is one. */
+export function platformStorage (): StorageManagerLike | undefined {
   return (globalThis as { navigator?: { storage?: StorageManagerLike } }).navigator?.storage
 }
 
