@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { verifyBundleText } from '../../src/core/verify-bundle.ts'
-import { digitsFixture, postDigits, startContributing, verified, FIXTURE_DIGITS as IMAGES } from './support/digits.ts'
+import { digitsFixture, postDigits, startContributing, verified, FIXTURE_DIGITS as IMAGES, type DigitFile } from './support/digits.ts'
 import { fullMesh, openSwarm, openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 import { grayPng } from './support/png.ts'
 
@@ -85,6 +85,11 @@ async function shownDigits (page: Page): Promise<Map<string, number>> {
   const items = await page.getByTestId('digit-results').locator('li').evaluateAll(lis =>
     lis.map(li => [li.getAttribute('data-file') ?? '', Number(li.getAttribute('data-digit'))] as [string, number]))
   return new Map(items)
+}
+
+/** `n` upload files cycling through `files`, each under a name of its own. */
+function manyDigits (files: DigitFile[], n: number): DigitFile[] {
+  return Array.from({ length: n }, (_, i) => ({ ...files[i % files.length]!, name: `d${i}.png` }))
 }
 
 async function ledgerTotals (page: Page): Promise<{ verdicts: number, credit: number }> {
@@ -304,19 +309,18 @@ test('Submit suggests images per shard from the job\'s size, and keeps the count
     const page = (await openVolunteer(browser, [relay.addr])).page
     await page.goto(page.url().replace(/#.*$/, '#/submit'))
     const { files } = await digitsFixture()
-    const many = (n: number): typeof files => Array.from({ length: n }, (_, i) => ({ ...files[i % files.length]!, name: `d${i}.png` }))
     await page.getByTestId('submit-model').selectOption('digits')
     await page.locator('details:has([data-testid="submit-per-shard"]) > summary').click()
     const perShard = page.getByTestId('submit-per-shard')
-    await page.getByTestId('submit-files').setInputFiles(many(200))
+    await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 200))
     await expect(perShard).toHaveValue('8')
     await expect(page.getByTestId('submit-estimate')).toContainText('→ 25 shards')
-    await page.getByTestId('submit-files').setInputFiles(many(1000))
+    await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 1000))
     await expect(perShard).toHaveValue('21')
     await expect(page.getByTestId('submit-estimate')).toContainText('→ 48 shards')
     await perShard.fill('100')
     await expect(page.getByTestId('submit-estimate')).toContainText('→ 10 shards')
-    await page.getByTestId('submit-files').setInputFiles(many(200))
+    await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 200))
     await expect(perShard).toHaveValue('100')
     await expect(page.getByTestId('submit-estimate')).toContainText('→ 2 shards')
   } finally {
@@ -329,8 +333,7 @@ test('Submit: a post can be cancelled while it reads the files; nothing is poste
   try {
     const page = (await openVolunteer(browser, [relay.addr])).page
     await page.goto(page.url().replace(/#.*$/, '#/submit'))
-    const { files } = await digitsFixture()
-    const many = Array.from({ length: 6000 }, (_, i) => ({ ...files[i % files.length]!, name: `d${i}.png` }))
+    const many = manyDigits((await digitsFixture()).files, 6000)
     await page.getByTestId('submit-model').selectOption('digits')
     await page.getByTestId('submit-files').setInputFiles(many)
     await page.getByTestId('submit-post').click()
