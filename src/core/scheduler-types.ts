@@ -184,10 +184,16 @@ export type ShardFailure =
   | { kind: 'no-quorum', replicas: number }
   /** Given up `times` (`maxGiveUps`) times; `error` is what the last peer reported (its words, not checked). */
   | { kind: 'given-up', times: number, error: string }
+  /** Not decided by the job's deadline (`at`, ms): nothing of the job is handed out after it. */
+  | { kind: 'deadline', at: number }
 
 /** A failure in one line, for logs. */
 export function describeFailure (f: ShardFailure): string {
-  return f.kind === 'no-quorum' ? `no quorum after ${f.replicas} replicas` : `given up ${f.times} times, last: ${f.error}`
+  switch (f.kind) {
+    case 'no-quorum': return `no quorum after ${f.replicas} replicas`
+    case 'given-up': return `given up ${f.times} times, last: ${f.error}`
+    case 'deadline': return `not decided by the job's deadline (${new Date(f.at).toISOString()})`
+  }
 }
 
 /** Counts for a job's progress view. */

@@ -217,12 +217,13 @@ export class Scheduler<O = unknown> {
    * Opens a job's failed shards again, as if never tried (their give-ups,
    * answers and the peers that had them forgotten; a re-verified shard keeps
    * its revision): for a failure that may have passed (volunteers short of
-   * memory, a model since fixed on their side).
+   * memory, a model since fixed on their side). Not once the job's deadline
+   * has passed: nothing would be handed out.
    * @returns the shards reopened.
    */
-  retryFailed (jobId: string): number[] {
+  retryFailed (jobId: string, now: number): number[] {
     const job = this.jobs.get(jobId)
-    if (job === undefined) return []
+    if (job === undefined || now >= job.spec.policy.deadline) return []
     const reopened: number[] = []
     for (const shard of job.shards) {
       if (shard === undefined || shard.status !== 'failed') continue
@@ -322,14 +323,21 @@ export class Scheduler<O = unknown> {
     return events
   }
 
-  /** Reopens every lease whose deadline is ≤ `now`, and lets peers that gave up a shard before then have it again. */
+  /**
+   * Reopens every lease whose deadline is ≤ `now`, and lets peers that gave
+   * up a shard before then have it again. A job whose own deadline is ≤
+   * `now` ends: every shard not accepted yet fails (`deadline`), held ones
+   * too (their peers were never vetted), and the job is done.
+   */
   expire (now: number): SchedulerEvent[] {
     const events: SchedulerEvent[] = []
     for (const lease of [...this.leases.values()]) {
       if (lease.deadline > now) continue
-      lease.peer.expired++
+      // A lease never outlives its job's deadline: the lease lapsing is not the peer's doing then.
+      if (lease.deadline < lease.job.spec.policy.deadline) lease.peer.expired++
       this.dropLease(lease, events, 'lease:expired')
     }
+    for (const job of this.jobs.values()) if (!job.done && now >= job.spec.policy.deadline) this.endAtDeadline(job, events)
     if (this.gaveUp.length > 0) {
       this.gaveUp = this.gaveUp.filter(lease => {
         if (lease.deadline > now) return true
@@ -392,7 +400,7 @@ export class Scheduler<O = unknown> {
       for (let j = 0; j < J; j++) {
         const ji = (r.cursor + j) % J
         const job = r.jobs[ji]!
-        if (job.removed || now > job.spec.policy.deadline || (onlyJob !== undefined && job.spec.jobId !== onlyJob)) continue
+        if (job.removed || now >= job.spec.policy.deadline || (onlyJob !== undefined && job.spec.jobId !== onlyJob)) continue
         const a = this.assignFromJob(job, peer, now)
         if (a === undefined) continue
         r.cursor = (ji + 1) % J
@@ -626,6 +634,19 @@ export class Scheduler<O = unknown> {
     const done = job.accepted + job.failed === job.realShards
     if (done && !job.done) events.push({ type: 'job:done', jobId: job.spec.jobId })
     job.done = done
+  }
+
+  /** Fails every shard of `job` still undecided (its leases are back: they end at the job's deadline). */
+  private endAtDeadline (job: Job<O>, events: SchedulerEvent[]): void {
+    const failure: ShardFailure = { kind: 'deadline', at: job.spec.policy.deadline }
+    for (const shard of job.shards) {
+      if (shard === undefined || shard.status === 'accepted' || shard.status === 'failed' || shard.leases.length > 0) continue
+      this.setStatus(job, shard, 'failed')
+      this.refresh(job, shard)
+      events.push({ type: 'shard:failed', jobId: job.spec.jobId, shard: shard.index, failure })
+    }
+    job.done = job.accepted + job.failed === job.realShards
+    if (job.done) events.push({ type: 'job:done', jobId: job.spec.jobId })
   }
 
   private setStatus (job: Job<O>, shard: Shard<O>, status: Status): void {

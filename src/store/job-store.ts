@@ -83,13 +83,16 @@ export class JobStore {
 
   /** Forgets the failures of these shards (they are tried again). */
   async clearFailures (jobId: string, shards: readonly number[]): Promise<void> {
-    await this.updateJob(jobId, 'clearing failures', job => ({ ...job, failures: (job.failures ?? []).filter(f => !shards.includes(f.shard)) }))
+    const cleared = new Set(shards)
+    await this.updateJob(jobId, 'clearing failures', job => ({ ...job, failures: (job.failures ?? []).filter(f => !cleared.has(f.shard)) }))
   }
 
-  /** Records that a shard of a job failed (kept with the job, shown after a reload). */
-  async addFailure (jobId: string, failure: StoredFailure): Promise<void> {
-    await this.updateJob(jobId, `the failure of shard ${failure.shard}`, job =>
-      ({ ...job, failures: [...(job.failures ?? []).filter(f => f.shard !== failure.shard), failure] }))
+  /** Records that shards of a job failed, in one write (kept with the job, shown after a reload); a shard's new failure replaces its old one. */
+  async addFailures (jobId: string, failures: readonly StoredFailure[]): Promise<void> {
+    const shards = new Set(failures.map(f => f.shard))
+    const what = failures.length === 1 ? `the failure of shard ${failures[0]!.shard}` : `the failures of ${failures.length} shards`
+    await this.updateJob(jobId, what, job =>
+      ({ ...job, failures: [...(job.failures ?? []).filter(f => !shards.has(f.shard)), ...failures] }))
   }
 
   /** Rewrites a stored job's row in one transaction (nothing if there is no such job). */

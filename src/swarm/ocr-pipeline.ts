@@ -27,6 +27,7 @@ import { toHex, sha256 } from '../core/bytes.ts'
 import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import type { ReceiptBundle } from '../core/receipt-bundle.ts'
 import type { CompareRule, JobPolicy } from '../core/schemas.ts'
+import type { ShardFailure } from '../core/scheduler-types.ts'
 import type { Catalog, CatalogModel } from '../compute/catalog.ts'
 import type { ComputeClient } from '../compute/client.ts'
 import type { LoadedModel, ModelEntry } from '../compute/model-source.ts'
@@ -81,9 +82,16 @@ export interface OcrJobView {
   /** Stage 2 over every recognition job posted so far (`jobs`). */
   read: OcrStageView & { jobs: string[] }
   images: OcrImageResult[]
+  /** Shards of either stage that failed, detection's first. */
+  failures: OcrFailure[]
+  /** The OCR job's deadline (ms): both stages end there. */
+  deadline: number
   /** Why stage 2 could not be posted or decoded, while it is retried. */
   error?: OcrProblem
 }
+
+/** A failed shard of an OCR job: `stage` 0 is finding the lines, k ≥ 1 the k-th reading job; `file` is the image it came from. */
+export interface OcrFailure { stage: number, shard: number, file: string, failure: ShardFailure }
 
 export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
   /** Detected images with no line, with the detection output found empty, by detection job (recomputed after a reload). */
@@ -94,7 +102,11 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
   private readonly dirty = new Set<string>()
   private readonly controller = new AbortController()
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>()
-  /** OCR jobs cancelled in this session: stage 2 is never posted for them, not even one under way. */
+  /**
+   * OCR jobs cancelled in this session: stage 2 is never posted for them, not
+   * even one under way. (After a reload the stages' own status says it:
+   * the detection job is cancelled even when it was done.)
+   */
   private readonly cancelled = new Set<string>()
   private draining: Promise<void> | undefined
   private chars: string[] | undefined
@@ -138,6 +150,14 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     }, output => this.read(output))
     const sum = (f: (v: JobView) => number): number => recViews.reduce((n, v) => n + f(v), 0)
     const error = this.errors.get(jobId) ?? this.dictionaryError
+    const { images: files } = det.meta
+    const file = (image: number | undefined): string => image === undefined ? '' : files[image]?.file ?? ''
+    const failures: OcrFailure[] = [
+      ...detShards.flatMap(s => s.failure === undefined ? [] : [{ stage: 0, shard: s.shard, file: file(s.shard), failure: s.failure }]),
+      ...recViews.flatMap((v, k) => req.shards(v.jobId).flatMap(s => s.failure === undefined
+        ? []
+        : [{ stage: k + 1, shard: s.shard, file: file((v.meta as OcrRecMeta).crops[s.shard]?.image), failure: s.failure }]))
+    ]
     return {
       jobId,
       title: det.title,
@@ -146,13 +166,28 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
       detect: { verified: det.verified, total: det.shards, inFlight: det.inFlight, failed: det.failed },
       read: { verified: sum(v => v.verified), total: sum(v => v.shards), inFlight: sum(v => v.inFlight), failed: sum(v => v.failed), jobs: recViews.map(v => v.jobId) },
       images,
+      failures,
+      deadline: det.policy.deadline,
       ...(error !== undefined ? { error } : {})
     }
   }
 
   /**
-   * Cancels an OCR job: its detection job and every reading job still
-   * running (Requester.cancel), and stage 2 that is not posted yet.
+   * Tries the failed shards of both stages again (Requester.retryFailed).
+   * Images whose lines are found this time get a reading job of their own
+   * once detection is done again, as any detected image does.
+   * @returns how many shards were reopened.
+   */
+  retryFailed (jobId: string): number {
+    const det = this.init.requester.view(jobId)
+    if (det === undefined || !isOcrJobMeta(det.meta)) return 0
+    return [jobId, ...this.recJobs(jobId).map(v => v.jobId)].reduce((n, id) => n + this.init.requester.retryFailed(id), 0)
+  }
+
+  /**
+   * Cancels an OCR job: both stages' jobs, done or not (Requester.cancel:
+   * nothing runs them again, and after a reload the detection job's status
+   * still says no reading is to be posted), and stage 2 not posted yet.
    * @returns false if `jobId` is not one of ours.
    */
   cancel (jobId: string): boolean {

@@ -366,15 +366,17 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   }
 
   /**
-   * Stops a running job: no more of its work is handed out or taken in, and
+   * Stops a job: no more of its work is handed out or taken in, and
    * volunteers holding its shards are told to drop them (with their next
    * pull, whose reply also says the job is over). What was verified stays:
-   * results, exports and receipts. Kept across a reload.
-   * @returns false if there is no such running job.
+   * results, exports and receipts. Kept across a reload. A job already done
+   * may be cancelled too, so that nothing runs it again (a re-verification,
+   * or an OCR job's reading, which follows its finished detection).
+   * @returns false if there is no such job, or it was cancelled already.
    */
   cancel (jobId: string): boolean {
     const job = this.jobs.get(jobId)
-    if (job === undefined || job.stored.status !== 'running') return false
+    if (job === undefined || job.stored.status === 'cancelled') return false
     this.handle(this.scheduler.removeJob(jobId))
     job.candidates.clear()
     job.stored = { ...job.stored, status: 'cancelled' }
@@ -387,12 +389,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /**
    * Tries a job's failed shards again (Scheduler.retryFailed): the job runs
    * again until they are decided, or fail anew.
-   * @returns how many shards were reopened (0 for a cancelled or unknown job).
+   * @returns how many shards were reopened (0 for a cancelled or unknown job, or one past its deadline).
    */
   retryFailed (jobId: string): number {
     const job = this.jobs.get(jobId)
     if (job === undefined || job.stored.status === 'cancelled') return 0
-    const reopened = this.scheduler.retryFailed(jobId)
+    const reopened = this.scheduler.retryFailed(jobId, this.now())
     if (reopened.length === 0) return 0
     for (const shard of reopened) {
       job.failed.delete(shard)
@@ -664,6 +666,15 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   }
 
   private handle (events: SchedulerEvent[]): void {
+    // Failures are stored one write per job, and each job's page told once: a job
+    // reaching its deadline fails all its undecided shards in one call.
+    const failures = new Map<string, StoredFailure[]>()
+    const storeFailures = (jobId: string): void => {
+      const list = failures.get(jobId)
+      failures.delete(jobId)
+      if (list !== undefined) this.persist(async () => { await this.init.store.addFailures(jobId, list) }, jobId)
+    }
+    const updated = new Set<string>()
     for (const e of events) {
       this.log.trace('scheduler: %o', e)
       const job = 'jobId' in e ? this.jobs.get(e.jobId) : undefined
@@ -682,8 +693,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
         case 'shard:failed':
           if (job !== undefined) {
             job.failed.set(e.shard, e.failure)
-            const failure: StoredFailure = { shard: e.shard, failure: e.failure }
-            this.persist(async () => { await this.init.store.addFailure(e.jobId, failure) }, e.jobId)
+            const list = failures.get(e.jobId) ?? []
+            list.push({ shard: e.shard, failure: e.failure })
+            failures.set(e.jobId, list)
           }
           this.log('shard %d of %s failed: %s', e.shard, e.jobId, describeFailure(e.failure))
           break
@@ -700,13 +712,17 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
           break
         case 'job:done':
           this.log('job %s done: %o', e.jobId, this.scheduler.progress(e.jobId))
+          // Its failures are stored before its status says it is over.
+          storeFailures(e.jobId)
           if (job !== undefined) this.finish(job)
           break
         default:
           break
       }
-      if (job !== undefined) this.update(job.stored.jobId)
+      if (job !== undefined) updated.add(job.stored.jobId)
     }
+    for (const jobId of [...failures.keys()]) storeFailures(jobId)
+    for (const jobId of updated) this.update(jobId)
   }
 
   /** Signs the verdict, appends it to the log, persists it with the output. */
@@ -829,9 +845,12 @@ function storedFailures (value: unknown, shards: number): StoredFailure[] {
     if (typeof f !== 'object' || f === null || !Number.isInteger(f.shard) || f.shard < 0 || f.shard >= shards) return false
     const failure = (f as { failure?: unknown }).failure as Partial<Record<string, unknown>> | null | undefined
     if (typeof failure !== 'object' || failure === null) return false
-    return failure.kind === 'no-quorum'
-      ? Number.isInteger(failure.replicas)
-      : failure.kind === 'given-up' && Number.isInteger(failure.times) && typeof failure.error === 'string'
+    switch (failure.kind) {
+      case 'no-quorum': return Number.isInteger(failure.replicas)
+      case 'given-up': return Number.isInteger(failure.times) && typeof failure.error === 'string'
+      case 'deadline': return typeof failure.at === 'number'
+      default: return false
+    }
   })
 }
 

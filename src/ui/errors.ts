@@ -89,9 +89,11 @@ export function problemText (tr: Translator, p: VolunteerProblem): string {
  */
 export function failureText (tr: Translator, shard: number, failure: ShardFailure, files: readonly string[]): string {
   const named = files.length === 0 ? '' : tr.t(files.length === 1 ? 'job.failure-file' : 'job.failure-files', { file: files[0]!, more: files.length - 1 })
-  return failure.kind === 'no-quorum'
-    ? tr.t('job.failure-no-quorum', { shard, files: named, replicas: failure.replicas })
-    : tr.t('job.failure-given-up', { shard, files: named, times: failure.times, error: failure.error })
+  switch (failure.kind) {
+    case 'no-quorum': return tr.t('job.failure-no-quorum', { shard, files: named, replicas: failure.replicas })
+    case 'given-up': return tr.t('job.failure-given-up', { shard, files: named, times: failure.times, error: failure.error })
+    case 'deadline': return tr.t('job.failure-deadline', { shard, files: named })
+  }
 }
 
 /** Why stage 2 of an OCR job waits (retried). */

@@ -259,6 +259,11 @@ class I18n {
     return key in en ? this.t(key as MessageKey, { n, ...params }) : key
   }
 
+  /** A moment (ms since the epoch) as a short date and time in the current language. */
+  dateTime (ms: number): string {
+    return new Date(ms).toLocaleString(this.lang, { dateStyle: 'short', timeStyle: 'short' })
+  }
+
   /** For keys built at run time (e.g. a route path): the fallback when there is none. */
   tOr (key: string, fallback: string, params?: Params): string {
     return key in en ? this.t(key as MessageKey, params) : fallback

@@ -38,6 +38,9 @@ import {
   GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, LOG_MAX_AGE_MS, TOPIC_ATTEST, TOPIC_JOBS
 } from '../../src/net/constants.ts'
 
+/** What a volunteer that gives up (Lie 'give-up') says. */
+export const GIVE_UP_ERROR = 'not enough memory to run this model (adversary)'
+
 /** How a lying volunteer answers a shard. */
 export type Lie =
   /** Random logits: every liar disagrees with everyone. */
@@ -52,6 +55,8 @@ export type Lie =
   | 'replay'
   /** Another peer's attestation, unchanged. */
   | 'steal'
+  /** No answer: the shard handed back with an error, as by a volunteer that cannot run it. */
+  | 'give-up'
 
 export interface AdversaryInit {
   relay: string
@@ -172,6 +177,7 @@ export class Adversary {
 
   /** One lying result for an assignment. */
   private lie (how: Lie, job: Envelope<'job'>, a: Assignment): ShardResult {
+    if (how === 'give-up') return { lease: a.lease, output: null, attestation: null, error: GIVE_UP_ERROR }
     const inputHash = sha256(a.input)
     const attest = (outputHash: Uint8Array): Uint8Array => {
       const att = seal('attestation', {

@@ -11,16 +11,22 @@
  * lost or read twice. The exports hold the lines, and the receipt bundle of
  * both stages passes essaim-verify. An OCR job cancelled while it finds
  * text stays cancelled across a reload and never posts its reading stage,
- * and can then be deleted.
+ * and can then be deleted; so does one cancelled after its text was found,
+ * while its reading stage could not be posted. A detection shard that every
+ * volunteer gives up (Node peers, test/adversary/peer.ts) is listed as
+ * failed, with what they said, and tried again once a tab can compute it,
+ * both stages then complete.
  */
+import '../../scripts/node22-polyfills.ts'
 import { test, expect, type Page } from '@playwright/test'
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { startContributing } from './support/digits.ts'
+import { setPolicy, startContributing, type DigitsPolicy } from './support/digits.ts'
 import { grayPng } from './support/png.ts'
-import { fullMesh, openSwarm, startRelayProcess, type Volunteer } from './support/swarm.ts'
+import { fullMesh, openSwarm, openVolunteer, startRelayProcess, type Volunteer } from './support/swarm.ts'
+import { Adversary, GIVE_UP_ERROR } from '../adversary/peer.ts'
 
 const run = promisify(execFile)
 
@@ -64,6 +70,21 @@ async function shownLines (page: Page): Promise<Map<string, { status: string, li
   return new Map(images.map(i => [i.file, { status: i.status, lines: i.lines }]))
 }
 
+const textPng = (): { name: string, mimeType: string, buffer: Buffer } =>
+  ({ name: 'text.png', mimeType: 'image/png', buffer: readFileSync(join('test', 'fixtures', 'ocr', 'text.png')) })
+
+/** Posts an OCR job of `files` on the Submit page and waits for its job page. */
+async function postOcr (page: Page, files: Array<{ name: string, mimeType: string, buffer: Buffer }>, policy: DigitsPolicy = {}): Promise<string> {
+  await page.goto(page.url().replace(/#.*$/, '#/submit'))
+  await page.getByTestId('submit-model').selectOption('ocr-det')
+  await page.getByTestId('submit-files').setInputFiles(files)
+  await setPolicy(page, policy)
+  await page.getByTestId('submit-post').click()
+  const job = page.getByTestId('job')
+  await expect(job).toHaveAttribute('data-kind', 'ocr', { timeout: 120_000 })
+  return await job.getAttribute('data-job-id') ?? ''
+}
+
 async function stage (page: Page, name: 'find' | 'read'): Promise<[number, number]> {
   const el = page.locator(`[data-testid=ocr-stage][data-stage=${name}]`)
   return [Number(await el.getAttribute('data-verified')), Number(await el.getAttribute('data-total'))]
@@ -92,7 +113,7 @@ test('an OCR job: 2 volunteers find and read the lines of 3 images, both stages 
     await fullMesh(pages)
 
     const files = [
-      { name: 'text.png', mimeType: 'image/png', buffer: readFileSync(join('test', 'fixtures', 'ocr', 'text.png')) },
+      textPng(),
       drawn,
       { name: 'blank.png', mimeType: 'image/png', buffer: grayPng(320, 96, new Uint8Array(320 * 96).fill(255)) }
     ]
@@ -167,12 +188,8 @@ test('an OCR job cancelled before its text is found stays cancelled, across a re
     // Nobody volunteers: the job is still finding text when it is cancelled.
     const { requester } = await openSwarm(browser, [relay.addr], 0, pages)
     const page = requester.page
-    await page.goto(page.url().replace(/#.*$/, '#/submit'))
-    await page.getByTestId('submit-model').selectOption('ocr-det')
-    await page.getByTestId('submit-files').setInputFiles([{ name: 'text.png', mimeType: 'image/png', buffer: readFileSync(join('test', 'fixtures', 'ocr', 'text.png')) }])
-    await page.getByTestId('submit-post').click()
+    await postOcr(page, [textPng()])
     const job = page.getByTestId('job')
-    await expect(job).toHaveAttribute('data-kind', 'ocr', { timeout: 120_000 })
     await expect(job).toHaveAttribute('data-status', 'running')
     await page.getByTestId('job-cancel').click()
     await page.getByTestId('job-cancel-confirm').click()
@@ -190,6 +207,93 @@ test('an OCR job cancelled before its text is found stays cancelled, across a re
     await page.reload()
     await expect(page.getByText('No such job in this browser.')).toBeVisible()
   } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+test('an OCR job cancelled once its text is found, while its reading cannot be posted, stays cancelled across a reload and never reads', async ({ browser }) => {
+  test.setTimeout(240_000)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    // The requester cannot fetch the recognition model (no service worker to serve it either),
+    // so its reading stage, which needs that model for its canaries, fails to post and waits.
+    const requester = await openVolunteer(browser, [relay.addr], '#/volunteer', { serviceWorkers: 'block' })
+    pages.push(requester)
+    let blocked = 0
+    await requester.context.route('**/models/ocr-rec.onnx', async route => { blocked++; await route.abort() })
+    const volunteer = await openVolunteer(browser, [relay.addr])
+    pages.push(volunteer)
+    await startContributing(volunteer)
+    await fullMesh(pages)
+    const page = requester.page
+    await postOcr(page, [textPng()], { replicas: 1, quorum: 1 })
+    await expect.poll(async () => await stage(page, 'find'), { timeout: 180_000, intervals: [250] }).toEqual([1, 1])
+    await expect(page.getByTestId('ocr-job-error')).toBeVisible({ timeout: 60_000 })
+    expect(blocked).toBeGreaterThan(0)
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'running')
+    await page.getByTestId('job-cancel').click()
+    await page.getByTestId('job-cancel-confirm').click()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'cancelled')
+    // The model is reachable again: a reload that forgot the cancel would now post the reading stage.
+    await requester.context.unrouteAll()
+    await page.reload()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'cancelled', { timeout: 60_000 })
+    expect(await stage(page, 'find')).toEqual([1, 1])
+    // Longer than the reading stage's retry (10 s) and its post.
+    await page.waitForTimeout(15_000)
+    expect(await stage(page, 'read')).toEqual([0, 0])
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'cancelled')
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+test('an OCR job whose text nobody could find lists that failure and, tried again once a volunteer can, finds and reads it', async ({ browser }) => {
+  test.setTimeout(300_000)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  const quitters: Adversary[] = []
+  const stop = new AbortController()
+  try {
+    const { requester } = await openSwarm(browser, [relay.addr], 0, pages)
+    const page = requester.page
+    // Three volunteers (Node peers) that each hand the shard back: it fails after three give-ups.
+    for (let i = 0; i < 3; i++) quitters.push(await Adversary.start({ relay: relay.addr }))
+    await Promise.all(quitters.map(async q => { await q.connect(requester.peerId) }))
+    await postOcr(page, [textPng()], { replicas: 1, quorum: 1 })
+    const runs = quitters.map(async q => await q.volunteer(await q.waitForJob(), 'give-up', { signal: stop.signal }))
+    const failures = page.getByTestId('job-failures').locator('li')
+    await expect(failures).toHaveCount(1, { timeout: 120_000 })
+    await expect(failures).toContainText('text.png')
+    await expect(failures).toContainText(GIVE_UP_ERROR)
+    await expect(failures).toContainText('3 tries')
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'done')
+    await expect(page.getByTestId('ocr-image')).toHaveAttribute('data-status', 'failed')
+    // Kept across a reload.
+    await page.reload()
+    await expect(page.getByTestId('job-failures').locator('li')).toContainText(GIVE_UP_ERROR, { timeout: 60_000 })
+    stop.abort()
+    await Promise.all(runs)
+    await Promise.all(quitters.map(async q => { await q.stop() }))
+
+    const volunteer = await openVolunteer(browser, [relay.addr])
+    pages.push(volunteer)
+    await startContributing(volunteer)
+    await page.getByTestId('job-retry-failed').click()
+    await expect(page.getByTestId('job-failures')).toHaveCount(0)
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'done', { timeout: 240_000 })
+    const lines = reference.lines.length
+    expect(await stage(page, 'find')).toEqual([1, 1])
+    expect(await stage(page, 'read')).toEqual([lines, lines])
+    const shown = await shownLines(page)
+    expect(shown.get('text.png')!.status).toBe('done')
+    expect(shown.get('text.png')!.lines.map(l => l.text)).toEqual(reference.lines.map(l => l.text))
+  } finally {
+    stop.abort()
+    await Promise.all(quitters.map(async q => { await q.stop().catch(() => {}) }))
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
   }

@@ -62,6 +62,17 @@ export async function postDigits (page: Page, files: DigitFile[], policy: Digits
   await page.goto(page.url().replace(/#.*$/, '#/submit'))
   await page.getByTestId('submit-model').selectOption('digits')
   await page.getByTestId('submit-files').setInputFiles(files)
+  await setPolicy(page, policy)
+  const shards = Math.ceil(files.length / (policy.perShard ?? suggestedPerShard(files.length)))
+  await expect(page.getByTestId('submit-estimate')).toContainText(`${files.length} files → ${shards} shard`)
+  if (policy.replicas !== undefined) await expect(page.getByTestId('submit-estimate')).toContainText(`${policy.replicas} replicas each`)
+  await page.getByTestId('submit-post').click()
+  await expect(page.getByTestId('job')).toBeVisible({ timeout: 120_000 })
+  return await page.getByTestId('job').getAttribute('data-job-id') ?? ''
+}
+
+/** Fills in the Submit page's "Verification policy" fields that `policy` sets. */
+export async function setPolicy (page: Page, policy: DigitsPolicy): Promise<void> {
   if (Object.values(policy).some(v => v !== undefined)) {
     // The policy fields sit in a closed <details>: open it first (a click on an open one would close it).
     const section = page.getByTestId('submit-policy')
@@ -73,12 +84,6 @@ export async function postDigits (page: Page, files: DigitFile[], policy: Digits
   if (policy.quorum !== undefined) await page.getByTestId('submit-quorum').fill(String(policy.quorum))
   if (policy.canaryPct !== undefined) await page.getByTestId('submit-canaries').fill(String(policy.canaryPct))
   if (policy.perShard !== undefined) await page.getByTestId('submit-per-shard').fill(String(policy.perShard))
-  const shards = Math.ceil(files.length / (policy.perShard ?? suggestedPerShard(files.length)))
-  await expect(page.getByTestId('submit-estimate')).toContainText(`${files.length} files → ${shards} shard`)
-  if (policy.replicas !== undefined) await expect(page.getByTestId('submit-estimate')).toContainText(`${policy.replicas} replicas each`)
-  await page.getByTestId('submit-post').click()
-  await expect(page.getByTestId('job')).toBeVisible({ timeout: 120_000 })
-  return await page.getByTestId('job').getAttribute('data-job-id') ?? ''
 }
 
 /** [verified, total] as the job page shows them. */

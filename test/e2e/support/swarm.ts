@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import { expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test'
 
 export interface RelayProcess {
   addr: string
@@ -52,8 +52,8 @@ export function volunteerUrl (relays: string[], hash = '#/volunteer'): string {
  * `ESSAIM_E2E_DEBUG=essaim:*,libp2p:connection-monitor` sets the page's debug
  * namespaces and prints its console lines, and main-thread tasks of 500 ms or more.
  */
-export async function openVolunteer (browser: Browser, relays: string[], hash = '#/volunteer'): Promise<Volunteer> {
-  const context = await browser.newContext()
+export async function openVolunteer (browser: Browser, relays: string[], hash = '#/volunteer', contextOptions: BrowserContextOptions = {}): Promise<Volunteer> {
+  const context = await browser.newContext(contextOptions)
   const debug = process.env.ESSAIM_E2E_DEBUG ?? ''
   if (debug !== '') {
     await context.addInitScript(d => {

@@ -253,8 +253,8 @@ describe('give-ups', () => {
       }
     }
     expect(s.progress('j')).toMatchObject({ accepted: 1, failed: 2, done: true })
-    expect(s.retryFailed('j').sort()).toEqual([0, 1])
-    expect(s.retryFailed('nope')).toEqual([])
+    expect(s.retryFailed('j', T).sort()).toEqual([0, 1])
+    expect(s.retryFailed('nope', T)).toEqual([])
     expect(s.progress('j')).toMatchObject({ accepted: 1, failed: 0, open: 2, done: false })
     const events: SchedulerEvent[] = []
     for (const p of ['A', 'B']) {
@@ -265,6 +265,56 @@ describe('give-ups', () => {
     expect(of(events, 'shard:accepted').map(e => e.shard).sort()).toEqual([0, 1])
     expect(of(events, 'job:done')).toHaveLength(1)
     expect(s.progress('j')).toMatchObject({ accepted: 3, failed: 0, done: true })
+  })
+
+  it('at its deadline a job ends: undecided shards fail (held ones too), accepted ones stay, and nothing is reopened after', () => {
+    const s = new Scheduler({ leaseMs: 1000, probationCanaryRate: 0 })
+    const deadline = T + 5000
+    s.addJob(job('j', 5, { replicas: 2, quorum: 2, canaryRate: 0.5, deadline }, [4]))
+    const one = (p: string, now = T): Assignment => {
+      const [a] = s.pull(p, 1, now)
+      expect(a, `${p} is given work`).toBeDefined()
+      return a!
+    }
+    const answer = (p: string, a: Assignment): void => { s.complete(a.leaseId, p, { outputHash: good(a.shard) }) }
+    // A and B pass the canary, then agree on shard 0: accepted.
+    for (const p of ['A', 'B']) answer(p, one(p))
+    for (const p of ['A', 'B']) { const a = one(p); expect(a.shard).toBe(0); answer(p, a) }
+    // C and D, their canaries still out (never vetted), agree on shard 1: held.
+    for (const p of ['C', 'D']) { expect(one(p).canary).toBe(true); const a = one(p); expect(a.shard).toBe(1); answer(p, a) }
+    // A answers shard 2, which needs a second replica; shard 3 is untouched.
+    const a2 = one('A')
+    expect(a2.shard).toBe(2)
+    answer('A', a2)
+    expect(s.progress('j')).toMatchObject({ accepted: 1, held: 1, failed: 0 })
+    // Leases handed out near the deadline end with it.
+    const late = s.pull('E', 4, T + 4500)
+    expect(late.length).toBeGreaterThan(0)
+    expect(late.every(a => a.deadline === deadline)).toBe(true)
+    expect(of(s.expire(deadline - 1), 'shard:failed')).toEqual([])
+    const events = s.expire(deadline)
+    const failed = of(events, 'shard:failed')
+    expect(failed.map(e => e.shard).sort()).toEqual([1, 2, 3])
+    expect(failed.every(e => e.failure.kind === 'deadline' && e.failure.at === deadline)).toBe(true)
+    expect(of(events, 'job:done')).toHaveLength(1)
+    expect(s.progress('j')).toMatchObject({ accepted: 1, failed: 3, held: 0, open: 0, inFlight: 0, done: true })
+    // Ended for good: no work, no second job:done, and trying the failures again is refused.
+    expect(s.expire(deadline + 1000)).toEqual([])
+    expect(s.pull('F', 4, deadline)).toEqual([])
+    expect(s.retryFailed('j', deadline)).toEqual([])
+    expect(s.progress('j')).toMatchObject({ failed: 3, done: true })
+  })
+
+  it('leases cut short by their job\'s deadline do not count against their peer', () => {
+    const s = new Scheduler({ leaseMs: 60_000, maxLeasesPerPeer: 2 })
+    for (const [k, id] of ['a', 'b', 'c'].entries()) {
+      s.addJob(job(id, 2, { replicas: 1, quorum: 1, canaryRate: 0, deadline: T + 1000 * (k + 1) }))
+      expect(s.pull('E', 2, T + 1000 * k)).toHaveLength(2)
+      s.expire(T + 1000 * (k + 1))
+    }
+    // Six leases lapsed unanswered, more than maxLeasesPerPeer + 2 × results: counted, E would be stalling.
+    s.addJob(job('d', 2, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    expect(s.pull('E', 2, T + 3000)).toHaveLength(2)
   })
 
   it('a job restored with shards that failed in an earlier session never hands them out', () => {

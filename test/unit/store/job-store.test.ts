@@ -34,11 +34,11 @@ describe('JobStore', () => {
   it('keeps the failures of a job with it, one per shard, through a status change, until they are cleared', async () => {
     const store = fresh()
     await store.putJob(job('j'), [new Uint8Array([10])])
-    await store.addFailure('j', { shard: 3, failure: { kind: 'given-up', times: 3, error: 'first' } })
-    await store.addFailure('j', { shard: 1, failure: { kind: 'no-quorum', replicas: 8 } })
-    await store.addFailure('j', { shard: 3, failure: { kind: 'given-up', times: 4, error: 'again' } })
+    await store.addFailures('j', [{ shard: 3, failure: { kind: 'given-up', times: 3, error: 'first' } }])
+    await store.addFailures('j', [{ shard: 1, failure: { kind: 'no-quorum', replicas: 8 } }])
+    await store.addFailures('j', [{ shard: 3, failure: { kind: 'given-up', times: 4, error: 'again' } }])
     await store.setStatus('j', 'done')
-    await store.addFailure('missing', { shard: 0, failure: { kind: 'no-quorum', replicas: 2 } })
+    await store.addFailures('missing', [{ shard: 0, failure: { kind: 'no-quorum', replicas: 2 } }])
     const [stored, ...others] = await store.jobs()
     expect(others).toEqual([])
     expect(stored).toMatchObject({ status: 'done', failures: [
@@ -47,6 +47,10 @@ describe('JobStore', () => {
     ] })
     await store.clearFailures('j', [3, 9])
     expect((await store.jobs())[0]!.failures).toEqual([{ shard: 1, failure: { kind: 'no-quorum', replicas: 8 } }])
+    // Many in one write (a job reaching its deadline), one replacing an earlier failure.
+    const late = [0, 1, 2].map(shard => ({ shard, failure: { kind: 'deadline' as const, at: 5 } }))
+    await store.addFailures('j', late)
+    expect((await store.jobs())[0]!.failures).toEqual(late)
   })
 
   it('deletes a job with its inputs and outputs, keeping the log and other jobs', async () => {
