@@ -5,7 +5,7 @@
  * once, in order, when an older database is opened. Add a store by adding a
  * migration and bumping DB_VERSION; never edit a released step.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb'
 import type { Reverifying, ShardFailure } from '../core/scheduler-types.ts'
 
 export const DB_NAME = 'essaim'
@@ -13,8 +13,8 @@ export const DB_NAME = 'essaim'
 export interface EssaimDB extends DBSchema {
   /** This profile's signing key (key 'self'). Never leaves the device. */
   identity: { key: string, value: { seed: Uint8Array, createdAt: number } }
-  /** Verified model bytes by sha256 hex. */
-  models: { key: string, value: { bytes: Uint8Array, size: number, storedAt: number } }
+  /** Verified model bytes by sha256 hex; `by-size` lists them with their sizes without reading the bytes. */
+  models: { key: string, value: { bytes: Uint8Array, size: number, storedAt: number }, indexes: { 'by-size': number } }
   /** Small settings and state by name. */
   kv: { key: string, value: unknown }
   /** Requester: jobs this profile posted, by job id hex. */
@@ -75,7 +75,7 @@ export interface StoredReceipt {
   receivedAt: number
 }
 
-type Migration = (db: IDBPDatabase<EssaimDB>) => void
+type Migration = (db: IDBPDatabase<EssaimDB>, tx: IDBPTransaction<EssaimDB, Array<StoreNames<EssaimDB>>, 'versionchange'>) => void
 
 /** Step N upgrades a version N-1 database to version N. */
 const migrations: Migration[] = [
@@ -90,6 +90,9 @@ const migrations: Migration[] = [
     db.createObjectStore('outputs')
     db.createObjectStore('log')
     db.createObjectStore('receipts')
+  },
+  (_db, tx) => {
+    tx.objectStore('models').createIndex('by-size', 'size')
   }
 ]
 
@@ -97,8 +100,8 @@ export const DB_VERSION = migrations.length
 
 export async function openEssaimDB (name = DB_NAME): Promise<IDBPDatabase<EssaimDB>> {
   return await openDB<EssaimDB>(name, DB_VERSION, {
-    upgrade (db, oldVersion) {
-      for (let v = oldVersion; v < DB_VERSION; v++) migrations[v]!(db)
+    upgrade (db, oldVersion, _newVersion, tx) {
+      for (let v = oldVersion; v < DB_VERSION; v++) migrations[v]!(db, tx)
     },
     blocking (_current, _blocked, event) {
       // A newer tab wants to upgrade: let it, this connection closes.

@@ -128,6 +128,19 @@ export class ModelCache {
     return keys.sort()
   }
 
+  /** Every cached model with its size in bytes, by sha256 (the bytes themselves are not read). */
+  async entries (options: { signal?: AbortSignal } = {}): Promise<Array<{ sha256: string, bytes: number }>> {
+    return await this.with(async db => {
+      const out: Array<{ sha256: string, bytes: number }> = []
+      let cursor = await db.transaction('models').store.index('by-size').openKeyCursor()
+      while (cursor !== null) {
+        out.push({ sha256: cursor.primaryKey, bytes: cursor.key })
+        cursor = await cursor.continue()
+      }
+      return out.sort((a, b) => a.sha256.localeCompare(b.sha256))
+    }, options.signal)
+  }
+
   /** Removes a cached model; nothing happens if it is absent. */
   async delete (sha256: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     checkKey(sha256)

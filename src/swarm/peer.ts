@@ -9,7 +9,8 @@
  * `loadModel` fetches from cache → peers advertising the hash → origin;
  * `loadForeignModel` (a requester's own model, not in the catalog) from
  * cache → the job's requester → peers advertising the hash, size-capped;
- * `keepModel` caches and advertises a model this peer posted a job with.
+ * `keepModel` caches and advertises a model this peer posted a job with;
+ * `dropModel` deletes one and stops advertising it.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadNetConfig, type NetConfig } from '../net/config.ts'
@@ -51,6 +52,8 @@ export interface Peer {
    * @throws {StorageQuotaError} no room to cache them.
    */
   keepModel: (sha256: string, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<void>
+  /** Deletes a model from the cache and stops advertising it (to free storage; it is fetched again when needed). */
+  dropModel: (sha256: string) => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -117,7 +120,12 @@ export async function startPeer (location: { search: string, origin: string }, o
     await modelCache.put(sha256, bytes, keepOptions)
     advertise(sha256)
   }
-  return { node, identity, config, capabilities, modelCache, loadModel, loadForeignModel, keepModel, stop: async () => { await node.stop() } }
+  const dropModel: Peer['dropModel'] = async sha256 => {
+    // Not advertised first: a peer asking meanwhile would be sent a "not found".
+    capabilities.models = capabilities.models.filter(m => m !== sha256)
+    await modelCache.delete(sha256)
+  }
+  return { node, identity, config, capabilities, modelCache, loadModel, loadForeignModel, keepModel, dropModel, stop: async () => { await node.stop() } }
 }
 
 /** A copy of `items` in random order (so no advertising peer is always asked first). */

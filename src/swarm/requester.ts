@@ -92,6 +92,8 @@ export interface JobView {
   jobId: string
   title: string
   modelId: string
+  /** sha256 (hex) of the model the job runs. */
+  modelSha256: string
   policy: JobPolicy
   meta: unknown
   createdAt: number
@@ -297,6 +299,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       jobId,
       title: job.stored.title,
       modelId: job.stored.modelId,
+      modelSha256: job.manifest.body.model.sha256,
       policy: job.manifest.body.policy,
       meta: job.stored.meta,
       createdAt: job.stored.createdAt,

@@ -15,6 +15,8 @@ import { JobStore } from '../store/job-store.ts'
 import type { Peer } from './peer.ts'
 import { Requester } from './requester.ts'
 import { OcrPipeline, type OcrPipelineInit } from './ocr-pipeline.ts'
+import { isOcrJobMeta } from './ocr-job.ts'
+import { modelFreedBy, storedModels, type StoredModel } from './stored-models.ts'
 import { Volunteer, type ComputeGate } from './volunteer.ts'
 import { loadVolunteerSettings } from './volunteer-settings.ts'
 import { LogCatchUp } from './log-catch-up.ts'
@@ -27,6 +29,14 @@ export interface Runtime {
   ledger: Ledger
   store: JobStore
   client: ComputeClient
+  /**
+   * Deletes a job that is over (an OCR job with both its stages), and its
+   * model outside the catalog once no job still stored runs it.
+   * @returns false if there is no such job or it still runs.
+   */
+  removeJob: (jobId: string) => Promise<boolean>
+  /** The models in this browser's cache, named, with the jobs that keep them (stored-models.ts). */
+  storedModels: () => Promise<StoredModel[]>
   stop: () => Promise<void>
 }
 
@@ -64,8 +74,21 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
   volunteer.addEventListener('log:head', evt => { catchUp.seen(evt.detail.requester, evt.detail.size) })
   await requester.start()
   await volunteer.start()
-  const ocr = new OcrPipeline({ requester, catalog: bundledCatalog(), client, loadModel: peer.loadModel, log: logger('essaim:swarm:ocr'), readingTitle: init.readingTitle })
+  const catalog = bundledCatalog()
+  const ocr = new OcrPipeline({ requester, catalog, client, loadModel: peer.loadModel, log: logger('essaim:swarm:ocr'), readingTitle: init.readingTitle })
   ocr.start()
+  const log = logger('essaim:swarm:runtime')
+  const removeJob = async (jobId: string): Promise<boolean> => {
+    const job = requester.view(jobId)
+    if (job === undefined) return false
+    if (!(isOcrJobMeta(job.meta) ? await ocr.remove(jobId) : await requester.remove(jobId))) return false
+    const freed = modelFreedBy(job.modelSha256, catalog, requester.list())
+    // The job is gone either way; a model left behind is listed on the Models page, to delete there.
+    if (freed !== undefined) await peer.dropModel(freed).catch(err => { log.error('could not delete the model of job %s: %s', jobId, (err as Error).message) })
+    return true
+  }
+  const listStored = async (): Promise<StoredModel[]> =>
+    storedModels(await peer.modelCache.entries(), catalog, { jobs: requester.list(), fetched: volunteer.foreignModels })
   return {
     requester,
     volunteer,
@@ -73,6 +96,8 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
     ledger,
     store,
     client,
+    removeJob,
+    storedModels: listStored,
     stop: async () => {
       ocr.stop()
       catchUp.stop()

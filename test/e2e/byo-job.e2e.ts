@@ -13,7 +13,9 @@
  * A job whose model rejects one of its inputs at run time (test/fixtures/byo/pairs.onnx
  * on an odd number of rows) ends: that shard fails once volunteers have given it up
  * three times, and the job page names the file and quotes the runtime's error;
- * tried again from the job page, it runs and fails once more.
+ * tried again from the job page, it runs and fails once more. The requester
+ * keeps the model stored while the job is (the Models page says so) and frees
+ * it when the job is deleted; a volunteer's copy can be deleted there.
  *
  * Then models a volunteer cannot run, posted by a Node peer on the app's own
  * stack (test/adversary/peer.ts) that serves their bytes: one with an
@@ -198,7 +200,7 @@ test('a job with the requester\'s own .onnx: volunteers fetch it from the reques
   }
 })
 
-test('a shard whose input the model rejects at run time fails, saying which file and why; the rest is verified and the job ends; tried again, it fails again', async ({ browser }) => {
+test('a shard whose input the model rejects at run time fails, saying which file and why; the rest is verified and the job ends; tried again, it fails again; deleted, it frees its model', async ({ browser }) => {
   test.setTimeout(360_000)
   // pairs.onnx reshapes x [N, 3] to [-1, 6]: 2 and 4 rows run, 3 rows cannot. The check
   // before posting passes all three ([N, 3] with N free); only running the model shows it.
@@ -257,6 +259,27 @@ test('a shard whose input the model rejects at run time fails, saying which file
     await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'done', { timeout: 150_000 })
     expect(await verified(page)).toEqual([2, 3])
     await expect(page.getByTestId('job-failures').locator('li')).toContainText('odd.npy')
+
+    // The requester stores the model for its job (volunteers fetch it from there): kept while the job is, freed with it.
+    const model = toHex(sha256(await readFile('test/fixtures/byo/pairs.onnx')))
+    const storedOn = (p: Page): ReturnType<Page['locator']> => p.locator(`[data-testid=stored-model][data-sha256="${model}"]`)
+    await goto(page, '#/models')
+    await expect(storedOn(page).getByTestId('stored-kept')).toBeVisible({ timeout: 30_000 })
+    await expect(storedOn(page).getByTestId('stored-delete')).toHaveCount(0)
+    // A volunteer fetched it for the job: there it is only a copy, deleted on request.
+    const volunteer = volunteers[0]!.page
+    await goto(volunteer, '#/models')
+    await expect(storedOn(volunteer)).toHaveAttribute('data-name', 'pairs', { timeout: 30_000 })
+    await storedOn(volunteer).getByTestId('stored-delete').click()
+    await expect(storedOn(volunteer)).toHaveCount(0)
+    await goto(page, '#/job')
+    await page.getByTestId('job-delete').click()
+    await page.getByTestId('job-delete-confirm').click()
+    await expect(page.getByText('No such job in this browser.')).toBeVisible()
+    await goto(page, '#/models')
+    // Read: the list (of models it may have loaded for itself) or the note that there is none.
+    await expect(page.getByTestId('stored-total').or(page.getByTestId('stored-empty'))).toBeVisible({ timeout: 30_000 })
+    await expect(storedOn(page)).toHaveCount(0)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()

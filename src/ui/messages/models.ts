@@ -49,7 +49,16 @@ export const en = {
   'jobmodels.from': 'from',
   'jobmodels.peer': 'peer {peer}',
   'jobmodels.cache': 'this browser\'s cache',
-  'jobmodels.not-cached': '(not cached: storage is full)'
+  'jobmodels.not-cached': '(not cached: storage is full)',
+  'stored.title': 'Stored in this browser',
+  'stored.empty': 'No model is stored yet: models are kept here once loaded, to start faster next time and to share with peers.',
+  'stored.total': '{n} models, {size} in all.',
+  'stored.unnamed': 'model {sha}…',
+  'stored.catalog': 'catalog',
+  'stored.kept': 'kept for your job {job}: delete the job to free it',
+  'stored.delete': 'Delete',
+  'stored.deleting': 'Deleting…',
+  'stored.hint': 'A deleted model is fetched again when it is needed. Peers will no longer fetch it from you.'
 } as const
 
 export const fr: Translation<typeof en> = {
@@ -100,5 +109,14 @@ export const fr: Translation<typeof en> = {
   'jobmodels.from': 'depuis',
   'jobmodels.peer': 'le pair {peer}',
   'jobmodels.cache': 'le cache de ce navigateur',
-  'jobmodels.not-cached': '(pas mis en cache : stockage plein)'
+  'jobmodels.not-cached': '(pas mis en cache : stockage plein)',
+  'stored.title': 'Stockés dans ce navigateur',
+  'stored.empty': 'Aucun modèle n\'est encore stocké : un modèle chargé est gardé ici, pour démarrer plus vite la fois suivante et pour le partager avec les pairs.',
+  'stored.total': '{n} modèles, {size} en tout.',
+  'stored.unnamed': 'modèle {sha}…',
+  'stored.catalog': 'catalogue',
+  'stored.kept': 'gardé pour votre tâche {job} : supprimez la tâche pour le libérer',
+  'stored.delete': 'Supprimer',
+  'stored.deleting': 'Suppression…',
+  'stored.hint': 'Un modèle supprimé est récupéré à nouveau quand il le faut. Les pairs ne le récupéreront plus chez vous.'
 }

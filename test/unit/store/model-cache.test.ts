@@ -1,6 +1,7 @@
 /**
  * The model cache over IndexedDB (fake-indexeddb in Node): round trip by
- * sha256, only verified bytes accepted, listing for presence, deletion, and
+ * sha256, only verified bytes accepted, listing for presence and with sizes
+ * (also in a profile from before sizes were indexed), deletion, and
  * quota failures surfaced as StorageQuotaError (from the storage estimate and
  * from IndexedDB itself), never swallowed.
  */
@@ -54,6 +55,35 @@ describe('ModelCache', () => {
     await cache.delete(items[1]!.hash)
     expect(await cache.list()).toEqual([items[0]!.hash, items[2]!.hash].sort())
     expect(await cache.get(items[1]!.hash)).toBeUndefined()
+  })
+
+  it('lists every cached model with its size, without reading the bytes', async () => {
+    const a = model(3, 1200)
+    const b = model(4, 50)
+    const cache = fresh()
+    expect(await cache.entries()).toEqual([])
+    await cache.put(a.hash, a.bytes)
+    await cache.put(b.hash, b.bytes)
+    expect(await cache.entries()).toEqual([{ sha256: a.hash, bytes: 1200 }, { sha256: b.hash, bytes: 50 }].sort((x, y) => x.sha256.localeCompare(y.sha256)))
+    await cache.delete(a.hash)
+    expect(await cache.entries()).toEqual([{ sha256: b.hash, bytes: 50 }])
+  })
+
+  it('a profile from before sizes were indexed (database version 2) lists the models it had', async () => {
+    const a = model(5, 300)
+    const name = `essaim-model-cache-${++n}`
+    await new Promise<void>((resolve, reject) => {
+      const req = indexedDB.open(name, 2)
+      req.onupgradeneeded = () => {
+        for (const store of ['identity', 'models', 'kv', 'jobs', 'inputs', 'outputs', 'log', 'receipts']) req.result.createObjectStore(store)
+        req.transaction!.objectStore('models').put({ bytes: a.bytes, size: a.bytes.length, storedAt: 1 }, a.hash)
+      }
+      req.onsuccess = () => { req.result.close(); resolve() }
+      req.onerror = () => { reject(req.error) }
+    })
+    const cache = new ModelCache({ dbName: name, estimate: undefined })
+    expect(await cache.entries()).toEqual([{ sha256: a.hash, bytes: 300 }])
+    expect(await cache.get(a.hash)).toEqual(a.bytes)
   })
 
   it('a storage estimate without room gives StorageQuotaError before writing', async () => {
