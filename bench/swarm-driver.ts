@@ -189,6 +189,47 @@ export async function ocrReadingJob (page: Page, jobId: string): Promise<{ jobId
  * verdicts over the job's span, keeps the estimate unbiased when two
  * volunteers finish shards in lockstep.
  */
+/**
+ * Worker time each volunteer's attestation claims per shard (the `ms` the
+ * volunteer signed, shown in the job page's shard table), by peer and shard,
+ * for the job on the page; `stage` picks one stage of an OCR job ('find',
+ * 'read-1', …).
+ */
+export async function attestedMs (page: Page, stage?: string): Promise<Map<string, Map<number, number>>> {
+  const rows = await page.getByTestId('shard-row').evaluateAll(els => els.map(el => ({
+    stage: el.getAttribute('data-stage') ?? '',
+    shard: Number(el.getAttribute('data-shard')),
+    answers: [...el.querySelectorAll('[data-testid=shard-answer]')].map(a => ({ peer: a.getAttribute('data-peer') ?? '', ms: Number(a.getAttribute('data-ms')) }))
+  })))
+  const out = new Map<string, Map<number, number>>()
+  for (const row of rows) {
+    if (stage !== undefined && row.stage !== stage) continue
+    for (const a of row.answers) {
+      const byShard = out.get(a.peer) ?? new Map<number, number>()
+      byShard.set(row.shard, a.ms)
+      out.set(a.peer, byShard)
+    }
+  }
+  return out
+}
+
+/**
+ * How busy one volunteer's worker was during a job it computed alone, and
+ * how long it took per sample: `busy` = attested worker time of the shards
+ * verified after the first ÷ the time from the first verdict to the last;
+ * `msPerSample` = all its attested worker time ÷ its samples. With the bare
+ * rate, efficiency ≈ busy ÷ (msPerSample × bare samples per ms): the worker
+ * either waits for work, or runs slower than alone.
+ */
+export function workerUse (times: JobTimes, ms: Map<number, number>, samplesPerShard: number): { busy: number, msPerSample: number } {
+  const verified = times.verified.filter(v => ms.has(v.shard))
+  if (verified.length === 0) return { busy: NaN, msPerSample: NaN }
+  const span = verified.at(-1)!.at - verified[0]!.at
+  const after = verified.slice(1).reduce((n, v) => n + ms.get(v.shard)!, 0)
+  const total = verified.reduce((n, v) => n + ms.get(v.shard)!, 0)
+  return { busy: span > 0 ? after / span : NaN, msPerSample: total / (verified.length * samplesPerShard) }
+}
+
 export function steadySps (times: JobTimes, samplesPerShard: number): { sps: number, byPeer: Map<string, number> } {
   const byPeer = new Map<string, number[]>()
   for (const v of times.verified) for (const p of v.peers) byPeer.set(p, [...(byPeer.get(p) ?? []), v.at])

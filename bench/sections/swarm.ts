@@ -40,7 +40,7 @@ import { peerRows, startRelayProcess } from '../../test/e2e/support/swarm.ts'
 import { digitFiles, speechFiles, textFiles, vadFrames, type InputFile } from '../swarm-inputs.ts'
 import { WORK_MAX_BATCH } from '../../src/net/constants.ts'
 import {
-  advertisedThreads, gossipDelays, jobTimes, ocrReadingJob, openApp, postJob, recordGossip, shardInputs, startContributing, steadySps, stopContributing, waitDone,
+  advertisedThreads, attestedMs, gossipDelays, jobTimes, ocrReadingJob, openApp, postJob, recordGossip, shardInputs, startContributing, steadySps, stopContributing, waitDone, workerUse,
   type AppPage, type JobTimes
 } from '../swarm-driver.ts'
 
@@ -128,14 +128,14 @@ async function rawSps (page: Page, model: ModelRun, threads: number): Promise<nu
 }
 
 /** Posts a job and returns its verdict times once it is done, and how long posting took (postJob). */
-async function runJob (requester: Page, model: ModelRun, job: { files: InputFile[], shards: number }, perShard?: number): Promise<JobTimes & { postMs: number }> {
+async function runJob (requester: Page, model: ModelRun, job: { files: InputFile[], shards: number }, perShard?: number): Promise<JobTimes & { postMs: number, ms: Map<string, Map<number, number>> }> {
   const { jobId, postMs } = await postJob(requester, model.id, job.files, job.shards, perShard)
   await waitDone(requester, jobId)
-  return { ...await jobTimes(requester, jobId, job.shards), postMs }
+  return { ...await jobTimes(requester, jobId, job.shards), postMs, ms: await attestedMs(requester) }
 }
 
-/** One stage of an OCR job; `postMs` is the posting of the whole job (stage 1), NaN for stage 2 (the requester posts it itself). */
-interface StageRun { times: JobTimes, inputs: string[], postMs: number }
+/** One stage of an OCR job; `postMs` is the posting of the whole job (stage 1), NaN for stage 2 (the requester posts it itself); `ms` as attestedMs. */
+interface StageRun { times: JobTimes, inputs: string[], postMs: number, ms: Map<string, Map<number, number>> }
 
 /** Posts an OCR job of `images` files and returns both stages' verdict times and stored inputs once it is done. */
 async function runOcrJob (requester: Page, images: number, tag: string): Promise<Record<typeof OCR_KEYS[number], StageRun>> {
@@ -143,8 +143,8 @@ async function runOcrJob (requester: Page, images: number, tag: string): Promise
   await waitDone(requester, jobId, 300_000)
   const reading = await ocrReadingJob(requester, jobId)
   return {
-    ocr_det: { times: await jobTimes(requester, jobId, images), inputs: await shardInputs(requester, jobId, images), postMs },
-    ocr_rec: { times: await jobTimes(requester, reading.jobId, reading.shards), inputs: await shardInputs(requester, reading.jobId, reading.shards), postMs: NaN }
+    ocr_det: { times: await jobTimes(requester, jobId, images), inputs: await shardInputs(requester, jobId, images), postMs, ms: await attestedMs(requester, 'find') },
+    ocr_rec: { times: await jobTimes(requester, reading.jobId, reading.shards), inputs: await shardInputs(requester, reading.jobId, reading.shards), postMs: NaN, ms: await attestedMs(requester, 'read-1') }
   }
 }
 
@@ -152,11 +152,14 @@ async function shardSps (page: Page, modelId: string, inputs: string[], threads:
   return (await page.evaluate(async ([id, list, t]) => await window.essaimCompute.shardSps(id, list, t), [modelId, inputs, threads] as const)).sps
 }
 
+/** Per model and repeat: bare, one- and two-volunteer rates, and how the one volunteer's worker was used (workerUse). */
+interface ModelResult { raw: number, one: number, two: number, firstWarmMs: number, postMs: number, busy: number, msPerSample: number }
+
 interface RepeatResult {
   gossip: number[]
   firstVerifiedMs: number
   threads: number
-  perModel: Map<string, { raw: number, one: number, two: number, firstWarmMs: number, postMs: number }>
+  perModel: Map<string, ModelResult>
 }
 
 async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext): Promise<RepeatResult> {
@@ -182,7 +185,7 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
     await startContributing(a.page)
     await startContributing(b.page)
     let firstVerifiedMs = NaN
-    const perModel = new Map<string, { raw: number, one: number, two: number, firstWarmMs: number, postMs: number }>()
+    const perModel = new Map<string, ModelResult>()
     for (const model of MODELS) {
       // Warm-up until both volunteers have computed (so both hold the model).
       for (let attempt = 0; ; attempt++) {
@@ -200,8 +203,10 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
       await startContributing(b.page)
       const twoJob = await runJob(requester.page, model, model.job(), model.submitPerShard)
       const two = steadySps(twoJob, model.perShard)
-      perModel.set(model.key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneJob.verified[0]!.at - oneJob.postedAt, postMs: oneJob.postMs })
-      ctx.log(`  ${model.key}: base ${raw.toFixed(0)}/s, swarm ${one.sps.toFixed(0)}/s (${(one.sps / raw).toFixed(3)}), ` +
+      const use = workerUse(oneJob, oneJob.ms.get(a.peerId) ?? new Map(), model.perShard)
+      perModel.set(model.key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneJob.verified[0]!.at - oneJob.postedAt, postMs: oneJob.postMs, ...use })
+      ctx.log(`  ${model.key}: base ${raw.toFixed(0)}/s, swarm ${one.sps.toFixed(0)}/s (${(one.sps / raw).toFixed(3)}; worker busy ${use.busy.toFixed(2)}, ` +
+        `×${(use.msPerSample * raw / 1000).toFixed(2)} bare time per sample), ` +
         `2 volunteers ${two.sps.toFixed(0)}/s (${[...two.byPeer.values()].map(x => x.toFixed(0)).join(' + ')}; ×${(two.sps / one.sps).toFixed(2)})`)
     }
     // OCR: both volunteers read a warm-up job (each loads both models), then one volunteer, then two.
@@ -214,8 +219,10 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
       const raw = await shardSps(rawPage, OCR_MODEL_IDS[key], oneOcr[key].inputs, threads)
       const one = steadySps(oneOcr[key].times, 1)
       const two = steadySps(twoOcr[key].times, 1)
-      perModel.set(key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneOcr[key].times.verified[0]!.at - oneOcr[key].times.postedAt, postMs: oneOcr[key].postMs })
-      ctx.log(`  ${key}: base ${raw.toFixed(1)}/s, swarm ${one.sps.toFixed(1)}/s (${(one.sps / raw).toFixed(3)}), ` +
+      const use = workerUse(oneOcr[key].times, oneOcr[key].ms.get(a.peerId) ?? new Map(), 1)
+      perModel.set(key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneOcr[key].times.verified[0]!.at - oneOcr[key].times.postedAt, postMs: oneOcr[key].postMs, ...use })
+      ctx.log(`  ${key}: base ${raw.toFixed(1)}/s, swarm ${one.sps.toFixed(1)}/s (${(one.sps / raw).toFixed(3)}; worker busy ${use.busy.toFixed(2)}, ` +
+        `×${(use.msPerSample * raw / 1000).toFixed(2)} bare time per sample), ` +
         `2 volunteers ${two.sps.toFixed(1)}/s (${[...two.byPeer.values()].map(x => x.toFixed(1)).join(' + ')}; ×${(two.sps / one.sps).toFixed(2)})`)
     }
     return { gossip, firstVerifiedMs, threads, perModel }
@@ -257,6 +264,8 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
     figures[`scale2_${key}`] = ctx.spread(`scale2_${key}`, runs.map(r => r.two / r.one))
     figures[`first_verified_warm_ms_${key}`] = ctx.spread(`first_verified_warm_ms_${key}`, runs.map(r => r.firstWarmMs))
     if (runs.every(r => Number.isFinite(r.postMs))) figures[`post_ms_${key}`] = ctx.spread(`post_ms_${key}`, runs.map(r => r.postMs))
+    figures[`worker_busy_${key}`] = ctx.spread(`worker_busy_${key}`, runs.map(r => r.busy))
+    figures[`worker_slowdown_${key}`] = ctx.spread(`worker_slowdown_${key}`, runs.map(r => r.msPerSample * r.raw / 1000))
   }
   return figures
 }

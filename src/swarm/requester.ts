@@ -75,7 +75,8 @@ export interface JobDraft {
 }
 
 /** One volunteer's answer for a shard, for the per-shard view. */
-export interface ShardAnswer { peer: string, outputHash: string, at: number, canary: boolean }
+/** One volunteer's answer to a shard; `ms` is the worker time its attestation claims (its word, unchecked). */
+export interface ShardAnswer { peer: string, outputHash: string, at: number, canary: boolean, ms: number }
 
 export interface ShardView {
   shard: number
@@ -659,11 +660,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       return this.scheduler.fail(leaseId, peer, problem)
     }
     const hash = toHex(outputHash)
+    const ms = att.ok ? (att.envelope as Envelope<'attestation'>).body.ms : 0
     const candidates = job.candidates.get(shard) ?? new Map<string, Uint8Array>()
     candidates.set(hash, result.output)
     job.candidates.set(shard, candidates)
     const answers = job.answers.get(shard) ?? []
-    answers.push({ peer, outputHash: hash, at: this.now(), canary: job.canaries.has(shard) })
+    answers.push({ peer, outputHash: hash, at: this.now(), canary: job.canaries.has(shard), ms })
     job.answers.set(shard, answers)
     return this.scheduler.complete(leaseId, peer, { outputHash: hash, output: decoded.tensors })
   }
