@@ -254,20 +254,34 @@ class I18n {
 
   /** `base.one` or `base.other` by the count `n` (also passed as `{n}`). */
   plural (base: string, n: number, params?: Params): string {
-    const form = new Intl.PluralRules(this.lang).select(n) === 'one' ? 'one' : 'other'
+    const form = formats(this.lang).plural.select(n) === 'one' ? 'one' : 'other'
     const key = `${base}.${form}`
     return key in en ? this.t(key as MessageKey, { n, ...params }) : key
   }
 
   /** A moment (ms since the epoch) as a short date and time in the current language. */
   dateTime (ms: number): string {
-    return new Date(ms).toLocaleString(this.lang, { dateStyle: 'short', timeStyle: 'short' })
+    return formats(this.lang).dateTime.format(ms)
   }
 
   /** For keys built at run time (e.g. a route path): the fallback when there is none. */
   tOr (key: string, fallback: string, params?: Params): string {
     return key in en ? this.t(key as MessageKey, params) : fallback
   }
+}
+
+/**
+ * Intl formatters by language, made once: constructing one costs far more
+ * than using it, and the pages pluralise and format on every refresh.
+ */
+const formatters = new Map<Lang, { plural: Intl.PluralRules, dateTime: Intl.DateTimeFormat }>()
+function formats (lang: Lang): { plural: Intl.PluralRules, dateTime: Intl.DateTimeFormat } {
+  let f = formatters.get(lang)
+  if (f === undefined) {
+    f = { plural: new Intl.PluralRules(lang), dateTime: new Intl.DateTimeFormat(lang, { dateStyle: 'short', timeStyle: 'short' }) }
+    formatters.set(lang, f)
+  }
+  return f
 }
 
 function fill (text: string, params?: Params): string {
