@@ -15,11 +15,13 @@ export const PROTOCOL_WORK = '/essaim/work/1.0.0'
 /** Most shards asked for, or results handed in, in one work exchange. */
 export const WORK_MAX_BATCH = 8
 /**
- * Most shards one volunteer holds at once (queued and computing): enough to
- * keep its worker busy over a pull round trip when shards are small; a
- * requester leases no more to one peer (a vanished peer takes no more away).
+ * Most shards one volunteer holds at once (queued, computing, and asked for
+ * in exchanges still out): enough to keep its worker busy over a pull round
+ * trip when shards are small (two groups in the worker and several pulls in
+ * flight, src/swarm/pull-pace.ts); a requester leases no more to one peer (a
+ * vanished peer takes no more away).
  */
-export const WORK_MAX_HELD = 3 * WORK_MAX_BATCH
+export const WORK_MAX_HELD = 6 * WORK_MAX_BATCH
 /** Largest output of one shard (`encodeTensors` bytes). */
 export const WORK_MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 /** Largest pull request frame: the volunteer hands in results over several pulls rather than exceed it. */

@@ -44,7 +44,7 @@ import type { JobStore } from '../store/job-store.ts'
 import type { StoredReceipt } from '../store/db.ts'
 import type { Peer } from './peer.ts'
 import { Sequencer } from './sequencer.ts'
-import { GROUPS_IN_FLIGHT, PULL_TARGET_BYTES, PullPace } from './pull-pace.ts'
+import { GROUPS_IN_FLIGHT, PULLS_IN_FLIGHT, PULL_TARGET_BYTES, PullPace } from './pull-pace.ts'
 import { nextJob, WORK_SLICE_MS } from './fair-share.ts'
 
 /** What the volunteer needs from the power gate (src/swarm/power-gate.ts). */
@@ -461,13 +461,15 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       if (reply.done) { this.log('requester %s says job %s is done', job.requester, job.jobId); job.done = true; this.emitChange() }
       return reply
     }
-    // Groups of shards in the worker, one exchange at a time with the requester
-    // (each hands in everything finished since the last and tops up what we hold).
+    // Groups of shards in the worker, and exchanges with the requester (each hands
+    // in everything finished since the last and tops up what we hold): one at a
+    // time, more while a whole pull's worth of room is left (PULLS_IN_FLIGHT).
     const groups = new Set<Promise<void>>()
-    let pulling: Promise<void> | undefined
+    const pulls = new Set<Promise<void>>()
+    /** Shards asked for by the exchanges in flight. */
+    let asked = 0
     let failure: unknown
     let restUntil = 0
-    let idleUntil = 0
     let leave = false
     // The requester gave nothing while we held shards (its per-peer lease cap,
     // or no shard left to hand out): ask again only with results to hand in.
@@ -484,10 +486,12 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     }
     job.servedAt = this.now()
     const sliceEnds = performance.now() + WORK_SLICE_MS
-    const startPull = (): void => {
-      const holding = held()
-      // Leaving: only hand in what is finished.
-      const capacity = leave ? 0 : Math.min(perPull, Math.max(0, pace.hold - holding))
+    // Leaving: only hand in what is finished.
+    const room = (): number => leave ? 0 : Math.min(perPull, Math.max(0, pace.hold - held() - asked))
+    const startPull = (capacity: number): void => {
+      // Shards held or asked for by another exchange count: an empty reply then only means "no more for now".
+      const holding = held() + asked
+      asked += capacity
       const p: Promise<void> = exchange(capacity).then(reply => {
         if (reply.assignments.length > 0 || reply.done || capacity === 0) return
         if (holding > 0) { toppedOut = true; return }
@@ -504,11 +508,11 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         // With shards in hand this is only a missed top-up; with none, the job cannot go on.
         if (held() === 0) failure ??= err
         else this.log('pull failed: %s', describe(err))
-      }).finally(() => { if (pulling === p) pulling = undefined })
-      pulling = p
+      }).finally(() => { asked -= capacity; pulls.delete(p) })
+      pulls.add(p)
     }
     try {
-      while (!signal.aborted && !job.done && !(leave && held() === 0 && pulling === undefined)) {
+      while (!signal.aborted && !job.done && !(leave && held() === 0 && pulls.size === 0)) {
         await this.waitForGate(signal)
         if (failure !== undefined) throw failure
         const now = performance.now()
@@ -516,16 +520,19 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         if (groups.size > 0 && (this.status.kind !== 'computing' || this.status.jobId !== job.jobId)) this.setStatus({ kind: 'computing', jobId: job.jobId, model: model.id })
         // Our time slice is over and another job is waiting: finish what we hold, then go.
         if (!leave && now >= sliceEnds && this.otherJobWaiting(job)) leave = true
-        if (pulling === undefined && now >= idleUntil && (results.length > 0 || (!leave && (!toppedOut || held() === 0) && held() < pace.hold))) startPull()
-        const waits: Array<Promise<unknown>> = [...groups]
-        if (pulling !== undefined) waits.push(pulling)
-        const wakeAt = Math.max(queue.length > 0 ? restUntil : 0, pulling === undefined ? idleUntil : 0)
+        if (pulls.size === 0) {
+          if (results.length > 0 || (!leave && (!toppedOut || held() === 0) && held() < pace.hold)) startPull(room())
+        } else {
+          while (pulls.size < PULLS_IN_FLIGHT && !toppedOut && room() >= perPull) startPull(room())
+        }
+        const waits: Array<Promise<unknown>> = [...groups, ...pulls]
+        const wakeAt = queue.length > 0 ? restUntil : 0
         // An abort ends the loop through its condition; the sleep's rejection needs no listener.
         if (wakeAt > now) waits.push(sleep(wakeAt - now, signal).catch(() => {}))
         if (waits.length > 0) await Promise.race(waits)
       }
     } finally {
-      await Promise.all([...groups, pulling])
+      await Promise.all([...groups, ...pulls])
     }
     if (failure !== undefined && !signal.aborted) throw failure
     // Hand in what is left (the job may be done, but the results still count).

@@ -18,8 +18,8 @@ import {
 
 /** The requester's lease lifetime (`leaseMs` in src/swarm/requester.ts). */
 const LEASE_MS = 30_000
-/** 40 shards of 8 digits: more than one peer's lease cap, so the cap is what stops the flooder. */
-const DIGITS = 320
+/** Shards of 8 digits, 16 more than one peer's lease cap, so the cap is what stops the flooder. */
+const DIGITS = 8 * (WORK_MAX_HELD + 16)
 
 /** Most grants that fall within `windowMs` of each other (leases the flooder could hold at once). */
 function mostWithin (grants: number[], windowMs: number): number {
@@ -46,7 +46,7 @@ test('a pull flood that never hands work in: leases capped, expired and reassign
     flooder = await Adversary.start({ relay: relay.addr })
     await flooder.connect(requester.peerId)
 
-    await postDigits(requester.page, files)
+    await postDigits(requester.page, files, { perShard: 8 })
     const job = await flooder.waitForJob()
     const heapBefore = await heapAfterGc(requester.page)
     const started = Date.now()
