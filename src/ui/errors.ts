@@ -121,5 +121,6 @@ function shownParams (tr: Translator, params: ErrorParams | undefined): ErrorPar
 
 /** A size as shown: bytes when small, else MiB with one decimal. */
 export function sizeText (tr: Translator, bytes: number): string {
-  return bytes < 1024 * 1024 ? tr.t('unit.bytes', { n: bytes }) : tr.t('unit.mib', { n: (bytes / 1024 / 1024).toFixed(1) })
+  if (bytes < 1024) return tr.t('unit.bytes', { n: bytes })
+  return bytes < 1024 * 1024 ? tr.t('unit.kib', { n: (bytes / 1024).toFixed(1) }) : tr.t('unit.mib', { n: (bytes / 1024 / 1024).toFixed(1) })
 }

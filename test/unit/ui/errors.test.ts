@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { dictionaryTranslator, expectWorded } from './dictionary-translator.ts'
-import { errorKey, errorText, errorTitle, failureText, ocrProblemText, problemText, readingTitle, refusalText } from '../../../src/ui/errors.ts'
+import { errorKey, errorText, errorTitle, failureText, ocrProblemText, problemText, readingTitle, refusalText, sizeText } from '../../../src/ui/errors.ts'
 import * as core from '../../../src/core/errors.ts'
 import { BUNDLE_FORMAT_CODES, CoreError, errorInfo, type ErrorInfo, type ErrorParams } from '../../../src/core/errors.ts'
 import * as net from '../../../src/net/errors.ts'
@@ -119,6 +119,7 @@ describe.each(['en', 'fr'] as const)('errors in %s', lang => {
     expect(text).toContain('64.0')
     expect(text).toContain('big')
     expect(errorText(tr, errorInfo(new net.BlobBusyError('12D3KooWabcdef')))).toContain('…abcdef')
+    expect([sizeText(tr, 500), sizeText(tr, 83_438), sizeText(tr, 2_306_867)].map(s => s.replace(/[^\d.]/g, ''))).toEqual(['500', '81.5', '2.2'])
     // Announced over the cap without a size: its own sentence, with no size in it.
     expectWorded(errorText(tr, errorInfo(new ModelTooLargeError('big', undefined, 64 * 1024 * 1024))))
   })
