@@ -39,7 +39,7 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { isPrivate } from '@libp2p/utils'
 import { WebSockets } from '@multiformats/multiaddr-matcher'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Identity } from '../core/identity.ts'
+import { signAsync, type Identity } from '../core/identity.ts'
 import { DIRECT_DIAL_TIMEOUT_MS, DISCOVERY_INTERVAL_MS } from './constants.ts'
 import { mesh, shouldDial, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
@@ -77,12 +77,20 @@ export interface EssaimNodeInit<S extends Record<string, unknown>> {
   services?: { [K in keyof S]: (components: Components & BaseServices & S) => S[K] }
 }
 
-/** The libp2p private key for an Essaim identity: the same Ed25519 key. */
+/**
+ * The libp2p private key for an Essaim identity: the same Ed25519 key. It
+ * signs (gossip messages, Noise handshakes, identify's records) through
+ * identity.ts's native signer, which imports the key once: @libp2p/crypto's
+ * own imports it into WebCrypto again for every signature (it showed in a
+ * page's CPU profile). Ed25519 is deterministic: the signatures are the same.
+ */
 export function libp2pKey (identity: Identity): ReturnType<typeof privateKeyFromRaw> {
   const raw = new Uint8Array(64)
   raw.set(identity.seed, 0)
   raw.set(identity.publicKey, 32)
-  return privateKeyFromRaw(raw)
+  const key = privateKeyFromRaw(raw)
+  key.sign = async data => await signAsync(identity, data instanceof Uint8Array ? data : data.subarray())
+  return key
 }
 
 /**
