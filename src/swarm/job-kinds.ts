@@ -35,6 +35,9 @@ export const DIGITS_LARGE_SHARD = 256
 export const DIGITS_TARGET_SHARDS = 48
 /** Most images in one digits shard (1024 images are 784 KiB of input: one byte per pixel). */
 export const DIGITS_MAX_PER_SHARD = 1024
+/** Shortest and longest deadline Submit offers, in hours from posting (36 s to 30 days). */
+export const DEADLINE_MIN_HOURS = 0.01
+export const DEADLINE_MAX_HOURS = 720
 
 /**
  * Images per digits shard for a requested count (by default {@link suggestedPerShard} of `images`).

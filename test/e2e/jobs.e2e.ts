@@ -6,8 +6,8 @@
  * onnxruntime-node, every volunteer's receipts pass `essaim-verify`, and the
  * ledger is the same on every page. Also: a volunteer leaving and the
  * requester reloading mid-job, a job cancelled mid-way, then deleted (and
- * the list of jobs that reaches it), a post cancelled while it reads, and files the
- * Submit page refuses.
+ * the list of jobs that reaches it), a job nobody computes ending at its
+ * deadline, a post cancelled while it reads, and files the Submit page refuses.
  */
 import { test, expect, type Page } from '@playwright/test'
 import { execFile } from 'node:child_process'
@@ -192,6 +192,44 @@ test('the requester cancels a job mid-way: volunteers stop, what was verified st
     await expect.poll(async () => await verified(page), { timeout: 120_000, intervals: [500] }).toEqual([2, 2])
     await expect.poll(async () => (await ledgerTotals(volunteerPage)).verdicts, { timeout: 60_000, intervals: [1000] }).toBeGreaterThan(before.verdicts)
     await expect(volunteerPage.getByTestId('fork-evidence')).toHaveCount(0)
+  } finally {
+    await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
+    await relay.kill()
+  }
+})
+
+test('a job nobody computes ends at its deadline: its shards fail saying so, it cannot be tried again, across a reload', async ({ browser }) => {
+  test.setTimeout(180_000)
+  const { files } = await digitsFixture(16)
+  const relay = await startRelayProcess()
+  const pages: Volunteer[] = []
+  try {
+    const { requester } = await openSwarm(browser, [relay.addr], 0, pages)
+    const page = requester.page
+    // A cleared deadline would end the job as it starts: Submit refuses it.
+    await page.goto(page.url().replace(/#.*$/, '#/submit'))
+    await page.getByTestId('submit-model').selectOption('digits')
+    await page.getByTestId('submit-files').setInputFiles(files)
+    await page.getByTestId('submit-policy').locator('summary').click()
+    await page.getByTestId('submit-deadline').fill('')
+    await expect(page.getByTestId('submit-deadline-problem')).toBeVisible()
+    await expect(page.getByTestId('submit-post')).toBeDisabled()
+    // The shortest deadline offered, 0.01 h: 36 s after posting. No canaries: both shards go to volunteers.
+    await postDigits(page, files, { perShard: 8, canaryPct: 0, deadlineHours: 0.01 })
+    const job = page.getByTestId('job')
+    await expect(job).toHaveAttribute('data-status', 'running')
+    await expect(job).toHaveAttribute('data-status', 'done', { timeout: 90_000 })
+    expect(await verified(page)).toEqual([0, 2])
+    const failures = page.getByTestId('job-failures').locator('li')
+    await expect(failures).toHaveCount(2)
+    for (const f of await failures.all()) await expect(f).toContainText('deadline')
+    await expect(page.getByTestId('job-past-deadline')).toBeVisible()
+    await expect(page.getByTestId('job-retry-failed')).toHaveCount(0)
+    await page.reload()
+    await expect(page.getByTestId('job')).toHaveAttribute('data-status', 'done', { timeout: 60_000 })
+    await expect(page.getByTestId('job-failures').locator('li')).toHaveCount(2)
+    await expect(page.getByTestId('job-past-deadline')).toBeVisible()
+    await expect(page.getByTestId('job-retry-failed')).toHaveCount(0)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()

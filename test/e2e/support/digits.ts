@@ -55,7 +55,7 @@ export async function startContributing (v: Volunteer): Promise<void> {
 }
 
 /** What postDigits sets in the Submit page's "Verification policy" section; unset fields keep the page's defaults. */
-export interface DigitsPolicy { replicas?: number, quorum?: number, canaryPct?: number, perShard?: number }
+export interface DigitsPolicy { replicas?: number, quorum?: number, canaryPct?: number, perShard?: number, deadlineHours?: number }
 
 /** Posts the digits through the Submit page; resolves with the job id once the job page shows. */
 export async function postDigits (page: Page, files: DigitFile[], policy: DigitsPolicy = {}): Promise<string> {
@@ -84,6 +84,7 @@ export async function setPolicy (page: Page, policy: DigitsPolicy): Promise<void
   if (policy.quorum !== undefined) await page.getByTestId('submit-quorum').fill(String(policy.quorum))
   if (policy.canaryPct !== undefined) await page.getByTestId('submit-canaries').fill(String(policy.canaryPct))
   if (policy.perShard !== undefined) await page.getByTestId('submit-per-shard').fill(String(policy.perShard))
+  if (policy.deadlineHours !== undefined) await page.getByTestId('submit-deadline').fill(String(policy.deadlineHours))
 }
 
 /** [verified, total] as the job page shows them. */
