@@ -147,7 +147,7 @@ test('the requester cancels a job mid-way: volunteers stop, what was verified st
     const [atCancel, total] = await verified(page)
     expect(atCancel, 'the job was still running when it was cancelled').toBeLessThan(total)
     // What this browser keeps, and whether it may clear it (posting asked it not to).
-    await expect(page.getByTestId('storage-note')).toContainText(/This browser keeps [\d.]+ (MiB|bytes) for Essaim/)
+    await expect(page.getByTestId('storage-note')).toContainText(/This browser keeps [\d.]+ (MiB|KiB|bytes) for Essaim/)
     await expect(page.getByTestId('storage-note')).toHaveAttribute('data-persisted', /^(true|false)$/)
 
     // The volunteers drop it: neither computes any more, and nothing more is verified.
