@@ -631,6 +631,11 @@ export class Scheduler<O = unknown> {
       }
     }
     this.refresh(job, shard)
+    this.updateDone(job, events)
+  }
+
+  /** Whether every non-canary shard of `job` is decided; reports `job:done` when that becomes so. */
+  private updateDone (job: Job<O>, events: SchedulerEvent[]): void {
     const done = job.accepted + job.failed === job.realShards
     if (done && !job.done) events.push({ type: 'job:done', jobId: job.spec.jobId })
     job.done = done
@@ -645,8 +650,7 @@ export class Scheduler<O = unknown> {
       this.refresh(job, shard)
       events.push({ type: 'shard:failed', jobId: job.spec.jobId, shard: shard.index, failure })
     }
-    job.done = job.accepted + job.failed === job.realShards
-    if (job.done) events.push({ type: 'job:done', jobId: job.spec.jobId })
+    this.updateDone(job, events)
   }
 
   private setStatus (job: Job<O>, shard: Shard<O>, status: Status): void {

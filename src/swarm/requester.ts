@@ -74,8 +74,7 @@ export interface JobDraft {
   meta?: unknown
 }
 
-/** One volunteer's answer for a shard, for the per-shard view. */
-/** One volunteer's answer to a shard; `ms` is the worker time its attestation claims (its word, unchecked). */
+/** One volunteer's answer to a shard, for the per-shard view; `ms` is the worker time its attestation claims (its word, unchecked). */
 export interface ShardAnswer { peer: string, outputHash: string, at: number, canary: boolean, ms: number }
 
 export interface ShardView {

@@ -119,7 +119,7 @@ function shownParams (tr: Translator, params: ErrorParams | undefined): ErrorPar
   return out
 }
 
-/** A size as shown: bytes when small, else MiB with one decimal. */
+/** A size as shown: bytes under a KiB, else KiB or MiB with one decimal. */
 export function sizeText (tr: Translator, bytes: number): string {
   if (bytes < 1024) return tr.t('unit.bytes', { n: bytes })
   return bytes < 1024 * 1024 ? tr.t('unit.kib', { n: (bytes / 1024).toFixed(1) }) : tr.t('unit.mib', { n: (bytes / 1024 / 1024).toFixed(1) })
