@@ -1,9 +1,16 @@
 /**
- * A peer's identity is one Ed25519 key pair (RFC 8032) held as its 32-byte
- * seed. The same key is the libp2p peer key (the net layer builds it with
- * `privateKeyFromRaw(seed ‖ publicKey)`), so a signature in an envelope and
- * the peer id on the wire name the same party. Pure @noble/curves: no libp2p
- * import here, so core stays usable by offline checkers.
+ * A peer's identity is one Ed25519 key pair (RFC 8032). The same key is the
+ * libp2p peer key (src/net/node.ts `libp2pKey`), so a signature in an
+ * envelope and the peer id on the wire name the same party. Pure
+ * @noble/curves plus the platform's WebCrypto: no libp2p import here, so core
+ * stays usable by offline checkers.
+ *
+ * The private key is held one of two ways. In a browser with native Ed25519
+ * it is a non-extractable CryptoKey (DESIGN.md "Security rules": stored
+ * non-exportable where the platform allows): no script can read it, and it
+ * signs only asynchronously, through `signAsync`. Elsewhere (Node tools and
+ * tests, a browser without native Ed25519) it is its 32-byte seed, which the
+ * synchronous `sign` needs.
  *
  * Verification is strict RFC 8032 (`zip215: false`): non-canonical point
  * encodings and small-order public keys are refused, so one message has one
@@ -16,13 +23,20 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { InvalidKeyError } from './errors.ts'
-import { nativePublicKey, nativeSign, nativeVerifies } from './native-ed25519.ts'
+import { nativeGenerateKey, nativeKeyOf, nativePublicKey, nativeSign, nativeSignWithKey, nativeVerifies } from './native-ed25519.ts'
 
-/** An Ed25519 identity. `seed` is private: never log it, never send it. */
+/** An Ed25519 identity: its public key, and its private key as a seed or as a platform key. */
 export interface Identity {
   /** 32-byte Ed25519 public key (RFC 8032 §5.1.5). */
   publicKey: Uint8Array
-  /** 32-byte Ed25519 secret seed (RFC 8032 §5.1.5 "private key"). */
+  /** 32-byte Ed25519 secret seed (RFC 8032 §5.1.5 "private key"), when the key is held as bytes. Private: never log it, never send it. */
+  seed?: Uint8Array
+  /** The private key as a non-extractable WebCrypto key, when the platform holds it: it signs only through {@link signAsync}. */
+  key?: CryptoKey
+}
+
+/** An identity whose private key is held as its seed (Node tools and tests, a platform without native Ed25519). */
+export interface SeedIdentity extends Identity {
   seed: Uint8Array
 }
 
@@ -31,7 +45,7 @@ export const PUBLIC_KEY_BYTES = 32
 export const SIGNATURE_BYTES = 64
 
 /** A fresh identity from the platform CSPRNG (`crypto.getRandomValues`). */
-export function generateIdentity (): Identity {
+export function generateIdentity (): SeedIdentity {
   return identityFromSeed(randomSeed())
 }
 
@@ -44,7 +58,7 @@ export function randomSeed (): Uint8Array {
  * The identity for a known seed (deterministic; RFC 8032 §5.1.5).
  * @throws {InvalidKeyError} if `seed` is not a 32-byte Uint8Array.
  */
-export function identityFromSeed (seed: Uint8Array): Identity {
+export function identityFromSeed (seed: Uint8Array): SeedIdentity {
   const copy = seedCopy(seed)
   const identity = { seed: copy, publicKey: ed25519.getPublicKey(copy) }
   derived.add(identity)
@@ -65,7 +79,7 @@ function seedCopy (seed: Uint8Array): Uint8Array {
  * noble's one-off precomputation while a page boots), else by noble.
  * @throws {InvalidKeyError} if `seed` is not a 32-byte Uint8Array.
  */
-export async function identityFromSeedAsync (seed: Uint8Array): Promise<Identity> {
+export async function identityFromSeedAsync (seed: Uint8Array): Promise<SeedIdentity> {
   const copy = seedCopy(seed)
   const publicKey = await nativePublicKey(copy)
   if (publicKey === undefined) return identityFromSeed(copy)
@@ -74,38 +88,99 @@ export async function identityFromSeedAsync (seed: Uint8Array): Promise<Identity
   return identity
 }
 
-/** Identities made here, whose public key is known to be their seed's (and so never of small order). */
+/**
+ * A fresh identity whose private key the platform holds, non-extractable,
+ * or undefined where there is no native Ed25519 (then use a seed).
+ */
+export async function generatePlatformIdentity (): Promise<Identity | undefined> {
+  const made = await nativeGenerateKey()
+  return made === undefined ? undefined : await identityFromKey(made.key, made.publicKey)
+}
+
+/**
+ * The identity of `seed` with its private key moved into the platform: a
+ * non-extractable key that signs the same (the caller then forgets the
+ * seed), or undefined where there is no native Ed25519.
+ * @throws {InvalidKeyError} if `seed` is not a 32-byte Uint8Array.
+ */
+export async function platformIdentityFromSeed (seed: Uint8Array): Promise<Identity | undefined> {
+  const copy = seedCopy(seed)
+  const [key, publicKey] = await Promise.all([nativeKeyOf(copy), nativePublicKey(copy)])
+  return key === undefined || publicKey === undefined ? undefined : await identityFromKey(key, publicKey)
+}
+
+/** A message no envelope can be (envelopes are signed over a domain tag): what {@link identityFromKey} signs to check a key. */
+const KEY_CHECK = new TextEncoder().encode('essaim/key-check')
+
+/**
+ * The identity of a private key the platform holds (as stored by a browser
+ * profile), after checking that it is an Ed25519 signing key and that its
+ * signature verifies under `publicKey`: a damaged or mismatched pair is
+ * refused here rather than signing messages nobody accepts.
+ * @throws {InvalidKeyError} if the key or the public key is not usable, or they do not match.
+ */
+export async function identityFromKey (key: CryptoKey, publicKey: Uint8Array): Promise<Identity> {
+  if (typeof CryptoKey === 'undefined' || !(key instanceof CryptoKey) || key.type !== 'private' ||
+    key.algorithm.name !== 'Ed25519' || !key.usages.includes('sign')) {
+    throw new InvalidKeyError('not an Ed25519 private key')
+  }
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) {
+    throw new InvalidKeyError(`public key must be ${PUBLIC_KEY_BYTES} bytes`)
+  }
+  let sig: Uint8Array
+  try {
+    sig = await nativeSignWithKey(key, KEY_CHECK)
+  } catch (err) {
+    throw new InvalidKeyError(`the key does not sign: ${(err as Error).message}`)
+  }
+  const identity = { key, publicKey: Uint8Array.from(publicKey) }
+  if (!await verifySignatureAsync(sig, KEY_CHECK, identity.publicKey)) throw new InvalidKeyError('the key does not match its public key')
+  derived.add(identity)
+  return identity
+}
+
+/** Identities made here, whose public key is known to be their private key's (and so never of small order). */
 const derived = new WeakSet<Identity>()
 
 /**
  * Ed25519 signature (64 bytes) of `msg` (RFC 8032 §5.1.6). Callers sign
  * domain-separated bytes (see envelope.ts), never raw bodies.
- * @throws {InvalidKeyError} if the identity's seed is malformed.
+ * @throws {InvalidKeyError} if the identity's seed is malformed, or its key is held by the platform (use {@link signAsync}).
  */
 export function sign (identity: Identity, msg: Uint8Array): Uint8Array {
-  checkSeed(identity)
-  const sig = ed25519.sign(msg, identity.seed)
+  if (identity?.seed === undefined && identity?.key !== undefined) {
+    throw new InvalidKeyError('this key is held by the platform and signs only asynchronously (signAsync)')
+  }
+  const seed = checkedSeed(identity)
+  const sig = ed25519.sign(msg, seed)
   rememberOwn(identity, sig, msg)
   return sig
 }
 
 /**
  * {@link sign} on the platform's native Ed25519 when it has one (the same
- * bytes: Ed25519 is deterministic), else noble.
+ * bytes: Ed25519 is deterministic), else noble; the one way to sign with a
+ * key the platform holds.
  * @throws {InvalidKeyError} if the identity's seed is malformed.
  */
 export async function signAsync (identity: Identity, msg: Uint8Array): Promise<Uint8Array> {
-  checkSeed(identity)
-  const sig = await nativeSign(identity.seed, msg)
-  if (sig === undefined) return sign(identity, msg)
+  let sig: Uint8Array | undefined
+  if (identity?.seed === undefined && identity?.key !== undefined) {
+    sig = await nativeSignWithKey(identity.key, msg)
+  } else {
+    sig = await nativeSign(checkedSeed(identity), msg)
+    if (sig === undefined) return sign(identity, msg)
+  }
   rememberOwn(identity, sig, msg)
   return sig
 }
 
-function checkSeed (identity: Identity): void {
-  if (!(identity?.seed instanceof Uint8Array) || identity.seed.length !== SEED_BYTES) {
+function checkedSeed (identity: Identity): Uint8Array {
+  const seed = identity?.seed
+  if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
     throw new InvalidKeyError(`seed must be ${SEED_BYTES} bytes`)
   }
+  return seed
 }
 
 /**

@@ -147,6 +147,39 @@ export async function nativeSign (seed: Uint8Array, msg: Uint8Array): Promise<Ui
   }
 }
 
+/** The signature of `msg` by a private key held by the platform (a non-extractable CryptoKey). */
+export async function nativeSignWithKey (key: CryptoKey, msg: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await subtle()!.sign(ALGORITHM, key, buf(msg)))
+}
+
+/**
+ * A new key pair made by the platform, its private key non-extractable (no
+ * script can read it, this page's included), or undefined when native
+ * Ed25519 is missing or failed its check.
+ */
+export async function nativeGenerateKey (): Promise<{ key: CryptoKey, publicKey: Uint8Array } | undefined> {
+  if (!await nativeEd25519()) return undefined
+  try {
+    const pair = await subtle()!.generateKey(ALGORITHM, false, ['sign', 'verify']) as CryptoKeyPair
+    return { key: pair.privateKey, publicKey: new Uint8Array(await subtle()!.exportKey('raw', pair.publicKey)) }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `seed` imported as a non-extractable private key, or undefined when native
+ * Ed25519 is missing or failed its check. The key signs as the seed does.
+ */
+export async function nativeKeyOf (seed: Uint8Array): Promise<CryptoKey | undefined> {
+  if (!await nativeEd25519()) return undefined
+  try {
+    return await subtle()!.importKey('pkcs8', pkcs8Of(seed), ALGORITHM, false, ['sign'])
+  } catch {
+    return undefined
+  }
+}
+
 let publicSupport: Promise<boolean> | undefined
 
 /** The public key the platform derives for `seed` (from the private key's JWK `x`). */

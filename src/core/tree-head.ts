@@ -9,7 +9,7 @@
  * its signer signed two statements about its log that cannot both be true.
  */
 import { sha256, toHex } from './bytes.ts'
-import { open, seal, type Envelope, type SealMeta } from './envelope.ts'
+import { open, seal, sealAsync, type BodyOf, type Envelope, type SealMeta } from './envelope.ts'
 import { ForkError, InvalidProofError, type CoreError } from './errors.ts'
 import type { Identity } from './identity.ts'
 import { verifyConsistency } from './merkle.ts'
@@ -81,6 +81,23 @@ export type TreeHeadResult = { ok: true, envelope: Envelope<'tree-head'> } | Ref
  * @throws {SchemaError|OversizedError|InvalidKeyError} as `seal()` does.
  */
 export function sealTreeHead (identity: Identity, log: MerkleLog, meta: SealMeta, prev: HeadClaim | null, size: number = log.size): Uint8Array {
+  return seal('tree-head', headBody(log, prev, size), identity, meta)
+}
+
+/**
+ * {@link sealTreeHead} with the signature made on the platform's native
+ * Ed25519 where there is one (envelope.ts `sealAsync`): the same bytes, and
+ * the only way to sign with a key held as a non-extractable CryptoKey. The
+ * root and proof are taken from `log` before it returns, so the log may grow
+ * meanwhile.
+ * @throws as {@link sealTreeHead} does.
+ */
+export async function sealTreeHeadAsync (identity: Identity, log: MerkleLog, meta: SealMeta, prev: HeadClaim | null, size: number = log.size): Promise<Uint8Array> {
+  return await sealAsync('tree-head', headBody(log, prev, size), identity, meta)
+}
+
+/** The body of the head of the first `size` leaves of `log`, linked to `prev`. @throws as {@link sealTreeHead} does. */
+function headBody (log: MerkleLog, prev: HeadClaim | null, size: number): BodyOf<'tree-head'> {
   const root = log.root(size)
   let link = null
   if (prev !== null) {
@@ -90,7 +107,7 @@ export function sealTreeHead (identity: Identity, log: MerkleLog, meta: SealMeta
     }
     link = { size: prev.size, root: prev.root, consistency }
   }
-  return seal('tree-head', { size, root, prev: link }, identity, meta)
+  return { size, root, prev: link }
 }
 
 /**

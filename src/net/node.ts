@@ -33,13 +33,14 @@ import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { pubsubPeerDiscovery, TOPIC as DISCOVERY_TOPIC, type PubSubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
-import type { Libp2pEvents, PeerDiscovery, PeerId } from '@libp2p/interface'
+import type { Ed25519PrivateKey, Ed25519PublicKey, Libp2pEvents, PeerDiscovery, PeerId } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
-import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import { privateKeyFromRaw, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { isPrivate } from '@libp2p/utils'
 import { WebSockets } from '@multiformats/multiaddr-matcher'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { signAsync, type Identity } from '../core/identity.ts'
+import { InvalidKeyError } from '../core/errors.ts'
 import { DIRECT_DIAL_TIMEOUT_MS, DISCOVERY_INTERVAL_MS } from './constants.ts'
 import { mesh, shouldDial, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
@@ -80,16 +81,34 @@ export interface EssaimNodeInit<S extends Record<string, unknown>> {
 /**
  * The libp2p private key for an Essaim identity: the same Ed25519 key. It
  * signs (gossip messages, Noise handshakes, identify's records) through
- * identity.ts's native signer, which imports the key once: @libp2p/crypto's
- * own imports it into WebCrypto again for every signature (it showed in a
+ * identity.ts's native signer: with a key the platform holds, the only way
+ * to sign; with a seed, it imports the key once, where @libp2p/crypto's own
+ * would import it into WebCrypto again for every signature (it showed in a
  * page's CPU profile). Ed25519 is deterministic: the signatures are the same.
+ * A platform-held key has no `raw` bytes to give: reading them throws
+ * (libp2p itself never does; only its keychain, which Essaim does not use).
  */
-export function libp2pKey (identity: Identity): ReturnType<typeof privateKeyFromRaw> {
-  const raw = new Uint8Array(64)
-  raw.set(identity.seed, 0)
-  raw.set(identity.publicKey, 32)
-  const key = privateKeyFromRaw(raw)
-  key.sign = async data => await signAsync(identity, data instanceof Uint8Array ? data : data.subarray())
+export function libp2pKey (identity: Identity): Ed25519PrivateKey {
+  const sign = async (data: Parameters<Ed25519PrivateKey['sign']>[0]): Promise<Uint8Array> =>
+    await signAsync(identity, data instanceof Uint8Array ? data : data.subarray())
+  if (identity.seed !== undefined) {
+    const raw = new Uint8Array(64)
+    raw.set(identity.seed, 0)
+    raw.set(identity.publicKey, 32)
+    const key = privateKeyFromRaw(raw) as Ed25519PrivateKey
+    key.sign = sign
+    return key
+  }
+  const publicKey = publicKeyFromRaw(identity.publicKey) as Ed25519PublicKey
+  const key: Ed25519PrivateKey = {
+    type: 'Ed25519',
+    publicKey,
+    get raw (): Uint8Array {
+      throw new InvalidKeyError('this key is held by the browser: its bytes cannot be read')
+    },
+    equals: (other?: unknown) => other === key,
+    sign
+  }
   return key
 }
 

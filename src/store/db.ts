@@ -12,7 +12,7 @@ export const DB_NAME = 'essaim'
 
 export interface EssaimDB extends DBSchema {
   /** This profile's signing key (key 'self'). Never leaves the device. */
-  identity: { key: string, value: { seed: Uint8Array, createdAt: number } }
+  identity: { key: string, value: StoredIdentity }
   /** Verified model bytes by sha256 hex; `by-size` lists them with their sizes without reading the bytes. */
   models: { key: string, value: { bytes: Uint8Array, size: number, storedAt: number }, indexes: { 'by-size': number } }
   /** Small settings and state by name. */
@@ -28,6 +28,15 @@ export interface EssaimDB extends DBSchema {
   /** Volunteer: receipts this profile earned, by content id hex. */
   receipts: { key: string, value: StoredReceipt }
 }
+
+/**
+ * The profile's key: a non-extractable CryptoKey with its public key where
+ * the browser has native Ed25519, else its seed. Profiles made before keys
+ * were held by the browser have a seed, which the first load moves into a key.
+ */
+export type StoredIdentity =
+  | { key: CryptoKey, publicKey: Uint8Array, createdAt: number }
+  | { seed: Uint8Array, createdAt: number }
 
 /** A posted job as the requester keeps it. */
 export interface StoredJob {

@@ -222,8 +222,9 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
   }
 
   /** Receipts of both stages, proven against one fresh tree head. */
-  receiptBundle (jobId: string): ReceiptBundle {
-    const parts = [jobId, ...this.recJobs(jobId).map(v => v.jobId)].map(id => this.init.requester.receiptBundle(id))
+  async receiptBundle (jobId: string): Promise<ReceiptBundle> {
+    const parts: ReceiptBundle[] = []
+    for (const id of [jobId, ...this.recJobs(jobId).map(v => v.jobId)]) parts.push(await this.init.requester.receiptBundle(id))
     const heads = new Map<string, Uint8Array>()
     for (const h of parts.flatMap(p => p.heads)) heads.set(toHex(sha256(h)), h)
     return { receipts: parts.flatMap(p => p.receipts), heads: [...heads.values()] }
@@ -324,7 +325,8 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
     const inputs = batch.map(s => s.input)
     const canaries = new Map<number, Uint8Array>()
     const signal = this.controller.signal
-    const picks = canaryShards(inputs.length, policy.canaryRate)
+    // Past its deadline the reading ends as soon as it is posted (its lines fail, saying so): no canary is worth computing.
+    const picks = Date.now() >= policy.deadline ? [] : canaryShards(inputs.length, policy.canaryRate)
     if (picks.length > 0) {
       // Loaded each time: the worker keeps a few sessions and may have dropped this one.
       const { bytes } = await this.init.loadModel(model, { signal })

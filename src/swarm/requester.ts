@@ -18,7 +18,7 @@
 import { TypedEventEmitter } from 'main-event'
 import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
-import { open, preverify, seal, type Envelope } from '../core/envelope.ts'
+import { open, preverify, sealAsync, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import { bytesEqual, fromHex, sha256, sha256Async, toHex } from '../core/bytes.ts'
 import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
@@ -28,9 +28,9 @@ import { compareOutputs } from '../core/compare.ts'
 import { describeFailure, leaseIdBase, Scheduler, type SchedulerEvent, type ShardFailure } from '../core/scheduler.ts'
 import { MerkleLog } from '../core/merkle-log.ts'
 import { Lru } from '../core/lru.ts'
-import { sealTreeHead, type HeadClaim } from '../core/tree-head.ts'
+import { sealTreeHeadAsync, type HeadClaim } from '../core/tree-head.ts'
 import { packShardInput } from '../core/packed-input.ts'
-import { issueReceipt, issueReceiptAsync } from '../core/receipt.ts'
+import { issueReceiptAsync } from '../core/receipt.ts'
 import type { Ledger } from '../core/ledger.ts'
 import { refusal, type PullReply, type PullRequest, type ShardResult } from '../net/protocols/work.ts'
 import type { WorkService } from '../net/protocols/work.ts'
@@ -163,10 +163,15 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private readonly unsigned: number[] = []
   /** Verdicts and reopens decided but not yet written, in order; the next write takes them all. */
   private readonly unstored: StoredDecision[] = []
+  /** The claim of the latest signed head (stored), and that head once signed in this session. */
   private prevHead: HeadClaim | null = null
   private lastHead: Uint8Array | undefined
-  /** Set when a write failed: the requester stops handing out and accepting work. */
-  private storageFailed: string | undefined
+  /** Leaves of the log known to be in IndexedDB: a head never covers more (see {@link record}). */
+  private storedSize = 0
+  /** Set when a write or a signature failed: the requester stops handing out and accepting work. */
+  private broken: string | undefined
+  /** The tail of the chain of log steps (see {@link inOrder}). */
+  private decided: Promise<void> = Promise.resolve()
   private timers: Array<ReturnType<typeof setInterval>> = []
   private stopped = false
   private headTimer?: ReturnType<typeof setTimeout>
@@ -202,6 +207,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** Restores jobs and the log from IndexedDB, then starts serving pulls. */
   async start (): Promise<void> {
     for (const leaf of await this.init.store.logLeaves()) { this.merkle.append(leaf); this.leaves.push(leaf) }
+    this.storedSize = this.merkle.size
     this.prevHead = (await this.init.store.getKv<HeadClaim>('requester:head')) ?? null
     if (this.prevHead !== null && this.prevHead.size > this.merkle.size) this.prevHead = null
     // Verdicts stored but not yet under a signed head when the tab went away
@@ -218,7 +224,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       await this.resume(stored)
     }
     this.init.work.serve(async (peer, request) => await this.onPull(peer, request))
-    this.init.logService.serve(async (_peer, indices) => this.receiptsFor(indices))
+    this.init.logService.serve(async (_peer, indices) => await this.receiptsFor(indices))
     this.init.presence.addEventListener('presence:lost', this.onLost)
     this.timers.push(setInterval(() => { this.handle(this.scheduler.expire(this.now())) }, 1_000))
     this.timers.push(setInterval(() => {
@@ -259,7 +265,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const hashes = await Promise.all(inputs.map(sha256Async))
     const shards = inputs.map((input, i) => ({ inputHash: hashes[i]!, bytes: input.length }))
     const body: JobBody = { model: draft.model, shards, policy: draft.policy }
-    const manifest = seal('job', body, this.init.identity, this.seq.next('job'))
+    const manifest = await sealAsync('job', body, this.init.identity, this.seq.next('job'))
     const opened = open(manifest, { kinds: ['job'] })
     if (!opened.ok) throw opened.error
     const jobId = toHex(opened.envelope.id)
@@ -352,20 +358,27 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
 
   /**
    * Receipts for every verdict of a job, proven against one fresh tree head:
-   * the bundle the job page exports next to the results.
+   * the bundle the job page exports next to the results. It waits for the
+   * verdicts decided so far to be stored, so the head covers them all.
    */
-  receiptBundle (jobId: string): { receipts: Uint8Array[], heads: Uint8Array[] } {
-    const job = this.jobs.get(jobId)
-    if (job === undefined || job.outputs.size === 0) return { receipts: [], heads: [] }
-    this.signHead()
-    if (this.lastHead === undefined || this.prevHead?.size !== this.merkle.size) {
-      this.lastHead = sealTreeHead(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead)
-      this.prevHead = { size: this.merkle.size, root: this.merkle.root() }
-    }
-    const head = this.lastHead
-    const receipts = [...job.outputs.values()].sort((a, b) => a.leaf - b.leaf)
-      .map(o => issueReceipt(this.init.identity, this.merkle, this.leaves[o.leaf]!, o.leaf, head, this.seq.next('receipt')))
-    return { receipts, heads: [head] }
+  async receiptBundle (jobId: string): Promise<{ receipts: Uint8Array[], heads: Uint8Array[] }> {
+    const none = { receipts: [], heads: [] }
+    if ((this.jobs.get(jobId)?.outputs.size ?? 0) === 0) return none
+    await this.flushed()
+    const signing = await this.inOrder(async () => {
+      const job = this.jobs.get(jobId)
+      if (job === undefined) return undefined
+      await this.signHeadNow()
+      if (this.lastHead === undefined || this.prevHead?.size !== this.storedSize) await this.sealHead()
+      const head = this.lastHead!
+      const size = this.prevHead!.size
+      // Started here, where the log is as the head says (each takes its proof at once); awaited by the caller.
+      const receipts = [...job.outputs.values()].filter(o => o.leaf < size).sort((a, b) => a.leaf - b.leaf)
+        .map(o => issueReceiptAsync(this.init.identity, this.merkle, this.leaves[o.leaf]!, o.leaf, head, this.seq.next('receipt')))
+      return { receipts, head }
+    })
+    if (signing === undefined) return none
+    return { receipts: await Promise.all(signing.receipts), heads: [signing.head] }
   }
 
   /**
@@ -423,15 +436,16 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.handle(this.scheduler.removeJob(jobId))
     this.jobs.delete(jobId)
     // After every write queued for it (a verdict, a status), so none lands after the delete.
-    await this.writes
+    await this.flushed()
     await this.init.store.deleteJob(jobId)
     this.log('job %s deleted', jobId)
     this.update(jobId)
     return true
   }
 
-  /** Resolves once every write started so far is in IndexedDB (tests, export). */
+  /** Resolves once every decision taken so far is signed into the log and in IndexedDB (tests, export). */
   async flushed (): Promise<void> {
+    await this.decided
     await this.writes
   }
 
@@ -507,9 +521,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
 
   /** Publishes the latest signed head on the log topic, if this peer has a log. */
   private announceHead (): void {
-    const serving = this.servingHead()
-    if (serving === undefined) return
-    void this.init.pubsub.publish(TOPIC_LOG, serving.head).catch(err => { this.log('announcing the tree head failed: %s', (err as Error).message) })
+    void this.servingHead().then(async serving => {
+      if (serving !== undefined) await this.init.pubsub.publish(TOPIC_LOG, serving.head)
+    }).catch(err => { this.log('announcing the tree head failed: %s', (err as Error).message) })
   }
 
   /**
@@ -518,17 +532,20 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
    * consistency proof), never over verdicts not yet signed into a head.
    * (Whenever `lastHead` is set, `prevHead` is its claim.)
    */
-  private servingHead (): { head: Uint8Array, size: number } | undefined {
-    if (this.prevHead === null) return undefined
-    if (this.lastHead === undefined) {
-      try {
-        this.lastHead = sealTreeHead(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead, this.prevHead.size)
-      } catch (err) {
-        this.log.error('the stored log does not match its stored head: %s', (err as Error).message)
-        return undefined
+  private async servingHead (): Promise<{ head: Uint8Array, size: number } | undefined> {
+    if (this.lastHead !== undefined && this.prevHead !== null) return { head: this.lastHead, size: this.prevHead.size }
+    return await this.inOrder(async () => {
+      if (this.prevHead === null) return undefined
+      if (this.lastHead === undefined) {
+        try {
+          this.lastHead = await sealTreeHeadAsync(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead, this.prevHead.size)
+        } catch (err) {
+          this.log.error('the stored log does not match its stored head: %s', (err as Error).message)
+          return undefined
+        }
       }
-    }
-    return { head: this.lastHead, size: this.prevHead.size }
+      return { head: this.lastHead, size: this.prevHead.size }
+    })
   }
 
   /**
@@ -539,7 +556,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
    * published. Verdicts not under that head get theirs with the next head.
    */
   private async creditOwnLog (): Promise<void> {
-    const serving = this.servingHead()
+    const serving = await this.servingHead()
     if (serving === undefined) return
     for (let from = 0; from < serving.size && !this.stopped; from += OWN_RECEIPTS_BATCH) {
       const leaves = Array.from({ length: Math.min(OWN_RECEIPTS_BATCH, serving.size - from) }, (_, i) => from + i)
@@ -554,22 +571,22 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   }
 
   /** Receipts for a catch-up request: each asked leaf under the latest signed head, proven against it. */
-  private receiptsFor (indices: number[]): Uint8Array[] {
-    const serving = this.servingHead()
+  private async receiptsFor (indices: number[]): Promise<Uint8Array[]> {
+    const serving = await this.servingHead()
     if (serving === undefined) return []
     if (this.servedHead !== serving.head) { this.served.clear(); this.servedHead = serving.head }
-    const out: Uint8Array[] = []
-    for (const index of indices) {
-      if (index >= serving.size) break // ascending: the rest are beyond the head too
-      let receipt = this.served.get(index)
-      if (receipt === undefined) {
-        receipt = issueReceipt(this.init.identity, this.merkle, this.leaves[index]!, index, serving.head, this.seq.next('receipt'))
+    // Ascending: the first beyond the head ends the list.
+    const under = indices.findIndex(index => index >= serving.size)
+    return await Promise.all(indices.slice(0, under === -1 ? indices.length : under).map(async index => {
+      const kept = this.served.get(index)
+      if (kept !== undefined) return kept
+      const receipt = await issueReceiptAsync(this.init.identity, this.merkle, this.leaves[index]!, index, serving.head, this.seq.next('receipt'))
+      if (this.servedHead === serving.head) {
         if (this.served.size >= SERVED_RECEIPTS_KEPT) this.served.clear()
         this.served.set(index, receipt)
       }
-      out.push(receipt)
-    }
-    return out
+      return receipt
+    }))
   }
 
   private onLost (evt: CustomEvent<{ peerId: string }>): void {
@@ -582,7 +599,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const job = this.jobs.get(jobId)
     // Not "done": the job may just not be restored yet (a reload); the volunteer retries later.
     if (job === undefined) { this.log('%s pulled unknown job %s', peer, jobId); return refusal('unknown job') }
-    if (this.storageFailed !== undefined) return refusal(`the requester cannot store results: ${this.storageFailed}`)
+    if (this.broken !== undefined) return refusal(`the requester cannot take results: ${this.broken}`)
     const from = peer.toString()
     const key = publicKeyOf(from)
     if (key === undefined) return refusal('only Ed25519 peers can volunteer')
@@ -602,7 +619,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     }
     const cancel = this.cancels.get(from) ?? []
     this.cancels.delete(from)
-    if (job.stored.status !== 'running') {
+    // Done by the scheduler's count: its status follows once its last verdicts are in the log.
+    if (job.stored.status !== 'running' || this.scheduler.progress(jobId)?.done === true) {
       this.log('%s pulled finished job %s', from, jobId)
       return { assignments: [], received, cancel, waitMs: 0, done: true, error: null }
     }
@@ -729,21 +747,29 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     for (const jobId of updated) this.update(jobId)
   }
 
-  /** Signs the verdict, appends it to the log, persists it with the output. */
+  /**
+   * Signs the verdict (now, on native Ed25519, while earlier steps finish),
+   * then, in the scheduler's order, appends it to the log and persists it with the output.
+   */
   private accept (job: RunningJob, shard: number, outputHash: string, credited: string[], rejected: string[], revision: number): void {
     const output = job.candidates.get(shard)?.get(outputHash)
     if (output === undefined) { this.log.error('accepted output of shard %d is not held', shard); return }
+    job.candidates.delete(shard)
     const keys = (ids: string[]): Uint8Array[] => ids.map(id => publicKeyOf(id)).filter((k): k is Uint8Array => k !== undefined)
-    const verdict = seal('verdict', {
+    const sealing = sealAsync('verdict', {
       jobId: job.manifest.id, shard, outputHash: fromHex(outputHash), credited: keys(credited), rejected: keys(rejected)
     }, this.init.identity, this.seq.next('verdict'))
-    const leaf = this.merkle.append(verdict)
-    this.leaves.push(verdict)
-    const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
-    job.outputs.set(shard, stored)
-    job.candidates.delete(shard)
-    job.verifiedAt.push(this.now())
-    this.record({ kind: 'verdict', jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
+    sealing.catch(() => {}) // its failure is the step's
+    void this.inOrder(async () => {
+      const verdict = await sealing
+      const leaf = this.merkle.append(verdict)
+      this.leaves.push(verdict)
+      const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
+      job.outputs.set(shard, stored)
+      job.verifiedAt.push(this.now())
+      this.record({ kind: 'verdict', jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
+      this.update(job.stored.jobId)
+    }, job.stored.jobId)
   }
 
   /**
@@ -754,10 +780,14 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
    * accepted. A finished job runs again until the shard is decided.
    */
   private reopen (job: RunningJob, shard: number, reverify: { revision: number, peer: string }): void {
-    const accepted = job.outputs.get(shard)
-    job.outputs.delete(shard)
-    if (accepted !== undefined) this.record({ kind: 'reopen', jobId: job.stored.jobId, shard, output: { ...accepted, reverify } })
-    this.rerun(job)
+    // After the step that accepted it.
+    void this.inOrder(() => {
+      const accepted = job.outputs.get(shard)
+      job.outputs.delete(shard)
+      if (accepted !== undefined) this.record({ kind: 'reopen', jobId: job.stored.jobId, shard, output: { ...accepted, reverify } })
+      this.rerun(job)
+      this.update(job.stored.jobId)
+    }, job.stored.jobId)
   }
 
   /** A finished job has shards to decide again: serve and announce it again. */
@@ -782,26 +812,30 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.persist(async () => {
       const batch = this.unstored.splice(0)
       await this.init.store.putDecisions(batch)
-      for (const d of batch) if (d.kind === 'verdict') this.unsigned.push(d.leaf)
+      for (const d of batch) {
+        if (d.kind !== 'verdict') continue
+        this.unsigned.push(d.leaf)
+        this.storedSize = Math.max(this.storedSize, d.leaf + 1)
+      }
       if (this.unsigned.length > 0) this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
     }, decision.jobId)
   }
 
-  /** One signed tree head over every verdict so far, and a receipt per new verdict. */
+  /** One signed tree head over every stored verdict, and a receipt per new verdict. */
   private signHead (): void {
+    void this.inOrder(async () => { await this.signHeadNow() })
+  }
+
+  /** {@link signHead}, inside a step. */
+  private async signHeadNow (): Promise<void> {
     if (this.unsigned.length === 0) return
     if (this.init.pubsub.getSubscribers(TOPIC_LOG).length === 0) {
       // Nobody would hear the receipts (e.g. just after a reload): wait for the mesh.
       this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, 1_000)
       return
     }
-    const head = sealTreeHead(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead)
-    this.lastHead = head
-    const claim: HeadClaim = { size: this.merkle.size, root: this.merkle.root() }
-    this.prevHead = claim
-    this.persist(async () => { await this.init.store.setKv('requester:head', claim) })
-    // Signed on native Ed25519 (one per verdict: on pure JS they held this thread ~1.5 ms each),
-    // then taken and published in log order.
+    const head = await this.sealHead()
+    // One per verdict, signed together, then taken and published in log order.
     const receipts = this.unsigned.splice(0).map(leaf => issueReceiptAsync(this.init.identity, this.merkle, this.leaves[leaf]!, leaf, head, this.seq.next('receipt')))
     void Promise.allSettled(receipts).then(settled => {
       for (const r of settled) {
@@ -812,6 +846,22 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     })
   }
 
+  /**
+   * Inside a step: signs a head over every stored verdict, linked to the
+   * head before, and stores its claim. Only a stored verdict may be under a
+   * published head: after a reload the log is rebuilt from storage, and a
+   * published leaf missing from it would be reused (a fork).
+   */
+  private async sealHead (): Promise<Uint8Array> {
+    const size = this.storedSize
+    const head = await sealTreeHeadAsync(this.init.identity, this.merkle, this.seq.next('tree-head'), this.prevHead, size)
+    const claim: HeadClaim = { size, root: this.merkle.root(size) }
+    this.lastHead = head
+    this.prevHead = claim
+    this.persist(async () => { await this.init.store.setKv('requester:head', claim) })
+    return head
+  }
+
   /** Stores a peer caught failing a canary, so a reload does not trust it again. */
   private rememberFaulty (f: FaultyPeer): void {
     this.faultyPeers.set(f.peer, f)
@@ -819,22 +869,45 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.persist(async () => { await this.init.store.setKv(FAULTY_KEY, all) }, f.jobId)
   }
 
+  /** Marks a job done, after the steps that put its last verdicts in the log (unless it was cancelled or reopened meanwhile). */
   private finish (job: RunningJob): void {
-    if (job.stored.status !== 'running') return
-    job.stored = { ...job.stored, status: 'done' }
-    this.persist(async () => { await this.init.store.setStatus(job.stored.jobId, 'done') }, job.stored.jobId)
+    const jobId = job.stored.jobId
+    void this.inOrder(() => {
+      if (job.stored.status !== 'running' || this.scheduler.progress(jobId)?.done !== true) return
+      job.stored = { ...job.stored, status: 'done' }
+      this.persist(async () => { await this.init.store.setStatus(jobId, 'done') }, jobId)
+      this.update(jobId)
+    }, jobId)
+  }
+
+  /**
+   * Runs `step` after every step queued before it. Every change to the log
+   * (a verdict appended, a head signed) and every decision that must come
+   * after one (a reopen, a job's end) goes through here: signatures are
+   * asynchronous (native Ed25519, with a key this page cannot read), and the
+   * log must keep the order the scheduler decided in. A step that throws
+   * stops the requester, as a failed write does.
+   * @returns what the step returned, or undefined if it threw.
+   */
+  private async inOrder<T> (step: () => T | Promise<T>, jobId?: string): Promise<T | undefined> {
+    const run = this.decided.then(step).catch(err => { this.halt(err, jobId); return undefined })
+    this.decided = run.then(() => {})
+    return await run
   }
 
   /** Chains a write after the previous ones; a failure is reported on the job, never swallowed. */
   private persist (write: () => Promise<void>, jobId?: string): void {
-    this.writes = this.writes.then(write).catch(err => {
-      this.log.error('storing failed: %s', (err as Error).message)
-      // The log in memory is now ahead of the stored one: stop deciding, so
-      // nothing is published that a reload could not reproduce.
-      const error = errorInfo(err)
-      this.storageFailed = errorLine(error)
-      if (jobId !== undefined) this.safeDispatchEvent('job:error', { detail: { jobId, error } })
-    })
+    // A failed write leaves the log in memory ahead of the stored one: stop
+    // deciding, so nothing is published that a reload could not reproduce.
+    this.writes = this.writes.then(write).catch(err => { this.halt(err, jobId) })
+  }
+
+  /** A write or a signature failed: no more work is handed out or taken in; the job's page says why. */
+  private halt (err: unknown, jobId?: string): void {
+    this.log.error('the requester stopped: %s', (err as Error)?.message ?? String(err))
+    const error = errorInfo(err)
+    this.broken = errorLine(error)
+    if (jobId !== undefined) this.safeDispatchEvent('job:error', { detail: { jobId, error } })
   }
 
   private update (jobId: string): void {

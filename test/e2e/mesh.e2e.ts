@@ -1,11 +1,14 @@
 /**
  * Foundation, shown in real Chromium over real WebRTC with a real relay:
  * tabs find each other through the relay, connect directly, keep gossiping
- * when the relay dies, forget closed tabs, and keep their key across reloads;
+ * when the relay dies, forget closed tabs, and keep their key (held by the
+ * browser, not extractable) across reloads;
  * the served build carries its headers, strict CSP and config file, and the
  * config decides whether loopback/private addresses may be dialled.
  */
-import { test, expect, type Browser } from '@playwright/test'
+import { test, expect, type Browser, type Page } from '@playwright/test'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { fullMesh, openVolunteer, ownSeq, peerRows, startRelayProcess, type Volunteer } from './support/swarm.ts'
 
 test('five volunteers form a full direct WebRTC mesh and gossip survives the relay', async ({ browser }) => {
@@ -67,13 +70,48 @@ test('a closed page is dropped from the others\' lists within a few heartbeats',
   }
 })
 
-test('a reload keeps the peer id', async ({ browser }) => {
+/** How the page's profile stores its key (IndexedDB 'essaim', store 'identity'): never the bytes. */
+async function storedKey (page: Page): Promise<unknown> {
+  return await page.evaluate(async () => await new Promise((resolve, reject) => {
+    const open = indexedDB.open('essaim')
+    open.onerror = () => { reject(open.error) }
+    open.onsuccess = () => {
+      const get = open.result.transaction('identity').objectStore('identity').get('self')
+      get.onerror = () => { reject(get.error) }
+      get.onsuccess = () => {
+        const r = get.result as { key?: CryptoKey, seed?: Uint8Array }
+        open.result.close()
+        resolve({ seed: 'seed' in r, key: r.key instanceof CryptoKey, extractable: r.key?.extractable, algorithm: r.key?.algorithm.name, usages: r.key?.usages })
+      }
+    }
+  }))
+}
+
+test('a reload keeps the peer id; the key is held by the browser, not extractable, and an older profile\'s seed is moved into such a key', async ({ browser }) => {
   const relay = await startRelayProcess()
   const v = await openVolunteer(browser, [relay.addr])
+  const held = { seed: false, key: true, extractable: false, algorithm: 'Ed25519', usages: ['sign'] }
   try {
     expect(v.peerId).toMatch(/^12D3KooW/)
+    expect(await storedKey(v.page)).toEqual(held)
     await v.page.reload()
     await expect(v.page.getByTestId('own-peer-id')).toHaveText(v.peerId)
+
+    // A profile from before keys were held by the browser kept the seed: it keeps its peer id.
+    const seed = new Uint8Array(32).fill(42)
+    const oldPeerId = peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed)).toString()
+    await v.page.evaluate(async bytes => await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open('essaim')
+      open.onsuccess = () => {
+        const tx = open.result.transaction('identity', 'readwrite')
+        tx.objectStore('identity').put({ seed: new Uint8Array(bytes), createdAt: 1 }, 'self')
+        tx.oncomplete = () => { open.result.close(); resolve() }
+        tx.onerror = () => { reject(tx.error) }
+      }
+    }), [...seed])
+    await v.page.reload()
+    await expect(v.page.getByTestId('own-peer-id')).toHaveText(oldPeerId)
+    expect(await storedKey(v.page)).toEqual(held)
     // A different profile gets a different key.
     const other = await openVolunteer(browser, [relay.addr])
     expect(other.peerId).not.toBe(v.peerId)

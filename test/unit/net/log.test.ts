@@ -13,7 +13,6 @@ import { memory } from '@libp2p/memory'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { lpStream } from '@libp2p/utils'
-import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { logger } from '@libp2p/logger'
 import type { Stream } from '@libp2p/interface'
 import { JUNK_BYTES } from '../vectors/junk.ts'
@@ -30,17 +29,15 @@ import {
 import { LOG_MAX_PAGE, LOG_MAX_REPLY_BYTES, PROTOCOL_LOG } from '../../../src/net/constants.ts'
 import { PeerPenalties } from '../../../src/net/scoring.ts'
 import { LogCatchUp } from '../../../src/swarm/log-catch-up.ts'
+import { libp2pKey } from '../../../src/net/node.ts'
 
 type Node = Libp2p<{ log: LogService }>
 let n = 0
 
 /** A node whose libp2p key is `identity` (the app's rule: one key for both). */
 async function node (identity: Identity, init: LogInit = {}): Promise<Node> {
-  const raw = new Uint8Array(64)
-  raw.set(identity.seed, 0)
-  raw.set(identity.publicKey, 32)
   return await createLibp2p({
-    privateKey: privateKeyFromRaw(raw),
+    privateKey: libp2pKey(identity),
     addresses: { listen: [`/memory/essaim-log-${process.pid}-${++n}`] },
     transports: [memory()],
     connectionEncrypters: [noise()],
