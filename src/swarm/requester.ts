@@ -653,31 +653,23 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       return this.scheduler.fail(leaseId, peer, error)
     }
     const decoded = decodeTensors(result.output, { maxBytes: WORK_MAX_OUTPUT_BYTES })
-    if (!decoded.ok) {
-      this.log('%s sent an undecodable output for shard %d: %s', peer, shard, decoded.reason)
-      return this.scheduler.fail(leaseId, peer, `undecodable output: ${decoded.reason}`)
-    }
+    if (!decoded.ok) return this.refuseResult(leaseId, peer, shard, `undecodable output: ${decoded.reason}`)
     const outputHash = hashed ?? sha256(result.output)
     const att = open(result.attestation, { kinds: ['attestation'] })
+    if (!att.ok) return this.refuseResult(leaseId, peer, shard, `attestation refused: ${att.error.message}`)
+    const signed = att.envelope as Envelope<'attestation'>
     const ref = job.manifest.body.shards[shard]!
-    const problem = !att.ok
-      ? `attestation refused: ${att.error.message}`
-      : !bytesEqual(att.envelope.signer, key)
-          ? 'attestation signed by someone else'
-          : (() => {
-              const b = (att.envelope as Envelope<'attestation'>).body
-              if (!bytesEqual(b.jobId, job.manifest.id)) return 'attestation names another job'
-              if (b.shard !== shard) return 'attestation names another shard'
-              if (!bytesEqual(b.inputHash, ref.inputHash)) return 'attestation names another input'
-              if (!bytesEqual(b.outputHash, outputHash)) return 'attestation names another output'
-              return undefined
-            })()
-    if (problem !== undefined) {
-      this.log('%s: %s (shard %d)', peer, problem, shard)
-      return this.scheduler.fail(leaseId, peer, problem)
-    }
+    const holds: Array<[boolean, string]> = [
+      [bytesEqual(signed.signer, key), 'attestation signed by someone else'],
+      [bytesEqual(signed.body.jobId, job.manifest.id), 'attestation names another job'],
+      [signed.body.shard === shard, 'attestation names another shard'],
+      [bytesEqual(signed.body.inputHash, ref.inputHash), 'attestation names another input'],
+      [bytesEqual(signed.body.outputHash, outputHash), 'attestation names another output']
+    ]
+    const problem = holds.find(([ok]) => !ok)?.[1]
+    if (problem !== undefined) return this.refuseResult(leaseId, peer, shard, problem)
     const hash = toHex(outputHash)
-    const ms = att.ok ? (att.envelope as Envelope<'attestation'>).body.ms : 0
+    const ms = signed.body.ms
     const candidates = job.candidates.get(shard) ?? new Map<string, Uint8Array>()
     candidates.set(hash, result.output)
     job.candidates.set(shard, candidates)
@@ -685,6 +677,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     answers.push({ peer, outputHash: hash, at: this.now(), canary: job.canaries.has(shard), ms })
     job.answers.set(shard, answers)
     return this.scheduler.complete(leaseId, peer, { outputHash: hash, output: decoded.tensors })
+  }
+
+  /** A result that does not hold up: the lease fails, saying why. */
+  private refuseResult (leaseId: number, peer: string, shard: number, problem: string): SchedulerEvent[] {
+    this.log('%s: %s (shard %d)', peer, problem, shard)
+    return this.scheduler.fail(leaseId, peer, problem)
   }
 
   private handle (events: SchedulerEvent[]): void {

@@ -167,7 +167,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   /** Models that failed to load for good this session, by sha256, with why. */
   readonly refusedModels = new Map<string, Unsupported & { code: 'refused' }>()
   runForeignModels: boolean
-  receipts: StoredReceipt[] = []
+  /** Receipts crediting this peer, in the order they came (appended to, never copied: a long-running volunteer holds many). */
+  readonly receipts: StoredReceipt[] = []
   status: VolunteerStatus = { kind: 'stopped' }
   lastError: VolunteerProblem | undefined
   private readonly seq: Sequencer
@@ -211,7 +212,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
 
   /** Listens to jobs and receipts (observing costs nothing; computing starts with {@link contribute}). */
   async start (): Promise<void> {
-    this.receipts = await this.init.store.receipts()
+    for (const r of await this.init.store.receipts()) this.receipts.push(r)
     for (const r of this.receipts) this.held.add(toHex(receiptLeaf(r.receipt) ?? sha256(r.receipt)))
     const pubsub = this.init.peer.node.services.pubsub
     this.topics.push(signedTopic(pubsub, {
@@ -319,7 +320,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     if (this.held.has(key)) return
     this.held.add(key)
     const stored: StoredReceipt = { receipt: bytes, requester: toHex(added.receipt.requester), jobId: toHex(verdict.jobId), shard: verdict.shard, receivedAt: this.now() }
-    this.receipts = [...this.receipts, stored]
+    this.receipts.push(stored)
     this.emitChange()
     await this.init.store.putReceipt(id, stored).catch(err => {
       this.lastError = { code: 'receipt-not-stored', error: errorInfo(err) }

@@ -9,7 +9,6 @@ import type { Peer } from '../../swarm/peer.ts'
 import type { ComputeGate, ShardDone, VolunteerProblem, VolunteerStatus } from '../../swarm/volunteer.ts'
 import type { JobView } from '../../swarm/requester.ts'
 import type { LedgerSnapshot } from '../../core/ledger.ts'
-import type { StoredReceipt } from '../../store/db.ts'
 import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
 import { i18n } from '../i18n.svelte.ts'
 import { readingTitle } from '../errors.ts'
@@ -23,7 +22,8 @@ export class RuntimeState {
   jobErrors = $state<Record<string, ErrorInfo>>({})
   status = $state<VolunteerStatus>({ kind: 'stopped' })
   done = $state<ShardDone[]>([])
-  receipts = $state<StoredReceipt[]>([])
+  /** Receipts crediting this browser (the list itself stays in the volunteer: it can be long). */
+  credit = $state(0)
   ledger = $state<LedgerSnapshot | undefined>(undefined)
   lastError = $state<VolunteerProblem | undefined>(undefined)
   /** Bumped on every refresh, so pages can re-read per-job details. */
@@ -59,7 +59,7 @@ export class RuntimeState {
     this.jobs = r.requester.list()
     this.status = r.volunteer.status
     this.done = r.volunteer.done.slice(-200)
-    this.receipts = r.volunteer.receipts
+    this.credit = r.volunteer.receipts.length
     this.ledger = r.ledger.snapshot()
     this.lastError = r.volunteer.lastError
     this.tick++
