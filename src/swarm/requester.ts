@@ -118,6 +118,12 @@ interface RunningJob {
   canaries: Map<number, Uint8Array>
   /** Accepted outputs (not those reopened for re-verification), as stored. */
   outputs: Map<number, StoredOutput>
+  /**
+   * Accepted outputs whose write is still under way, by shard (a count: a
+   * shard may be accepted again meanwhile). Shown as verified only once
+   * stored: a reload would bring back only what is.
+   */
+  unsaved: Map<number, number>
   answers: Map<number, ShardAnswer[]>
   /** Output bytes received per shard, by output hash, until the shard is decided. */
   candidates: Map<number, Map<string, Uint8Array>>
@@ -294,8 +300,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const job = this.jobs.get(jobId)
     if (job === undefined) return undefined
     const total = job.manifest.body.shards.length
-    const verified = job.outputs.size + job.canaries.size
-    const inFlight = new Set([...job.leases.values()].map(l => l.shard)).size
+    const verified = job.outputs.size - job.unsaved.size + job.canaries.size
+    const inFlight = new Set([...job.leases.values()].map(l => l.shard).concat([...job.unsaved.keys()])).size
     const now = this.now()
     const recent = job.verifiedAt.filter(t => t > now - 60_000)
     const span = recent.length > 1 ? (recent.at(-1)! - recent[0]!) / 1000 : 0
@@ -309,7 +315,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       policy: job.manifest.body.policy,
       meta: job.stored.meta,
       createdAt: job.stored.createdAt,
-      status: job.stored.status,
+      // Not 'done' before its last verdicts are stored.
+      status: job.stored.status === 'done' && job.unsaved.size > 0 ? 'running' : job.stored.status,
       shards: total,
       verified,
       inFlight,
@@ -329,10 +336,10 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     if (job === undefined) return []
     const inFlight = new Set([...job.leases.values()].map(l => l.shard))
     return job.manifest.body.shards.map((_s, shard) => {
-      const out = job.outputs.get(shard)
+      const out = job.unsaved.has(shard) ? undefined : job.outputs.get(shard)
       const status: ShardView['status'] = job.canaries.has(shard)
         ? 'canary'
-        : out !== undefined ? 'verified' : job.failed.has(shard) ? 'failed' : inFlight.has(shard) ? 'in-flight' : 'pending'
+        : out !== undefined ? 'verified' : job.failed.has(shard) ? 'failed' : inFlight.has(shard) || job.unsaved.has(shard) ? 'in-flight' : 'pending'
       const failure = status === 'failed' ? job.failed.get(shard) : undefined
       return {
         shard,
@@ -352,7 +359,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const out = new Map<number, Uint8Array>()
     if (job === undefined) return out
     for (const [shard, answer] of job.canaries) out.set(shard, answer)
-    for (const [shard, o] of job.outputs) out.set(shard, o.output)
+    for (const [shard, o] of job.outputs) if (!job.unsaved.has(shard)) out.set(shard, o.output)
     return new Map([...out.entries()].sort((a, b) => a[0] - b[0]))
   }
 
@@ -463,6 +470,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       compare: manifest.body.policy.compare,
       canaries,
       outputs: saved,
+      unsaved: new Map(),
       answers: new Map(),
       candidates: new Map(),
       leases: new Map(),
@@ -764,6 +772,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       this.leaves.push(verdict)
       const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
       job.outputs.set(shard, stored)
+      job.unsaved.set(shard, (job.unsaved.get(shard) ?? 0) + 1)
       job.verifiedAt.push(this.now())
       this.record({ kind: 'verdict', jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
       this.update(job.stored.jobId)
@@ -810,11 +819,19 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.persist(async () => {
       const batch = this.unstored.splice(0)
       await this.init.store.putDecisions(batch)
+      const saved = new Set<string>()
       for (const d of batch) {
         if (d.kind !== 'verdict') continue
         this.unsigned.push(d.leaf)
         this.storedSize = Math.max(this.storedSize, d.leaf + 1)
+        const job = this.jobs.get(d.jobId)
+        const left = (job?.unsaved.get(d.shard) ?? 0) - 1
+        if (left > 0) job!.unsaved.set(d.shard, left)
+        else job?.unsaved.delete(d.shard)
+        saved.add(d.jobId)
       }
+      // Now shown as verified (and a job whose last ones these were, as done).
+      for (const jobId of saved) this.update(jobId)
       if (this.unsigned.length > 0) this.headTimer ??= setTimeout(() => { this.headTimer = undefined; this.signHead() }, HEAD_BATCH_MS)
     }, decision.jobId)
   }
@@ -867,11 +884,15 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.persist(async () => { await this.init.store.setKv(FAULTY_KEY, all) }, f.jobId)
   }
 
-  /** Marks a job done, after the steps that put its last verdicts in the log (unless it was cancelled or reopened meanwhile). */
+  /**
+   * Marks a job done, after the steps that put its last verdicts in the log:
+   * not if it was cancelled or reopened meanwhile, nor once the requester
+   * stopped (a verdict may be missing: after a reload the job runs again).
+   */
   private finish (job: RunningJob): void {
     const jobId = job.stored.jobId
     void this.inOrder(() => {
-      if (job.stored.status !== 'running' || this.scheduler.progress(jobId)?.done !== true) return
+      if (job.stored.status !== 'running' || this.broken !== undefined || this.scheduler.progress(jobId)?.done !== true) return
       job.stored = { ...job.stored, status: 'done' }
       this.persist(async () => { await this.init.store.setStatus(jobId, 'done') }, jobId)
       this.update(jobId)
