@@ -94,6 +94,7 @@ test('a reload keeps the peer id; the key is held by the browser, not extractabl
   try {
     expect(v.peerId).toMatch(/^12D3KooW/)
     expect(await storedKey(v.page)).toEqual(held)
+    await expect(v.page.getByTestId('own-key')).toHaveAttribute('data-held', 'browser')
     await v.page.reload()
     await expect(v.page.getByTestId('own-peer-id')).toHaveText(v.peerId)
 

@@ -20,6 +20,8 @@ export type Phase = { name: 'booting' } | { name: 'ready' } | { name: 'failed', 
 export class SwarmState {
   phase = $state<Phase>({ name: 'booting' })
   peerId = $state('')
+  /** Where this profile's private key is: held by the browser, not extractable, or (a browser without native Ed25519) kept as bytes in its storage. */
+  keyHeld = $state<'browser' | 'storage' | undefined>(undefined)
   relays = $state<RelayStatus[]>([])
   peers = $state<PeerRow[]>([])
   problems = $state<string[]>([])
@@ -40,6 +42,7 @@ export class SwarmState {
       const peer = await startPeer(location)
       this.peer = peer
       this.peerId = peer.node.peerId.toString()
+      this.keyHeld = peer.identity.key !== undefined ? 'browser' : 'storage'
       this.problems = peer.config.problems
       const refresh = (): void => { this.throttle.request() }
       peer.node.services.mesh.addEventListener('relay:status', refresh)
