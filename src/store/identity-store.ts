@@ -31,9 +31,10 @@ export async function loadOrCreateIdentity (dbName?: string): Promise<Identity> 
   if (stored !== undefined) {
     const moved = await platformIdentityFromSeed(stored.seed)
     if (moved === undefined) return await identityFromSeedAsync(stored.seed)
-    // Written only over this very seed: another tab may have moved it already.
+    // Written only over this very seed: another tab may have moved it already. A failed
+    // write (a full disk) leaves the seed stored and the page working: the next load tries again.
     await writeSelf(dbName, { key: moved.key!, publicKey: moved.publicKey, createdAt: stored.createdAt },
-      current => current !== undefined && 'seed' in current && bytesEqual(current.seed, stored.seed))
+      current => current !== undefined && 'seed' in current && bytesEqual(current.seed, stored.seed)).catch(() => false)
     return moved
   }
   const made = await generatePlatformIdentity()
