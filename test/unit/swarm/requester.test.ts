@@ -1,0 +1,140 @@
+/**
+ * The Requester runtime on a real, started libp2p node (the app's own
+ * configuration, src/net/node.ts, no relay) with a key the platform holds
+ * (non-extractable, as in a browser), its JobStore on IndexedDB
+ * (fake-indexeddb) and its ledger. Volunteers' pulls are handed to the
+ * handler it serves on `/essaim/work/1` directly (the stream itself has its
+ * own tests, test/unit/net/work.test.ts), with real signed attestations.
+ * What it holds the requester to: every signature asynchronous (a key the
+ * page cannot read), verdicts in its log in the order the results were
+ * decided, a job shown verified and done only with its verdicts stored, a
+ * receipt bundle that verifies offline, and a reload that brings back
+ * exactly that.
+ */
+import '../../../scripts/node22-polyfills.ts'
+import 'fake-indexeddb/auto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { logger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
+import { generateIdentity, generatePlatformIdentity, type Identity } from '../../../src/core/identity.ts'
+import { sealAsync, open, type Envelope } from '../../../src/core/envelope.ts'
+import { sha256 } from '../../../src/core/bytes.ts'
+import { encodeTensors } from '../../../src/core/tensors.ts'
+import { Ledger } from '../../../src/core/ledger.ts'
+import { verifyBundle } from '../../../src/core/verify-bundle.ts'
+import { createEssaimNode, libp2pKey } from '../../../src/net/node.ts'
+import { presence } from '../../../src/net/presence.ts'
+import type { PullHandler, PullReply, ShardResult, WorkService } from '../../../src/net/protocols/work.ts'
+import { JobStore } from '../../../src/store/job-store.ts'
+import { Requester } from '../../../src/swarm/requester.ts'
+
+let db = 0
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() })
+
+interface Setup { requester: Requester, store: JobStore, pull: PullHandler }
+
+/** A requester on its own node; `dbName` shared between two setups is a reload. */
+async function setup (identity: Identity, dbName: string): Promise<Setup> {
+  const node = await createEssaimNode({
+    identity,
+    relays: [],
+    allowPrivateAddresses: true,
+    services: { presence: presence({ identity, describe: () => ({ provider: 'wasm', threads: 1, models: [], app: 'test' }) }) }
+  })
+  let handler: PullHandler | undefined
+  const work = { serve: (h: PullHandler | undefined) => { handler = h } } as unknown as WorkService
+  const store = new JobStore(dbName)
+  const requester = new Requester({
+    identity, peerId: node.peerId, pubsub: node.services.pubsub, work, logService: node.services.log,
+    presence: node.services.presence, store, ledger: new Ledger(), log: logger('essaim:test:requester')
+  })
+  await requester.start()
+  cleanups.push(async () => { requester.stop(); await node.stop() })
+  return { requester, store, pull: async (peer, request, options) => await handler!(peer, request, options) }
+}
+
+/** A volunteer: its peer id and what it signs. */
+interface Vol { identity: Identity, peerId: PeerId }
+function volunteer (): Vol {
+  const identity = generateIdentity()
+  return { identity, peerId: peerIdFromPrivateKey(libp2pKey(identity)) }
+}
+
+const input = (i: number): Uint8Array => encodeTensors({ x: { dtype: 'float32', dims: [2], data: new Uint8Array(new Float32Array([i, i + 0.5]).buffer) } })
+const output = (i: number): Uint8Array => encodeTensors({ y: { dtype: 'float32', dims: [1], data: new Uint8Array(new Float32Array([i * 2]).buffer) } })
+
+async function result (vol: Vol, jobId: Uint8Array, a: PullReply['assignments'][number]): Promise<ShardResult> {
+  const out = output(a.shard)
+  const attestation = await sealAsync('attestation', {
+    jobId, shard: a.shard, inputHash: sha256(a.input), outputHash: sha256(out), provider: 'wasm', ortVersion: '1.0.0', threads: 1, ms: 1
+  }, vol.identity, { seq: a.lease, ts: Date.now() })
+  return { lease: a.lease, output: out, attestation, error: null }
+}
+
+const signal = new AbortController().signal
+
+describe('the requester', () => {
+  it('signs with a key it cannot read, logs verdicts in decision order, shows them once stored, and a reload brings back exactly that', async () => {
+    const identity = (await generatePlatformIdentity())!
+    expect(identity.seed).toBeUndefined()
+    const dbName = `essaim-requester-${++db}`
+    const first = await setup(identity, dbName)
+    const shards = 6
+    const jobId = await first.requester.post({
+      title: 't',
+      model: { id: 'digits', sha256: 'ab'.repeat(32) },
+      inputs: Array.from({ length: shards }, (_, i) => input(i)),
+      policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3_600_000 }
+    })
+    const job = Uint8Array.from(Buffer.from(jobId, 'hex'))
+    const vol = volunteer()
+    // Verdicts written so far (the real store, counted), and what the job page could show at each update.
+    let written = 0
+    const put = first.store.putDecisions.bind(first.store)
+    first.store.putDecisions = async batch => { await put(batch); written += batch.filter(d => d.kind === 'verdict').length }
+    const seen: Array<{ verified: number, status: string, written: number }> = []
+    first.requester.addEventListener('job:update', () => {
+      const v = first.requester.view(jobId)
+      if (v !== undefined) seen.push({ verified: v.verified, status: v.status, written })
+    })
+
+    const lease = await first.pull(vol.peerId, { job, capacity: shards, results: [] }, { signal })
+    expect(lease.assignments).toHaveLength(shards)
+    // Handed in out of shard order: the log keeps the order they were decided in.
+    const order = [...lease.assignments].reverse()
+    const handedIn = await Promise.all(order.map(async a => await result(vol, job, a)))
+    const reply = await first.pull(vol.peerId, { job, capacity: 0, results: handedIn }, { signal })
+    expect(reply.received.sort()).toEqual(lease.assignments.map(a => a.lease).sort())
+    expect(reply.done).toBe(true)
+
+    await first.requester.flushed()
+    expect(first.requester.view(jobId)).toMatchObject({ verified: shards, status: 'done' })
+    // Never more shown verified than stored, and done only with all of them stored.
+    expect(seen.at(-1)).toEqual({ verified: shards, status: 'done', written: shards })
+    for (const s of seen) {
+      expect(s.verified).toBeLessThanOrEqual(s.written)
+      if (s.status === 'done') expect(s.written).toBe(shards)
+    }
+    expect((await first.store.decided(jobId)).accepted.size).toBe(shards)
+    const leaves = (await first.store.logLeaves()).map(l => (open(l, { kinds: ['verdict'] }) as { ok: true, envelope: Envelope<'verdict'> }).envelope.body.shard)
+    expect(leaves).toEqual(order.map(a => a.shard))
+
+    const bundle = await first.requester.receiptBundle(jobId)
+    expect(bundle.receipts).toHaveLength(shards)
+    const report = verifyBundle(bundle, 'test')
+    expect(report.problems).toEqual([])
+    expect(report.verified).toBe(true)
+    expect(report.receipts.map(r => r.shard).sort()).toEqual([0, 1, 2, 3, 4, 5])
+
+    // A reload (a new requester on the same profile) brings back exactly what was shown.
+    const results = first.requester.results(jobId)
+    first.requester.stop()
+    const second = await setup(identity, dbName)
+    expect(second.requester.view(jobId)).toMatchObject({ verified: shards, status: 'done' })
+    expect(second.requester.results(jobId)).toEqual(results)
+    const again = await second.requester.receiptBundle(jobId)
+    expect(verifyBundle({ receipts: [...bundle.receipts, ...again.receipts], heads: [...bundle.heads, ...again.heads] }, 'test').problems).toEqual([])
+  })
+})
