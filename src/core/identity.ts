@@ -148,7 +148,7 @@ const derived = new WeakSet<Identity>()
  * @throws {InvalidKeyError} if the identity's seed is malformed, or its key is held by the platform (use {@link signAsync}).
  */
 export function sign (identity: Identity, msg: Uint8Array): Uint8Array {
-  if (identity?.seed === undefined && identity?.key !== undefined) {
+  if (platformKey(identity) !== undefined) {
     throw new InvalidKeyError('this key is held by the platform and signs only asynchronously (signAsync)')
   }
   const seed = checkedSeed(identity)
@@ -165,14 +165,20 @@ export function sign (identity: Identity, msg: Uint8Array): Uint8Array {
  */
 export async function signAsync (identity: Identity, msg: Uint8Array): Promise<Uint8Array> {
   let sig: Uint8Array | undefined
-  if (identity?.seed === undefined && identity?.key !== undefined) {
-    sig = await nativeSignWithKey(identity.key, msg)
+  const key = platformKey(identity)
+  if (key !== undefined) {
+    sig = await nativeSignWithKey(key, msg)
   } else {
     sig = await nativeSign(checkedSeed(identity), msg)
     if (sig === undefined) return sign(identity, msg)
   }
   rememberOwn(identity, sig, msg)
   return sig
+}
+
+/** The platform-held key of an identity that has no seed (one with both signs with its seed). */
+function platformKey (identity: Identity): CryptoKey | undefined {
+  return identity?.seed === undefined ? identity?.key : undefined
 }
 
 function checkedSeed (identity: Identity): Uint8Array {

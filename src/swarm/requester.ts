@@ -301,7 +301,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     if (job === undefined) return undefined
     const total = job.manifest.body.shards.length
     const verified = job.outputs.size - job.unsaved.size + job.canaries.size
-    const inFlight = new Set([...job.leases.values()].map(l => l.shard).concat([...job.unsaved.keys()])).size
+    const inFlight = busyShards(job).size
     const now = this.now()
     const recent = job.verifiedAt.filter(t => t > now - 60_000)
     const span = recent.length > 1 ? (recent.at(-1)! - recent[0]!) / 1000 : 0
@@ -334,12 +334,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   shards (jobId: string): ShardView[] {
     const job = this.jobs.get(jobId)
     if (job === undefined) return []
-    const inFlight = new Set([...job.leases.values()].map(l => l.shard))
+    const inFlight = busyShards(job)
     return job.manifest.body.shards.map((_s, shard) => {
-      const out = job.unsaved.has(shard) ? undefined : job.outputs.get(shard)
+      const out = storedOutput(job, shard)
       const status: ShardView['status'] = job.canaries.has(shard)
         ? 'canary'
-        : out !== undefined ? 'verified' : job.failed.has(shard) ? 'failed' : inFlight.has(shard) || job.unsaved.has(shard) ? 'in-flight' : 'pending'
+        : out !== undefined ? 'verified' : job.failed.has(shard) ? 'failed' : inFlight.has(shard) ? 'in-flight' : 'pending'
       const failure = status === 'failed' ? job.failed.get(shard) : undefined
       return {
         shard,
@@ -359,7 +359,10 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const out = new Map<number, Uint8Array>()
     if (job === undefined) return out
     for (const [shard, answer] of job.canaries) out.set(shard, answer)
-    for (const [shard, o] of job.outputs) if (!job.unsaved.has(shard)) out.set(shard, o.output)
+    for (const shard of job.outputs.keys()) {
+      const o = storedOutput(job, shard)
+      if (o !== undefined) out.set(shard, o.output)
+    }
     return new Map([...out.entries()].sort((a, b) => a[0] - b[0]))
   }
 
@@ -932,6 +935,16 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private update (jobId: string): void {
     this.safeDispatchEvent('job:update', { detail: jobId })
   }
+}
+
+/** Shards at work: leased to a volunteer, or accepted with their write still under way (shown as verified once stored). */
+function busyShards (job: RunningJob): Set<number> {
+  return new Set([...job.leases.values()].map(l => l.shard).concat([...job.unsaved.keys()]))
+}
+
+/** A shard's accepted output once it is stored: what the job page, results and exports show. */
+function storedOutput (job: RunningJob, shard: number): StoredOutput | undefined {
+  return job.unsaved.has(shard) ? undefined : job.outputs.get(shard)
 }
 
 /** A job's stored failures; entries of another shape or out of range (a damaged profile) are skipped. */
