@@ -76,8 +76,8 @@ export interface OcrJobView {
   jobId: string
   title: string
   createdAt: number
-  /** 'cancelled' once either stage was cancelled (OcrPipeline.cancel). */
-  status: 'running' | 'done' | 'cancelled'
+  /** 'cancelled' once either stage was cancelled (OcrPipeline.cancel); 'cancelling' while a stage's verdicts decided before are still written (JobStatus). */
+  status: 'running' | 'done' | 'cancelling' | 'cancelled'
   detect: OcrStageView
   /** Stage 2 over every recognition job posted so far (`jobs`). */
   read: OcrStageView & { jobs: string[] }
@@ -162,7 +162,9 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
       jobId,
       title: det.title,
       createdAt: det.createdAt,
-      status: this.isCancelled(det, recViews) ? 'cancelled' : images.every(i => i.status === 'done' || i.status === 'failed') ? 'done' : 'running',
+      status: this.isCancelled(det, recViews)
+        ? ([det, ...recViews].some(v => v.status === 'cancelling') ? 'cancelling' : 'cancelled')
+        : images.every(i => i.status === 'done' || i.status === 'failed') ? 'done' : 'running',
       detect: { verified: det.verified, total: det.shards, inFlight: det.inFlight, failed: det.failed },
       read: { verified: sum(v => v.verified), total: sum(v => v.shards), inFlight: sum(v => v.inFlight), failed: sum(v => v.failed), jobs: recViews.map(v => v.jobId) },
       images,
@@ -218,7 +220,8 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
 
   /** Cancelled here, or (after a reload) either stage's job was. */
   private isCancelled (det: JobView, recs: JobView[]): boolean {
-    return this.cancelled.has(det.jobId) || det.status === 'cancelled' || recs.some(v => v.status === 'cancelled')
+    const over = (v: JobView): boolean => v.status === 'cancelled' || v.status === 'cancelling'
+    return this.cancelled.has(det.jobId) || over(det) || recs.some(over)
   }
 
   /** Receipts of both stages, proven against one fresh tree head. */

@@ -97,7 +97,7 @@ export interface JobView {
   policy: JobPolicy
   meta: unknown
   createdAt: number
-  status: StoredJob['status']
+  status: JobStatus
   shards: number
   verified: number
   inFlight: number
@@ -111,8 +111,19 @@ export interface JobView {
   faulty: string[]
 }
 
+/**
+ * A job's status as shown: the stored one, except while verdicts decided
+ * before it changed are still being written. A job is 'done' once its last
+ * verdicts are stored (until then 'running'), and a job cancelled mid-way is
+ * 'cancelling' until the verdicts decided before the cancel are stored: its
+ * verified count may still rise until then, never after.
+ */
+export type JobStatus = StoredJob['status'] | 'cancelling'
+
 interface RunningJob {
   stored: StoredJob
+  /** Cancelled in this session, with log steps and writes decided before the cancel still under way. */
+  settling: boolean
   manifest: Envelope<'job'>
   compare: CompareRule
   canaries: Map<number, Uint8Array>
@@ -315,8 +326,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       policy: job.manifest.body.policy,
       meta: job.stored.meta,
       createdAt: job.stored.createdAt,
-      // Not 'done' before its last verdicts are stored.
-      status: job.stored.status === 'done' && job.unsaved.size > 0 ? 'running' : job.stored.status,
+      status: shownStatus(job),
       shards: total,
       verified,
       inFlight,
@@ -408,6 +418,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     job.stored = { ...job.stored, status: 'cancelled' }
     this.persist(async () => { await this.init.store.setStatus(jobId, 'cancelled') }, jobId)
     this.log('job %s cancelled', jobId)
+    // Verdicts decided before the cancel are still being signed and written: 'cancelling' until they are.
+    job.settling = true
+    void this.flushed().then(() => { job.settling = false; this.update(jobId) })
     this.update(jobId)
     return true
   }
@@ -473,6 +486,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       compare: manifest.body.policy.compare,
       canaries,
       outputs: saved,
+      settling: false,
       unsaved: new Map(),
       answers: new Map(),
       candidates: new Map(),
@@ -935,6 +949,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private update (jobId: string): void {
     this.safeDispatchEvent('job:update', { detail: jobId })
   }
+}
+
+/** {@link JobStatus}: the stored status, held back while verdicts decided before it are still being written. */
+function shownStatus (job: RunningJob): JobStatus {
+  if (!job.settling && job.unsaved.size === 0) return job.stored.status
+  return job.stored.status === 'done' ? 'running' : job.stored.status === 'cancelled' ? 'cancelling' : job.stored.status
 }
 
 /** Shards at work: leased to a volunteer, or accepted with their write still under way (shown as verified once stored). */

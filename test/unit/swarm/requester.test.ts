@@ -137,4 +137,42 @@ describe('the requester', () => {
     const again = await second.requester.receiptBundle(jobId)
     expect(verifyBundle({ receipts: [...bundle.receipts, ...again.receipts], heads: [...bundle.heads, ...again.heads] }, 'test').problems).toEqual([])
   })
+
+  it('a job cancelled while its verdicts are still being written shows "cancelling" until they are stored, then "cancelled" with a count that stays', async () => {
+    const identity = (await generatePlatformIdentity())!
+    const { requester, store, pull } = await setup(identity, `essaim-requester-${++db}`)
+    const jobId = await requester.post({
+      title: 't',
+      model: { id: 'digits', sha256: 'ab'.repeat(32) },
+      inputs: Array.from({ length: 6 }, (_, i) => input(i)),
+      policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3_600_000 }
+    })
+    const job = Uint8Array.from(Buffer.from(jobId, 'hex'))
+    const vol = volunteer()
+    // Writes of verdicts wait until released: the cancel comes while they are under way.
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const put = store.putDecisions.bind(store)
+    store.putDecisions = async batch => { await gate; await put(batch) }
+    const seen: Array<{ verified: number, status: string }> = []
+    requester.addEventListener('job:update', () => {
+      const v = requester.view(jobId)
+      if (v !== undefined) seen.push({ verified: v.verified, status: v.status })
+    })
+
+    const lease = await pull(vol.peerId, { job, capacity: 6, results: [] }, { signal })
+    const handedIn = await Promise.all(lease.assignments.slice(0, 3).map(async a => await result(vol, job, a)))
+    await pull(vol.peerId, { job, capacity: 0, results: handedIn }, { signal })
+    expect(requester.cancel(jobId)).toBe(true)
+    expect(requester.view(jobId)).toMatchObject({ status: 'cancelling', verified: 0 })
+
+    release()
+    await requester.flushed()
+    await new Promise(resolve => setTimeout(resolve, 0))
+    expect(requester.view(jobId)).toMatchObject({ status: 'cancelled', verified: 3 })
+    // Shown "cancelled" only with its final count; "cancelling" before.
+    expect(seen.some(s => s.status === 'cancelling')).toBe(true)
+    for (const s of seen) if (s.status === 'cancelled') expect(s.verified).toBe(3)
+    expect((await store.decided(jobId)).accepted.size).toBe(3)
+  })
 })
