@@ -125,7 +125,8 @@ test('a job with the requester\'s own .onnx: volunteers fetch it from the reques
     await expect(page.getByTestId('submit-byo-output')).toHaveAttribute('data-name', 'y')
     await page.getByTestId('submit-byo-inputs').setInputFiles(files)
     await expect(page.getByTestId('submit-estimate')).toContainText('6 files → 6 shards')
-    await expect(page.getByTestId('submit-estimate')).toContainText('fetches the model')
+    // What each volunteer downloads: the model's size (affine.onnx is 201 bytes).
+    await expect(page.getByTestId('submit-estimate')).toContainText('fetches the model (201 bytes) once')
     await expect(page.getByTestId('submit-compare')).toContainText('within atol 0.0001, rtol 0.001')
     await page.getByTestId('submit-post').click()
     await expect(page.getByTestId('job')).toBeVisible({ timeout: 60_000 })
