@@ -452,6 +452,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
    * inputs, outputs and row, to free storage. Its verdicts stay in the log
    * (append-only; volunteers' receipts keep their proofs and are still served).
    * @returns false if there is no such job, or it is still running (cancel it first).
+   * @throws the store's error (StoreQuotaError, a DOMException) when the delete could not be written: the job is kept as it was.
    */
   async remove (jobId: string): Promise<boolean> {
     const job = this.jobs.get(jobId)
@@ -460,7 +461,14 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.jobs.delete(jobId)
     // After every write queued for it (a verdict, a status), so none lands after the delete.
     await this.flushed()
-    await this.init.store.deleteJob(jobId)
+    try {
+      await this.init.store.deleteJob(jobId)
+    } catch (err) {
+      // One transaction: nothing was deleted. The job comes back as stored (a reload would show it
+      // anyway), and the caller says why it is still there.
+      await this.resume(job.stored).catch(e => { this.log.error('job %s could not be shown again: %s', jobId, (e as Error).message) })
+      throw err
+    }
     this.log('job %s deleted', jobId)
     this.update(jobId)
     return true

@@ -175,4 +175,37 @@ describe('the requester', () => {
     for (const s of seen) if (s.status === 'cancelled') expect(s.verified).toBe(3)
     expect((await store.decided(jobId)).accepted.size).toBe(3)
   })
+
+  it('a delete that cannot be written keeps the job as it was and says why; once written, the job is gone for good', async () => {
+    const identity = (await generatePlatformIdentity())!
+    const dbName = `essaim-requester-${++db}`
+    const { requester, store, pull } = await setup(identity, dbName)
+    const jobId = await requester.post({
+      title: 't',
+      model: { id: 'digits', sha256: 'ab'.repeat(32) },
+      inputs: Array.from({ length: 4 }, (_, i) => input(i)),
+      policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3_600_000 }
+    })
+    const job = Uint8Array.from(Buffer.from(jobId, 'hex'))
+    const vol = volunteer()
+    const lease = await pull(vol.peerId, { job, capacity: 4, results: [] }, { signal })
+    await pull(vol.peerId, { job, capacity: 0, results: await Promise.all(lease.assignments.slice(0, 2).map(async a => await result(vol, job, a))) }, { signal })
+    requester.cancel(jobId)
+    await requester.flushed()
+    const results = requester.results(jobId)
+    expect(results.size).toBe(2)
+
+    const deleteJob = store.deleteJob.bind(store)
+    store.deleteJob = async () => { throw new DOMException('the disk is full', 'QuotaExceededError') }
+    await expect(requester.remove(jobId)).rejects.toThrow('the disk is full')
+    expect(requester.view(jobId)).toMatchObject({ status: 'cancelled', verified: 2 })
+    expect(requester.results(jobId)).toEqual(results)
+
+    store.deleteJob = deleteJob
+    expect(await requester.remove(jobId)).toBe(true)
+    expect(requester.view(jobId)).toBeUndefined()
+    requester.stop()
+    const again = await setup(identity, dbName)
+    expect(again.requester.view(jobId)).toBeUndefined()
+  })
 })
