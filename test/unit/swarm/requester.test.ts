@@ -75,6 +75,17 @@ async function result (vol: Vol, jobId: Uint8Array, a: PullReply['assignments'][
 
 const signal = new AbortController().signal
 
+/** Posts a job of `shards` small inputs, one replica, no canaries; returns its id as hex and as bytes. */
+async function postJob (requester: Requester, shards: number): Promise<{ jobId: string, job: Uint8Array }> {
+  const jobId = await requester.post({
+    title: 't',
+    model: { id: 'digits', sha256: 'ab'.repeat(32) },
+    inputs: Array.from({ length: shards }, (_, i) => input(i)),
+    policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3_600_000 }
+  })
+  return { jobId, job: Uint8Array.from(Buffer.from(jobId, 'hex')) }
+}
+
 describe('the requester', () => {
   it('signs with a key it cannot read, logs verdicts in decision order, shows them once stored, and a reload brings back exactly that', async () => {
     const identity = (await generatePlatformIdentity())!
@@ -82,13 +93,7 @@ describe('the requester', () => {
     const dbName = `essaim-requester-${++db}`
     const first = await setup(identity, dbName)
     const shards = 6
-    const jobId = await first.requester.post({
-      title: 't',
-      model: { id: 'digits', sha256: 'ab'.repeat(32) },
-      inputs: Array.from({ length: shards }, (_, i) => input(i)),
-      policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3_600_000 }
-    })
-    const job = Uint8Array.from(Buffer.from(jobId, 'hex'))
+    const { jobId, job } = await postJob(first.requester, shards)
     const vol = volunteer()
     // Verdicts written so far (the real store, counted), and what the job page could show at each update.
     let written = 0
@@ -141,13 +146,7 @@ describe('the requester', () => {
   it('a job cancelled while its verdicts are still being written shows "cancelling" until they are stored, then "cancelled" with a count that stays', async () => {
     const identity = (await generatePlatformIdentity())!
     const { requester, store, pull } = await setup(identity, `essaim-requester-${++db}`)
-    const jobId = await requester.post({
-      title: 't',
-      model: { id: 'digits', sha256: 'ab'.repeat(32) },
-      inputs: Array.from({ length: 6 }, (_, i) => input(i)),
-      policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3_600_000 }
-    })
-    const job = Uint8Array.from(Buffer.from(jobId, 'hex'))
+    const { jobId, job } = await postJob(requester, 6)
     const vol = volunteer()
     // Writes of verdicts wait until released: the cancel comes while they are under way.
     let release!: () => void
@@ -180,13 +179,7 @@ describe('the requester', () => {
     const identity = (await generatePlatformIdentity())!
     const dbName = `essaim-requester-${++db}`
     const { requester, store, pull } = await setup(identity, dbName)
-    const jobId = await requester.post({
-      title: 't',
-      model: { id: 'digits', sha256: 'ab'.repeat(32) },
-      inputs: Array.from({ length: 4 }, (_, i) => input(i)),
-      policy: { replicas: 1, quorum: 1, compare: { kind: 'exact' }, canaryRate: 0, deadline: Date.now() + 3_600_000 }
-    })
-    const job = Uint8Array.from(Buffer.from(jobId, 'hex'))
+    const { jobId, job } = await postJob(requester, 4)
     const vol = volunteer()
     const lease = await pull(vol.peerId, { job, capacity: 4, results: [] }, { signal })
     await pull(vol.peerId, { job, capacity: 0, results: await Promise.all(lease.assignments.slice(0, 2).map(async a => await result(vol, job, a))) }, { signal })
