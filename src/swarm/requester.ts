@@ -122,8 +122,8 @@ export type JobStatus = StoredJob['status'] | 'cancelling'
 
 interface RunningJob {
   stored: StoredJob
-  /** Cancelled in this session, with log steps and writes decided before the cancel still under way. */
-  settling: boolean
+  /** Verdicts decided whose signature is not ready yet (then appended, and counted in `unsaved` until stored). */
+  signing: number
   manifest: Envelope<'job'>
   compare: CompareRule
   canaries: Map<number, Uint8Array>
@@ -418,9 +418,6 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     job.stored = { ...job.stored, status: 'cancelled' }
     this.persist(async () => { await this.init.store.setStatus(jobId, 'cancelled') }, jobId)
     this.log('job %s cancelled', jobId)
-    // Verdicts decided before the cancel are still being signed and written: 'cancelling' until they are.
-    job.settling = true
-    void this.flushed().then(() => { job.settling = false; this.update(jobId) })
     this.update(jobId)
     return true
   }
@@ -494,7 +491,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       compare: manifest.body.policy.compare,
       canaries,
       outputs: saved,
-      settling: false,
+      signing: 0,
       unsaved: new Map(),
       answers: new Map(),
       candidates: new Map(),
@@ -786,6 +783,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const output = job.candidates.get(shard)?.get(outputHash)
     if (output === undefined) { this.log.error('accepted output of shard %d is not held', shard); return }
     job.candidates.delete(shard)
+    job.signing++
     const keys = (ids: string[]): Uint8Array[] => ids.map(id => publicKeyOf(id)).filter((k): k is Uint8Array => k !== undefined)
     const sealing = sealAsync('verdict', {
       jobId: job.manifest.id, shard, outputHash: fromHex(outputHash), credited: keys(credited), rejected: keys(rejected)
@@ -793,6 +791,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     sealing.catch(() => {}) // its failure is the step's
     void this.inOrder(async () => {
       const verdict = await sealing
+      job.signing--
       const leaf = this.merkle.append(verdict)
       this.leaves.push(verdict)
       const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
@@ -959,9 +958,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   }
 }
 
-/** {@link JobStatus}: the stored status, held back while verdicts decided before it are still being written. */
+/** {@link JobStatus}: the stored status, held back while verdicts decided before it are still being signed or written. */
 function shownStatus (job: RunningJob): JobStatus {
-  if (!job.settling && job.unsaved.size === 0) return job.stored.status
+  if (job.signing === 0 && job.unsaved.size === 0) return job.stored.status
   return job.stored.status === 'done' ? 'running' : job.stored.status === 'cancelled' ? 'cancelling' : job.stored.status
 }
 
