@@ -33,7 +33,7 @@ import type { ComputeClient } from '../compute/client.ts'
 import type { LoadedModel, ModelEntry } from '../compute/model-source.ts'
 import { ocrCharacters } from '../compute/models/ocr.ts'
 import { canaryShards } from './job-kinds.ts'
-import type { JobView, Requester, ShardView } from './requester.ts'
+import { wasCancelled, type JobView, type Requester, type ShardView } from './requester.ts'
 import {
   decodeOcrImage, imagesToRead, isOcrJobMeta, isOcrRecMeta, ocrResults, readLine, recJobBatches, recShards,
   type OcrCrop, type OcrImageResult, type OcrJobMeta, type OcrMapRef, type OcrRecMeta
@@ -220,8 +220,7 @@ export class OcrPipeline extends TypedEventEmitter<OcrPipelineEvents> {
 
   /** Cancelled here, or (after a reload) either stage's job was. */
   private isCancelled (det: JobView, recs: JobView[]): boolean {
-    const over = (v: JobView): boolean => v.status === 'cancelled' || v.status === 'cancelling'
-    return this.cancelled.has(det.jobId) || over(det) || recs.some(over)
+    return this.cancelled.has(det.jobId) || [det, ...recs].some(v => wasCancelled(v.status))
   }
 
   /** Receipts of both stages, proven against one fresh tree head. */

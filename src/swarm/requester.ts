@@ -120,6 +120,11 @@ export interface JobView {
  */
 export type JobStatus = StoredJob['status'] | 'cancelling'
 
+/** Cancelled, whether or not the verdicts decided before the cancel are stored yet (a job's or an OCR job's status). */
+export function wasCancelled (status: string): boolean {
+  return status === 'cancelled' || status === 'cancelling'
+}
+
 interface RunningJob {
   stored: StoredJob
   /** Verdicts decided whose signature is not ready yet (then appended, and counted in `unsaved` until stored). */
