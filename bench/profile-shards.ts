@@ -23,14 +23,10 @@ import { SourceMap } from 'node:module'
 import { join } from 'node:path'
 import type { Page } from '@playwright/test'
 import { openBenchBrowser } from './browser.ts'
+import { arg } from '../scripts/bench.ts'
 import { startRelayProcess } from '../test/e2e/support/swarm.ts'
 import { digitFiles } from './swarm-inputs.ts'
 import { attestedMs, jobTimes, openApp, postJob, startContributing, steadySps, waitDone, workerUse } from './swarm-driver.ts'
-
-function arg (name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback
-}
 
 /** CPU seconds so far of every Chromium process (and the relay), by pid, with its role. */
 function processCpu (): Map<number, { role: string, s: number }> {
@@ -111,9 +107,9 @@ function printTop (title: string, m: Map<string, number>, total: number, shards:
   }
 }
 
-const per = arg('per', 8)
-const shards = arg('shards', 256)
-const repeats = arg('repeats', 2)
+const per = Number(arg('per') ?? 8)
+const shards = Number(arg('shards') ?? 256)
+const repeats = Number(arg('repeats') ?? 2)
 const profile = process.argv.includes('--profile')
 
 const bb = await openBenchBrowser(4196)

@@ -17,7 +17,8 @@ import { findChromium } from '../test/e2e/support/chromium.ts'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const sectionsDir = join(root, 'bench', 'sections')
 
-function arg (name: string): string | undefined {
+/** The value after `--name` on the command line, if given. */
+export function arg (name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`)
   return i >= 0 ? process.argv[i + 1] : undefined
 }
