@@ -106,7 +106,8 @@ function isTime (n: unknown): n is number {
  */
 export function seal<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identity, meta: SealMeta): Uint8Array {
   const unsigned = unsignedFor(kind, body, identity, meta)
-  return sealed(unsigned, sign(identity, signingBytes(kind, encodeCanonical(unsigned))))
+  const bytes = encodeCanonical(unsigned)
+  return sealed(kind, bytes, sign(identity, signingBytes(kind, bytes)))
 }
 
 /**
@@ -116,7 +117,8 @@ export function seal<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identi
  */
 export async function sealAsync<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identity, meta: SealMeta): Promise<Uint8Array> {
   const unsigned = unsignedFor(kind, body, identity, meta)
-  return sealed(unsigned, await signAsync(identity, signingBytes(kind, encodeCanonical(unsigned))))
+  const bytes = encodeCanonical(unsigned)
+  return sealed(kind, bytes, await signAsync(identity, signingBytes(kind, bytes)))
 }
 
 interface Unsigned<K extends Kind> { v: typeof ENVELOPE_VERSION, kind: K, signer: Uint8Array, seq: number, ts: number, body: BodyOf<K> }
@@ -130,10 +132,61 @@ function unsignedFor<K extends Kind> (kind: K, body: BodyOf<K>, identity: Identi
   return { v: ENVELOPE_VERSION, kind, signer: identity.publicKey, seq: meta.seq, ts: meta.ts, body }
 }
 
-function sealed<K extends Kind> (unsigned: Unsigned<K>, sig: Uint8Array): Uint8Array {
-  const bytes = encodeCanonical({ ...unsigned, sig })
-  if (bytes.length > BYTE_CAPS[unsigned.kind]) throw new OversizedError(`${unsigned.kind} envelope of ${bytes.length} bytes exceeds the cap of ${BYTE_CAPS[unsigned.kind]}`)
+function sealed (kind: Kind, unsigned: Uint8Array, sig: Uint8Array): Uint8Array {
+  const bytes = withSig(unsigned, sig)
+  if (bytes.length > BYTE_CAPS[kind]) throw new OversizedError(`${kind} envelope of ${bytes.length} bytes exceeds the cap of ${BYTE_CAPS[kind]}`)
   return bytes
+}
+
+/*
+ * The signed and the unsigned map differ by one entry. Canonical CBOR sorts
+ * map keys bytewise by their encoding, so an envelope's entries always come
+ * as v, ts, seq, sig, body, kind, signer, and the `sig` entry is 70 bytes
+ * ("sig", then a 64-byte string) after three small integers. Adding or
+ * removing it is a splice of the bytes, not a second encoding of the whole
+ * map (the body can be kilobytes); the unit tests hold it equal to encoding.
+ */
+const SIG_ENTRY_HEAD = Uint8Array.of(0x63, 0x73, 0x69, 0x67, 0x58, SIGNATURE_BYTES) // "sig": bytes(64)
+const SIG_ENTRY_BYTES = SIG_ENTRY_HEAD.length + SIGNATURE_BYTES
+/** The entries before `sig`: each key's encoding, followed by an unsigned integer. */
+const KEYS_BEFORE_SIG = [[0x61, 0x76], [0x62, 0x74, 0x73], [0x63, 0x73, 0x65, 0x71]] // "v", "ts", "seq"
+
+/** Where the `sig` entry is (or goes) in a canonical envelope map, or undefined if its first entries are not v, ts, seq. */
+function sigOffset (map: Uint8Array): number | undefined {
+  let at = 1
+  for (const key of KEYS_BEFORE_SIG) {
+    for (const b of key) if (map[at++] !== b) return undefined
+    const head = map[at]
+    if (head === undefined || head >> 5 !== 0) return undefined
+    const extra = head & 0x1f
+    at += extra < 24 ? 1 : extra === 24 ? 2 : extra === 25 ? 3 : extra === 26 ? 5 : extra === 27 ? 9 : Infinity
+  }
+  return at <= map.length ? at : undefined
+}
+
+/** The canonical envelope: the canonical unsigned map (6 entries) with the `sig` entry added. */
+function withSig (unsigned: Uint8Array, sig: Uint8Array): Uint8Array {
+  const at = sigOffset(unsigned)
+  if (unsigned[0] !== 0xa6 || at === undefined || sig.length !== SIGNATURE_BYTES) throw new Error('not a canonical unsigned envelope map')
+  const out = new Uint8Array(unsigned.length + SIG_ENTRY_BYTES)
+  out[0] = 0xa7
+  out.set(unsigned.subarray(1, at), 1)
+  out.set(SIG_ENTRY_HEAD, at)
+  out.set(sig, at + SIG_ENTRY_HEAD.length)
+  out.set(unsigned.subarray(at), at + SIG_ENTRY_BYTES)
+  return out
+}
+
+/** The canonical unsigned map of a canonical envelope (7 entries, checked before): its bytes without the `sig` entry. */
+function withoutSig (bytes: Uint8Array): Uint8Array | undefined {
+  const at = sigOffset(bytes)
+  if (bytes[0] !== 0xa7 || at === undefined || at + SIG_ENTRY_BYTES > bytes.length) return undefined
+  for (let i = 0; i < SIG_ENTRY_HEAD.length; i++) if (bytes[at + i] !== SIG_ENTRY_HEAD[i]) return undefined
+  const out = new Uint8Array(bytes.length - SIG_ENTRY_BYTES)
+  out[0] = 0xa6
+  out.set(bytes.subarray(1, at), 1)
+  out.set(bytes.subarray(at + SIG_ENTRY_BYTES), at)
+  return out
 }
 
 /**
@@ -215,7 +268,9 @@ function parse<K extends Kind> (bytes: Uint8Array, options: OpenOptions<K>): Par
   const now = options.now ?? Date.now()
   if (options.maxAgeMs !== undefined && ts < now - options.maxAgeMs) return fail(new StaleMessageError(`signed ${now - ts} ms ago, limit ${options.maxAgeMs} ms`))
   if (options.maxFutureMs !== undefined && ts > now + options.maxFutureMs) return fail(new FutureMessageError(`dated ${ts - now} ms ahead, limit ${options.maxFutureMs} ms`))
-  const unsigned = encodeCanonical({ v: ENVELOPE_VERSION, kind, signer, seq, ts, body })
+  const unsigned = withoutSig(bytes)
+  // Unreachable for bytes that passed the checks above: they are canonical, with exactly these fields.
+  if (unsigned === undefined) return fail(new InvalidEnvelopeError('envelope fields are not in canonical order'))
   return { ok: true, kind: kind as K, signer, seq, ts, body: body as BodyOf<K>, sig, unsigned, signed: signingBytes(kind, unsigned) }
 }
 

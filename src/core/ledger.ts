@@ -174,6 +174,14 @@ export class Ledger {
       if (outer.ok) this.addTreeHead((outer.envelope as Envelope<'receipt'>).body.head)
       return v
     }
+    return this.addVerified(v)
+  }
+
+  /**
+   * Feeds a receipt that verifyReceipt() has just checked (a requester adds
+   * the receipts it issues, checked when sealed, without opening them again).
+   */
+  addVerified (v: VerifiedReceipt): LedgerReceiptResult {
     this.recordHead(v.head, v.receipt.body.head)
     const state = this.state(toHex(v.requester))
     if (state === undefined) return refuse(new InvalidEnvelopeError('ledger holds the maximum number of requesters'))

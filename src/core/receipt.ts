@@ -63,12 +63,17 @@ export function issueReceipt (identity: Identity, log: MerkleLog, verdict: Uint8
  * Ed25519 where there is one: the same bytes, without holding the thread.
  * The inclusion proof is taken from `log` before it returns, so the log may
  * grow meanwhile.
+ * @returns the receipt's bytes, and what checking them opened.
  * @throws as {@link issueReceipt} does.
  */
-export async function issueReceiptAsync (identity: Identity, log: MerkleLog, verdict: Uint8Array, index: number, head: Uint8Array, meta: SealMeta): Promise<Uint8Array> {
+export async function issueReceiptAsync (identity: Identity, log: MerkleLog, verdict: Uint8Array, index: number, head: Uint8Array, meta: SealMeta): Promise<IssuedReceipt> {
   const parts = receiptParts(log, verdict, index, head)
-  return checkedReceipt(await sealAsync('receipt', parts, identity, meta))
+  const bytes = await sealAsync('receipt', parts, identity, meta)
+  return { bytes, verified: checked(bytes) }
 }
+
+/** A receipt just sealed, and what checking it opened (for the issuer's own ledger: Ledger.addVerified). */
+export interface IssuedReceipt { bytes: Uint8Array, verified: VerifiedReceipt }
 
 /** A receipt's parts: the verdict at `index` of `log`, proven against `head`. */
 function receiptParts (log: MerkleLog, verdict: Uint8Array, index: number, head: Uint8Array): ReceiptBody {
@@ -83,13 +88,16 @@ function receiptParts (log: MerkleLog, verdict: Uint8Array, index: number, head:
  * @throws {SchemaError|OversizedError|InvalidKeyError} as `seal()` does.
  */
 export function sealReceipt (identity: Identity, parts: ReceiptBody, meta: SealMeta): Uint8Array {
-  return checkedReceipt(seal('receipt', parts, identity, meta))
+  const bytes = seal('receipt', parts, identity, meta)
+  checked(bytes)
+  return bytes
 }
 
-function checkedReceipt (bytes: Uint8Array): Uint8Array {
+/** What verifying `bytes` (a receipt just sealed here) opened. @throws {InvalidProofError} if it does not verify. */
+function checked (bytes: Uint8Array): VerifiedReceipt {
   const check = verifyReceipt(bytes)
   if (!check.ok) throw new InvalidProofError(check.reason)
-  return bytes
+  return check
 }
 
 /**

@@ -403,7 +403,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       return { receipts, head }
     })
     if (signing === undefined) return none
-    return { receipts: await Promise.all(signing.receipts), heads: [signing.head] }
+    return { receipts: (await Promise.all(signing.receipts)).map(r => r.bytes), heads: [signing.head] }
   }
 
   /**
@@ -598,7 +598,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       const settled = await Promise.allSettled(leaves.map(leaf =>
         issueReceiptAsync(this.init.identity, this.merkle, this.leaves[leaf]!, leaf, serving.head, this.seq.next('receipt'))))
       for (const r of settled) {
-        if (r.status === 'fulfilled') this.init.ledger.addReceipt(r.value)
+        if (r.status === 'fulfilled') this.init.ledger.addVerified(r.value.verified)
         else this.log.error('sealing a receipt of the stored log failed: %s', (r.reason as Error).message)
       }
       await new Promise(resolve => setTimeout(resolve, 0))
@@ -615,7 +615,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     return await Promise.all(indices.slice(0, under === -1 ? indices.length : under).map(async index => {
       const kept = this.served.get(index)
       if (kept !== undefined) return kept
-      const receipt = await issueReceiptAsync(this.init.identity, this.merkle, this.leaves[index]!, index, serving.head, this.seq.next('receipt'))
+      const receipt = (await issueReceiptAsync(this.init.identity, this.merkle, this.leaves[index]!, index, serving.head, this.seq.next('receipt'))).bytes
       if (this.servedHead === serving.head) {
         if (this.served.size >= SERVED_RECEIPTS_KEPT) this.served.clear()
         this.served.set(index, receipt)
@@ -884,8 +884,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     void Promise.allSettled(receipts).then(settled => {
       for (const r of settled) {
         if (r.status === 'rejected') { this.log.error('sealing a receipt failed: %s', (r.reason as Error).message); continue }
-        this.init.ledger.addReceipt(r.value)
-        void this.init.pubsub.publish(TOPIC_LOG, r.value).catch(err => { this.log('publishing a receipt failed: %s', (err as Error).message) })
+        this.init.ledger.addVerified(r.value.verified)
+        void this.init.pubsub.publish(TOPIC_LOG, r.value.bytes).catch(err => { this.log('publishing a receipt failed: %s', (err as Error).message) })
       }
     })
   }

@@ -85,6 +85,25 @@ describe('seal and open', () => {
     expect(r.envelope.sig).toEqual(sign(alice, signingBytes('presence', unsigned)))
   })
 
+  it('splicing the sig entry in and out gives the bytes encoding would, at every integer width of seq and ts', () => {
+    // Each width of CBOR unsigned integer: inline, 1, 2, 4 and 8 bytes after the head.
+    const widths = [0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]
+    for (const kind of ALL_KINDS) {
+      for (const seq of widths) {
+        for (const ts of [0, 24, 65_536, NOW, Number.MAX_SAFE_INTEGER]) {
+          const body = bodies[kind]
+          const bytes = seal(kind, body, alice, { seq, ts })
+          const unsigned = encodeCanonical({ v: 1, kind, signer: alice.publicKey, seq, ts, body })
+          const sig = sign(alice, signingBytes(kind, unsigned))
+          expect(bytes).toEqual(encodeCanonical({ v: 1, kind, signer: alice.publicKey, seq, ts, body, sig }))
+          const r = open(bytes)
+          if (!r.ok) throw r.error
+          expect(r.envelope.id).toEqual(sha256(unsigned))
+        }
+      }
+    }
+  })
+
   it('seal refuses bodies outside the schema and oversized envelopes', () => {
     const throwsName = (f: () => unknown): string => { try { f(); return 'no throw' } catch (e) { return (e as Error).name } }
     expect(throwsName(() => seal('presence', presence({ threads: 0 }), alice, { seq: 1, ts: NOW }))).toBe('SchemaError')

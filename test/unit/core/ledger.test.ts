@@ -11,6 +11,7 @@ import { Ledger, type LedgerSnapshot } from '../../../src/core/ledger.ts'
 import { checkForkEvidence, type ForkEvidence } from '../../../src/core/fork.ts'
 import { seal, open, type Envelope } from '../../../src/core/envelope.ts'
 import { toHex } from '../../../src/core/bytes.ts'
+import { verifyReceipt } from '../../../src/core/receipt.ts'
 import { who } from './fixtures.ts'
 import { TS, TestRequester, hash } from './log-fixtures.ts'
 
@@ -92,6 +93,24 @@ describe('credit', () => {
     expect(credit(ledger.snapshot(), alice).credit).toBe(0)
     feed(ledger, [good])
     expect(credit(ledger.snapshot(), alice).credit).toBe(1)
+  })
+
+  it('a receipt added as verified (by its issuer) counts as the same receipt added as bytes', () => {
+    const r = new TestRequester(who(42))
+    r.verdict(0, [alice, bob], [carol])
+    r.verdict(1, [alice])
+    r.head()
+    const receipts = [r.receipt(0), r.receipt(1), r.receipt(0)]
+    const asBytes = new Ledger()
+    feed(asBytes, receipts)
+    const asVerified = new Ledger()
+    for (const b of receipts) {
+      const v = verifyReceipt(b)
+      if (!v.ok) throw new Error(v.reason)
+      asVerified.addVerified(v)
+    }
+    expect(asVerified.snapshot()).toEqual(asBytes.snapshot())
+    expect(credit(asVerified.snapshot(), alice).credit).toBe(2)
   })
 })
 

@@ -100,10 +100,12 @@ describe('receipts', () => {
     const meta = { seq: 500, ts: TS + 500 }
     const pending = issueReceiptAsync(r.identity, r.log, r.verdicts[3]!, 3, head, meta)
     r.verdict(20, [bob])
-    const bytes = await pending
+    const { bytes, verified } = await pending
     expect(bytes).toEqual(issueReceipt(r.identity, r.log, r.verdicts[3]!, 3, head, meta))
     const v = verifyReceipt(bytes)
     expect(v.ok && v.index).toBe(3)
+    // What the check opened, for the issuer's ledger, is what verifying the bytes gives.
+    expect(verified).toEqual(v)
     await expect(issueReceiptAsync(r.identity, r.log, r.verdicts[3]!, 5, head, meta)).rejects.toThrow(RangeError)
   })
 
