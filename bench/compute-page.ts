@@ -6,15 +6,27 @@
  * cross Playwright's boundary as base64 `encodeTensors` bytes.
  */
 import { decodeTensors, encodeTensors } from '../src/core/tensors.ts'
+import { toHex } from '../src/core/bytes.ts'
 import { bundledCatalog } from '../src/compute/bundled-catalog.ts'
 import { ComputeClient } from '../src/compute/client.ts'
 import { nativeEd25519 } from '../src/core/native-ed25519.ts'
-import { forgetVerifications, identityFromSeedAsync, randomSeed, signAsync, verifySignatureAsync } from '../src/core/identity.ts'
+import { forgetVerifications, identityFromSeedAsync, randomSeed, signAsync, verifySignatureAsync, type Identity } from '../src/core/identity.ts'
+import { open, preverify, sealAsync, ReplayWindow } from '../src/core/envelope.ts'
+import { MerkleLog } from '../src/core/merkle-log.ts'
+import { issueReceiptAsync } from '../src/core/receipt.ts'
+import { sealTreeHeadAsync, type HeadClaim } from '../src/core/tree-head.ts'
+import { Ledger } from '../src/core/ledger.ts'
+import { GOSSIP_MAX_FUTURE_MS, LOG_MAX_AGE_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_FUTURE_MS, WORK_MAX_BATCH } from '../src/net/constants.ts'
+import { checkPresenceMessage } from '../src/net/presence.ts'
+import { checkSignedMessage } from '../src/net/signed-topic.ts'
+import type { Message } from '@libp2p/gossipsub'
 import { benchInput } from './compute-inputs.ts'
 import type { RawReply, RawRequest } from './compute-raw-worker.ts'
 import type { WorkerReply } from '../src/compute/protocol.ts'
 
 const catalog = bundledCatalog()
+/** A libp2p peer id of the right shape, for heartbeats (bench gossipCheckMs). */
+const PEER_ID = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 /** Bytes an attestation's signature covers, about (bench signVerifyMs). */
 const SIGNED_BYTES = 320
 /** Untimed runs before a bare rate is taken (see compute-raw-worker.ts). */
@@ -102,6 +114,79 @@ const api = {
     await round()
     const { signMs, verifyMs } = await round()
     return { signMs, verifyMs, native: await nativeEd25519() }
+  },
+
+  /**
+   * What a peer spends on each gossip message it receives, as it spends it:
+   * the topic check (signed-topic.ts: `preverify` on native Ed25519, then
+   * `open` with the topic's clock and replay rules) and, for a receipt, the
+   * ledger's (`addReceipt`: the verdict, the head and the inclusion proof).
+   * Over `count` distinct messages of each kind from `count` signers (a
+   * requester's receipts: one log, a head per WORK_MAX_BATCH verdicts, as
+   * its head batching gives), from an empty signature memo. Wall ms per
+   * message, checked one after another: an upper bound of the CPU it takes,
+   * as it includes the hops to and from WebCrypto's thread.
+   */
+  async gossipCheckMs (count: number): Promise<{ presence: number, attestation: number, receipt: number }> {
+    const signers: Identity[] = []
+    for (let i = 0; i < count; i++) signers.push(await identityFromSeedAsync(randomSeed()))
+    const requester = await identityFromSeedAsync(randomSeed())
+    const now = Date.now()
+    const meta = (i: number): { seq: number, ts: number } => ({ seq: i + 1, ts: now })
+    const hash = (i: number): Uint8Array => { const h = new Uint8Array(32); crypto.getRandomValues(h); h[0] = i & 255; return h }
+    const jobId = hash(0)
+    const presence = await Promise.all(signers.map(async (s, i) => await sealAsync('presence', {
+      peerId: PEER_ID, provider: 'wasm', threads: 1, models: [toHex(hash(i)), toHex(hash(i + 1))], app: 'essaim/0.1.0'
+    }, s, meta(i))))
+    const attestations = await Promise.all(signers.map(async (s, i) => await sealAsync('attestation', {
+      jobId, shard: i, inputHash: hash(i), outputHash: hash(i + 1), provider: 'wasm', ortVersion: '1.30.0', threads: 1, ms: 1.5
+    }, s, meta(i))))
+    const log = new MerkleLog()
+    const verdicts: Uint8Array[] = []
+    const receipts: Uint8Array[] = []
+    let prev: HeadClaim | null = null
+    let seq = 0
+    for (let i = 0; i < count; i += WORK_MAX_BATCH) {
+      const batch: number[] = []
+      for (let k = i; k < Math.min(count, i + WORK_MAX_BATCH); k++) {
+        verdicts.push(await sealAsync('verdict', { jobId, shard: k, outputHash: hash(k), credited: [signers[k]!.publicKey], rejected: [] }, requester, { seq: ++seq, ts: now }))
+        batch.push(log.append(verdicts[k]!))
+      }
+      const head = await sealTreeHeadAsync(requester, log, { seq: ++seq, ts: now }, prev)
+      prev = { size: log.size, root: log.root() }
+      for (const leaf of batch) receipts.push((await issueReceiptAsync(requester, log, verdicts[leaf]!, leaf, head, { seq: ++seq, ts: now })).bytes)
+    }
+    /** A gossip message as gossipsub hands it to a topic validator: signed by the envelope's signer, from peer `from`. */
+    const gossiped = (data: Uint8Array, signer: Identity): Message => ({ type: 'signed', data, key: { raw: signer.publicKey }, from: { toString: () => PEER_ID } }) as unknown as Message
+    const timed = async (messages: Message[], check: (msg: Message) => void): Promise<number> => {
+      forgetVerifications()
+      const t0 = performance.now()
+      for (const msg of messages) {
+        // As the validators do (signed-topic.ts, presence.ts): native Ed25519 first, then the checks.
+        await preverify(msg.data)
+        check(msg)
+      }
+      return (performance.now() - t0) / messages.length
+    }
+    const ok = (r: { ok: true } | { ok: false, reason: string }): void => { if (!r.ok) throw new Error(`refused: ${r.reason}`) }
+    const ledger = new Ledger()
+    const presenceReplay = new ReplayWindow()
+    const attestReplay = new ReplayWindow()
+    const logOptions = { now, maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS }
+    return {
+      presence: await timed(presence.map((b, i) => gossiped(b, signers[i]!)), msg => {
+        ok(checkPresenceMessage(msg, { now: Date.now(), replay: presenceReplay }))
+        // Presence.onMessage opens it again for its fields.
+        open(msg.data, { kinds: ['presence'], now: Date.now(), maxAgeMs: PRESENCE_MAX_AGE_MS, maxFutureMs: PRESENCE_MAX_FUTURE_MS })
+      }),
+      attestation: await timed(attestations.map((b, i) => gossiped(b, signers[i]!)), msg => {
+        ok(checkSignedMessage(msg, { ...logOptions, kinds: ['attestation'], replay: attestReplay }))
+      }),
+      receipt: await timed(receipts.map(b => gossiped(b, requester)), msg => {
+        ok(checkSignedMessage(msg, { ...logOptions, kinds: ['receipt', 'tree-head'] }))
+        ok(ledger.addReceipt(msg.data))
+      })
+    }
   },
 
   /**

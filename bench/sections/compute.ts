@@ -16,6 +16,13 @@
  * (the volunteer's attestation) + one verification (the requester's check)
  * ÷ the bare 1-thread compute of one 256-image (8-image) digits shard, per
  * repeat, then the median.
+ *
+ * Then what each gossip message costs the peer that receives it, checked as
+ * the topic validators and the ledger check it (compute-page.ts
+ * gossipCheckMs): gossip_check_ms_presence, _attestation, _receipt, wall ms
+ * per message checked one after another. Every peer checks every message, so times
+ * sim_gossip_checks_per_peer_s (the sim section) they are what gossip costs
+ * each peer of a swarm of that size.
  */
 import type { BenchContext, BenchFigures } from '../types.ts'
 import { openBenchBrowser } from '../browser.ts'
@@ -23,6 +30,8 @@ import { openBenchBrowser } from '../browser.ts'
 const THREADS = [1, 2] as const
 /** Signatures and verifications timed per repeat. */
 const SIGN_VERIFY_COUNT = 500
+/** Gossip messages of each kind checked per repeat. */
+const GOSSIP_CHECK_COUNT = 256
 
 export default async function run (ctx: BenchContext): Promise<BenchFigures> {
   const bb = await openBenchBrowser(4181)
@@ -65,6 +74,12 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
       figures.signverify_share_digits_shard8 = ctx.spread('signverify_share_digits_shard8', shares.map(x => x * 32))
       ctx.log(`  Ed25519 in the page: ${figures.sign_browser_per_s.toFixed(0)} signatures/s, ${figures.verify_browser_per_s.toFixed(0)} verifications/s; share of a 256-image shard ${figures.signverify_share_digits_shard.toFixed(4)}`)
     }
+    const checks: Array<{ presence: number, attestation: number, receipt: number }> = []
+    for (let i = 0; i < ctx.repeats; i++) checks.push(await page.evaluate(async n => await window.essaimCompute.gossipCheckMs(n), GOSSIP_CHECK_COUNT))
+    for (const kind of ['presence', 'attestation', 'receipt'] as const) {
+      figures[`gossip_check_ms_${kind}`] = ctx.spread(`gossip_check_ms_${kind}`, checks.map(c => c[kind]))
+    }
+    ctx.log(`  gossip checked per message: presence ${figures.gossip_check_ms_presence!.toFixed(3)} ms, attestation ${figures.gossip_check_ms_attestation!.toFixed(3)} ms, receipt ${figures.gossip_check_ms_receipt!.toFixed(3)} ms`)
   } finally {
     await bb.close()
   }

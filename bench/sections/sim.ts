@@ -24,6 +24,8 @@ export default async function run (ctx: BenchContext): Promise<BenchFigures> {
     figures[`sim_replication_factor_${tag}`] = ctx.spread(`sim_replication_factor_${tag}`, runs.map(r => r.replicationFactor))
     figures[`sim_work_factor_${tag}`] = ctx.spread(`sim_work_factor_${tag}`, runs.map(r => r.workFactor))
     figures[`sim_messages_per_shard_${tag}`] = ctx.spread(`sim_messages_per_shard_${tag}`, runs.map(r => r.messagesPerShard))
+    figures[`sim_gossip_per_shard_${tag}`] = ctx.spread(`sim_gossip_per_shard_${tag}`, runs.map(r => r.gossipPerShard))
+    figures[`sim_gossip_checks_per_peer_s_${tag}`] = ctx.spread(`sim_gossip_checks_per_peer_s_${tag}`, runs.map(r => r.gossipChecksPerPeerS))
     figures[`sim_completion_s_${tag}`] = ctx.spread(`sim_completion_s_${tag}`, runs.map(r => r.completionMs / 1000))
     figures[`sim_failed_shards_${tag}`] = Math.max(...runs.map(r => r.failed))
     figures[`sim_honest_flagged_${tag}`] = Math.max(...runs.map(r => r.honestFlagged))

@@ -13,10 +13,16 @@
  *
  * Messages counted: pull requests, assignment replies, results, and
  * cancellations; lost messages are counted too (they were sent).
+ *
+ * Gossip counted apart, as what every peer receives and checks (gossipsub
+ * delivers each message once to every subscriber, which opens it before
+ * forwarding it): an attestation per result computed, a receipt per verdict,
+ * and each peer's presence heartbeat (PRESENCE_INTERVAL_MS).
  */
 import { Scheduler, type Assignment, type SchedulerEvent } from '../../src/core/scheduler.ts'
 import { seededRng, type Rng } from '../../src/core/rng.ts'
 import type { JobPolicy } from '../../src/core/schemas.ts'
+import { PRESENCE_INTERVAL_MS } from '../../src/net/constants.ts'
 
 export interface SimConfig {
   peers: number
@@ -74,6 +80,10 @@ export interface SimResult {
   /** All results, canaries included ÷ real shards. */
   workFactor: number
   messagesPerShard: number
+  /** Attestations and receipts gossiped ÷ real shards (each reaches every peer). */
+  gossipPerShard: number
+  /** Gossip messages each peer receives and checks per second: attestations, receipts and presence heartbeats. */
+  gossipChecksPerPeerS: number
   /** `peer:faulty` events (a byzantine peer that leaves and rejoins is a new peer, and can be caught again). */
   faultyDetected: number
   /** Of those, peers that never lied: false accusations. */
@@ -163,6 +173,7 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
   const between = ([lo, hi]: [number, number]): number => lo + rng.next() * (hi - lo)
   const lost = (): boolean => rng.next() < cfg.loss
   let messages = 0
+  let gossiped = 0
   let decisions = 0
   let nextPeer = 0
   const final = new Map<number, string>()
@@ -183,7 +194,8 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
 
   const onEvents = (events: SchedulerEvent[], now: number): void => {
     for (const e of events) {
-      if (e.type === 'shard:accepted') final.set(e.shard, e.outputHash)
+      // Each verdict's receipt is gossiped.
+      if (e.type === 'shard:accepted') { final.set(e.shard, e.outputHash); gossiped++ }
       else if (e.type === 'shard:reverify') final.delete(e.shard)
       else if (e.type === 'peer:faulty') { faulty++; if (!byzantineIds.has(e.peer)) honestFlagged++ }
       else if (e.type === 'lease:cancelled') messages++
@@ -227,6 +239,7 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
           t += peer.speed
           const lie = peer.byzantine && rng.next() < cfg.lieRate
           messages++
+          gossiped++ // its attestation, whether or not the result reaches the requester
           if (!lost()) agenda.push(t + between(cfg.latencyMs), { kind: 'result-arrives', peer, epoch: peer.epoch, a, hash: `${lie ? 'bad' : 'good'}-${a.shard}` })
         }
         agenda.push(t, { kind: 'peer-idle', peer, epoch: peer.epoch })
@@ -247,18 +260,21 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
   }
 
   const progress = sched.progress('sim')!
+  const completionMs = doneAt >= 0 ? doneAt : Math.min(now, cfg.maxSimMs)
   let wrong = 0
   for (const hash of final.values()) if (hash.startsWith('bad')) wrong++
   return {
     peers: cfg.peers,
     shards: cfg.shards,
-    completionMs: doneAt >= 0 ? doneAt : Math.min(now, cfg.maxSimMs),
+    completionMs,
     done: progress.done,
     wrongAccepted: wrong,
     failed: progress.failed,
     replicationFactor: progress.results / cfg.shards,
     workFactor: (progress.results + progress.canaryResults) / cfg.shards,
     messagesPerShard: messages / cfg.shards,
+    gossipPerShard: gossiped / cfg.shards,
+    gossipChecksPerPeerS: gossiped / (completionMs / 1000) + cfg.peers * 1000 / PRESENCE_INTERVAL_MS,
     faultyDetected: faulty,
     honestFlagged,
     byzantinePeers: nByz,
