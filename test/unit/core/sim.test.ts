@@ -53,4 +53,15 @@ describe('simulated swarm', () => {
     expect(r.replicationFactor).toBeLessThanOrEqual(1.3)
     expect(r.replicationFactor).toBeGreaterThan(1)
   })
+
+  it('counts the gossip every peer checks: an attestation per result, a receipt per verdict, heartbeats', () => {
+    const r = simulate({ peers: 60, shards: 600, canaries: 30, byzantine: 0, seed: 4, loss: 0 })
+    expect(r.done).toBe(true)
+    // Every result computed is attested (canaries too); every shard gets at least one verdict.
+    expect(r.gossipPerShard).toBeGreaterThanOrEqual(r.workFactor + 1)
+    expect(r.gossipPerShard).toBeLessThan(r.workFactor + 1.2)
+    // Heartbeats alone: 60 peers every 2 s.
+    const beats = 60 / 2
+    expect(r.gossipChecksPerPeerS).toBeCloseTo(beats + r.gossipPerShard * 600 / (r.completionMs / 1000), 6)
+  })
 })
