@@ -31,7 +31,7 @@ const THREADS = [1, 2] as const
 /** Signatures and verifications timed per repeat. */
 const SIGN_VERIFY_COUNT = 500
 /** Gossip messages of each kind checked per repeat. */
-const GOSSIP_CHECK_COUNT = 256
+const GOSSIP_CHECK_COUNT = 1024
 
 export default async function run (ctx: BenchContext): Promise<BenchFigures> {
   const bb = await openBenchBrowser(4181)

@@ -196,8 +196,29 @@ function withoutSig (bytes: Uint8Array): Uint8Array | undefined {
 export function open<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOptions<K> = {}): OpenResult<K> {
   const p = parse(bytes, options)
   if (!p.ok) return p
+  return opened(p, verifySignature(p.sig, p.signed, p.signer), options)
+}
+
+/**
+ * {@link open}, with the same answer, the signature checked on the
+ * platform's native Ed25519 (identity.ts `verifySignatureAsync`) instead of
+ * holding the thread on pure JS. A receipt's verdict and tree head are
+ * verified natively alongside (as {@link preverify} does), so the
+ * synchronous checks of them that follow (`verifyReceipt`) find them
+ * verified. What a gossip validator uses: the bytes are parsed once. Never rejects.
+ */
+export async function openAsync<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOptions<K> = {}): Promise<OpenResult<K>> {
+  const p = parse(bytes, options)
+  if (!p.ok) return p
+  const inner = p.kind === 'receipt' ? [(p.body as ReceiptBody).verdict, (p.body as ReceiptBody).head] : []
+  const [valid] = await Promise.all([verifySignatureAsync(p.sig, p.signed, p.signer), ...inner.map(async b => { await preverifyAt(b, 1) })])
+  return opened(p, valid, options)
+}
+
+/** The end of {@link open} once the signature is checked: the replay window, then the envelope. */
+function opened<K extends Kind> (p: Parsed<K>, valid: boolean, options: OpenOptions<K>): OpenResult<K> {
   const { kind, signer, seq, ts, body, sig, unsigned } = p
-  if (!verifySignature(sig, p.signed, signer)) return { ok: false, error: new BadSignatureError(`signature does not verify for this ${kind}`) }
+  if (!valid) return { ok: false, error: new BadSignatureError(`signature does not verify for this ${kind}`) }
   // The replay window only counts signatures that verified.
   if (options.replay !== undefined && !options.replay.check({ kind, signer, seq })) {
     return { ok: false, error: new ReplayError(`${kind} seq ${seq} from this signer was already seen`) }

@@ -28,7 +28,7 @@ import { LEDGER_LIMITS } from './constants.ts'
 import { InvalidEnvelopeError } from './errors.ts'
 import { open, type Envelope } from './envelope.ts'
 import type { ForkEvidence } from './fork.ts'
-import { verifyReceipt, type VerifiedReceipt } from './receipt.ts'
+import { verifyOpenedReceipt, verifyReceipt, type VerifiedReceipt } from './receipt.ts'
 import { HeadCache, claimKey, headClaims, headLinkHolds, refuse, type Refusal } from './tree-head.ts'
 
 /** One volunteer's line in the ledger. */
@@ -165,9 +165,13 @@ export class Ledger {
     return { ok: true, added: true }
   }
 
-  /** Feeds a receipt: its head is recorded as a claim even if the receipt fails. Never throws. */
-  addReceipt (bytes: Uint8Array): LedgerReceiptResult {
-    const v = verifyReceipt(bytes, { cache: this.cache })
+  /**
+   * Feeds a receipt: its head is recorded as a claim even if the receipt
+   * fails. `opened` is the envelope of `bytes` if they were opened already
+   * (by a gossip validator): it is not opened again. Never throws.
+   */
+  addReceipt (bytes: Uint8Array, opened?: Envelope<'receipt'>): LedgerReceiptResult {
+    const v = opened !== undefined ? verifyOpenedReceipt(opened, { cache: this.cache }) : verifyReceipt(bytes, { cache: this.cache })
     if (!v.ok) {
       // A validly signed head with a broken link is evidence even inside a receipt that fails.
       const outer = open(bytes, { kinds: ['receipt'] })

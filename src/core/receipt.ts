@@ -109,7 +109,15 @@ function checked (bytes: Uint8Array): VerifiedReceipt {
 export function verifyReceipt (bytes: Uint8Array, options: VerifyOptions = {}): ReceiptResult {
   const r = open(bytes, { ...options, kinds: ['receipt'] })
   if (!r.ok) return refuse(r.error, 'receipt')
-  const receipt = r.envelope as Envelope<'receipt'>
+  return verifyOpenedReceipt(r.envelope as Envelope<'receipt'>, options)
+}
+
+/**
+ * {@link verifyReceipt} of a receipt envelope already opened (its own
+ * signature checked by `open`/`openAsync`, e.g. by a gossip validator): the
+ * rest of the checks. Never throws.
+ */
+export function verifyOpenedReceipt (receipt: Envelope<'receipt'>, options: VerifyOptions = {}): ReceiptResult {
   const { index, proof } = receipt.body
   const v = open(receipt.body.verdict, { ...options, kinds: ['verdict'] })
   if (!v.ok) return refuse(v.error, 'verdict')

@@ -11,7 +11,7 @@ import { TypedEventEmitter } from 'main-event'
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import { open, preverify, sealAsync, ReplayWindow, type Envelope } from '../core/envelope.ts'
+import { openAsync, sealAsync, ReplayWindow, type Envelope } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import type { PresenceBody } from '../core/schemas.ts'
 import { bytesEqual } from '../core/bytes.ts'
@@ -56,12 +56,13 @@ export interface PresenceEvents {
 }
 
 /** Why a gossip message on the presence topic is refused, or null if it is fine. */
-export function checkPresenceMessage (
+export async function checkPresenceMessage (
   msg: Message,
   options: { now: number, replay: ReplayWindow }
-): { ok: true, envelope: Envelope<'presence'> } | { ok: false, reason: string } {
+): Promise<{ ok: true, envelope: Envelope<'presence'> } | { ok: false, reason: string }> {
   if (msg.type !== 'signed') return { ok: false, reason: 'unsigned gossip message' }
-  const opened = open(msg.data, {
+  // Native Ed25519 (pure JS is ~20× the main-thread time).
+  const opened = await openAsync(msg.data, {
     kinds: ['presence'],
     now: options.now,
     maxAgeMs: PRESENCE_MAX_AGE_MS,
@@ -81,6 +82,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   /** The PeerId object of each listed peer, to close its connections once it is silent. */
   private readonly lastFrom = new Map<string, PeerId>()
   private readonly replay = new ReplayWindow()
+  /** Heartbeats the validator accepted, with what it opened, for the message handler. */
+  private readonly accepted = new WeakMap<Message, Envelope<'presence'>>()
   private readonly intervalMs: number
   private readonly now: () => number
   private timer?: ReturnType<typeof setInterval>
@@ -98,11 +101,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
 
   start (): void {
     const pubsub = this.components.pubsub
-    pubsub.topicValidators.set(TOPIC_PRESENCE, async (_peer, msg) => {
-      // Native Ed25519 first, so the check finds the signature verified (pure JS is ~20× the main-thread time).
-      if (msg.type === 'signed') await preverify(msg.data)
-      return this.validate(msg)
-    })
+    pubsub.topicValidators.set(TOPIC_PRESENCE, async (_peer, msg) => await this.validate(msg))
     pubsub.addEventListener('message', this.onMessage)
   }
 
@@ -177,9 +176,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     }
   }
 
-  private validate (msg: Message): TopicValidatorResult {
-    const result = checkPresenceMessage(msg, { now: this.now(), replay: this.replay })
-    if (result.ok) return TopicValidatorResult.Accept
+  private async validate (msg: Message): Promise<TopicValidatorResult> {
+    const result = await checkPresenceMessage(msg, { now: this.now(), replay: this.replay })
+    if (result.ok) {
+      this.accepted.set(msg, result.envelope)
+      return TopicValidatorResult.Accept
+    }
     const from = msg.type === 'signed' ? msg.from.toString() : 'unknown'
     this.log('rejected heartbeat from %s: %s', from, result.reason)
     this.safeDispatchEvent('presence:rejected', { detail: { from, reason: result.reason } })
@@ -189,11 +191,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private onMessage (evt: CustomEvent<Message>): void {
     const msg = evt.detail
     if (msg.topic !== TOPIC_PRESENCE || msg.type !== 'signed') return
-    // Already validated; opening again is cheap and keeps types honest. No
-    // replay window here: the validator consumed this seq already.
-    const opened = open(msg.data, { kinds: ['presence'], now: this.now(), maxAgeMs: PRESENCE_MAX_AGE_MS, maxFutureMs: PRESENCE_MAX_FUTURE_MS })
-    if (!opened.ok) return
-    const env = opened.envelope as Envelope<'presence'>
+    // What the validator opened (a message reaches here only once accepted there).
+    const env = this.accepted.get(msg)
+    if (env === undefined) return
     const hb: Heartbeat = { peerId: env.body.peerId, body: env.body, seq: env.seq, ts: env.ts, receivedAt: this.now() }
     this.peers.set(hb.peerId, hb)
     this.lastFrom.set(hb.peerId, msg.from)

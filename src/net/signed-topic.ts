@@ -9,7 +9,7 @@
  */
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
-import { open, preverify, type AnyEnvelope } from '../core/envelope.ts'
+import { openAsync, type AnyEnvelope } from '../core/envelope.ts'
 import type { Kind } from '../core/constants.ts'
 import type { ReplayWindow } from '../core/replay.ts'
 import { bytesEqual } from '../core/bytes.ts'
@@ -35,13 +35,16 @@ export interface SignedTopic {
   stop: () => void
 }
 
-/** Why a gossip message is refused, or the envelope it carries. Never throws. */
-export function checkSignedMessage<K extends Kind> (
+/**
+ * Why a gossip message is refused, or the envelope it carries; signatures
+ * checked on native Ed25519 (openAsync), off the pure-JS path. Never rejects.
+ */
+export async function checkSignedMessage<K extends Kind> (
   msg: Message,
   options: { kinds: readonly K[], now: number, maxAgeMs: number, maxFutureMs: number, replay?: ReplayWindow }
-): { ok: true, envelope: AnyEnvelope<K> } | { ok: false, reason: string } {
+): Promise<{ ok: true, envelope: AnyEnvelope<K> } | { ok: false, reason: string }> {
   if (msg.type !== 'signed') return { ok: false, reason: 'unsigned gossip message' }
-  const opened = open(msg.data, options)
+  const opened = await openAsync(msg.data, options)
   if (!opened.ok) return { ok: false, reason: `${opened.error.name}: ${opened.error.message}` }
   if (!bytesEqual(opened.envelope.signer, msg.key.raw)) return { ok: false, reason: 'envelope signed by another key than its publisher' }
   return { ok: true, envelope: opened.envelope }
@@ -52,9 +55,7 @@ export function signedTopic<K extends Kind> (pubsub: GossipSub, init: SignedTopi
   const now = init.now ?? Date.now
   const accepted = new WeakMap<Message, AnyEnvelope<K>>()
   pubsub.topicValidators.set(init.topic, async (_peer, msg) => {
-    // Native Ed25519 first (off the pure-JS path), so the check below finds the signatures verified.
-    if (msg.type === 'signed') await preverify(msg.data)
-    const checked = checkSignedMessage(msg, { kinds: init.kinds, now: now(), maxAgeMs: init.maxAgeMs, maxFutureMs: init.maxFutureMs, replay: init.replay })
+    const checked = await checkSignedMessage(msg, { kinds: init.kinds, now: now(), maxAgeMs: init.maxAgeMs, maxFutureMs: init.maxFutureMs, replay: init.replay })
     if (!checked.ok) {
       const from = msg.type === 'signed' ? msg.from.toString() : 'unknown'
       init.log('rejected a message on %s from %s: %s', init.topic, from, checked.reason)

@@ -221,7 +221,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     }))
     this.topics.push(signedTopic(pubsub, {
       topic: TOPIC_LOG, kinds: ['receipt', 'tree-head'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
-      onMessage: (env, bytes) => { if (env.kind === 'tree-head') this.onHead(env, bytes); else void this.takeReceipt(bytes) }
+      onMessage: (env, bytes) => { if (env.kind === 'tree-head') this.onHead(env, bytes); else void this.takeReceipt(bytes, env) }
     }))
     this.attest = signedTopic(pubsub, {
       topic: TOPIC_ATTEST, kinds: ['attestation'], maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS,
@@ -308,8 +308,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
    * Takes a receipt, gossiped or caught up (src/swarm/log-catch-up.ts): into
    * the ledger, and kept if it credits this peer. Never throws.
    */
-  async takeReceipt (bytes: Uint8Array): Promise<void> {
-    const added = this.init.ledger.addReceipt(bytes)
+  async takeReceipt (bytes: Uint8Array, opened?: Envelope<'receipt'>): Promise<void> {
+    const added = this.init.ledger.addReceipt(bytes, opened)
     if (!added.ok) { this.log('refused a receipt: %s', added.reason); return }
     this.safeDispatchEvent('log:head', { detail: { requester: toHex(added.receipt.requester), size: added.receipt.head.body.size } })
     const me = this.init.peer.identity.publicKey

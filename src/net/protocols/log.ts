@@ -32,8 +32,8 @@ import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } f
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { bytesEqual } from '../../core/bytes.ts'
 import { BYTE_CAPS } from '../../core/constants.ts'
-import { open } from '../../core/envelope.ts'
-import { verifyReceipt, type VerifiedReceipt } from '../../core/receipt.ts'
+import { openAsync, type Envelope } from '../../core/envelope.ts'
+import { verifyOpenedReceipt, type VerifiedReceipt } from '../../core/receipt.ts'
 import { HeadCache } from '../../core/tree-head.ts'
 import { bytes, int, list, nullable, record, refine, str, type Check } from '../../core/validate.ts'
 import {
@@ -87,12 +87,12 @@ export function logRefusal (error: string): LogReply {
 
 /**
  * Checks the receipts of a reply from `requester` (its public key) to a
- * request for `indices`. Never throws. Receipts refused only for their
- * signed time are dropped (`stale` counts them); any other failure refuses
- * the whole reply with the reason.
+ * request for `indices`, signatures on native Ed25519 (openAsync). Never
+ * rejects. Receipts refused only for their signed time are dropped (`stale`
+ * counts them); any other failure refuses the whole reply with the reason.
  */
-export function verifyLogReply (requester: Uint8Array, indices: readonly number[], receipts: readonly Uint8Array[], options: { now?: number } = {}):
-{ ok: true, receipts: CaughtUpReceipt[], stale: number } | { ok: false, reason: string } {
+export async function verifyLogReply (requester: Uint8Array, indices: readonly number[], receipts: readonly Uint8Array[], options: { now?: number } = {}):
+Promise<{ ok: true, receipts: CaughtUpReceipt[], stale: number } | { ok: false, reason: string }> {
   if (receipts.length > indices.length) return { ok: false, reason: `${receipts.length} receipts for ${indices.length} indices` }
   const asked = new Set(indices)
   const answered = new Set<number>()
@@ -102,13 +102,13 @@ export function verifyLogReply (requester: Uint8Array, indices: readonly number[
   let stale = 0
   for (const [i, bytes] of receipts.entries()) {
     // The gossip validator's check first, so the same clock limits apply (signedTopic's checkSignedMessage).
-    const outer = open(bytes, { kinds: ['receipt'], now, maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS })
+    const outer = await openAsync(bytes, { kinds: ['receipt'], now, maxAgeMs: LOG_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS })
     if (!outer.ok) {
       const reason = `${outer.error.name}: ${outer.error.message}`
       if (isTimingRefusal(reason)) { stale++; continue }
       return { ok: false, reason: `receipt ${i}: ${reason}` }
     }
-    const v = verifyReceipt(bytes, { cache })
+    const v = verifyOpenedReceipt(outer.envelope as Envelope<'receipt'>, { cache })
     if (!v.ok) return { ok: false, reason: `receipt ${i}: ${v.reason}` }
     if (!bytesEqual(v.requester, requester)) return { ok: false, reason: `receipt ${i} is signed by another requester than the peer asked` }
     if (!asked.has(v.index)) return { ok: false, reason: `receipt ${i} is for leaf ${v.index}, which was not asked for` }
@@ -210,7 +210,7 @@ export class LogService implements Startable {
       protocolError: (reason, o) => new LogProtocolError(remote, reason, o)
     })
     if (reply.error !== null) throw new LogRefusedError(remote, reply.error)
-    const checked = verifyLogReply(key, indices, reply.receipts, { now: this.now() })
+    const checked = await verifyLogReply(key, indices, reply.receipts, { now: this.now() })
     if (!checked.ok) {
       this.log('refused a forged log reply from %p: %s', peer, checked.reason)
       this.penalties?.fault(remote, 'forged-log')

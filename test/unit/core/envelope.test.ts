@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, vi } from 'vitest'
 import { encode, rfc8949EncodeOptions } from 'cborg'
-import { seal, sealAsync, open, preverify, signingBytes, ReplayWindow, type Envelope } from '../../../src/core/envelope.ts'
+import { seal, sealAsync, open, openAsync, preverify, signingBytes, ReplayWindow, type Envelope } from '../../../src/core/envelope.ts'
 import { encodeCanonical, decodeCanonical } from '../../../src/core/cbor.ts'
 import { sha256, bytesEqual, concat, utf8 } from '../../../src/core/bytes.ts'
 import { forgetVerifications, sign, verifySignature } from '../../../src/core/identity.ts'
@@ -302,6 +302,42 @@ describe('every body kind has its own strict schema', () => {
 })
 
 describe('the native-Ed25519 variants give the same bytes and results', () => {
+  it('openAsync gives open\'s answer: accepted, refused with the same error, the replay window the same', async () => {
+    const good = seal('presence', presence(), alice, { seq: 5, ts: NOW })
+    const tampered = Uint8Array.from(good, (x, i) => i === good.length - 1 ? x ^ 1 : x)
+    const samples: unknown[] = [good, tampered, seal('verdict', bodies.verdict, alice, { seq: 1, ts: NOW }), ...JUNK_BYTES, ...NOT_BYTES]
+    for (const bytes of samples) {
+      for (const options of [{}, { kinds: ['presence'] as Kind[] }, { now: NOW + 10_000, maxAgeMs: 1000 }, { now: NOW - 10_000, maxFutureMs: 1000 }]) {
+        forgetVerifications()
+        const sync = open(bytes as Uint8Array, options)
+        forgetVerifications()
+        const async = await openAsync(bytes as Uint8Array, options)
+        expect(async.ok).toBe(sync.ok)
+        if (!sync.ok && !async.ok) expect(async.error.name).toBe(sync.error.name)
+        if (sync.ok && async.ok) expect(async.envelope).toEqual(sync.envelope)
+      }
+    }
+    const replay = new ReplayWindow()
+    expect((await openAsync(good, { replay })).ok).toBe(true)
+    const again = await openAsync(good, { replay })
+    expect(!again.ok && again.error.name).toBe('ReplayError')
+    // A forgery does not burn the seq: the window only counts signatures that verified.
+    const fresh = new ReplayWindow()
+    expect((await openAsync(tampered, { replay: fresh })).ok).toBe(false)
+    expect((await openAsync(good, { replay: fresh })).ok).toBe(true)
+  })
+
+  it('openAsync leaves a receipt\'s verdict and head verified, for the synchronous checks after it', async () => {
+    const verdict = seal('verdict', bodies.verdict, alice, { seq: 1, ts: NOW })
+    const head = seal('tree-head', bodies['tree-head'], alice, { seq: 1, ts: NOW })
+    const receipt = seal('receipt', { ...bodies.receipt, verdict, head }, alice, { seq: 1, ts: NOW })
+    forgetVerifications()
+    expect((await openAsync(receipt)).ok).toBe(true)
+    const before = nobleCalls.verify
+    for (const bytes of [verdict, head]) expect(open(bytes).ok).toBe(true)
+    expect(nobleCalls.verify).toBe(before)
+  })
+
   it('sealAsync gives seal\'s bytes for every kind, and refuses what seal refuses', async () => {
     for (const kind of ALL_KINDS) {
       const meta = { seq: 3, ts: NOW }

@@ -111,6 +111,14 @@ describe('credit', () => {
     }
     expect(asVerified.snapshot()).toEqual(asBytes.snapshot())
     expect(credit(asVerified.snapshot(), alice).credit).toBe(2)
+    // And given with the envelope a gossip validator opened.
+    const asOpened = new Ledger()
+    for (const b of receipts) {
+      const r = open(b, { kinds: ['receipt'] })
+      if (!r.ok) throw r.error
+      expect(asOpened.addReceipt(b, r.envelope as Envelope<'receipt'>).ok).toBe(true)
+    }
+    expect(asOpened.snapshot()).toEqual(asBytes.snapshot())
   })
 })
 

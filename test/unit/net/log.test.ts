@@ -231,8 +231,8 @@ describe('log protocol', () => {
     }
   })
 
-  it('verifyLogReply refuses more receipts than indices', () => {
-    const checked = verifyLogReply(requesterId.publicKey, [1], [r.receipt(1), r.receipt(2)], { now: NOW })
+  it('verifyLogReply refuses more receipts than indices', async () => {
+    const checked = await verifyLogReply(requesterId.publicKey, [1], [r.receipt(1), r.receipt(2)], { now: NOW })
     expect(checked).toMatchObject({ ok: false })
   })
 

@@ -32,13 +32,13 @@ function gossip (from: ReturnType<typeof peer>, data: Uint8Array): Message {
   return { type: 'signed', from: peerIdFromPrivateKey(from.key), topic: TOPIC_PRESENCE, data, sequenceNumber: 1n, signature: new Uint8Array(64), key: from.key.publicKey }
 }
 
-function check (msg: Message, replay = new ReplayWindow(), now = NOW): ReturnType<typeof checkPresenceMessage> {
-  return checkPresenceMessage(msg, { now, replay })
+async function check (msg: Message, replay = new ReplayWindow(), now = NOW): ReturnType<typeof checkPresenceMessage> {
+  return await checkPresenceMessage(msg, { now, replay })
 }
 
 /** The refusal's reason, which starts with the named error of `open()`; 'accepted' if none. */
-function reason (msg: Message): string {
-  const r = check(msg)
+async function reason (msg: Message): Promise<string> {
+  const r = await check(msg)
   return r.ok ? 'accepted' : r.reason
 }
 
@@ -52,8 +52,8 @@ describe('presence heartbeat validation', () => {
   const a = peer()
   const b = peer()
 
-  it('accepts a fresh heartbeat signed by its sender', () => {
-    const r = check(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW })))
+  it('accepts a fresh heartbeat signed by its sender', async () => {
+    const r = await check(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW })))
     expect(r.ok).toBe(true)
     if (r.ok) expect(r.envelope.body.threads).toBe(2)
   })
@@ -62,50 +62,50 @@ describe('presence heartbeat validation', () => {
     expect(a.key.publicKey.raw).toEqual(a.identity.publicKey)
   })
 
-  it('rejects a bad signature', () => {
+  it('rejects a bad signature', async () => {
     const bytes = seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW })
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1
-    expect(reason(gossip(a, bytes))).toMatch(/^BadSignatureError/)
+    expect(await reason(gossip(a, bytes))).toMatch(/^BadSignatureError/)
   })
 
-  it('rejects a heartbeat naming or signed by someone other than the gossip sender', () => {
-    expect(check(gossip(b, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW })))).toMatchObject({ ok: false })
-    expect(check(gossip(a, seal('presence', body(a.id), b.identity, { seq: 1, ts: NOW })))).toMatchObject({ ok: false })
-    expect(check(gossip(b, seal('presence', body(b.id), a.identity, { seq: 1, ts: NOW })))).toMatchObject({ ok: false })
+  it('rejects a heartbeat naming or signed by someone other than the gossip sender', async () => {
+    expect(await check(gossip(b, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW })))).toMatchObject({ ok: false })
+    expect(await check(gossip(a, seal('presence', body(a.id), b.identity, { seq: 1, ts: NOW })))).toMatchObject({ ok: false })
+    expect(await check(gossip(b, seal('presence', body(b.id), a.identity, { seq: 1, ts: NOW })))).toMatchObject({ ok: false })
   })
 
-  it('rejects stale and far-future heartbeats', () => {
-    expect(reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW - PRESENCE_MAX_AGE_MS - 1 })))).toMatch(/^StaleMessageError/)
-    expect(reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW - PRESENCE_MAX_AGE_MS })))).toBe('accepted')
-    expect(reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW + 10 * 60_000 })))).toMatch(/^FutureMessageError/)
+  it('rejects stale and far-future heartbeats', async () => {
+    expect(await reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW - PRESENCE_MAX_AGE_MS - 1 })))).toMatch(/^StaleMessageError/)
+    expect(await reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW - PRESENCE_MAX_AGE_MS })))).toBe('accepted')
+    expect(await reason(gossip(a, seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW + 10 * 60_000 })))).toMatch(/^FutureMessageError/)
   })
 
-  it('rejects a replayed heartbeat and an older sequence number', () => {
+  it('rejects a replayed heartbeat and an older sequence number', async () => {
     const replay = new ReplayWindow()
     const first = seal('presence', body(a.id), a.identity, { seq: 10, ts: NOW })
-    expect(check(gossip(a, first), replay).ok).toBe(true)
-    expect(check(gossip(a, first), replay).ok).toBe(false)
-    expect(check(gossip(a, seal('presence', body(a.id), a.identity, { seq: 9, ts: NOW })), replay).ok).toBe(false)
-    expect(check(gossip(a, seal('presence', body(a.id), a.identity, { seq: 11, ts: NOW })), replay).ok).toBe(true)
+    expect((await check(gossip(a, first), replay)).ok).toBe(true)
+    expect((await check(gossip(a, first), replay)).ok).toBe(false)
+    expect((await check(gossip(a, seal('presence', body(a.id), a.identity, { seq: 9, ts: NOW })), replay)).ok).toBe(false)
+    expect((await check(gossip(a, seal('presence', body(a.id), a.identity, { seq: 11, ts: NOW })), replay)).ok).toBe(true)
   })
 
-  it('rejects oversized heartbeats and bodies outside the schema', () => {
+  it('rejects oversized heartbeats and bodies outside the schema', async () => {
     const many = Array.from({ length: 65 }, (_, i) => i.toString(16).padStart(64, '0'))
     expect(() => seal('presence', body(a.id, { models: many }), a.identity, { seq: 1, ts: NOW })).toThrow()
     // Signed by its sender and otherwise well formed, but past the presence cap.
     const padded = forgeSigned(a.identity, body(a.id, { app: 'x'.repeat(BYTE_CAPS.presence) }))
     expect(padded.length).toBeGreaterThan(BYTE_CAPS.presence)
-    expect(reason(gossip(a, padded))).toMatch(/^OversizedError/)
+    expect(await reason(gossip(a, padded))).toMatch(/^OversizedError/)
     // The same forging path gives an accepted heartbeat when the body fits.
-    expect(reason(gossip(a, forgeSigned(a.identity, body(a.id))))).toBe('accepted')
+    expect(await reason(gossip(a, forgeSigned(a.identity, body(a.id))))).toBe('accepted')
     // Past the largest cap of any kind: refused before it is parsed at all.
-    expect(reason(gossip(a, new Uint8Array(MAX_ENVELOPE_BYTES + 1).fill(0xa0)))).toMatch(/^OversizedError/)
+    expect(await reason(gossip(a, new Uint8Array(MAX_ENVELOPE_BYTES + 1).fill(0xa0)))).toMatch(/^OversizedError/)
   })
 
-  it('rejects garbage bytes and unsigned messages without throwing', () => {
+  it('rejects garbage bytes and unsigned messages without throwing', async () => {
     for (const data of [new Uint8Array(0), new Uint8Array([0xff]), new TextEncoder().encode('{"kind":"presence"}'), crypto.getRandomValues(new Uint8Array(300))]) {
-      expect(reason(gossip(a, data))).toMatch(/^(InvalidEnvelopeError|OversizedError): ./)
+      expect(await reason(gossip(a, data))).toMatch(/^(InvalidEnvelopeError|OversizedError): ./)
     }
-    expect(check({ type: 'unsigned', topic: TOPIC_PRESENCE, data: seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW }) })).toMatchObject({ ok: false, reason: 'unsigned gossip message' })
+    expect(await check({ type: 'unsigned', topic: TOPIC_PRESENCE, data: seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW }) })).toMatchObject({ ok: false, reason: 'unsigned gossip message' })
   })
 })
