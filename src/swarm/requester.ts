@@ -18,7 +18,7 @@
 import { TypedEventEmitter } from 'main-event'
 import type { GossipSub, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
-import { open, preverify, sealAsync, type Envelope } from '../core/envelope.ts'
+import { open, openAsync, sealAsync, type Envelope, type OpenResult } from '../core/envelope.ts'
 import type { Identity } from '../core/identity.ts'
 import { bytesEqual, fromHex, sha256, sha256Async, toHex } from '../core/bytes.ts'
 import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
@@ -638,10 +638,10 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const from = peer.toString()
     const key = publicKeyOf(from)
     if (key === undefined) return refusal('only Ed25519 peers can volunteer')
-    // Attestation signatures on native Ed25519 first, so takeResult's open() finds them verified;
-    // output hashes natively too (on this thread, noble's sha256 cost ~2.5 ms per 256-image shard).
-    const [, outputHashes] = await Promise.all([
-      Promise.all(request.results.map(async r => { if (r.attestation !== null) await preverify(r.attestation) })),
+    // Attestations opened with their signatures on native Ed25519, and output hashes natively too
+    // (on this thread, noble's sha256 cost ~2.5 ms per 256-image shard).
+    const [attestations, outputHashes] = await Promise.all([
+      Promise.all(request.results.map(async r => r.attestation === null ? undefined : await openAsync(r.attestation, { kinds: ['attestation'] }))),
       Promise.all(request.results.map(async r => r.output === null ? undefined : await sha256Async(r.output)))
     ])
     const received: number[] = []
@@ -650,7 +650,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       if (lease === undefined || lease.peer !== from) continue // expired and reassigned, or not theirs
       received.push(result.lease)
       job.leases.delete(result.lease)
-      this.handle(this.takeResult(job, lease.shard, from, key, result, outputHashes[i]))
+      this.handle(this.takeResult(job, lease.shard, from, key, result, outputHashes[i]!, attestations[i]!))
     }
     const cancel = this.cancels.get(from) ?? []
     this.cancels.delete(from)
@@ -679,18 +679,20 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     return { assignments, received, cancel, waitMs: assignments.length === 0 ? WORK_IDLE_WAIT_MS : 0, done: false, error: null }
   }
 
-  /** Checks one result and hands it to the scheduler. */
-  private takeResult (job: RunningJob, shard: number, peer: string, key: Uint8Array, result: ShardResult, hashed?: Uint8Array): SchedulerEvent[] {
+  /**
+   * Checks one result and hands it to the scheduler: `hashed` is its output's
+   * hash and `att` its attestation opened (both undefined when it has none).
+   */
+  private takeResult (job: RunningJob, shard: number, peer: string, key: Uint8Array, result: ShardResult, hashed: Uint8Array | undefined, att: OpenResult | undefined): SchedulerEvent[] {
     const leaseId = result.lease
-    if (result.error !== null || result.output === null || result.attestation === null) {
+    if (result.error !== null || result.output === null || hashed === undefined || att === undefined) {
       const error = result.error ?? 'no output'
       this.log('%s could not compute shard %d: %s', peer, shard, error)
       return this.scheduler.fail(leaseId, peer, error)
     }
     const decoded = decodeTensors(result.output, { maxBytes: WORK_MAX_OUTPUT_BYTES })
     if (!decoded.ok) return this.refuseResult(leaseId, peer, shard, `undecodable output: ${decoded.reason}`)
-    const outputHash = hashed ?? sha256(result.output)
-    const att = open(result.attestation, { kinds: ['attestation'] })
+    const outputHash = hashed
     if (!att.ok) return this.refuseResult(leaseId, peer, shard, `attestation refused: ${att.error.message}`)
     const signed = att.envelope as Envelope<'attestation'>
     const ref = job.manifest.body.shards[shard]!

@@ -175,6 +175,30 @@ describe('the requester', () => {
     expect((await store.decided(jobId)).accepted.size).toBe(3)
   })
 
+  it('takes a result only with its own valid attestation: forged, foreign, misdirected and missing ones are refused', async () => {
+    const identity = (await generatePlatformIdentity())!
+    const { requester, pull } = await setup(identity, `essaim-requester-${++db}`)
+    const { jobId, job } = await postJob(requester, 5)
+    const vol = volunteer()
+    const lease = await pull(vol.peerId, { job, capacity: 5, results: [] }, { signal })
+    const [good, forged, foreign, misdirected, missing] = await Promise.all(lease.assignments.map(async a => await result(vol, job, a)))
+    const flip = (b: Uint8Array): Uint8Array => Uint8Array.from(b, (x, i) => i === b.length - 1 ? x ^ 1 : x)
+    const handedIn = [
+      good!,
+      { ...forged!, attestation: flip(forged!.attestation!) },
+      // Signed by someone else than the peer handing it in.
+      { ...foreign!, attestation: (await result(volunteer(), job, lease.assignments[2]!)).attestation },
+      // This volunteer's own attestation, of another shard.
+      { ...misdirected!, attestation: good!.attestation },
+      { ...missing!, attestation: null }
+    ]
+    await pull(vol.peerId, { job, capacity: 0, results: handedIn }, { signal })
+    await requester.flushed()
+    expect(requester.view(jobId)).toMatchObject({ verified: 1 })
+    expect([...requester.results(jobId).keys()]).toEqual([lease.assignments[0]!.shard])
+    requester.stop()
+  })
+
   it('a delete that cannot be written keeps the job as it was and says why; once written, the job is gone for good', async () => {
     const identity = (await generatePlatformIdentity())!
     const dbName = `essaim-requester-${++db}`
