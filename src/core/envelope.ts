@@ -203,16 +203,28 @@ export function open<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOpt
  * {@link open}, with the same answer, the signature checked on the
  * platform's native Ed25519 (identity.ts `verifySignatureAsync`) instead of
  * holding the thread on pure JS. A receipt's verdict and tree head are
- * verified natively alongside (as {@link preverify} does), so the
+ * verified natively alongside (identity.ts remembers successes), so the
  * synchronous checks of them that follow (`verifyReceipt`) find them
  * verified. What a gossip validator uses: the bytes are parsed once. Never rejects.
  */
 export async function openAsync<K extends Kind = Kind> (bytes: Uint8Array, options: OpenOptions<K> = {}): Promise<OpenResult<K>> {
   const p = parse(bytes, options)
   if (!p.ok) return p
+  // A receipt carries the verdict and tree head it proves (one level: those carry no envelopes).
   const inner = p.kind === 'receipt' ? [(p.body as ReceiptBody).verdict, (p.body as ReceiptBody).head] : []
-  const [valid] = await Promise.all([verifySignatureAsync(p.sig, p.signed, p.signer), ...inner.map(async b => { await preverifyAt(b, 1) })])
+  const [valid] = await Promise.all([verifySignatureAsync(p.sig, p.signed, p.signer), ...inner.map(verifyInner)])
   return opened(p, valid, options)
+}
+
+/**
+ * Checks the signature of an envelope a receipt carries natively, only so
+ * that the synchronous open() of it that follows finds it verified: it
+ * decides nothing, and bytes that do not parse or verify are left for
+ * open() to refuse with its reason.
+ */
+async function verifyInner (bytes: Uint8Array): Promise<void> {
+  const p = parse(bytes, {})
+  if (p.ok) await verifySignatureAsync(p.sig, p.signed, p.signer)
 }
 
 /** The end of {@link open} once the signature is checked: the replay window, then the envelope. */
@@ -225,27 +237,6 @@ function opened<K extends Kind> (p: Parsed<K>, valid: boolean, options: OpenOpti
   }
   const envelope = { v: ENVELOPE_VERSION, kind, signer, seq, ts, body, sig, id: sha256(unsigned) }
   return { ok: true, envelope: envelope as AnyEnvelope<K> }
-}
-
-/**
- * Checks the signature of an envelope, and of the envelopes its body
- * carries (a receipt's verdict and tree head), on the platform's native
- * Ed25519, so that the synchronous {@link open} of the same bytes that
- * follows finds them verified (identity.ts remembers successes) instead of
- * paying for pure-JS checks on the page's main thread. Only an
- * optimisation: it decides nothing, and bytes that do not parse or do not
- * verify are left for open() to refuse with its reason. Never throws.
- */
-export async function preverify (bytes: Uint8Array): Promise<void> {
-  await preverifyAt(bytes, 0)
-}
-
-async function preverifyAt (bytes: Uint8Array, depth: number): Promise<void> {
-  const p = parse(bytes, {})
-  if (!p.ok) return
-  // A receipt carries the verdict and tree head it proves (one level: those carry no envelopes).
-  const inner = depth === 0 && p.kind === 'receipt' ? [(p.body as ReceiptBody).verdict, (p.body as ReceiptBody).head] : []
-  await Promise.all([verifySignatureAsync(p.sig, p.signed, p.signer), ...inner.map(async b => { await preverifyAt(b, depth + 1) })])
 }
 
 /** What open() has checked before the signature: the fields, and the bytes the signature covers. */
