@@ -123,8 +123,8 @@ const api = {
    * and replay rules) and, for a receipt, the ledger's (`addReceipt` given
    * the opened envelope: the verdict, the head and the inclusion proof).
    * Over `count` distinct messages of each kind from `count` signers (a
-   * requester's receipts: one log, a head per WORK_MAX_BATCH verdicts, as
-   * its head batching gives), from an empty signature memo. Wall ms per
+   * requester's receipts: one log, a head per WORK_MAX_BATCH verdicts, one
+   * hand-in's worth, which its heads batch), from an empty signature memo. Wall ms per
    * message, checked one after another: an upper bound of the CPU it takes,
    * as it includes the hops to and from WebCrypto's thread.
    */
@@ -157,7 +157,7 @@ const api = {
       prev = { size: log.size, root: log.root() }
       for (const leaf of batch) receipts.push((await issueReceiptAsync(requester, log, verdicts[leaf]!, leaf, head, { seq: ++seq, ts: now })).bytes)
     }
-    /** A gossip message as gossipsub hands it to a topic validator: signed by the envelope's signer, from peer `from`. */
+    /** A gossip message as gossipsub hands it to a topic validator: signed by `signer`, from PEER_ID (the peer the heartbeats name). */
     const gossiped = (data: Uint8Array, signer: Identity): Message => ({ type: 'signed', data, key: { raw: signer.publicKey }, from: { toString: () => PEER_ID } }) as unknown as Message
     const timed = async (messages: Message[], check: (msg: Message) => Promise<void>): Promise<number> => {
       forgetVerifications()
