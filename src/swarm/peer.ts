@@ -54,6 +54,8 @@ export interface Peer {
   keepModel: (sha256: string, bytes: Uint8Array, options?: { signal?: AbortSignal }) => Promise<void>
   /** Deletes a model from the cache and stops advertising it (to free storage; it is fetched again when needed). */
   dropModel: (sha256: string) => Promise<void>
+  /** How many times a model was stored or deleted: changes once the cache holds the change (a list read after it is current). */
+  cacheChanges: () => number
   stop: () => Promise<void>
 }
 
@@ -85,8 +87,11 @@ export async function startPeer (location: { search: string, origin: string }, o
   // Peers that served bytes not matching their hash, for this session.
   const badSources = new Set<string>()
   const self = node.peerId.toString()
+  let cacheChanges = 0
   const advertise = (sha256: string): void => {
-    if (!capabilities.models.includes(sha256)) capabilities.models = [...capabilities.models, sha256].sort()
+    if (capabilities.models.includes(sha256)) return
+    capabilities.models = [...capabilities.models, sha256].sort()
+    cacheChanges++
   }
   const loadModel: Peer['loadModel'] = async (entry, loadOptions = {}) => {
     const loaded = await loadModelFrom(entry, {
@@ -123,9 +128,17 @@ export async function startPeer (location: { search: string, origin: string }, o
   const dropModel: Peer['dropModel'] = async sha256 => {
     // Not advertised first: a peer asking meanwhile would be sent a "not found".
     capabilities.models = capabilities.models.filter(m => m !== sha256)
-    await modelCache.delete(sha256)
+    try {
+      await modelCache.delete(sha256)
+    } finally {
+      cacheChanges++
+    }
   }
-  return { node, identity, config, capabilities, modelCache, loadModel, loadForeignModel, keepModel, dropModel, stop: async () => { await node.stop() } }
+  return {
+    node, identity, config, capabilities, modelCache, loadModel, loadForeignModel, keepModel, dropModel,
+    cacheChanges: () => cacheChanges,
+    stop: async () => { await node.stop() }
+  }
 }
 
 /** A copy of `items` in random order (so no advertising peer is always asked first). */

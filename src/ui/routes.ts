@@ -28,3 +28,12 @@ export function routeFor (hash: string): Route {
   const path = hash.replace(/^#/, '').split('?')[0] ?? ''
   return routes.find(r => r.path === path) ?? routes.find(r => r.path === defaultRoute)!
 }
+
+/**
+ * Goes to `to` when an action begun on the page at `from` ends (a post, a
+ * delete: they can take seconds), unless the user has gone to another page
+ * meanwhile: they are not pulled back.
+ */
+export function goWhenDone (from: string, to: string, location: { hash: string } = window.location): void {
+  if (location.hash === from) location.hash = to
+}
