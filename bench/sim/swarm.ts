@@ -17,12 +17,13 @@
  * Gossip counted apart, as what every peer receives and checks (gossipsub
  * delivers each message once to every subscriber, which opens it before
  * forwarding it): an attestation per result computed, a receipt per verdict,
- * and each peer's presence heartbeat (PRESENCE_INTERVAL_MS).
+ * and each peer's presence heartbeat (at the interval a peer listing the
+ * others uses, src/net/presence.ts `presenceInterval`).
  */
 import { Scheduler, type Assignment, type SchedulerEvent } from '../../src/core/scheduler.ts'
 import { seededRng, type Rng } from '../../src/core/rng.ts'
 import type { JobPolicy } from '../../src/core/schemas.ts'
-import { PRESENCE_INTERVAL_MS } from '../../src/net/constants.ts'
+import { presenceInterval } from '../../src/net/presence.ts'
 
 export interface SimConfig {
   peers: number
@@ -274,7 +275,7 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
     workFactor: (progress.results + progress.canaryResults) / cfg.shards,
     messagesPerShard: messages / cfg.shards,
     gossipPerShard: gossiped / cfg.shards,
-    gossipChecksPerPeerS: gossiped / (completionMs / 1000) + cfg.peers * 1000 / PRESENCE_INTERVAL_MS,
+    gossipChecksPerPeerS: gossiped / (completionMs / 1000) + cfg.peers * 1000 / presenceInterval(cfg.peers - 1),
     faultyDetected: faulty,
     honestFlagged,
     byzantinePeers: nByz,

@@ -37,9 +37,18 @@ export const WORK_MAX_STREAMS_PER_PEER = 4
 /** Deadline of one work exchange. */
 export const WORK_TIMEOUT_MS = 30_000
 
-/** How often a peer announces itself on the presence topic. */
+/** How often a peer announces itself on the presence topic, in a swarm of up to about PRESENCE_SWARM_RATE × 2 peers. */
 export const PRESENCE_INTERVAL_MS = 2_000
-/** A peer whose last heartbeat is older than this many intervals is dropped from the list. */
+/**
+ * Heartbeats per second the whole swarm sends, about, once it is larger:
+ * every peer checks every heartbeat, so at a fixed interval each peer's work
+ * would grow with the swarm (300 peers: 150 a second). Each peer spaces its
+ * own by the number of peers it lists (src/net/presence.ts `presenceInterval`).
+ */
+export const PRESENCE_SWARM_RATE = 25
+/** The longest interval between two heartbeats of one peer, however large the swarm. */
+export const PRESENCE_MAX_INTERVAL_MS = 30_000
+/** A peer whose last heartbeat is older than this many of its intervals is dropped from the list. */
 export const PRESENCE_MISSED_BEATS = 3
 /** Heartbeats older than this (by their signed timestamp) are stale and rejected. */
 export const PRESENCE_MAX_AGE_MS = 30_000

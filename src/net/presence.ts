@@ -1,7 +1,12 @@
 /**
  * Presence: every peer publishes a signed heartbeat on `essaim/presence/1`
  * (peer id, provider, threads, cached models, app version) and keeps the
- * last heartbeat of every other peer. The topic validator opens the envelope
+ * last heartbeat of every other peer. Heartbeats come every
+ * PRESENCE_INTERVAL_MS in a small swarm and further apart in a large one
+ * (`presenceInterval`), so a peer's share of checking them stays bounded; a
+ * peer is dropped once it has been silent for PRESENCE_MISSED_BEATS of its
+ * intervals (the spacing of its last two heartbeats, or the one this peer
+ * would use, whichever is longer). The topic validator opens the envelope
  * (signature, schema, byte cap, age, replay) and checks that the envelope's
  * signer is the libp2p peer that originated the gossip message, so nobody can
  * speak for someone else. Anything else is REJECTed, which lowers the
@@ -17,7 +22,8 @@ import type { PresenceBody } from '../core/schemas.ts'
 import { bytesEqual } from '../core/bytes.ts'
 import { refusalResult } from './scoring.ts'
 import {
-  PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_FUTURE_MS, PRESENCE_MISSED_BEATS, TOPIC_PRESENCE
+  PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_FUTURE_MS, PRESENCE_MAX_INTERVAL_MS, PRESENCE_MISSED_BEATS,
+  PRESENCE_SWARM_RATE, TOPIC_PRESENCE
 } from './constants.ts'
 
 export interface Heartbeat {
@@ -34,8 +40,19 @@ export interface PresenceInit {
   identity: Identity
   /** What we announce; called before every heartbeat so it stays current. */
   describe: () => Omit<PresenceBody, 'peerId'>
+  /** The interval in a small swarm (default PRESENCE_INTERVAL_MS). */
   intervalMs?: number
   now?: () => number
+}
+
+/**
+ * Milliseconds between two heartbeats of a peer that lists `listed` others:
+ * `base` in a small swarm; in a larger one, spaced so that the whole swarm
+ * sends about PRESENCE_SWARM_RATE a second, up to PRESENCE_MAX_INTERVAL_MS.
+ */
+export function presenceInterval (listed: number, base = PRESENCE_INTERVAL_MS): number {
+  const spread = Math.min(PRESENCE_MAX_INTERVAL_MS, Math.ceil(1000 * (listed + 1) / PRESENCE_SWARM_RATE))
+  return Math.max(base, spread)
 }
 
 export interface PresenceComponents {
@@ -79,6 +96,8 @@ export async function checkPresenceMessage (
 export class Presence extends TypedEventEmitter<PresenceEvents> implements Startable {
   private readonly log: Logger
   private readonly peers = new Map<string, Heartbeat>()
+  /** Time between the last two heartbeats received from each listed peer (ms): its interval, as it spaces them. */
+  private readonly gaps = new Map<string, number>()
   /** The PeerId object of each listed peer, to close its connections once it is silent. */
   private readonly lastFrom = new Map<string, PeerId>()
   private readonly replay = new ReplayWindow()
@@ -86,8 +105,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private readonly accepted = new WeakMap<Message, Envelope<'presence'>>()
   private readonly intervalMs: number
   private readonly now: () => number
-  private timer?: ReturnType<typeof setInterval>
+  private timer?: ReturnType<typeof setTimeout>
   private pruneTimer?: ReturnType<typeof setInterval>
+  private running = false
   private seq = 0
   readonly [Symbol.toStringTag] = 'essaim:presence'
 
@@ -108,17 +128,32 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   afterStart (): void {
     // gossipsub only accepts subscriptions once it has started itself.
     this.components.pubsub.subscribe(TOPIC_PRESENCE)
+    this.running = true
     void this.beat()
-    this.timer = setInterval(() => { void this.beat() }, this.intervalMs)
+    this.scheduleBeat()
     this.pruneTimer = setInterval(() => { this.prune() }, Math.ceil(this.intervalMs / 2))
   }
 
   stop (): void {
-    clearInterval(this.timer)
+    this.running = false
+    clearTimeout(this.timer)
     clearInterval(this.pruneTimer)
     this.lastFrom.clear()
     this.components.pubsub.removeEventListener('message', this.onMessage)
     this.components.pubsub.topicValidators.delete(TOPIC_PRESENCE)
+  }
+
+  /** The time until our next heartbeat, for the swarm as we see it now. */
+  get intervalNow (): number {
+    return presenceInterval(this.peers.size, this.intervalMs)
+  }
+
+  private scheduleBeat (): void {
+    this.timer = setTimeout(() => {
+      if (!this.running) return
+      void this.beat()
+      this.scheduleBeat()
+    }, this.intervalNow)
   }
 
   /** Peers whose last heartbeat is recent enough, newest first. */
@@ -135,10 +170,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
    * is listed again at its next heartbeat.
    */
   prune (): void {
-    const cutoff = this.now() - this.intervalMs * PRESENCE_MISSED_BEATS
+    const now = this.now()
+    const ours = this.intervalNow
     for (const [id, hb] of this.peers) {
-      if (hb.receivedAt >= cutoff) continue
+      if (now - hb.receivedAt <= PRESENCE_MISSED_BEATS * Math.max(ours, this.gaps.get(id) ?? 0)) continue
       this.peers.delete(id)
+      this.gaps.delete(id)
       this.log('%s went silent', id)
       this.safeDispatchEvent('presence:lost', { detail: hb })
       const from = this.lastFrom.get(id)
@@ -195,6 +232,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     const env = this.accepted.get(msg)
     if (env === undefined) return
     const hb: Heartbeat = { peerId: env.body.peerId, body: env.body, seq: env.seq, ts: env.ts, receivedAt: this.now() }
+    const previous = this.peers.get(hb.peerId)
+    if (previous !== undefined) this.gaps.set(hb.peerId, hb.receivedAt - previous.receivedAt)
     this.peers.set(hb.peerId, hb)
     this.lastFrom.set(hb.peerId, msg.from)
     this.components.mesh?.ensureDirect(msg.from)

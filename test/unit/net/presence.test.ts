@@ -1,20 +1,25 @@
 /**
  * Heartbeat validation on `essaim/presence/1`: what the gossipsub validator
  * accepts and rejects (good, bad signature, oversized, stale, garbage,
- * replayed, someone else's heartbeat, wrong kind).
+ * replayed, someone else's heartbeat, wrong kind); and how often a peer
+ * beats and when it drops a silent one, as the swarm grows.
  */
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi, afterEach } from 'vitest'
+import { defaultLogger } from '@libp2p/logger'
+import type { GossipSub } from '@libp2p/gossipsub'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Message } from '@libp2p/gossipsub'
-import { checkPresenceMessage } from '../../../src/net/presence.ts'
+import { checkPresenceMessage, presenceInterval, Presence } from '../../../src/net/presence.ts'
 import { libp2pKey } from '../../../src/net/node.ts'
 import { generateIdentity, sign, type Identity } from '../../../src/core/identity.ts'
 import { seal, signingBytes, ReplayWindow } from '../../../src/core/envelope.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
 import { BYTE_CAPS, MAX_ENVELOPE_BYTES } from '../../../src/core/constants.ts'
 import type { PresenceBody } from '../../../src/core/schemas.ts'
-import { TOPIC_PRESENCE, PRESENCE_MAX_AGE_MS } from '../../../src/net/constants.ts'
+import {
+  TOPIC_PRESENCE, PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_INTERVAL_MS, PRESENCE_MISSED_BEATS, PRESENCE_SWARM_RATE
+} from '../../../src/net/constants.ts'
 
 const NOW = 1_800_000_000_000
 
@@ -107,5 +112,98 @@ describe('presence heartbeat validation', () => {
       expect(await reason(gossip(a, data))).toMatch(/^(InvalidEnvelopeError|OversizedError): ./)
     }
     expect(await check({ type: 'unsigned', topic: TOPIC_PRESENCE, data: seal('presence', body(a.id), a.identity, { seq: 1, ts: NOW }) })).toMatchObject({ ok: false, reason: 'unsigned gossip message' })
+  })
+})
+
+/** The part of gossipsub Presence uses: validators, message events, publishing. */
+class FakePubsub extends EventTarget {
+  readonly topicValidators = new Map<string, (peer: unknown, msg: Message) => Promise<unknown>>()
+  subscribe (): void {}
+  unsubscribe (): void {}
+  async publish (): Promise<void> {}
+
+  /** A heartbeat from `from` as gossipsub delivers it: validated, then handed to listeners if accepted. */
+  async deliver (from: ReturnType<typeof peer>, seq: number, ts: number): Promise<void> {
+    const msg = gossip(from, seal('presence', body(from.id), from.identity, { seq, ts }))
+    expect(await this.topicValidators.get(TOPIC_PRESENCE)!(undefined, msg)).toBe('accept')
+    this.dispatchEvent(new CustomEvent('message', { detail: msg }))
+  }
+}
+
+describe('presence as the swarm grows', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  /** A started Presence; `beats` counts its heartbeats as they are begun (signing is asynchronous). */
+  function started (now: () => number): { presence: Presence, pubsub: FakePubsub, beats: () => number } {
+    const self = peer()
+    const pubsub = new FakePubsub()
+    const presence = new Presence({
+      peerId: peerIdFromPrivateKey(self.key),
+      pubsub: pubsub as unknown as GossipSub,
+      connectionManager: { closeConnections: async () => {} },
+      logger: defaultLogger()
+    }, { identity: self.identity, describe: () => ({ provider: 'wasm', threads: 1, models: [], app: 'essaim/0.1.0' }), now })
+    const beat = vi.spyOn(presence, 'beat')
+    presence.start()
+    presence.afterStart()
+    return { presence, pubsub, beats: () => beat.mock.calls.length }
+  }
+
+  it('presenceInterval: the base interval in a small swarm, then spaced to about PRESENCE_SWARM_RATE heartbeats a second in all, capped', () => {
+    expect(presenceInterval(0)).toBe(PRESENCE_INTERVAL_MS)
+    expect(presenceInterval(2 * PRESENCE_SWARM_RATE - 1)).toBe(PRESENCE_INTERVAL_MS)
+    for (const listed of [100, 299, 500]) {
+      expect(presenceInterval(listed)).toBeGreaterThan(PRESENCE_INTERVAL_MS)
+      // The whole swarm (the peers listed and this one) sends about PRESENCE_SWARM_RATE a second.
+      expect((listed + 1) * 1000 / presenceInterval(listed)).toBeCloseTo(PRESENCE_SWARM_RATE, 0)
+    }
+    expect(presenceInterval(100_000)).toBe(PRESENCE_MAX_INTERVAL_MS)
+    // Never more often than the base, whatever it is.
+    expect(presenceInterval(0, 60_000)).toBe(60_000)
+  })
+
+  it('a peer beats at the base interval alone and further apart once it lists many peers', async () => {
+    vi.useFakeTimers({ now: NOW })
+    const { presence, pubsub, beats } = started(Date.now)
+    expect(beats()).toBe(1)
+    await vi.advanceTimersByTimeAsync(PRESENCE_INTERVAL_MS)
+    expect(beats()).toBe(2)
+    const others = Array.from({ length: 150 }, () => peer())
+    for (const [i, o] of others.entries()) await pubsub.deliver(o, i + 1, Date.now())
+    expect(presence.live()).toHaveLength(150)
+    const spaced = presenceInterval(150)
+    expect(presence.intervalNow).toBe(spaced)
+    expect(spaced).toBeGreaterThan(2 * PRESENCE_INTERVAL_MS)
+    // The beat already scheduled comes at the base interval; the one after it, at the new spacing.
+    await vi.advanceTimersByTimeAsync(PRESENCE_INTERVAL_MS)
+    expect(beats()).toBe(3)
+    await vi.advanceTimersByTimeAsync(spaced - 1)
+    expect(beats()).toBe(3)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(beats()).toBe(4)
+    presence.stop()
+    await vi.advanceTimersByTimeAsync(PRESENCE_MAX_INTERVAL_MS)
+    expect(beats()).toBe(4)
+  })
+
+  it('a silent peer is dropped after PRESENCE_MISSED_BEATS of its own spacing, or of ours when that is longer or unknown', async () => {
+    let now = NOW
+    const { presence, pubsub } = started(() => now)
+    const slow = peer()
+    const once = peer()
+    const gap = 10 * PRESENCE_INTERVAL_MS
+    await pubsub.deliver(slow, 1, now)
+    now += gap
+    await pubsub.deliver(slow, 2, now)
+    await pubsub.deliver(once, 1, now)
+    const listed = (): string[] => presence.live().map(h => h.peerId).sort()
+    // Silent for longer than three of our intervals: the peer seen once goes, the one that beats every `gap` stays.
+    now += PRESENCE_MISSED_BEATS * PRESENCE_INTERVAL_MS + 1
+    expect(listed()).toEqual([slow.id])
+    now += PRESENCE_MISSED_BEATS * gap - PRESENCE_MISSED_BEATS * PRESENCE_INTERVAL_MS - 1
+    expect(listed()).toEqual([slow.id])
+    now += 1
+    expect(listed()).toEqual([])
+    presence.stop()
   })
 })
