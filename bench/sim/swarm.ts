@@ -18,12 +18,13 @@
  * delivers each message once to every subscriber, which opens it before
  * forwarding it): an attestation per result computed, a receipt per verdict,
  * and each peer's presence heartbeat (at the interval a peer listing the
- * others uses, src/net/presence.ts `presenceInterval`).
+ * others uses, src/net/pace.ts `swarmInterval`).
  */
 import { Scheduler, type Assignment, type SchedulerEvent } from '../../src/core/scheduler.ts'
 import { seededRng, type Rng } from '../../src/core/rng.ts'
 import type { JobPolicy } from '../../src/core/schemas.ts'
-import { presenceInterval } from '../../src/net/presence.ts'
+import { swarmInterval } from '../../src/net/pace.ts'
+import { PRESENCE_INTERVAL_MS } from '../../src/net/constants.ts'
 
 export interface SimConfig {
   peers: number
@@ -275,7 +276,7 @@ export function simulate (overrides: Partial<SimConfig> = {}): SimResult {
     workFactor: (progress.results + progress.canaryResults) / cfg.shards,
     messagesPerShard: messages / cfg.shards,
     gossipPerShard: gossiped / cfg.shards,
-    gossipChecksPerPeerS: gossiped / (completionMs / 1000) + cfg.peers * 1000 / presenceInterval(cfg.peers - 1),
+    gossipChecksPerPeerS: gossiped / (completionMs / 1000) + cfg.peers * 1000 / swarmInterval(cfg.peers - 1, PRESENCE_INTERVAL_MS),
     faultyDetected: faulty,
     honestFlagged,
     byzantinePeers: nByz,

@@ -37,17 +37,18 @@ export const WORK_MAX_STREAMS_PER_PEER = 4
 /** Deadline of one work exchange. */
 export const WORK_TIMEOUT_MS = 30_000
 
-/** How often a peer announces itself on the presence topic, in a swarm of up to about PRESENCE_SWARM_RATE × 2 peers. */
+/** How often a peer announces itself on the presence topic, in a small swarm (src/net/pace.ts). */
 export const PRESENCE_INTERVAL_MS = 2_000
 /**
- * Heartbeats per second the whole swarm sends, about, once it is larger:
- * every peer checks every heartbeat, so at a fixed interval each peer's work
- * would grow with the swarm (300 peers: 150 a second). Each peer spaces its
- * own by the number of peers it lists (src/net/presence.ts `presenceInterval`).
+ * Messages of one kind that every peer repeats and every peer receives (a
+ * heartbeat, an address broadcast): about this many a second for the whole
+ * swarm once it is larger than about twice this many peers. At a fixed
+ * interval each peer's share of checking them would grow with the swarm
+ * (300 peers, every 2 s: 150 a second). src/net/pace.ts `swarmInterval`.
  */
-export const PRESENCE_SWARM_RATE = 25
-/** The longest interval between two heartbeats of one peer, however large the swarm. */
-export const PRESENCE_MAX_INTERVAL_MS = 30_000
+export const SWARM_REPEATS_PER_S = 25
+/** The longest interval between two such messages of one peer, however large the swarm. */
+export const SWARM_MAX_INTERVAL_MS = 30_000
 /** A peer whose last heartbeat is older than this many of its intervals is dropped from the list. */
 export const PRESENCE_MISSED_BEATS = 3
 /** Heartbeats older than this (by their signed timestamp) are stale and rejected. */
@@ -55,7 +56,7 @@ export const PRESENCE_MAX_AGE_MS = 30_000
 /** Heartbeats dated further in the future than this are rejected (clock skew allowance). */
 export const PRESENCE_MAX_FUTURE_MS = 30_000
 
-/** How often pubsub peer-discovery re-broadcasts our addresses through the relay. */
+/** How often pubsub peer-discovery re-broadcasts our addresses through the relay, in a small swarm (src/net/pace.ts). */
 export const DISCOVERY_INTERVAL_MS = 2_000
 
 /** Relay reconnection backoff: first retry, cap, and jitter fraction. */

@@ -42,6 +42,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { signAsync, type Identity } from '../core/identity.ts'
 import { InvalidKeyError } from '../core/errors.ts'
 import { DIRECT_DIAL_TIMEOUT_MS, DISCOVERY_INTERVAL_MS } from './constants.ts'
+import { swarmInterval } from './pace.ts'
 import { mesh, shouldDial, type Mesh } from './mesh.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
 import { work, type WorkService } from './protocols/work.ts'
@@ -145,7 +146,8 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
     connectionGater: {
       denyDialMultiaddr: addr => !dialAllowed(addr, allow)
     },
-    peerDiscovery: [announcingOnNewAddresses(pubsubPeerDiscovery({ interval: DISCOVERY_INTERVAL_MS }))],
+    // Its own re-broadcast timer is set out of the way: announcingOnNewAddresses paces them by the swarm's size.
+    peerDiscovery: [announcingOnNewAddresses(pubsubPeerDiscovery({ interval: DISCOVERY_IDLE_MS }))],
     services: {
       // Not over relayed circuits: between tabs they only carry the WebRTC
       // signalling and close once the direct connection is up (which runs its
@@ -182,7 +184,8 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
  * which the relay reservation fires at once: `self:peer:update` comes a
  * debounced second later (libp2p's address manager). And a new tab that is
  * the one to dial us (mesh.ts: one side dials) learns our address from a
- * broadcast made as soon as we hear of it, not at our next interval.
+ * broadcast made as soon as we hear of it, not at our next interval. The
+ * re-broadcasts in between come at the swarm's pace (rebroadcastPaced).
  */
 function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery): (components: C & { events: TypedEventTarget<Libp2pEvents>, peerId: PeerId }) => PeerDiscovery {
   return components => {
@@ -196,6 +199,7 @@ function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery)
     components.events.addEventListener('transport:listening', () => {
       const { pubsub } = components as { pubsub?: TopicSubscribers }
       if (pubsub !== undefined) announceOnFirstSubscriber(pubsub, DISCOVERY_TOPIC, broadcast)
+      rebroadcastPaced(discovery, () => pubsub?.getSubscribers(DISCOVERY_TOPIC).length ?? 0, broadcast)
     }, { once: true })
     answerNewDialers(components.events, components.peerId.toString(), broadcast)
     return discovery
@@ -251,6 +255,30 @@ export function answerNewDialers (events: TypedEventTarget<Pick<Libp2pEvents, 'p
     soon = setTimeout(() => { soon = undefined; broadcast() }, ANSWER_DIALER_MS)
   })
 }
+
+/**
+ * Calls `broadcast` every `swarmInterval(others())` (DISCOVERY_INTERVAL_MS in
+ * a small swarm, further apart in a large one: every peer receives every
+ * broadcast) until `discovery`, once started, has stopped.
+ */
+export function rebroadcastPaced (discovery: { isStarted: () => boolean }, others: () => number, broadcast: () => void): void {
+  let started = false
+  const next = (): void => {
+    setTimeout(() => {
+      if (discovery.isStarted()) {
+        started = true
+        broadcast()
+      } else if (started) {
+        return
+      }
+      next()
+    }, swarmInterval(others(), DISCOVERY_INTERVAL_MS))
+  }
+  next()
+}
+
+/** pubsub-peer-discovery's own re-broadcast interval: a day, out of the way of rebroadcastPaced (it must run: it is how the module knows it has started). */
+const DISCOVERY_IDLE_MS = 24 * 3600_000
 
 /** How long discoveries are gathered before answering them with one broadcast. */
 const ANSWER_DIALER_MS = 50

@@ -3,7 +3,7 @@
  * (peer id, provider, threads, cached models, app version) and keeps the
  * last heartbeat of every other peer. Heartbeats come every
  * PRESENCE_INTERVAL_MS in a small swarm and further apart in a large one
- * (`presenceInterval`), so a peer's share of checking them stays bounded; a
+ * (pace.ts), so a peer's share of checking them stays bounded; a
  * peer is dropped once it has been silent for PRESENCE_MISSED_BEATS of its
  * intervals (the spacing of its last two heartbeats, or the one this peer
  * would use, whichever is longer). The topic validator opens the envelope
@@ -21,9 +21,9 @@ import type { Identity } from '../core/identity.ts'
 import type { PresenceBody } from '../core/schemas.ts'
 import { bytesEqual } from '../core/bytes.ts'
 import { refusalResult } from './scoring.ts'
+import { swarmInterval } from './pace.ts'
 import {
-  PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_FUTURE_MS, PRESENCE_MAX_INTERVAL_MS, PRESENCE_MISSED_BEATS,
-  PRESENCE_SWARM_RATE, TOPIC_PRESENCE
+  PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_FUTURE_MS, PRESENCE_MISSED_BEATS, TOPIC_PRESENCE
 } from './constants.ts'
 
 export interface Heartbeat {
@@ -43,16 +43,6 @@ export interface PresenceInit {
   /** The interval in a small swarm (default PRESENCE_INTERVAL_MS). */
   intervalMs?: number
   now?: () => number
-}
-
-/**
- * Milliseconds between two heartbeats of a peer that lists `listed` others:
- * `base` in a small swarm; in a larger one, spaced so that the whole swarm
- * sends about PRESENCE_SWARM_RATE a second, up to PRESENCE_MAX_INTERVAL_MS.
- */
-export function presenceInterval (listed: number, base = PRESENCE_INTERVAL_MS): number {
-  const spread = Math.min(PRESENCE_MAX_INTERVAL_MS, Math.ceil(1000 * (listed + 1) / PRESENCE_SWARM_RATE))
-  return Math.max(base, spread)
 }
 
 export interface PresenceComponents {
@@ -145,7 +135,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
 
   /** The time until our next heartbeat, for the swarm as we see it now. */
   get intervalNow (): number {
-    return presenceInterval(this.peers.size, this.intervalMs)
+    return swarmInterval(this.peers.size, this.intervalMs)
   }
 
   private scheduleBeat (): void {

@@ -60,7 +60,7 @@ describe('simulated swarm', () => {
     // Every result computed is attested (canaries too); every shard gets at least one verdict.
     expect(r.gossipPerShard).toBeGreaterThanOrEqual(r.workFactor + 1)
     expect(r.gossipPerShard).toBeLessThan(r.workFactor + 1.2)
-    // Heartbeats alone: 60 peers, each listing 59 others, beat every 2.4 s (25 a second in all, presence.ts).
+    // Heartbeats alone: 60 peers, each listing 59 others, beat every 2.4 s (25 a second in all, pace.ts).
     const beats = 60 / 2.4
     expect(r.gossipChecksPerPeerS).toBeCloseTo(beats + r.gossipPerShard * 600 / (r.completionMs / 1000), 6)
   })

@@ -1,5 +1,5 @@
 /** Mesh decisions that must hold for every pair of tabs. */
-import { describe, it, expect } from 'vitest'
+import { afterEach, describe, it, expect, vi } from 'vitest'
 import fc from 'fast-check'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -8,7 +8,9 @@ import { backoffDelay, isDirectWebRTC, Mesh, shouldDial, withPeerId, type MeshCo
 import { peerTable } from '../../../src/net/peer-table.ts'
 import { PeerPenalties } from '../../../src/net/scoring.ts'
 import { BACKOFF_JITTER, DIRECT_REDIAL_DELAY_MS } from '../../../src/net/constants.ts'
-import { announceOnFirstSubscriber, announceOnListening, answerNewDialers } from '../../../src/net/node.ts'
+import { announceOnFirstSubscriber, announceOnListening, answerNewDialers, rebroadcastPaced } from '../../../src/net/node.ts'
+import { swarmInterval } from '../../../src/net/pace.ts'
+import { DISCOVERY_INTERVAL_MS } from '../../../src/net/constants.ts'
 
 const A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 const B = '12D3KooWKdoEGVrN2HGJqYqjZt9TCZwx6S2kP6TGMDn5AxWGtpjm'
@@ -155,6 +157,38 @@ describe('announcing a new address', () => {
     expect(broadcasts).toBe(1)
     await new Promise(resolve => setTimeout(resolve, 500))
     expect(broadcasts).toBe(2)
+  })
+})
+
+describe('rebroadcastPaced', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  it('re-broadcasts every DISCOVERY_INTERVAL_MS in a small swarm, further apart in a large one, and ends once discovery stops', async () => {
+    vi.useFakeTimers()
+    let started = false
+    let others = 3
+    let broadcasts = 0
+    rebroadcastPaced({ isStarted: () => started }, () => others, () => { broadcasts++ })
+    // Not started yet: nothing is sent, and it keeps waiting.
+    await vi.advanceTimersByTimeAsync(2 * DISCOVERY_INTERVAL_MS)
+    expect(broadcasts).toBe(0)
+    started = true
+    await vi.advanceTimersByTimeAsync(3 * DISCOVERY_INTERVAL_MS)
+    expect(broadcasts).toBe(3)
+    others = 299
+    const spaced = swarmInterval(299, DISCOVERY_INTERVAL_MS)
+    expect(spaced).toBeGreaterThan(5 * DISCOVERY_INTERVAL_MS)
+    // The broadcast already scheduled comes at the old pace, the next one at the new.
+    await vi.advanceTimersByTimeAsync(DISCOVERY_INTERVAL_MS)
+    expect(broadcasts).toBe(4)
+    await vi.advanceTimersByTimeAsync(spaced - 1)
+    expect(broadcasts).toBe(4)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(broadcasts).toBe(5)
+    started = false
+    await vi.advanceTimersByTimeAsync(10 * spaced)
+    expect(broadcasts).toBe(5)
+    expect(vi.getTimerCount()).toBe(0)
   })
 })
 

@@ -10,7 +10,8 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Message } from '@libp2p/gossipsub'
-import { checkPresenceMessage, presenceInterval, Presence } from '../../../src/net/presence.ts'
+import { checkPresenceMessage, Presence } from '../../../src/net/presence.ts'
+import { swarmInterval } from '../../../src/net/pace.ts'
 import { libp2pKey } from '../../../src/net/node.ts'
 import { generateIdentity, sign, type Identity } from '../../../src/core/identity.ts'
 import { seal, signingBytes, ReplayWindow } from '../../../src/core/envelope.ts'
@@ -18,7 +19,7 @@ import { encodeCanonical } from '../../../src/core/cbor.ts'
 import { BYTE_CAPS, MAX_ENVELOPE_BYTES } from '../../../src/core/constants.ts'
 import type { PresenceBody } from '../../../src/core/schemas.ts'
 import {
-  TOPIC_PRESENCE, PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MAX_INTERVAL_MS, PRESENCE_MISSED_BEATS, PRESENCE_SWARM_RATE
+  TOPIC_PRESENCE, PRESENCE_INTERVAL_MS, PRESENCE_MAX_AGE_MS, PRESENCE_MISSED_BEATS, SWARM_MAX_INTERVAL_MS
 } from '../../../src/net/constants.ts'
 
 const NOW = 1_800_000_000_000
@@ -149,19 +150,6 @@ describe('presence as the swarm grows', () => {
     return { presence, pubsub, beats: () => beat.mock.calls.length }
   }
 
-  it('presenceInterval: the base interval in a small swarm, then spaced to about PRESENCE_SWARM_RATE heartbeats a second in all, capped', () => {
-    expect(presenceInterval(0)).toBe(PRESENCE_INTERVAL_MS)
-    expect(presenceInterval(2 * PRESENCE_SWARM_RATE - 1)).toBe(PRESENCE_INTERVAL_MS)
-    for (const listed of [100, 299, 500]) {
-      expect(presenceInterval(listed)).toBeGreaterThan(PRESENCE_INTERVAL_MS)
-      // The whole swarm (the peers listed and this one) sends about PRESENCE_SWARM_RATE a second.
-      expect((listed + 1) * 1000 / presenceInterval(listed)).toBeCloseTo(PRESENCE_SWARM_RATE, 0)
-    }
-    expect(presenceInterval(100_000)).toBe(PRESENCE_MAX_INTERVAL_MS)
-    // Never more often than the base, whatever it is.
-    expect(presenceInterval(0, 60_000)).toBe(60_000)
-  })
-
   it('a peer beats at the base interval alone and further apart once it lists many peers', async () => {
     vi.useFakeTimers({ now: NOW })
     const { presence, pubsub, beats } = started(Date.now)
@@ -171,7 +159,7 @@ describe('presence as the swarm grows', () => {
     const others = Array.from({ length: 150 }, () => peer())
     for (const [i, o] of others.entries()) await pubsub.deliver(o, i + 1, Date.now())
     expect(presence.live()).toHaveLength(150)
-    const spaced = presenceInterval(150)
+    const spaced = swarmInterval(150, PRESENCE_INTERVAL_MS)
     expect(presence.intervalNow).toBe(spaced)
     expect(spaced).toBeGreaterThan(2 * PRESENCE_INTERVAL_MS)
     // The beat already scheduled comes at the base interval; the one after it, at the new spacing.
@@ -182,7 +170,7 @@ describe('presence as the swarm grows', () => {
     await vi.advanceTimersByTimeAsync(1)
     expect(beats()).toBe(4)
     presence.stop()
-    await vi.advanceTimersByTimeAsync(PRESENCE_MAX_INTERVAL_MS)
+    await vi.advanceTimersByTimeAsync(SWARM_MAX_INTERVAL_MS)
     expect(beats()).toBe(4)
   })
 
