@@ -165,6 +165,8 @@ export interface RequesterInit {
   /** Told who failed a canary or was outvoted, so gossipsub scoring graylists or down-scores them. */
   penalties?: PeerPenalties
   now?: () => number
+  /** How often open jobs and the log's head are announced (default JOB_ANNOUNCE_MS; tests shorten it). */
+  announceMs?: number
 }
 
 export interface RequesterEvents {
@@ -188,6 +190,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** The claim of the latest signed head (stored), and that head once signed in this session. */
   private prevHead: HeadClaim | null = null
   private lastHead: Uint8Array | undefined
+  /** Size of the head last announced on its own (see {@link announceHead}). */
+  private announcedSize = 0
   /** Leaves of the log known to be in IndexedDB: a head never covers more (see {@link record}). */
   private storedSize = 0
   /** Set when a write or a signature failed: the requester stops handing out and accepting work. */
@@ -251,9 +255,11 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.timers.push(setInterval(() => { this.handle(this.scheduler.expire(this.now())) }, 1_000))
     this.timers.push(setInterval(() => {
       void this.announce()
-      // While a job runs, observers that missed its receipts learn here that they are behind.
-      if ([...this.jobs.values()].some(j => j.stored.status === 'running')) this.announceHead()
-    }, JOB_ANNOUNCE_MS))
+      // Observers that missed receipts learn here that they are behind: while a job runs, and once
+      // more after the log last grew (a job's last receipts, if missed, would otherwise go unnoticed).
+      const running = [...this.jobs.values()].some(j => j.stored.status === 'running')
+      if (running || (this.prevHead?.size ?? 0) > this.announcedSize) this.announceHead()
+    }, this.init.announceMs ?? JOB_ANNOUNCE_MS))
     this.init.pubsub.addEventListener('subscription-change', this.onSubscription)
     // Not while the page boots and the mesh forms: the Ledger page can wait a moment.
     this.timers.push(setTimeout(() => { void this.creditOwnLog() }, OWN_RECEIPTS_DELAY_MS))
@@ -557,7 +563,9 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** Publishes the latest signed head on the log topic, if this peer has a log. */
   private announceHead (): void {
     void this.servingHead().then(async serving => {
-      if (serving !== undefined) await this.init.pubsub.publish(TOPIC_LOG, serving.head)
+      if (serving === undefined) return
+      this.announcedSize = serving.size
+      await this.init.pubsub.publish(TOPIC_LOG, serving.head)
     }).catch(err => { this.log('announcing the tree head failed: %s', (err as Error).message) })
   }
 

@@ -25,6 +25,7 @@ import { Ledger } from '../../../src/core/ledger.ts'
 import { verifyBundle } from '../../../src/core/verify-bundle.ts'
 import { createEssaimNode, libp2pKey } from '../../../src/net/node.ts'
 import { presence } from '../../../src/net/presence.ts'
+import { TOPIC_LOG } from '../../../src/net/constants.ts'
 import type { PullHandler, PullReply, ShardResult, WorkService } from '../../../src/net/protocols/work.ts'
 import { JobStore } from '../../../src/store/job-store.ts'
 import { Requester } from '../../../src/swarm/requester.ts'
@@ -33,10 +34,10 @@ let db = 0
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() })
 
-interface Setup { requester: Requester, store: JobStore, pull: PullHandler }
+interface Setup { requester: Requester, store: JobStore, pull: PullHandler, published: Array<{ topic: string, data: Uint8Array }> }
 
 /** A requester on its own node; `dbName` shared between two setups is a reload. */
-async function setup (identity: Identity, dbName: string): Promise<Setup> {
+async function setup (identity: Identity, dbName: string, options: { announceMs?: number, heard?: boolean } = {}): Promise<Setup> {
   const node = await createEssaimNode({
     identity,
     relays: [],
@@ -46,13 +47,23 @@ async function setup (identity: Identity, dbName: string): Promise<Setup> {
   let handler: PullHandler | undefined
   const work = { serve: (h: PullHandler | undefined) => { handler = h } } as unknown as WorkService
   const store = new JobStore(dbName)
+  // What it gossips (nobody is subscribed: published to nobody, and noted here).
+  const published: Setup['published'] = []
+  const pubsub = node.services.pubsub
+  const publish = pubsub.publish.bind(pubsub)
+  pubsub.publish = async (topic: string, data?: Uint8Array) => { published.push({ topic, data: data ?? new Uint8Array(0) }); return await publish(topic, data) }
+  // `heard`: as if a peer listened on the log topic (a requester signs heads and receipts only then).
+  if (options.heard === true) {
+    const subscribers = pubsub.getSubscribers.bind(pubsub)
+    pubsub.getSubscribers = topic => topic === TOPIC_LOG ? [peerIdFromPrivateKey(libp2pKey(generateIdentity()))] : subscribers(topic)
+  }
   const requester = new Requester({
-    identity, peerId: node.peerId, pubsub: node.services.pubsub, work, logService: node.services.log,
-    presence: node.services.presence, store, ledger: new Ledger(), log: logger('essaim:test:requester')
+    identity, peerId: node.peerId, pubsub, work, logService: node.services.log,
+    presence: node.services.presence, store, ledger: new Ledger(), log: logger('essaim:test:requester'), announceMs: options.announceMs
   })
   await requester.start()
   cleanups.push(async () => { requester.stop(); await node.stop() })
-  return { requester, store, pull: async (peer, request, options) => await handler!(peer, request, options) }
+  return { requester, store, published, pull: async (peer, request, options) => await handler!(peer, request, options) }
 }
 
 /** A volunteer: its peer id and what it signs. */
@@ -141,6 +152,31 @@ describe('the requester', () => {
     expect(second.requester.results(jobId)).toEqual(results)
     const again = await second.requester.receiptBundle(jobId)
     expect(verifyBundle({ receipts: [...bundle.receipts, ...again.receipts], heads: [...bundle.heads, ...again.heads] }, 'test').problems).toEqual([])
+  })
+
+  it('announces its head on its own once its log has grown, after the last receipts of a job too (an observer that missed them learns of them), then stays quiet', async () => {
+    const identity = generateIdentity()
+    const announceMs = 100
+    const { requester, pull, published } = await setup(identity, `essaim-requester-${++db}`, { announceMs, heard: true })
+    const heads = (): number[] => published.filter(p => p.topic === TOPIC_LOG).flatMap(p => {
+      const o = open(p.data, { kinds: ['tree-head'] })
+      return o.ok ? [(o.envelope as Envelope<'tree-head'>).body.size] : []
+    })
+    const idle = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 4 * announceMs)) }
+    // No log yet: nothing to announce.
+    await idle()
+    expect(heads()).toEqual([])
+    const { job } = await postJob(requester, 3)
+    const vol = volunteer()
+    const lease = await pull(vol.peerId, { job, capacity: 3, results: [] }, { signal })
+    await pull(vol.peerId, { job, capacity: 0, results: await Promise.all(lease.assignments.map(async a => await result(vol, job, a))) }, { signal })
+    await requester.flushed()
+    // The job is done: its final head (3 verdicts) is announced on its own after its receipts, then no more.
+    await expect.poll(() => published.filter(p => p.topic === TOPIC_LOG).length, { timeout: 5_000 }).toBeGreaterThan(3)
+    expect(heads()).toEqual([3])
+    const after = heads().length
+    await idle()
+    expect(heads()).toHaveLength(after)
   })
 
   it('a job cancelled while its verdicts are still being written shows "cancelling" until they are stored, then "cancelled" with a count that stays', async () => {
