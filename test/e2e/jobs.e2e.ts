@@ -319,7 +319,7 @@ test('a voice-activity job returns the speech segments of the fixture WAV', asyn
   }
 })
 
-test('fair share: a second requester\'s small job finishes while a large job posted earlier is still running', async ({ browser }) => {
+test('fair share: a second requester\'s small job finishes while a large job posted earlier is still running; the large job\'s page draws its first 200 shards, all on request', async ({ browser }) => {
   test.setTimeout(300_000)
   const { files } = await digitsFixture(2400)
   const relay = await startRelayProcess()
@@ -339,6 +339,13 @@ test('fair share: a second requester\'s small job finishes while a large job pos
     const [done, total] = await verified(large.page)
     console.log(`fair share: the large job was at ${done}/${total} shards when the small one finished`)
     expect(done, 'the large job was still running when the small one finished').toBeLessThan(total)
+    // Its page draws the first 200 of its 600 shard rows, and all of them on request.
+    const rows = large.page.getByTestId('shard-row')
+    await expect(rows).toHaveCount(200)
+    await expect(large.page.getByTestId('shards-more')).toContainText('The first 200 of 600 shards.')
+    await large.page.getByTestId('shards-all').click()
+    await expect(rows).toHaveCount(600)
+    await expect(large.page.getByTestId('shards-more')).toHaveCount(0)
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
