@@ -96,6 +96,11 @@ export class ComputeClient {
     this.worker = this.start()
   }
 
+  /** Why this client will run nothing more (terminated, or its worker died once too often), or undefined. */
+  get broken (): Error | undefined {
+    return this.failed
+  }
+
   private start (): Worker {
     const worker = this.createWorker()
     worker.onmessage = (e: MessageEvent<WorkerReply>) => { if (this.worker === worker) this.onReply(e.data) }

@@ -63,12 +63,13 @@ export interface ComputeGate {
  */
 
 /** Every {@link IdleReason} code. */
-export const IDLE_CODES = ['paused', 'no-job', 'all-finished', 'out-of-reach', 'no-shard', 'retrying', 'unsupported'] as const
+export const IDLE_CODES = ['paused', 'no-job', 'all-finished', 'out-of-reach', 'no-shard', 'retrying', 'unsupported', 'worker-failed'] as const
 
-/** Why the volunteer is waiting. */
+/** Why the volunteer is waiting; 'worker-failed': the compute worker is gone for this session (a reload starts a new one). */
 export type IdleReason =
-  | { code: Exclude<typeof IDLE_CODES[number], 'unsupported'> }
+  | { code: Exclude<typeof IDLE_CODES[number], 'unsupported' | 'worker-failed'> }
   | { code: 'unsupported', why: Unsupported }
+  | { code: 'worker-failed', error: ErrorInfo }
 
 /** Every {@link Unsupported} code. */
 export const UNSUPPORTED_CODES = ['refused', 'foreign-off'] as const
@@ -351,6 +352,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
 
   /** Why {@link pick} found nothing. */
   private whyIdle (): IdleReason {
+    const broken = this.init.client.broken
+    if (broken !== undefined) return { code: 'worker-failed', error: errorInfo(broken) }
     const jobs = [...this.jobs.values()]
     const open = jobs.filter(j => !j.done)
     if (open.length === 0) return { code: jobs.length === 0 ? 'no-job' : 'all-finished' }
@@ -372,7 +375,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     while (!signal.aborted) {
       await this.waitForGate(signal)
       this.prepareRuntime()
-      const job = this.pick()
+      // A worker gone for good computes nothing: pulling work would only hold shards until their leases ran out.
+      const job = this.init.client.broken === undefined ? this.pick() : undefined
       if (job === undefined) {
         this.setStatus({ kind: 'waiting', reason: this.whyIdle() })
         // Woken early by a new job or a new direct connection (a requester we can now reach).

@@ -29,6 +29,7 @@ export interface Translator {
 /** Why the volunteer is waiting (the `{detail}` of "Waiting: {detail}."). */
 export function idleText (tr: Translator, reason: IdleReason): string {
   if (reason.code === 'unsupported') return tr.t('wait.unsupported', { why: unsupportedText(tr, reason.why) })
+  if (reason.code === 'worker-failed') return tr.t('wait.worker-failed', { error: errorText(tr, reason.error) })
   return tr.t(`wait.${reason.code}`)
 }
 

@@ -158,6 +158,21 @@ describe('Volunteer and the power gate', () => {
     expect(volunteer.contributing).toBe(true)
   })
 
+  it('a compute worker gone for good: the volunteer says so, with what the worker said, instead of retrying work it cannot compute', async () => {
+    const { volunteer, init, gate, statuses } = await setup()
+    // As a worker that died once too often leaves the client (compute/client.ts): it runs nothing more.
+    init.client.terminate()
+    gate.open()
+    volunteer.contribute()
+    await until('worker-failed', () => waitingFor(volunteer) === 'worker-failed')
+    const status = volunteer.status
+    expect(status.kind === 'waiting' && status.reason.code === 'worker-failed' && status.reason.error).toMatchObject({ name: 'WorkerFailedError', message: 'compute worker terminated' })
+    // Past IDLE_WAIT_MS the loop has looked again: still saying so, and it never loaded or computed anything.
+    await sleep(1_200)
+    expect(waitingFor(volunteer)).toBe('worker-failed')
+    expect(statuses.map(s => s.kind === 'waiting' ? s.reason.code : s.kind).filter(k => !['stopped', 'paused', 'worker-failed'].includes(k))).toEqual([])
+  })
+
   it('stopping while paused ends the wait at once', async () => {
     const { volunteer, worker } = await setup()
     volunteer.contribute()

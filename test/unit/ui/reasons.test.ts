@@ -27,7 +27,9 @@ const unsupported: Record<Unsupported['code'], Unsupported> = {
   refused: { code: 'refused', model: 'm1', error: { name: 'UnsupportedModelError', message: 'unsupported operator or opset: no such op' } },
   'foreign-off': { code: 'foreign-off', model: 'm2' }
 }
-const idle = (code: IdleReason['code']): IdleReason => code === 'unsupported' ? { code, why: unsupported.refused } : { code }
+const idle = (code: IdleReason['code']): IdleReason => code === 'unsupported'
+  ? { code, why: unsupported.refused }
+  : code === 'worker-failed' ? { code, error: { name: 'WorkerFailedError', message: 'worker crashed (and 3 fresh workers before it)' } } : { code }
 const steps = (code: LoadStep['code']): LoadStep[] => code === 'download'
   ? (['cache', 'origin', 'peer'] as ModelSourceKind[]).flatMap(source => [{ code, source, percent: 40 }, { code, source, peer: '12D3KooWabcdef', percent: 40 }])
   : [{ code }]
