@@ -199,8 +199,9 @@ function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery)
     components.events.addEventListener('transport:listening', () => {
       const { pubsub } = components as { pubsub?: TopicSubscribers }
       if (pubsub !== undefined) announceOnFirstSubscriber(pubsub, DISCOVERY_TOPIC, broadcast)
-      rebroadcastPaced(discovery, () => pubsub?.getSubscribers(DISCOVERY_TOPIC).length ?? 0, broadcast)
     }, { once: true })
+    // From the start, as the module's own timer would (pubsub is read when it exists).
+    rebroadcastPaced(discovery, () => (components as { pubsub?: TopicSubscribers }).pubsub?.getSubscribers(DISCOVERY_TOPIC).length ?? 0, broadcast)
     answerNewDialers(components.events, components.peerId.toString(), broadcast)
     return discovery
   }
@@ -263,18 +264,21 @@ export function answerNewDialers (events: TypedEventTarget<Pick<Libp2pEvents, 'p
  */
 export function rebroadcastPaced (discovery: { isStarted: () => boolean }, others: () => number, broadcast: () => void): void {
   let started = false
-  const next = (): void => {
-    setTimeout(() => {
+  const next = (delay: number): void => {
+    const timer = setTimeout(() => {
       if (discovery.isStarted()) {
         started = true
         broadcast()
       } else if (started) {
         return
       }
-      next()
-    }, swarmInterval(others(), DISCOVERY_INTERVAL_MS))
+      // Counted only once discovery runs (before that, libp2p's components may not hold pubsub yet).
+      next(started ? swarmInterval(others(), DISCOVERY_INTERVAL_MS) : DISCOVERY_INTERVAL_MS)
+    }, delay)
+    // In Node (test peers, scripts), a process whose node stopped exits without waiting for it.
+    ;(timer as { unref?: () => void }).unref?.()
   }
-  next()
+  next(DISCOVERY_INTERVAL_MS)
 }
 
 /** pubsub-peer-discovery's own re-broadcast interval: a day, out of the way of rebroadcastPaced (it must run: it is how the module knows it has started). */

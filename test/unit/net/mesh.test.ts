@@ -168,10 +168,12 @@ describe('rebroadcastPaced', () => {
     let started = false
     let others = 3
     let broadcasts = 0
-    rebroadcastPaced({ isStarted: () => started }, () => others, () => { broadcasts++ })
-    // Not started yet: nothing is sent, and it keeps waiting.
+    let counted = 0
+    rebroadcastPaced({ isStarted: () => started }, () => { counted++; return others }, () => { broadcasts++ })
+    // Not started yet: nothing is sent, peers are not counted (pubsub may not exist yet), and it keeps waiting.
     await vi.advanceTimersByTimeAsync(2 * DISCOVERY_INTERVAL_MS)
     expect(broadcasts).toBe(0)
+    expect(counted).toBe(0)
     started = true
     await vi.advanceTimersByTimeAsync(3 * DISCOVERY_INTERVAL_MS)
     expect(broadcasts).toBe(3)
