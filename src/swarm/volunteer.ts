@@ -375,7 +375,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     while (!signal.aborted) {
       await this.waitForGate(signal)
       this.prepareRuntime()
-      // A worker gone for good computes nothing: pulling work would only hold shards until their leases ran out.
+      // A worker gone for good computes nothing: trying a job again would only fail to load its model, every few seconds.
       const job = this.init.client.broken === undefined ? this.pick() : undefined
       if (job === undefined) {
         this.setStatus({ kind: 'waiting', reason: this.whyIdle() })
