@@ -200,7 +200,7 @@ function announcingOnNewAddresses<C> (factory: (components: C) => PeerDiscovery)
       const { pubsub } = components as { pubsub?: TopicSubscribers }
       if (pubsub !== undefined) announceOnFirstSubscriber(pubsub, DISCOVERY_TOPIC, broadcast)
     }, { once: true })
-    // From the start, as the module's own timer would (pubsub is read when it exists).
+    // From the start, as the module's own timer would (peers are counted once discovery runs).
     rebroadcastPaced(discovery, () => (components as { pubsub?: TopicSubscribers }).pubsub?.getSubscribers(DISCOVERY_TOPIC).length ?? 0, broadcast)
     answerNewDialers(components.events, components.peerId.toString(), broadcast)
     return discovery

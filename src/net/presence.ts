@@ -97,7 +97,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private readonly now: () => number
   private timer?: ReturnType<typeof setTimeout>
   private pruneTimer?: ReturnType<typeof setInterval>
-  private running = false
   private seq = 0
   readonly [Symbol.toStringTag] = 'essaim:presence'
 
@@ -118,14 +117,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   afterStart (): void {
     // gossipsub only accepts subscriptions once it has started itself.
     this.components.pubsub.subscribe(TOPIC_PRESENCE)
-    this.running = true
     void this.beat()
     this.scheduleBeat()
     this.pruneTimer = setInterval(() => { this.prune() }, Math.ceil(this.intervalMs / 2))
   }
 
   stop (): void {
-    this.running = false
+    // The one pending beat: each schedules the next as it runs.
     clearTimeout(this.timer)
     clearInterval(this.pruneTimer)
     this.lastFrom.clear()
@@ -140,7 +138,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
 
   private scheduleBeat (): void {
     this.timer = setTimeout(() => {
-      if (!this.running) return
       void this.beat()
       this.scheduleBeat()
     }, this.intervalNow)

@@ -658,7 +658,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       if (lease === undefined || lease.peer !== from) continue // expired and reassigned, or not theirs
       received.push(result.lease)
       job.leases.delete(result.lease)
-      this.handle(this.takeResult(job, lease.shard, from, key, result, outputHashes[i]!, attestations[i]!))
+      this.handle(this.takeResult(job, lease.shard, from, key, result, outputHashes[i], attestations[i]))
     }
     const cancel = this.cancels.get(from) ?? []
     this.cancels.delete(from)
@@ -688,19 +688,18 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   }
 
   /**
-   * Checks one result and hands it to the scheduler: `hashed` is its output's
-   * hash and `att` its attestation opened (both undefined when it has none).
+   * Checks one result and hands it to the scheduler: `outputHash` is its
+   * output's hash and `att` its attestation opened (both undefined when it has none).
    */
-  private takeResult (job: RunningJob, shard: number, peer: string, key: Uint8Array, result: ShardResult, hashed: Uint8Array | undefined, att: OpenResult | undefined): SchedulerEvent[] {
+  private takeResult (job: RunningJob, shard: number, peer: string, key: Uint8Array, result: ShardResult, outputHash: Uint8Array | undefined, att: OpenResult | undefined): SchedulerEvent[] {
     const leaseId = result.lease
-    if (result.error !== null || result.output === null || hashed === undefined || att === undefined) {
+    if (result.error !== null || result.output === null || outputHash === undefined || att === undefined) {
       const error = result.error ?? 'no output'
       this.log('%s could not compute shard %d: %s', peer, shard, error)
       return this.scheduler.fail(leaseId, peer, error)
     }
     const decoded = decodeTensors(result.output, { maxBytes: WORK_MAX_OUTPUT_BYTES })
     if (!decoded.ok) return this.refuseResult(leaseId, peer, shard, `undecodable output: ${decoded.reason}`)
-    const outputHash = hashed
     if (!att.ok) return this.refuseResult(leaseId, peer, shard, `attestation refused: ${att.error.message}`)
     const signed = att.envelope as Envelope<'attestation'>
     const ref = job.manifest.body.shards[shard]!
