@@ -15,6 +15,12 @@
  *   trips at the rate it computes, measured as it goes (exponential moving
  *   averages), up to WORK_MAX_HELD (the requester leases no more to one peer),
  *   asking for them in up to PULLS_IN_FLIGHT exchanges at once.
+ * - An exchange that fails while shards are in hand is tried again after a
+ *   pause that grows with each failure in a row; after PULL_FAILURES_TO_LEAVE
+ *   the volunteer leaves the job (its finished results stay to be handed in
+ *   when it comes back). Without the pause, a connection stuck "closing"
+ *   failed every exchange at once and the volunteer asked again at once:
+ *   tens of thousands of times in two minutes, its page frozen meanwhile.
  */
 import { WORK_MAX_BATCH, WORK_MAX_HELD } from '../net/constants.ts'
 
@@ -35,6 +41,10 @@ export const GROUPS_IN_FLIGHT = 2
  * whole pull's worth, never just to hand results in.
  */
 export const PULLS_IN_FLIGHT = 3
+/** Exchanges failing in a row, shards in hand, before the volunteer leaves the job (all those in flight fail together when a connection breaks). */
+export const PULL_FAILURES_TO_LEAVE = 5
+/** Pause before the next exchange after the n-th failure in a row: n times this. */
+export const PULL_RETRY_MS = 1_000
 /** Inference time a group of small shards should add up to: past it, batching saves little per-run overhead. */
 export const GROUP_TARGET_MS = 10
 /** Round trips of work held beyond what is in the worker. */
@@ -45,6 +55,7 @@ const ALPHA = 0.3
 export class PullPace {
   private rttMs: number | undefined
   private shardMs: number | undefined
+  private failures = 0
 
   /** Most shards in one group: 1 for a model that does not batch, else what one pull brings. */
   private readonly maxGroup: number
@@ -59,9 +70,16 @@ export class PullPace {
     return Math.min(this.maxGroup, Math.max(1, Math.ceil(GROUP_TARGET_MS / this.shardMs)))
   }
 
-  /** A pull round trip took `ms`. */
+  /** A pull round trip took `ms` (it succeeded: failures in a row start over). */
   roundTrip (ms: number): void {
+    this.failures = 0
     if (Number.isFinite(ms) && ms >= 0) this.rttMs = ema(this.rttMs, ms)
+  }
+
+  /** An exchange failed: milliseconds to wait before the next, or undefined when too many failed in a row (leave the job). */
+  pullFailed (): number | undefined {
+    this.failures++
+    return this.failures >= PULL_FAILURES_TO_LEAVE ? undefined : PULL_RETRY_MS * this.failures
   }
 
   /** One shard kept the worker busy for `ms` (its share of a batched run). */

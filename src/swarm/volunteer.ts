@@ -475,6 +475,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     let asked = 0
     let failure: unknown
     let restUntil = 0
+    /** No exchange starts before this (after a failed one, see PullPace.pullFailed). */
+    let pullAt = 0
     let leave = false
     // The requester gave nothing while we held shards (its per-peer lease cap,
     // or no shard left to hand out): ask again only with results to hand in.
@@ -510,9 +512,15 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
           leave = true
         }
       }, err => {
-        // With shards in hand this is only a missed top-up; with none, the job cannot go on.
-        if (held() === 0) failure ??= err
-        else this.log('pull failed: %s', describe(err))
+        // With shards in hand this is only a missed top-up, tried again after a pause; with none,
+        // or after a few failures in a row, the job cannot go on for now.
+        const retryMs = pace.pullFailed()
+        if (held() === 0 || retryMs === undefined) {
+          failure ??= err
+        } else {
+          this.log('pull failed: %s; next in %d ms', describe(err), retryMs)
+          pullAt = performance.now() + retryMs
+        }
       }).finally(() => { asked -= capacity; pulls.delete(p) })
       pulls.add(p)
     }
@@ -525,15 +533,18 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         if (groups.size > 0 && (this.status.kind !== 'computing' || this.status.jobId !== job.jobId)) this.setStatus({ kind: 'computing', jobId: job.jobId, model: model.id })
         // Our time slice is over and another job is waiting: finish what we hold, then go.
         if (!leave && now >= sliceEnds && this.otherJobWaiting(job)) leave = true
-        if (pulls.size === 0) {
+        if (now < pullAt) {
+          // Pausing after a failed exchange.
+        } else if (pulls.size === 0) {
           if (results.length > 0 || (!leave && (!toppedOut || held() === 0) && held() < pace.hold)) startPull(room())
         } else {
           while (pulls.size < PULLS_IN_FLIGHT && !toppedOut && room() >= perPull) startPull(room())
         }
         const waits: Array<Promise<unknown>> = [...groups, ...pulls]
-        const wakeAt = queue.length > 0 ? restUntil : 0
-        // An abort ends the loop through its condition; the sleep's rejection needs no listener.
-        if (wakeAt > now) waits.push(sleep(wakeAt - now, signal).catch(() => {}))
+        // An abort ends the loop through its condition; the sleeps' rejections need no listener.
+        for (const wakeAt of [queue.length > 0 ? restUntil : 0, pullAt]) {
+          if (wakeAt > now) waits.push(sleep(wakeAt - now, signal).catch(() => {}))
+        }
         if (waits.length > 0) await Promise.race(waits)
       }
     } finally {

@@ -1,6 +1,6 @@
 /** PullPace: how many shards a volunteer keeps in hand (src/swarm/pull-pace.ts). */
 import { describe, it, expect } from 'vitest'
-import { GROUP_TARGET_MS, GROUPS_IN_FLIGHT, PullPace } from '../../../src/swarm/pull-pace.ts'
+import { GROUP_TARGET_MS, GROUPS_IN_FLIGHT, PULL_FAILURES_TO_LEAVE, PULL_RETRY_MS, PullPace } from '../../../src/swarm/pull-pace.ts'
 import { WORK_MAX_BATCH, WORK_MAX_HELD } from '../../../src/net/constants.ts'
 
 describe('PullPace', () => {
@@ -66,5 +66,13 @@ describe('PullPace', () => {
     expect(p.hold).toBe(GROUPS_IN_FLIGHT + 1)
     for (let i = 0; i < 20; i++) p.computed(4)
     expect(p.hold).toBe(GROUPS_IN_FLIGHT + 10)
+  })
+
+  it('pauses longer after each failed exchange in a row, says to leave after PULL_FAILURES_TO_LEAVE, and starts over after one that succeeds', () => {
+    const p = new PullPace(true)
+    const waits = Array.from({ length: PULL_FAILURES_TO_LEAVE }, () => p.pullFailed())
+    expect(waits).toEqual([...Array.from({ length: PULL_FAILURES_TO_LEAVE - 1 }, (_x, i) => (i + 1) * PULL_RETRY_MS), undefined])
+    p.roundTrip(30)
+    expect(p.pullFailed()).toBe(PULL_RETRY_MS)
   })
 })
