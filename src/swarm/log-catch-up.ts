@@ -10,7 +10,13 @@
  * burst, so the first of them shows a head larger than what is held while
  * the rest are still in flight. Why it gives up after a few attempts: a
  * requester that announces heads it will not serve must not keep us busy; a
- * larger head from it starts over. State is bounded: at most
+ * larger head from it starts over, and so does the same head heard again
+ * once `retryMaxMs` has passed. Retries back off with jitter: when a job
+ * ends, every volunteer asks at once and a requester serves only a few at a
+ * time ("busy"); retrying in step, they would collide again. A larger head
+ * ends a backoff at once (the requester is there and its log grew): a
+ * volunteer that failed a few times mid-job would otherwise wait up to
+ * `retryMaxMs` for receipts it could fetch now. State is bounded: at most
  * `maxRequesters` requesters are tracked (and as many given up on), and one
  * exchange runs at a time.
  */
@@ -20,6 +26,7 @@ import { fromHex } from '../core/bytes.ts'
 import type { Ledger } from '../core/ledger.ts'
 import type { CaughtUpReceipt } from '../net/protocols/log.ts'
 import { peerIdOf } from '../net/peer-keys.ts'
+import { backoffDelay } from '../net/mesh.ts'
 import {
   LOG_CATCH_UP_ATTEMPTS, LOG_CATCH_UP_DELAY_MS, LOG_CATCH_UP_PAGES, LOG_CATCH_UP_RETRY_MAX_MS, LOG_CATCH_UP_RETRY_MS,
   LOG_MAX_PAGE
@@ -42,6 +49,8 @@ export interface LogCatchUpInit {
   attempts?: number
   pagesPerRound?: number
   maxRequesters?: number
+  now?: () => number
+  random?: () => number
 }
 
 interface Behind {
@@ -55,8 +64,8 @@ interface Behind {
 
 export class LogCatchUp {
   private readonly behind = new Map<string, Behind>()
-  /** Head size per requester at which we gave up; only a larger head from it starts over. */
-  private readonly gaveUp = new Map<string, number>()
+  /** Head size per requester at which we gave up, and when: only a larger head, or the same one heard after `retryMaxMs`, starts over. */
+  private readonly gaveUp = new Map<string, { size: number, at: number }>()
   private readonly controller = new AbortController()
   /** One exchange at a time, whoever it is with. */
   private queue: Promise<void> = Promise.resolve()
@@ -66,6 +75,8 @@ export class LogCatchUp {
   private readonly attempts: number
   private readonly pagesPerRound: number
   private readonly maxRequesters: number
+  private readonly now: () => number
+  private readonly random: () => number
 
   constructor (private readonly init: LogCatchUpInit) {
     this.delayMs = init.delayMs ?? LOG_CATCH_UP_DELAY_MS
@@ -74,12 +85,18 @@ export class LogCatchUp {
     this.attempts = init.attempts ?? LOG_CATCH_UP_ATTEMPTS
     this.pagesPerRound = init.pagesPerRound ?? LOG_CATCH_UP_PAGES
     this.maxRequesters = init.maxRequesters ?? 64
+    this.now = init.now ?? Date.now
+    this.random = init.random ?? Math.random
   }
 
   /** A signed head of `size` leaves from `requester` (public key, hex) was accepted. */
   seen (requester: string, size: number): void {
     if (this.controller.signal.aborted || requester === this.init.self) return
-    if (size <= (this.gaveUp.get(requester) ?? -1)) return
+    const gaveUp = this.gaveUp.get(requester)
+    if (gaveUp !== undefined) {
+      if (size <= gaveUp.size && this.now() - gaveUp.at < this.retryMaxMs) return
+      this.gaveUp.delete(requester)
+    }
     let entry = this.behind.get(requester)
     if (entry === undefined) {
       if (this.init.ledger.missingLeaves(requester, size, 1).length === 0) return
@@ -88,6 +105,7 @@ export class LogCatchUp {
       this.behind.set(requester, entry)
     } else if (size > entry.size) {
       entry.size = size
+      if (entry.failures > 0 && entry.timer !== undefined) { clearTimeout(entry.timer); entry.timer = undefined }
       entry.failures = 0
     }
     if (entry.timer === undefined && !entry.running) this.schedule(requester, entry, this.delayMs)
@@ -147,9 +165,9 @@ export class LogCatchUp {
     if (entry.failures >= this.attempts) {
       this.behind.delete(requester)
       if (this.gaveUp.size >= this.maxRequesters) this.gaveUp.delete(this.gaveUp.keys().next().value!)
-      this.gaveUp.set(requester, entry.size)
+      this.gaveUp.set(requester, { size: entry.size, at: this.now() })
       return
     }
-    this.schedule(requester, entry, Math.min(this.retryMaxMs, this.retryMs * 2 ** (entry.failures - 1)))
+    this.schedule(requester, entry, backoffDelay(entry.failures, this.retryMs, this.retryMaxMs, this.random))
   }
 }

@@ -5,7 +5,7 @@
  * it asks for, how it retries, when it gives up, and its bounds. The
  * protocol itself is tested between real libp2p nodes in test/unit/net/log.test.ts.
  */
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
 import { logger } from '@libp2p/logger'
 import { TestRequester } from '../core/log-fixtures.ts'
 import { generateIdentity } from '../../../src/core/identity.ts'
@@ -64,9 +64,10 @@ describe('LogCatchUp', () => {
     expect(catchUp.pending()).toEqual([])
   })
 
-  it('retries a requester that fails, then gives up until a larger head', async () => {
+  it('retries a requester that fails, then gives up until a larger head, or the same head heard after retryMaxMs', async () => {
     let calls = 0
-    const { key, ledger, catchUp, r } = setup(4, async () => { calls++; throw new Error('gone') }, { attempts: 3 })
+    let now = 1_000_000
+    const { key, ledger, catchUp, r } = setup(4, async () => { calls++; throw new Error('gone') }, { attempts: 3, now: () => now })
     catchUp.seen(key, 4)
     await expect.poll(() => catchUp.pending()).toEqual([])
     expect(calls).toBe(3)
@@ -78,7 +79,48 @@ describe('LogCatchUp', () => {
     catchUp.seen(key, 5)
     await expect.poll(() => calls).toBe(6)
     expect(ledger.missingLeaves(key, 5, 10)).toHaveLength(5)
+    await expect.poll(() => catchUp.pending()).toEqual([])
+    now += 19 // retryMaxMs is 20 in these tests
+    catchUp.seen(key, 5)
+    await sleep(50)
+    expect(calls).toBe(6)
+    now += 1
+    catchUp.seen(key, 5)
+    await expect.poll(() => calls).toBe(9)
     catchUp.stop()
+  })
+
+  it('backs off with jitter, and a larger head ends the backoff at once', async () => {
+    vi.useFakeTimers()
+    try {
+      let calls = 0
+      let failing = true
+      const { key, ledger, catchUp, r } = setup(4, async (r, indices) => {
+        calls++
+        if (failing) throw new Error('busy')
+        return indices.map(i => r.receipt(i))
+      }, { delayMs: 10, retryMs: 1_000, retryMaxMs: 60_000, random: () => 0 })
+      catchUp.seen(key, 4)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(calls).toBe(1)
+      // Jitter 0 → 70 % of the 1 s base.
+      await vi.advanceTimersByTimeAsync(690)
+      expect(calls).toBe(1)
+      await vi.advanceTimersByTimeAsync(20)
+      expect(calls).toBe(2)
+      // Second failure: ~1.4 s to wait; a larger head arrives instead and is fetched after the usual short delay.
+      failing = false
+      r.verdict(4, [])
+      r.head()
+      catchUp.seen(key, 5)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(calls).toBe(3)
+      expect(ledger.missingLeaves(key, 5, 10)).toEqual([])
+      expect(catchUp.pending()).toEqual([])
+      catchUp.stop()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('counts a page that brings nothing as a failure', async () => {
