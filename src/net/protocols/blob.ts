@@ -23,6 +23,7 @@ import { TimeoutError } from '@libp2p/interface'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { fromHex, isHex, toHex } from '../../core/bytes.ts'
+import { errorInfo } from '../../core/errors.ts'
 import {
   BLOB_CHUNK_BYTES, BLOB_IDLE_TIMEOUT_MS, BLOB_MAX_BYTES, BLOB_MAX_SERVES_PER_PEER, BLOB_MAX_SERVES_TOTAL,
   BLOB_REQUEST_TIMEOUT_MS, BLOB_TRANSFER_TIMEOUT_MS, PROTOCOL_BLOB
@@ -246,7 +247,7 @@ export class BlobService implements Startable {
       }
       if (isTimeout(err)) throw new BlobTimeoutError(remote, sha256, { cause: err })
       if (stream === undefined || isBlobError(err)) throw err
-      throw new BlobProtocolError(remote, (err as Error).message, { cause: err })
+      throw new BlobProtocolError(remote, errorInfo(err).message, { cause: err })
     } finally {
       idle.clear()
       transfer?.clear()

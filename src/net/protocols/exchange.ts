@@ -12,6 +12,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { decodeCanonical, encodeCanonical } from '../../core/cbor.ts'
 import type { Check } from '../../core/validate.ts'
 import { FRAMING_ERRORS } from '../errors.ts'
+import { errorInfo } from '../../core/errors.ts'
 import { deadline } from '../deadline.ts'
 
 export type Decoded<T> = { ok: true, value: T } | { ok: false, reason: string }
@@ -54,7 +55,8 @@ export async function requestReply<Rep> (connectionManager: ConnectionManager, p
   } catch (err) {
     stream?.abort(err as Error)
     if (signal.aborted) throw signal.reason
-    throw o.protocolError((err as Error).message, { cause: err })
+    // Not always an Error (a data channel's error event): never "undefined" as the reason.
+    throw o.protocolError(errorInfo(err).message, { cause: err })
   } finally {
     limit.clear()
   }
