@@ -133,11 +133,15 @@ export interface ErrorInfo { name: string, message: string, code?: string, param
 /**
  * The {@link ErrorInfo} of any thrown value. Parameters are the error's own
  * string and number fields (e.g. BlobTooLargeError's `peer`, `size` and
- * `limit`) together with its `params`, if it has them.
+ * `limit`) together with its `params`, if it has them. An error event thrown
+ * as it is (a WebRTC data channel's, through libp2p) gives its error, or its type.
  */
 export function errorInfo (err: unknown): ErrorInfo {
   if (typeof err !== 'object' || err === null) return { name: 'Error', message: String(err) }
-  const e = err as { name?: unknown, message?: unknown, code?: unknown, params?: unknown }
+  const e = err as { name?: unknown, message?: unknown, code?: unknown, params?: unknown, type?: unknown, error?: unknown }
+  if (typeof e.message !== 'string' && typeof e.type === 'string') {
+    return typeof e.error === 'object' && e.error !== null ? errorInfo(e.error) : { name: 'Error', message: `${e.type} event` }
+  }
   const info: ErrorInfo = { name: typeof e.name === 'string' && e.name !== '' ? e.name : 'Error', message: typeof e.message === 'string' ? e.message : String(err) }
   if (typeof e.code === 'string') info.code = e.code
   const params: ErrorParams = {}

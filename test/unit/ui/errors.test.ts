@@ -174,4 +174,12 @@ describe('errors', () => {
     // Hostile wire params are dropped, not trusted.
     expect(errorInfo(reviveComputeError({ name: 'BadInputError', message: 'm', code: 'not-wav', params: { x: { y: 1 } } }))).toEqual({ name: 'BadInputError', message: 'm', code: 'not-wav' })
   })
+
+  it('an error event thrown as it is gives its error, or its type; other values their text', () => {
+    const inner = new TypeError('data channel closed')
+    expect(errorInfo(Object.assign(new Event('error'), { error: inner }))).toEqual({ name: 'TypeError', message: 'data channel closed' })
+    expect(errorInfo(new Event('close'))).toEqual({ name: 'Error', message: 'close event' })
+    expect(errorInfo('gone')).toEqual({ name: 'Error', message: 'gone' })
+    expect(errorInfo({ message: 'plain object' })).toEqual({ name: 'Error', message: 'plain object' })
+  })
 })
