@@ -49,6 +49,30 @@ async function swarmState (requester: Volunteer, volunteers: Volunteer[]): Promi
   return `stuck: ${(counts ?? '').replace(/\s+/g, ' ').trim()} | ${statuses.join(', ')}`
 }
 
+/** The receipts a volunteer's page says it holds; NaN when the page does not answer. */
+async function credit (v: Volunteer): Promise<number> {
+  return Number(await v.page.getByTestId('my-credit').getAttribute('data-credit', { timeout: 5_000 }).catch(() => NaN))
+}
+
+/**
+ * Where volunteers short of receipts stand: page, status and last problem, and
+ * what their own ledger holds of the requester's `verdicts` (from its Ledger page).
+ */
+async function receiptState (present: Volunteer[], pairs: Map<string, number>, verdicts: number): Promise<string> {
+  const lines: string[] = []
+  for (const v of present) {
+    const want = pairs.get(hexKey(v.peerId)) ?? 0
+    const has = await credit(v)
+    if (has === want) continue
+    const status = v.page.getByTestId('volunteer-status')
+    const state = `${await status.getAttribute('data-kind', { timeout: 5_000 }).catch(() => '?')}/${await status.getAttribute('data-reason', { timeout: 5_000 }).catch(() => '?')}`
+    const problem = await v.page.getByTestId('volunteer-error').textContent({ timeout: 1_000 }).catch(() => 'none')
+    const ledger = await ledgerOf(v.page).then(l => `${l.verdicts}/${verdicts} verdicts, ${l.rows.get(v.peerId)?.credit ?? 0} credited to it`, (err: unknown) => `ledger page unreadable: ${(err as Error).message.split('\n')[0]}`)
+    lines.push(`${v.peerId}: ${has}/${want} receipts at ${v.page.url().replace(/^.*#/, '#')}, ${state}, problem ${problem}; its ledger ${ledger}`)
+  }
+  return `short of receipts: ${lines.join(' | ')}`
+}
+
 test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard verified, nothing lost, no credit counted twice', async ({ browser }, testInfo) => {
   test.setTimeout(300_000)
   const seed = Number(process.env.CHURN_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -70,23 +94,27 @@ test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard v
     const crashes = watchCrashes(pages.map(p => p.page))
     for (const v of volunteers) await startContributing(v)
     await postDigits(requester.page, files, { perShard: DIGITS / SHARDS })
+    const posted = Date.now()
 
     // Closed: volunteers picked at random; they leave with whatever they hold in flight.
     const order = volunteers.map(v => ({ v, k: rng.next() })).sort((a, b) => a.k - b.k).map(x => x.v)
     const closing = order.slice(0, CLOSED)
     const joined: Volunteer[] = []
-    const joining: Array<Promise<void>> = []
+    /** Tabs being closed or opened: both take seconds, while the job goes on. */
+    const changing: Array<Promise<void>> = []
     const moments: string[] = []
     for (const step of plan) {
       await expect.poll(async () => (await verified(requester.page))[0], { timeout: 180_000, intervals: [250] }).toBeGreaterThanOrEqual(step.verified)
       const [now] = await verified(requester.page)
       expect(now, `the job was still running at "${step.kind} ${step.index}"`).toBeLessThan(SHARDS)
       if (step.kind === 'close') {
-        await closing[step.index]!.context.close()
+        // Not waited for: under load a context can take many seconds to close, and the plan goes on.
+        changing.push(closing[step.index]!.context.close())
       } else {
         // Opening a tab takes seconds: the job goes on meanwhile, and so does the plan.
-        joining.push((async () => {
-          const v = await openVolunteer(browser, [relay.addr])
+        changing.push((async () => {
+          // Under way, the other tabs' workers keep both cores busy: a new tab has taken over 30 s to start here.
+          const v = await openVolunteer(browser, [relay.addr], '#/volunteer', {}, 120_000)
           pages.push(v)
           v.page.on('pageerror', err => { crashes.push(err.message) })
           joined.push(v)
@@ -94,8 +122,9 @@ test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard v
         })())
       }
       moments.push(`${step.kind} at ${now}/${SHARDS}`)
+      console.log(`${moments.at(-1) ?? ''}, ${Math.round((Date.now() - posted) / 1000)} s after posting`)
     }
-    await Promise.all(joining)
+    await Promise.all(changing)
     await expect.poll(async () => await verified(requester.page), { timeout: 240_000, intervals: [1000] }).toEqual([SHARDS, SHARDS])
       .catch(async (err: unknown) => { console.log(await swarmState(requester, [...volunteers, ...joined].filter(v => !closing.includes(v)))); throw err })
     await expect(requester.page.getByTestId('job')).toHaveAttribute('data-status', 'done')
@@ -136,11 +165,15 @@ test('churn: a third of 6 volunteers closed and 2 joining mid-job: every shard v
     const joinerAnswers = joined.map(v => answers.split(`${v.peerId.slice(-6)}→`).length - 1)
     console.log(`answers handed in by the joiners: ${joinerAnswers.join(', ')}`)
 
-    // Every volunteer still here holds exactly one receipt per verdict crediting it.
+    // Every volunteer still here holds exactly one receipt per verdict crediting it. Each catches up
+    // on its own, so all are waited for at once, and a shortfall names who lacks how many.
     const present = [...volunteers.filter(v => !closing.includes(v)), ...joined]
+    const held = async (): Promise<string[]> => await Promise.all(present.map(async v => `${v.peerId}: ${await credit(v)}`))
+    await expect.poll(held, { timeout: 60_000, message: 'receipts held by the volunteers still present' })
+      .toEqual(present.map(v => `${v.peerId}: ${pairs.get(hexKey(v.peerId)) ?? 0}`))
+      .catch(async (err: unknown) => { console.log(await receiptState(present, pairs, ledger.verdicts)); throw err })
     for (const [i, v] of present.entries()) {
       const mine = pairs.get(hexKey(v.peerId)) ?? 0
-      await expect.poll(async () => Number(await v.page.getByTestId('my-credit').getAttribute('data-credit')), { timeout: 60_000, message: `receipts held by ${v.peerId}` }).toBe(mine)
       if (mine === 0) continue
       const own = await exportedBundle(v.page, 'export-my-receipts', testInfo.outputPath(`volunteer-${i}.json`))
       expect(own.problems).toEqual([])

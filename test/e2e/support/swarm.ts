@@ -48,11 +48,12 @@ export function volunteerUrl (relays: string[], hash = '#/volunteer'): string {
 }
 
 /**
- * Opens the app in a fresh browser context and waits for its peer id.
- * `ESSAIM_E2E_DEBUG=essaim:*,libp2p:connection-monitor` sets the page's debug
- * namespaces and prints its console lines, and main-thread tasks of 500 ms or more.
+ * Opens the app in a fresh browser context and waits (up to `startTimeoutMs`)
+ * for its peer id. `ESSAIM_E2E_DEBUG=essaim:*,libp2p:connection-monitor` sets
+ * the page's debug namespaces and prints its console lines, and main-thread
+ * tasks of 500 ms or more.
  */
-export async function openVolunteer (browser: Browser, relays: string[], hash = '#/volunteer', contextOptions: BrowserContextOptions = {}): Promise<Volunteer> {
+export async function openVolunteer (browser: Browser, relays: string[], hash = '#/volunteer', contextOptions: BrowserContextOptions = {}, startTimeoutMs = 30_000): Promise<Volunteer> {
   const context = await browser.newContext(contextOptions)
   const debug = process.env.ESSAIM_E2E_DEBUG ?? ''
   if (debug !== '') {
@@ -67,7 +68,7 @@ export async function openVolunteer (browser: Browser, relays: string[], hash = 
   const page = await context.newPage()
   page.on('pageerror', err => { console.error(`[page error] ${err.message}`) })
   await page.goto(volunteerUrl(relays, hash))
-  const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: 30_000 }))?.trim() ?? ''
+  const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: startTimeoutMs }))?.trim() ?? ''
   if (debug !== '') {
     // The page's libp2p/Essaim debug lines, tagged with its peer id and the time (for a failure that CI alone shows).
     page.on('console', m => { console.log(`[${new Date().toISOString().slice(11, 23)} ${peerId.slice(-6)}] ${m.text().replace(/%c|color: [#\w]+/g, '')}`) })
