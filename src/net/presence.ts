@@ -97,6 +97,10 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   private readonly now: () => number
   private timer?: ReturnType<typeof setTimeout>
   private pruneTimer?: ReturnType<typeof setInterval>
+  /** When the prune timer last ran (to tell when our own page stalled). */
+  private lastTick = 0
+  /** Pending closes of connections to peers dropped as silent (see {@link prune}). */
+  private readonly closing = new Set<ReturnType<typeof setTimeout>>()
   private seq = 0
   readonly [Symbol.toStringTag] = 'essaim:presence'
 
@@ -119,13 +123,35 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
     this.components.pubsub.subscribe(TOPIC_PRESENCE)
     void this.beat()
     this.scheduleBeat()
-    this.pruneTimer = setInterval(() => { this.prune() }, Math.ceil(this.intervalMs / 2))
+    this.lastTick = this.now()
+    this.pruneTimer = setInterval(() => { this.tick() }, this.tickMs)
+  }
+
+  private get tickMs (): number {
+    return Math.ceil(this.intervalMs / 2)
+  }
+
+  /**
+   * The prune timer. When it fires late, our page was stalled (a long task,
+   * a starved CPU): heartbeats that arrived meanwhile wait behind this timer,
+   * so for as long as the stall lasted peers were not silent, we were not
+   * listening. Their silence is counted without it, or after a stall of a few
+   * seconds every peer would look gone at once.
+   */
+  private tick (): void {
+    const now = this.now()
+    const late = now - this.lastTick - this.tickMs
+    this.lastTick = now
+    if (late > this.tickMs) for (const hb of this.peers.values()) hb.receivedAt += late
+    this.prune()
   }
 
   stop (): void {
     // The one pending beat: each schedules the next as it runs.
     clearTimeout(this.timer)
     clearInterval(this.pruneTimer)
+    this.closing.forEach(t => { clearTimeout(t) })
+    this.closing.clear()
     this.lastFrom.clear()
     this.components.pubsub.removeEventListener('message', this.onMessage)
     this.components.pubsub.topicValidators.delete(TOPIC_PRESENCE)
@@ -150,29 +176,40 @@ export class Presence extends TypedEventEmitter<PresenceEvents> implements Start
   }
 
   /**
-   * Forgets peers that missed too many heartbeats and closes our connections
-   * to them. A tab that was killed can leave its WebRTC connection looking
-   * open for 10–30 s (until ICE consent fails); its silence is the faster and
-   * surer sign. A peer that was only slow reconnects through discovery and
-   * is listed again at its next heartbeat.
+   * Forgets peers that missed too many heartbeats, and closes our connections
+   * to those still silent as long again. A tab that was killed can leave its
+   * WebRTC connection looking open for 10–30 s (until ICE consent fails); its
+   * silence is the faster and surer sign. But a peer only slow (its page
+   * stalled, its CPU starved) that loses its connections loses its heartbeats
+   * and pulls with them, and under load every peer did so to every other at
+   * once: the mesh fell apart and rebuilt itself for minutes. A peer heard
+   * again within the grace keeps its connections and is listed again.
    */
   prune (): void {
     const now = this.now()
     const ours = this.intervalNow
     for (const [id, hb] of this.peers) {
-      if (now - hb.receivedAt <= PRESENCE_MISSED_BEATS * Math.max(ours, this.gaps.get(id) ?? 0)) continue
+      const allowed = PRESENCE_MISSED_BEATS * Math.max(ours, this.gaps.get(id) ?? 0)
+      if (now - hb.receivedAt <= allowed) continue
       this.peers.delete(id)
       this.gaps.delete(id)
       this.log('%s went silent', id)
       this.safeDispatchEvent('presence:lost', { detail: hb })
       const from = this.lastFrom.get(id)
       this.lastFrom.delete(id)
-      if (from !== undefined) {
-        void this.components.connectionManager.closeConnections(from).catch(err => {
-          this.log('closing connections to silent %s failed: %s', id, (err as Error).message)
-        })
-      }
+      if (from !== undefined) this.closeIfStillSilent(id, from, allowed)
     }
+  }
+
+  private closeIfStillSilent (id: string, from: PeerId, graceMs: number): void {
+    const timer = setTimeout(() => {
+      this.closing.delete(timer)
+      if (this.peers.has(id)) return
+      void this.components.connectionManager.closeConnections(from).catch(err => {
+        this.log('closing connections to silent %s failed: %s', id, (err as Error).message)
+      })
+    }, graceMs)
+    this.closing.add(timer)
   }
 
   get(peerId: string): Heartbeat | undefined {

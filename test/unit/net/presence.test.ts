@@ -135,19 +135,20 @@ describe('presence as the swarm grows', () => {
   afterEach(() => { vi.useRealTimers() })
 
   /** A started Presence; `beats` counts its heartbeats as they are begun (signing is asynchronous). */
-  function started (now: () => number): { presence: Presence, pubsub: FakePubsub, beats: () => number } {
+  function started (now: () => number): { presence: Presence, pubsub: FakePubsub, beats: () => number, closed: string[] } {
     const self = peer()
     const pubsub = new FakePubsub()
+    const closed: string[] = []
     const presence = new Presence({
       peerId: peerIdFromPrivateKey(self.key),
       pubsub: pubsub as unknown as GossipSub,
-      connectionManager: { closeConnections: async () => {} },
+      connectionManager: { closeConnections: async (id: { toString: () => string }) => { closed.push(id.toString()) } },
       logger: defaultLogger()
     }, { identity: self.identity, describe: () => ({ provider: 'wasm', threads: 1, models: [], app: 'essaim/0.1.0' }), now })
     const beat = vi.spyOn(presence, 'beat')
     presence.start()
     presence.afterStart()
-    return { presence, pubsub, beats: () => beat.mock.calls.length }
+    return { presence, pubsub, beats: () => beat.mock.calls.length, closed }
   }
 
   it('a peer beats at the base interval alone and further apart once it lists many peers', async () => {
@@ -192,6 +193,41 @@ describe('presence as the swarm grows', () => {
     expect(listed()).toEqual([slow.id])
     now += 1
     expect(listed()).toEqual([])
+    presence.stop()
+  })
+
+  it('a stall of our own page is not counted as the peers\' silence', async () => {
+    vi.useFakeTimers({ now: NOW })
+    const { presence, pubsub } = started(Date.now)
+    const a = peer()
+    const b = peer()
+    await pubsub.deliver(a, 1, Date.now())
+    await pubsub.deliver(b, 1, Date.now())
+    // Our page stalls for 10 s (the clock moves on, no timer runs), then the overdue timer runs first.
+    vi.setSystemTime(Date.now() + 10_000)
+    await vi.advanceTimersByTimeAsync(PRESENCE_INTERVAL_MS / 2)
+    expect(presence.live()).toHaveLength(2)
+    // Silent while we listen: dropped once PRESENCE_MISSED_BEATS intervals have passed.
+    await vi.advanceTimersByTimeAsync((PRESENCE_MISSED_BEATS + 1) * PRESENCE_INTERVAL_MS)
+    expect(presence.live()).toHaveLength(0)
+    presence.stop()
+  })
+
+  it('closes the connections of a dropped peer only if it stays silent as long again; one heard again keeps them', async () => {
+    vi.useFakeTimers({ now: NOW })
+    const { presence, pubsub, closed } = started(Date.now)
+    const gone = peer()
+    const slow = peer()
+    await pubsub.deliver(gone, 1, Date.now())
+    await pubsub.deliver(slow, 1, Date.now())
+    const limit = PRESENCE_MISSED_BEATS * PRESENCE_INTERVAL_MS
+    await vi.advanceTimersByTimeAsync(limit + PRESENCE_INTERVAL_MS)
+    expect(presence.live()).toEqual([])
+    expect(closed).toEqual([])
+    await pubsub.deliver(slow, 2, Date.now())
+    await vi.advanceTimersByTimeAsync(limit)
+    expect(closed).toEqual([gone.id])
+    expect(presence.live().map(h => h.peerId)).toEqual([slow.id])
     presence.stop()
   })
 })
