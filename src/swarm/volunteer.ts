@@ -533,11 +533,10 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
         if (groups.size > 0 && (this.status.kind !== 'computing' || this.status.jobId !== job.jobId)) this.setStatus({ kind: 'computing', jobId: job.jobId, model: model.id })
         // Our time slice is over and another job is waiting: finish what we hold, then go.
         if (!leave && now >= sliceEnds && this.otherJobWaiting(job)) leave = true
-        if (now < pullAt) {
-          // Pausing after a failed exchange.
-        } else if (pulls.size === 0) {
+        // No exchange while pausing after a failed one.
+        if (now >= pullAt && pulls.size === 0) {
           if (results.length > 0 || (!leave && (!toppedOut || held() === 0) && held() < pace.hold)) startPull(room())
-        } else {
+        } else if (now >= pullAt) {
           while (pulls.size < PULLS_IN_FLIGHT && !toppedOut && room() >= perPull) startPull(room())
         }
         const waits: Array<Promise<unknown>> = [...groups, ...pulls]
