@@ -334,7 +334,10 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     return nextJob(this.jobs.values(), this.runnable())
   }
 
+  /** Open, supported jobs whose requester we reach directly and may ask now; none once the compute worker is gone for good. */
   private runnable (): KnownJob[] {
+    // A worker gone for good computes nothing: trying a job again would only fail to load its model, every few seconds.
+    if (this.init.client.broken !== undefined) return []
     const connected = this.directPeers()
     const now = this.now()
     return [...this.jobs.values()].filter(j => !j.done && this.unsupported(j) === undefined && j.retryAt <= now && connected.has(j.requester))
@@ -375,8 +378,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     while (!signal.aborted) {
       await this.waitForGate(signal)
       this.prepareRuntime()
-      // A worker gone for good computes nothing: trying a job again would only fail to load its model, every few seconds.
-      const job = this.init.client.broken === undefined ? this.pick() : undefined
+      const job = this.pick()
       if (job === undefined) {
         this.setStatus({ kind: 'waiting', reason: this.whyIdle() })
         // Woken early by a new job or a new direct connection (a requester we can now reach).

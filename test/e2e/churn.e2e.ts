@@ -39,13 +39,17 @@ async function exportedBundle (page: Page, button: string, path: string): Promis
 
 const hexKey = (peerId: string): string => toHex(publicKeyOf(peerId)!)
 
+/** A volunteer's status as its page shows it, "kind/reason" ('?' for what the page does not answer). */
+async function statusOf (v: Volunteer): Promise<string> {
+  const status = v.page.getByTestId('volunteer-status')
+  const attr = async (name: string): Promise<string> => await status.getAttribute(name, { timeout: 5_000 }).catch(() => '?') ?? ''
+  return `${await attr('data-kind')}/${await attr('data-reason')}`
+}
+
 /** One line on where a stuck job is: the requester's counts and each volunteer's status (kind/reason). */
 async function swarmState (requester: Volunteer, volunteers: Volunteer[]): Promise<string> {
   const counts = await requester.page.getByTestId('job').locator('p').nth(1).textContent().catch(() => '?')
-  const statuses = await Promise.all(volunteers.map(async v => {
-    const status = v.page.getByTestId('volunteer-status')
-    return `${v.peerId.slice(-6)} ${await status.getAttribute('data-kind').catch(() => '?') ?? ''}/${await status.getAttribute('data-reason').catch(() => '?') ?? ''}`
-  }))
+  const statuses = await Promise.all(volunteers.map(async v => `${v.peerId.slice(-6)} ${await statusOf(v)}`))
   return `stuck: ${(counts ?? '').replace(/\s+/g, ' ').trim()} | ${statuses.join(', ')}`
 }
 
@@ -64,8 +68,7 @@ async function receiptState (present: Volunteer[], pairs: Map<string, number>, v
     const want = pairs.get(hexKey(v.peerId)) ?? 0
     const has = await credit(v)
     if (has === want) continue
-    const status = v.page.getByTestId('volunteer-status')
-    const state = `${await status.getAttribute('data-kind', { timeout: 5_000 }).catch(() => '?')}/${await status.getAttribute('data-reason', { timeout: 5_000 }).catch(() => '?')}`
+    const state = await statusOf(v)
     const problem = await v.page.getByTestId('volunteer-error').textContent({ timeout: 1_000 }).catch(() => 'none')
     const ledger = await ledgerOf(v.page).then(l => `${l.verdicts}/${verdicts} verdicts, ${l.rows.get(v.peerId)?.credit ?? 0} credited to it`, (err: unknown) => `ledger page unreadable: ${(err as Error).message.split('\n')[0]}`)
     lines.push(`${v.peerId}: ${has}/${want} receipts at ${v.page.url().replace(/^.*#/, '#')}, ${state}, problem ${problem}; its ledger ${ledger}`)
