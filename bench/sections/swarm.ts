@@ -56,13 +56,19 @@ interface ModelRun {
   id: string
   key: string
   /** Job files and shards for the measured jobs and for the warm-up. */
-  job: () => { files: InputFile[], shards: number }
-  warm: () => { files: InputFile[], shards: number }
-  /** Samples (images, VAD frames) per shard; images per shard set on the Submit page (digits). */
+  job: () => SwarmJob
+  warm: () => SwarmJob
+  /** Samples (images, VAD frames) per shard of the measured jobs. */
   perShard: number
-  submitPerShard?: number
   /** Symbolic dims of the bare baseline's input: the batch one inference of the volunteer runs. */
   rawSizes: Record<string, number>
+}
+
+interface SwarmJob {
+  files: InputFile[]
+  shards: number
+  /** Images per shard, typed on the Submit page (digits). */
+  perShard?: number
 }
 
 const speech = speechFiles(1, 'probe')
@@ -70,11 +76,10 @@ const speech = speechFiles(1, 'probe')
 const digitsRun = (key: string, perShard: number, shards: number, group: number): ModelRun => ({
   id: 'digits',
   key,
-  job: () => ({ files: digitFiles(perShard * shards, `d${Date.now()}`), shards }),
+  job: () => ({ files: digitFiles(perShard * shards, `d${Date.now()}`), shards, perShard }),
   // Enough shards that the first volunteer to pull (it holds up to WORK_MAX_HELD) leaves some to the other.
-  warm: () => ({ files: digitFiles(8 * 48, `w${Date.now()}`), shards: 48 }),
+  warm: () => ({ files: digitFiles(8 * 48, `w${Date.now()}`), shards: 48, perShard: 8 }),
   perShard,
-  submitPerShard: perShard,
   rawSizes: { N: perShard * group }
 })
 const MODELS: ModelRun[] = [
@@ -128,8 +133,8 @@ async function rawSps (page: Page, model: ModelRun, threads: number): Promise<nu
 }
 
 /** Posts a job and returns its verdict times once it is done, and how long posting took (postJob). */
-async function runJob (requester: Page, model: ModelRun, job: { files: InputFile[], shards: number }, perShard?: number): Promise<JobTimes & { postMs: number, ms: Map<string, Map<number, number>> }> {
-  const { jobId, postMs } = await postJob(requester, model.id, job.files, job.shards, perShard)
+async function runJob (requester: Page, model: ModelRun, job: SwarmJob): Promise<JobTimes & { postMs: number, ms: Map<string, Map<number, number>> }> {
+  const { jobId, postMs } = await postJob(requester, model.id, job.files, job.shards, job.perShard)
   await waitDone(requester, jobId)
   return { ...await jobTimes(requester, jobId, job.shards), postMs, ms: await attestedMs(requester) }
 }
@@ -198,10 +203,10 @@ async function oneRepeat (browser: Browser, baseURL: string, ctx: BenchContext):
       }
       const raw = await rawSps(rawPage, model, threads)
       await stopContributing(b.page)
-      const oneJob = await runJob(requester.page, model, model.job(), model.submitPerShard)
+      const oneJob = await runJob(requester.page, model, model.job())
       const one = steadySps(oneJob, model.perShard)
       await startContributing(b.page)
-      const twoJob = await runJob(requester.page, model, model.job(), model.submitPerShard)
+      const twoJob = await runJob(requester.page, model, model.job())
       const two = steadySps(twoJob, model.perShard)
       const use = workerUse(oneJob, oneJob.ms.get(a.peerId) ?? new Map(), model.perShard)
       perModel.set(model.key, { raw, one: one.sps, two: two.sps, firstWarmMs: oneJob.verified[0]!.at - oneJob.postedAt, postMs: oneJob.postMs, ...use })

@@ -20,15 +20,17 @@ import { buildOcrInputs, type OcrJobMeta } from './ocr-job.ts'
  * many volunteers, with at least {@link DIGITS_PER_SHARD} images a shard and
  * at most {@link DIGITS_LARGE_SHARD}. Each shard costs signatures, a verdict,
  * a receipt and a share of a round trip whatever its size: tens of ms of CPU
- * across the pages, against ~2 ms to infer 8 images and ~35 ms for 256. So a
- * few hundred images go 8 to a shard, and a large job gets large shards
- * (bench/README.md measures both: `efficiency_digits_shard8`, `efficiency_digits`).
+ * across the pages, against ~1 ms of 1-thread inference per 8 images. So no
+ * shard is cut smaller than about as much inference as that cost. Measured
+ * with two volunteers (bench/README.md, 2026-12-07): 384 images in 48 shards
+ * of 8 took about three times as long to verify as in 3 shards of 128, and
+ * 1,024 in 47 of 22 or 3,072 in 48 of 64 about twice as long as in shards of 128.
  */
 export function suggestedPerShard (images: number): number {
   return Math.min(DIGITS_LARGE_SHARD, Math.max(DIGITS_PER_SHARD, Math.ceil(images / DIGITS_TARGET_SHARDS)))
 }
-/** Fewest images per digits shard by default. */
-export const DIGITS_PER_SHARD = 8
+/** Fewest images per digits shard by default (about 17 ms of 1-thread inference). */
+export const DIGITS_PER_SHARD = 128
 /** Most images per digits shard by default (about 35 ms of 1-thread inference). */
 export const DIGITS_LARGE_SHARD = 256
 /** Shards a large digits job is cut into by default. */

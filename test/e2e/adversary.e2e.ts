@@ -31,7 +31,7 @@ test('a third of the volunteers collude on one wrong answer: none accepted, all 
     await Promise.all(liars.map(async l => { await l.connect(requester.peerId) }))
 
     // The liars take work first: four honest tabs could otherwise finish 25 shards before a liar's first pull.
-    await postDigits(requester.page, files)
+    await postDigits(requester.page, files, { perShard: 8 })
     const runs = liars.map(async l => await l.volunteer(await l.waitForJob(), 'collude', { signal: stop.signal }))
     await expect.poll(() => Math.min(...liars.map(l => l.stats.assignments)), { timeout: 60_000, message: 'shards leased to every liar' }).toBeGreaterThan(0)
     for (const v of honest) await startContributing(v)
@@ -133,7 +133,7 @@ test('10,000 fuzzed gossip and stream messages and wrong model bytes from peers:
     const heapBefore = await Promise.all(pages.map(async p => await heapAfterGc(p.page)))
     for (const v of honest) await startContributing(v)
 
-    await postDigits(requester.page, files)
+    await postDigits(requester.page, files, { perShard: 8 })
     const job = await fuzzer.waitForJob()
     // The volunteers ask the model liar for the model (the only peer advertising it at first), refuse its bytes
     // by hash and graylist it, then fetch the model elsewhere. Settled before the fuzz, so that a fetch slowed
@@ -295,7 +295,7 @@ test('the relay killed mid-job: the job completes over the direct connections', 
       await expect.poll(async () => (await peerRows(v.page)).find(r => r.peerId === requester.peerId)?.link, { timeout: 90_000 }).toBe('direct-webrtc')
       await expect.poll(async () => (await peerRows(requester.page)).find(r => r.peerId === v.peerId)?.link, { timeout: 90_000 }).toBe('direct-webrtc')
     }
-    await postDigits(requester.page, files)
+    await postDigits(requester.page, files, { perShard: 8 })
     await expect.poll(async () => (await verified(requester.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThan(0)
     const atKill = (await verified(requester.page))[0]
     await relay.kill()

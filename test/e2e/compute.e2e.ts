@@ -249,13 +249,13 @@ test('a second visit takes the model from this browser\'s cache: it is not downl
     // Posting 16 digits (2 shards, 1 canary) makes the requester run the canary, so it loads the model.
     const first: string[] = []
     const page = await visit(first)
-    await postDigits(page, files)
+    await postDigits(page, files, { perShard: 8 })
     expect(first).toEqual(['/models/digits.onnx'])
     await page.close()
 
     const second: string[] = []
     const again = await visit(second)
-    await postDigits(again, files.slice().reverse())
+    await postDigits(again, files.slice().reverse(), { perShard: 8 })
     expect(second).toEqual([])
   } finally {
     await context.close()

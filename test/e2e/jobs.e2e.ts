@@ -41,7 +41,7 @@ test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts 
 
     // A first small job brings every volunteer's model and runtime up, as in a swarm that has been
     // running for a while; then every volunteer takes part in the 200-image job.
-    await postDigits(requester.page, files.slice(0, 16))
+    await postDigits(requester.page, files.slice(0, 16), { perShard: 8 })
     for (const v of volunteers) {
       await expect(v.page.getByTestId('volunteer-status')).toHaveText(/finished|no shard for us|Computing/, { timeout: 120_000 })
     }
@@ -157,7 +157,7 @@ test('the requester cancels a job mid-way: volunteers stop, what was verified st
     expect((await shownDigits(page)).size).toBe(atCancel)
 
     // A second job runs to the end beside it; the job list links both.
-    const doneId = await postDigits(page, files.slice(0, 16))
+    const doneId = await postDigits(page, files.slice(0, 16), { perShard: 8 })
     await expect.poll(async () => await verified(page), { timeout: 120_000, intervals: [500] }).toEqual([2, 2])
     await page.getByTestId('job-list-box').locator('summary').click()
     const list = page.getByTestId('job-list')
@@ -189,7 +189,7 @@ test('the requester cancels a job mid-way: volunteers stop, what was verified st
     await expect(page.getByTestId('job')).toHaveAttribute('data-job-id', doneId)
     await page.goto(page.url().replace(/#.*$/, `#/job?id=${cancelledId}`))
     await expect(page.getByText('No such job in this browser.')).toBeVisible()
-    await postDigits(page, files.slice(16, 32))
+    await postDigits(page, files.slice(16, 32), { perShard: 8 })
     await expect.poll(async () => await verified(page), { timeout: 120_000, intervals: [500] }).toEqual([2, 2])
     await expect.poll(async () => (await ledgerTotals(volunteerPage)).verdicts, { timeout: 60_000, intervals: [1000] }).toBeGreaterThan(before.verdicts)
     await expect(volunteerPage.getByTestId('fork-evidence')).toHaveCount(0)
@@ -334,7 +334,7 @@ test('fair share: a second requester\'s small job finishes while a large job pos
     await postDigits(large.page, files, { perShard: 4 })
     await expect.poll(async () => (await verified(large.page))[0], { timeout: 120_000, intervals: [250] }).toBeGreaterThan(0)
     // Both volunteers are busy with the large job; the small one, posted later by another requester, still gets its turn.
-    await postDigits(small.page, files.slice(0, 32))
+    await postDigits(small.page, files.slice(0, 32), { perShard: 8 })
     await expect(small.page.getByTestId('job')).toHaveAttribute('data-status', 'done', { timeout: 180_000 })
     const [done, total] = await verified(large.page)
     console.log(`fair share: the large job was at ${done}/${total} shards when the small one finished`)
@@ -362,16 +362,16 @@ test('Submit suggests images per shard from the job\'s size, and keeps the count
     await page.locator('details:has([data-testid="submit-per-shard"]) > summary').click()
     const perShard = page.getByTestId('submit-per-shard')
     await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 200))
-    await expect(perShard).toHaveValue('8')
-    await expect(page.getByTestId('submit-estimate')).toContainText('→ 25 shards')
-    await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 1000))
-    await expect(perShard).toHaveValue('21')
-    await expect(page.getByTestId('submit-estimate')).toContainText('→ 48 shards')
-    await perShard.fill('100')
-    await expect(page.getByTestId('submit-estimate')).toContainText('→ 10 shards')
-    await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 200))
-    await expect(perShard).toHaveValue('100')
+    await expect(perShard).toHaveValue('128')
     await expect(page.getByTestId('submit-estimate')).toContainText('→ 2 shards')
+    await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 7000))
+    await expect(perShard).toHaveValue('146')
+    await expect(page.getByTestId('submit-estimate')).toContainText('→ 48 shards')
+    await perShard.fill('50')
+    await expect(page.getByTestId('submit-estimate')).toContainText('→ 140 shards')
+    await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 200))
+    await expect(perShard).toHaveValue('50')
+    await expect(page.getByTestId('submit-estimate')).toContainText('→ 4 shards')
   } finally {
     await relay.kill()
   }
@@ -426,7 +426,7 @@ test('Submit reads a digits job on its image readers, and refuses a file it cann
     await expect(page).toHaveURL(/#\/submit$/)
     await expect(page.getByTestId('submit-post')).toBeEnabled()
     // The good files alone post.
-    const jobId = await postDigits(page, files)
+    const jobId = await postDigits(page, files, { perShard: 8 })
     expect(jobId).toMatch(/^[0-9a-f]{64}$/)
     await expect(page.getByTestId('job-verified')).toHaveAttribute('data-total', '5')
   } finally {

@@ -231,7 +231,7 @@ test('phone on battery in a swarm with a job: no shard is computed until it is p
     await expect(reason(phone.page)).toHaveAttribute('data-reason', 'not-charging')
     await expect(reason(phone.page)).toContainText('not charging')
 
-    await postDigits(requester.page, files, { replicas: 2, quorum: 2 })
+    await postDigits(requester.page, files, { replicas: 2, quorum: 2, perShard: 8 })
     const done = async (v: Volunteer): Promise<number> => Number(await v.page.getByTestId('shards-done').getAttribute('data-count'))
     // The job is live: the ordinary volunteer computes shard after shard...
     await expect.poll(async () => await done(desk), { timeout: 120_000 }).toBeGreaterThanOrEqual(shards)

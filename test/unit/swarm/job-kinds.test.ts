@@ -6,12 +6,12 @@ import { describe, it, expect } from 'vitest'
 import { DIGITS_LARGE_SHARD, DIGITS_PER_SHARD, DIGITS_TARGET_SHARDS, digitsPerShard, shardFiles, suggestedPerShard } from '../../../src/swarm/job-kinds.ts'
 
 describe('images per digits shard', () => {
-  it('cuts a small job 8 images to a shard, and a large one into about 48 shards of at most 256', () => {
+  it('cuts a small job 128 images to a shard, and a large one into about 48 shards of at most 256', () => {
     expect(suggestedPerShard(1)).toBe(DIGITS_PER_SHARD)
-    expect(suggestedPerShard(200)).toBe(8)
-    expect(suggestedPerShard(DIGITS_TARGET_SHARDS * 8)).toBe(8)
-    expect(suggestedPerShard(DIGITS_TARGET_SHARDS * 8 + 1)).toBe(9)
-    expect(suggestedPerShard(1000)).toBe(21)
+    expect(suggestedPerShard(200)).toBe(128)
+    expect(suggestedPerShard(DIGITS_TARGET_SHARDS * 128)).toBe(128)
+    expect(suggestedPerShard(DIGITS_TARGET_SHARDS * 128 + 1)).toBe(129)
+    expect(suggestedPerShard(7_000)).toBe(146)
     expect(suggestedPerShard(12_288)).toBe(256)
     expect(suggestedPerShard(100_000)).toBe(DIGITS_LARGE_SHARD)
     for (const n of [1, 7, 500, 5_000, 13_000]) expect(Math.ceil(n / suggestedPerShard(n))).toBeLessThanOrEqual(Math.max(DIGITS_TARGET_SHARDS, Math.ceil(n / DIGITS_LARGE_SHARD)))
