@@ -45,6 +45,8 @@ export class PeerRecord {
   reverifiedUpTo = 0
   faulty = false
   departed = false
+  /** When it last pulled (the scheduler's clock). */
+  lastPull = -Infinity
 
   constructor (id: string) {
     this.id = id

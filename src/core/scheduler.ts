@@ -42,6 +42,9 @@
  * - Fair share: each assignment goes to the next requester in rotation that
  *   has work for this peer, then to that requester's next job, so a requester
  *   with many shards or jobs cannot starve a small one. Credit plays no part.
+ *   A pull for one job gets at most its share of that job: its outstanding
+ *   work split among the peers working for this requester (pulled within a
+ *   lease period, handed in a result before), at least one shard.
  */
 import { seededRng, type Rng } from './rng.ts'
 import { PeerRecord, standing, type PeerStanding } from './reputation.ts'
@@ -117,6 +120,8 @@ interface Requester<O> {
 
 /** How far `take` looks down a queue for a shard this peer has not had. */
 const SCAN_LIMIT = 64
+/** How long a count of the peers working for this scheduler stands (`workingPeers`). */
+const WORKING_RECOUNT_MS = 1_000
 
 /** A shard as a job starts it: open, nobody tried, needing `replicas` results. */
 function untried<O> (index: number, replicas: number, revision: number): Shard<O> {
@@ -143,6 +148,8 @@ export class Scheduler<O = unknown> {
   private gaveUp: Array<Lease<O>> = []
   private requesterCursor = 0
   private nextLease: number
+  /** How many peers are working for this scheduler's jobs (`workingPeers`), and when that was counted. */
+  private working = { count: 0, at: -Infinity }
 
   constructor (init: SchedulerInit<O> = {}) {
     const { comparator, ...rest } = init
@@ -252,14 +259,17 @@ export class Scheduler<O = unknown> {
   /**
    * Up to `capacity` assignments for `peer` (fewer if it holds `maxLeasesPerPeer` leases or work runs out).
    * With `jobId`, only shards of that job: a volunteer that pulls for one job
-   * must not be handed (and then give back) shards of another.
+   * must not be handed (and then give back) shards of another; and no more
+   * than its share of that job (`shareLeft`).
    */
   pull (peer: string, capacity: number, now: number, options: { jobId?: string } = {}): Assignment[] {
     const record = this.record(peer)
     record.departed = false
+    record.lastPull = now
     const out: Assignment[] = []
     if (record.faulty || record.stalling(this.opts.maxLeasesPerPeer)) return out
-    const n = Math.min(capacity, this.opts.maxLeasesPerPeer - record.leases.size)
+    const job = options.jobId === undefined ? undefined : this.jobs.get(options.jobId)
+    const n = Math.min(capacity, this.opts.maxLeasesPerPeer - record.leases.size, job === undefined ? Infinity : this.shareLeft(job, record, now))
     for (let i = 0; i < n; i++) {
       const a = this.assignOne(record, now, options.jobId)
       if (a === undefined) break
@@ -382,6 +392,35 @@ export class Scheduler<O = unknown> {
   standing (peer: string): PeerStanding | undefined {
     const record = this.peers.get(peer)
     return record === undefined ? undefined : standing(record, this.opts)
+  }
+
+  /**
+   * Leases of `job` that `peer` may still take: the job's outstanding work
+   * (open shards and leases in flight) split evenly among the peers working
+   * for this requester (`workingPeers`), and at least one for a peer holding
+   * none of it. Without it the first volunteer to pull a new job of a few
+   * shards took all of them (before it has timed a shard, a volunteer asks
+   * for two groups' worth), and with one replica the others had nothing to do.
+   */
+  private shareLeft (job: Job<O>, peer: PeerRecord, now: number): number {
+    let mine = 0
+    for (const id of peer.leases) if (this.leases.get(id)?.job === job) mine++
+    const share = Math.ceil((job.ready.size + job.urgent.size + job.inFlight) / Math.max(1, this.workingPeers(now)))
+    return Math.max(mine === 0 ? 1 : 0, share - mine)
+  }
+
+  /**
+   * Peers that pulled within a lease period and have handed in a result
+   * before (so an identity that only pulls shrinks nobody's share), neither
+   * departed nor faulty. Counted at most once a second: every pull asks.
+   */
+  private workingPeers (now: number): number {
+    if (now - this.working.at >= WORKING_RECOUNT_MS) {
+      let count = 0
+      for (const r of this.peers.values()) if (now - r.lastPull < this.opts.leaseMs && r.completed > 0 && !r.departed && !r.faulty) count++
+      this.working = { count, at: now }
+    }
+    return this.working.count
   }
 
   private record (peer: string): PeerRecord {

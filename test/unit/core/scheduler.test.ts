@@ -727,4 +727,51 @@ describe('fair share', () => {
     // Within a requester, jobs rotate too.
     expect(new Set(got.filter(j => j !== 'small')).size).toBe(10)
   })
+
+  /** A scheduler where `peers` have each handed in a result in the last second (`T`). */
+  function worked (peers: string[]): Scheduler {
+    const s = new Scheduler({ leaseMs: 30_000 })
+    s.addJob(job('warm', peers.length, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    for (const p of peers) for (const a of s.pull(p, 1, T - 1_000, { jobId: 'warm' })) s.complete(a.leaseId, p, { outputHash: good(a.shard) })
+    return s
+  }
+
+  it('splits a job among the volunteers working for the requester: the first to pull a small one does not take it all', () => {
+    const s = worked(['A', 'B'])
+    s.addJob(job('j', 8, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    const a = s.pull('A', 17, T, { jobId: 'j' })
+    expect(a).toHaveLength(4)
+    // A's share is taken: a further pull of A's gets nothing until it hands work in, then its share again.
+    expect(s.pull('A', 17, T, { jobId: 'j' })).toEqual([])
+    expect(s.pull('B', 17, T, { jobId: 'j' })).toHaveLength(4)
+    s.complete(a[0]!.leaseId, 'A', { outputHash: good(a[0]!.shard) })
+    expect(s.pull('A', 17, T, { jobId: 'j' })).toEqual([])
+    // Alone, a volunteer takes what it asks for, as before.
+    const alone = worked(['A'])
+    alone.addJob(job('j', 8, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    expect(alone.pull('A', 17, T, { jobId: 'j' })).toHaveLength(8)
+  })
+
+  it('counts only peers that pulled within a lease period, have handed in a result and have not left', () => {
+    const s = worked(['A', 'B', 'C'])
+    // D pulls without ever handing anything in: it shrinks nobody's share.
+    s.addJob(job('j', 12, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    expect(s.pull('D', 1, T, { jobId: 'j' })).toHaveLength(1)
+    s.removePeer('C')
+    // Counted again a second later, only A and B are working (C left, D never handed in): half of 12 each.
+    expect(s.pull('A', 17, T + 1_000, { jobId: 'j' })).toHaveLength(6)
+    expect(s.pull('B', 17, T + 1_000, { jobId: 'j' })).toHaveLength(5) // the rest: D holds one
+    // B last pulled a lease period ago: A works alone and takes what it asks for.
+    const idle = worked(['A', 'B'])
+    idle.addJob(job('k', 8, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    expect(idle.pull('A', 17, T - 1_000 + 30_000, { jobId: 'k' })).toHaveLength(8)
+  })
+
+  it('gives a volunteer holding none of a job at least one shard, however many share it', () => {
+    const peers = Array.from({ length: 10 }, (_, i) => `P${i}`)
+    const s = worked(peers)
+    s.addJob(job('j', 3, { replicas: 1, quorum: 1, canaryRate: 0 }))
+    const got = peers.map(p => s.pull(p, 8, T, { jobId: 'j' }).length)
+    expect(got).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+  })
 })
