@@ -44,7 +44,7 @@
  *   with many shards or jobs cannot starve a small one. Credit plays no part.
  *   A pull for one job gets at most its share of that job: its outstanding
  *   work split among the peers working for this requester (pulled within a
- *   lease period, handed in a result before), at least one shard.
+ *   lease period, handed in a result before), and at least one shard.
  */
 import { seededRng, type Rng } from './rng.ts'
 import { PeerRecord, standing, type PeerStanding } from './reputation.ts'
@@ -397,16 +397,18 @@ export class Scheduler<O = unknown> {
   /**
    * Leases of `job` that `peer` may still take: the job's outstanding work
    * (open shards and leases in flight) split evenly among the peers working
-   * for this requester (`workingPeers`), and at least one for a peer holding
-   * none of it. Without it the first volunteer to pull a new job of a few
-   * shards took all of them (before it has timed a shard, a volunteer asks
-   * for two groups' worth), and with one replica the others had nothing to do.
+   * for this requester (`workingPeers`), and always at least one. Without it
+   * the first volunteer to pull a new job of a few shards took all of them
+   * (before it has timed a shard, a volunteer asks for two groups' worth),
+   * and with one replica the others had nothing to do. Never none: a peer
+   * may hold leases it never heard of (a reply lost with its connection),
+   * which must not keep it from work until they run out.
    */
   private shareLeft (job: Job<O>, peer: PeerRecord, now: number): number {
     let mine = 0
     for (const id of peer.leases) if (this.leases.get(id)?.job === job) mine++
     const share = Math.ceil((job.ready.size + job.urgent.size + job.inFlight) / Math.max(1, this.workingPeers(now)))
-    return Math.max(mine === 0 ? 1 : 0, share - mine)
+    return Math.max(1, share - mine)
   }
 
   /**
