@@ -26,7 +26,7 @@ import { openBenchBrowser } from './browser.ts'
 import { arg } from '../scripts/bench.ts'
 import { startRelayProcess } from '../test/e2e/support/swarm.ts'
 import { digitFiles } from './swarm-inputs.ts'
-import { attestedMs, jobTimes, openApp, postJob, startContributing, steadySps, waitDone, workerUse } from './swarm-driver.ts'
+import { attestedMs, digitsSwarm, jobTimes, postJob, steadySps, waitDone, workerUse } from './swarm-driver.ts'
 
 /** CPU seconds so far of every Chromium process (and the relay), by pid, with its role. */
 function processCpu (): Map<number, { role: string, s: number }> {
@@ -115,11 +115,8 @@ const profile = process.argv.includes('--profile')
 const bb = await openBenchBrowser(4196)
 const relay = await startRelayProcess()
 try {
-  const requester = await openApp(bb.browser, bb.baseURL, relay.addr, { threads: 1 })
-  const volunteer = await openApp(bb.browser, bb.baseURL, relay.addr, { threads: 1 })
-  await startContributing(volunteer.page)
-  const warm = await postJob(requester.page, 'digits', digitFiles(8 * 48, `w${Date.now()}`), 48, 8)
-  await waitDone(requester.page, warm.jobId)
+  const { requester, volunteers } = await digitsSwarm(bb.browser, bb.baseURL, relay.addr, 1)
+  const volunteer = volunteers[0]!
   const roles = new Map<number, string>()
   const reqPid = await rendererOf(requester.page)
   const volPid = await rendererOf(volunteer.page)

@@ -17,7 +17,7 @@ import { openBenchBrowser } from './browser.ts'
 import { arg } from '../scripts/bench.ts'
 import { startRelayProcess } from '../test/e2e/support/swarm.ts'
 import { digitFiles } from './swarm-inputs.ts'
-import { jobTimes, openApp, postJob, startContributing, waitDone } from './swarm-driver.ts'
+import { digitsSwarm, jobTimes, postJob, waitDone } from './swarm-driver.ts'
 
 /** "images x per shard" pairs. */
 const cases = (arg('cases') ?? '384x8,384x32,384x128,384x384,1024x22,1024x128,3072x64,3072x128,3072x256')
@@ -27,12 +27,7 @@ const rounds = Number(arg('rounds') ?? 2)
 const bb = await openBenchBrowser(4197)
 const relay = await startRelayProcess()
 try {
-  const requester = await openApp(bb.browser, bb.baseURL, relay.addr, { threads: 1 })
-  const volunteers = await Promise.all([0, 1].map(async () => await openApp(bb.browser, bb.baseURL, relay.addr, { threads: 1 })))
-  for (const v of volunteers) await startContributing(v.page)
-  // Both volunteers load the model first.
-  const warm = await postJob(requester.page, 'digits', digitFiles(8 * 48, `w${Date.now()}`), 48, 8)
-  await waitDone(requester.page, warm.jobId)
+  const { requester } = await digitsSwarm(bb.browser, bb.baseURL, relay.addr, 2)
   const taken = new Map<string, string[]>()
   for (let round = 0; round < rounds; round++) {
     for (const [images, per] of round % 2 === 0 ? cases : [...cases].reverse()) {

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from '@playwright/test'
 import { open, type Envelope } from '../src/core/envelope.ts'
 import { toHex } from '../src/core/bytes.ts'
 import { peerIdOf } from '../src/net/peer-keys.ts'
-import type { InputFile } from './swarm-inputs.ts'
+import { digitsWarmUp, type InputFile } from './swarm-inputs.ts'
 
 export interface AppPage { context: BrowserContext, page: Page, peerId: string }
 
@@ -31,6 +31,21 @@ export async function openApp (browser: Browser, baseURL: string, relay: string,
   const peerId = (await page.getByTestId('own-peer-id').textContent({ timeout: 30_000 }))?.trim() ?? ''
   if (peerId === '') throw new Error('the app did not show its peer id')
   return { context, page, peerId }
+}
+
+/**
+ * A requester page and `volunteers` contributing volunteer pages, one
+ * thread each, every volunteer with the digits model loaded (a warm-up job
+ * posted and done).
+ */
+export async function digitsSwarm (browser: Browser, baseURL: string, relay: string, volunteers: number): Promise<{ requester: AppPage, volunteers: AppPage[] }> {
+  const requester = await openApp(browser, baseURL, relay, { threads: 1 })
+  const opened = await Promise.all(Array.from({ length: volunteers }, async () => await openApp(browser, baseURL, relay, { threads: 1 })))
+  for (const v of opened) await startContributing(v.page)
+  const warm = digitsWarmUp()
+  const { jobId } = await postJob(requester.page, 'digits', warm.files, warm.shards, warm.perShard)
+  await waitDone(requester.page, jobId)
+  return { requester, volunteers: opened }
 }
 
 /** The contribute control: the Volunteer page's "contribute-*" button, or the power controls' "consent-*" one that replaces it. */

@@ -34,6 +34,15 @@ export function digitFiles (count: number, tag: string): InputFile[] {
   return files
 }
 
+/**
+ * The digits warm-up job: 48 shards of 8 images, enough that the first
+ * volunteer to pull (it holds up to WORK_MAX_HELD) leaves some to the
+ * others, so that each loads the model before a measured job.
+ */
+export function digitsWarmUp (): { files: InputFile[], shards: number, perShard: number } {
+  return { files: digitFiles(8 * 48, `w${Date.now()}`), shards: 48, perShard: 8 }
+}
+
 /** PCM16 mono samples of test/fixtures/vad/speech.wav (16 kHz, made by scripts/make-vad-fixtures.ts). */
 function speechSamples (): Int16Array {
   const bytes = readFileSync(join('test', 'fixtures', 'vad', 'speech.wav'))

@@ -37,7 +37,7 @@ import type { Browser, Page } from '@playwright/test'
 import type { BenchContext, BenchFigures } from '../types.ts'
 import { openBenchBrowser } from '../browser.ts'
 import { peerRows, startRelayProcess } from '../../test/e2e/support/swarm.ts'
-import { digitFiles, speechFiles, textFiles, vadFrames, type InputFile } from '../swarm-inputs.ts'
+import { digitFiles, digitsWarmUp, speechFiles, textFiles, vadFrames, type InputFile } from '../swarm-inputs.ts'
 import { WORK_MAX_BATCH } from '../../src/net/constants.ts'
 import {
   advertisedThreads, attestedMs, gossipDelays, jobTimes, ocrReadingJob, openApp, postJob, recordGossip, shardInputs, startContributing, steadySps, stopContributing, waitDone, workerUse,
@@ -77,8 +77,7 @@ const digitsRun = (key: string, perShard: number, shards: number, group: number)
   id: 'digits',
   key,
   job: () => ({ files: digitFiles(perShard * shards, `d${Date.now()}`), shards, perShard }),
-  // Enough shards that the first volunteer to pull (it holds up to WORK_MAX_HELD) leaves some to the other.
-  warm: () => ({ files: digitFiles(8 * 48, `w${Date.now()}`), shards: 48, perShard: 8 }),
+  warm: digitsWarmUp,
   perShard,
   rawSizes: { N: perShard * group }
 })

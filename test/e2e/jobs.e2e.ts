@@ -277,10 +277,11 @@ test('the requester reloaded mid-job: the job resumes and completes with nothing
     expect(shards.length).toBe(100 - canaries)
     // Every observer's ledger converges to the requester's log: receipts gossiped while it had no
     // connection to the reloaded requester are caught up over /essaim/log/1.0.0, and none counts twice.
+    // Nor does any see a fork: the log rebuilt from storage after the reload is the one it had signed.
     const credit = checked.report.receipts.reduce((sum, r) => sum + r.credited.length, 0)
     for (const v of volunteers) {
-      await expect.poll(async () => await ledgerTotals(v.page), { timeout: 60_000, intervals: [1000], message: `ledger of ${v.peerId}` })
-        .toEqual({ verdicts: shards.length, credit })
+      await expect.poll(async () => ({ ...await ledgerTotals(v.page), forks: await v.page.getByTestId('fork-evidence').count() }), { timeout: 60_000, intervals: [1000], message: `ledger of ${v.peerId}` })
+        .toEqual({ verdicts: shards.length, credit, forks: 0 })
     }
     // The requester's own ledger too: what it logged before the reload is counted again from its stored log.
     await expect.poll(async () => await ledgerTotals(requester.page), { timeout: 60_000, intervals: [1000], message: 'ledger of the requester' })
@@ -361,6 +362,8 @@ test('Submit suggests images per shard from the job\'s size, and keeps the count
     await page.getByTestId('submit-model').selectOption('digits')
     await page.locator('details:has([data-testid="submit-per-shard"]) > summary').click()
     const perShard = page.getByTestId('submit-per-shard')
+    // The help names the rule the suggestions below follow.
+    await expect(page.locator('label:has([data-testid="submit-per-shard"])')).toHaveAttribute('title', /about 48 shards of 128 to 256 images$/)
     await page.getByTestId('submit-files').setInputFiles(manyDigits(files, 200))
     await expect(perShard).toHaveValue('128')
     await expect(page.getByTestId('submit-estimate')).toContainText('→ 2 shards')

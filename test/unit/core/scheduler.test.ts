@@ -728,7 +728,7 @@ describe('fair share', () => {
     expect(new Set(got.filter(j => j !== 'small')).size).toBe(10)
   })
 
-  /** A scheduler where `peers` have each handed in a result in the last second (`T`). */
+  /** A scheduler where `peers` have each pulled and handed in a result a second before `T` (so they count as working at `T`). */
   function worked (peers: string[]): Scheduler {
     const s = new Scheduler({ leaseMs: 30_000 })
     s.addJob(job('warm', peers.length, { replicas: 1, quorum: 1, canaryRate: 0 }))
