@@ -37,6 +37,13 @@ export const WORK_MAX_STREAMS_PER_PEER = 4
 /** Deadline of one work exchange. */
 export const WORK_TIMEOUT_MS = 30_000
 
+/** After a connection closes, gossipsub's streams to that peer are checked this long later (src/net/gossip-streams.ts). */
+export const GOSSIP_HEAL_AFTER_CLOSE_MS = 100
+/** And every connected peer's, this often. */
+export const GOSSIP_HEAL_SWEEP_MS = 5_000
+/** A connection that does not open a ping stream within this is taken for dead, and not given gossip streams. */
+export const GOSSIP_HEAL_PROBE_MS = 3_000
+
 /** How often a peer announces itself on the presence topic, in a small swarm (src/net/pace.ts). */
 export const PRESENCE_INTERVAL_MS = 2_000
 /**

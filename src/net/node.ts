@@ -44,6 +44,7 @@ import { InvalidKeyError } from '../core/errors.ts'
 import { DIRECT_DIAL_TIMEOUT_MS, DISCOVERY_INTERVAL_MS } from './constants.ts'
 import { swarmInterval } from './pace.ts'
 import { mesh, shouldDial, type Mesh } from './mesh.ts'
+import { gossipStreams, type GossipStreams } from './gossip-streams.ts'
 import { blob, type BlobService, type BlobStore } from './protocols/blob.ts'
 import { work, type WorkService } from './protocols/work.ts'
 import { logService, type LogService } from './protocols/log.ts'
@@ -58,6 +59,7 @@ export interface BaseServices {
   blob: BlobService
   work: WorkService
   log: LogService
+  gossipStreams: GossipStreams
 }
 
 /** libp2p's internal components (not exported by name from 'libp2p'). */
@@ -168,6 +170,7 @@ export async function createEssaimNode<S extends Record<string, unknown>> (init:
       blob: blob({ store: init.blobStore, penalties }),
       work: work(),
       log: logService({ penalties }),
+      gossipStreams: gossipStreams(),
       ...(init.services ?? {})
     } as ServiceFactoryMap<BaseServices & S>
   })
