@@ -19,6 +19,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { gossipStreams, type GossipStreams } from '../../../src/net/gossip-streams.ts'
+import { until } from '../until.ts'
 
 type Node = Libp2p<{ pubsub: GossipSub, heal?: GossipStreams }>
 let n = 0
@@ -47,13 +48,6 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map(async x => { await x.stop() }))
 })
 
-async function until (cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const outbound = (x: Node, peer: PeerId): boolean => (x.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound.has(peer.toString())
@@ -67,11 +61,11 @@ async function reconnected (heal: boolean, pings = true): Promise<{ a: Node, b: 
   const heard: string[] = []
   b.services.pubsub.addEventListener('message', e => { heard.push(new TextDecoder().decode(e.detail.data)) })
   const first = await a.dial(b.getMultiaddrs()[0]!)
-  await until(() => outbound(a, b.peerId) && outbound(b, a.peerId) && a.services.pubsub.getSubscribers('t').length === 1, 'gossip between a and b')
+  await until('gossip between a and b', () => outbound(a, b.peerId) && outbound(b, a.peerId) && a.services.pubsub.getSubscribers('t').length === 1)
   await a.dial(b.getMultiaddrs()[0]!, { force: true })
   await sleep(200)
   first.abort(new Error('the old connection, found dead'))
-  await until(() => a.getConnections(b.peerId).length === 1, 'the first connection gone')
+  await until('the first connection gone', () => a.getConnections(b.peerId).length === 1)
   return { a, b, heard }
 }
 
@@ -90,9 +84,9 @@ describe('gossip streams', () => {
   it('two connections, the first closed (crossed dials): both ends dropped each other; after a sweep gossip flows on the one left', async () => {
     const { a, b, heard } = await reconnected(true)
     await a.services.heal!.sweep()
-    await until(() => outbound(a, b.peerId) && outbound(b, a.peerId), 'streams re-opened')
+    await until('streams re-opened', () => outbound(a, b.peerId) && outbound(b, a.peerId))
     await a.services.pubsub.publish('t', new TextEncoder().encode('heard'))
-    await until(() => heard.length === 1, 'the message')
+    await until('the message', () => heard.length === 1)
     expect(heard).toEqual(['heard'])
     // Subscriptions were sent again: each knows the other listens.
     expect(a.services.pubsub.getSubscribers('t').map(String)).toEqual([b.peerId.toString()])
@@ -107,19 +101,19 @@ describe('gossip streams', () => {
     const heard: string[] = []
     b.services.pubsub.addEventListener('message', e => { heard.push(new TextDecoder().decode(e.detail.data)) })
     const old = await a.dial(b.getMultiaddrs()[0]!)
-    await until(() => outbound(a, b.peerId) && outbound(b, a.peerId), 'gossip between a and b')
+    await until('gossip between a and b', () => outbound(a, b.peerId) && outbound(b, a.peerId))
     // b comes back on a new connection, as a reloaded tab would (fresh gossipsub state: it opens its stream there);
     // a, whose old connection still looks open, keeps its outbound stream on it.
     const fresh = await a.dial(b.getMultiaddrs()[0]!, { force: true })
     const streams = (b.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound
     streams.delete(a.peerId.toString())
     ;(b.services.pubsub as unknown as { onPeerConnected: (p: PeerId, c: Connection) => void }).onPeerConnected(a.peerId, fresh)
-    await until(() => outbound(b, a.peerId), 'b\'s stream on the new connection')
+    await until('b\'s stream on the new connection', () => outbound(b, a.peerId))
     await sleep(200)
     old.abort(new Error('the old connection, found dead'))
-    await until(() => outbound(a, b.peerId) && a.getConnections(b.peerId).length === 1, 'a\'s stream re-opened on the new connection')
+    await until('a\'s stream re-opened on the new connection', () => outbound(a, b.peerId) && a.getConnections(b.peerId).length === 1)
     await a.services.pubsub.publish('t', new TextEncoder().encode('after the reload'))
-    await until(() => heard.length === 1, 'the message')
+    await until('the message', () => heard.length === 1)
   })
 
   it('a stream reset while its connection stays: the end that still lists the peer re-opens it on its sweep, and both are back', async () => {
@@ -130,19 +124,19 @@ describe('gossip streams', () => {
     const heard: string[] = []
     a.services.pubsub.addEventListener('message', e => { heard.push(new TextDecoder().decode(e.detail.data)) })
     await a.dial(b.getMultiaddrs()[0]!)
-    await until(() => b.services.pubsub.getSubscribers('t').length === 1 && a.services.pubsub.getSubscribers('t').length === 1, 'a and b hear each other subscribe')
+    await until('a and b hear each other subscribe', () => b.services.pubsub.getSubscribers('t').length === 1 && a.services.pubsub.getSubscribers('t').length === 1)
     // b's stream to a is reset: a's read of it fails, and gossipsub takes that for a disconnect (handlePeerReadStreamError).
     const streams = (b.services.pubsub as unknown as { streamsOutbound: Map<string, { rawStream: Stream }> }).streamsOutbound
     streams.get(a.peerId.toString())!.rawStream.abort(new Error('reset'))
     const peersOf = (x: Node): Map<string, PeerId> => (x.services.pubsub as unknown as { peers: Map<string, PeerId> }).peers
-    await until(() => !outbound(b, a.peerId) && !peersOf(a).has(b.peerId.toString()), 'a forgot b')
+    await until('a forgot b', () => !outbound(b, a.peerId) && !peersOf(a).has(b.peerId.toString()))
     await sleep(200)
     expect(a.getConnections(b.peerId)).toHaveLength(1)
     expect(peersOf(b).has(a.peerId.toString())).toBe(true)
     await b.services.heal!.sweep()
-    await until(() => outbound(a, b.peerId) && outbound(b, a.peerId), 'streams re-opened both ways')
+    await until('streams re-opened both ways', () => outbound(a, b.peerId) && outbound(b, a.peerId))
     await b.services.pubsub.publish('t', new TextEncoder().encode('back'))
-    await until(() => heard.length === 1, 'the message')
+    await until('the message', () => heard.length === 1)
     expect(heard).toEqual(['back'])
   })
 

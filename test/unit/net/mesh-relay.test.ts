@@ -15,17 +15,11 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { mesh, type Mesh, type RelayStatus } from '../../../src/net/mesh.ts'
 import { BACKOFF_JITTER } from '../../../src/net/constants.ts'
 import { startRelay } from '../../../scripts/relay.ts'
+import { until } from '../until.ts'
 
 const MIN_MS = 100
 const MAX_MS = 400
 
-async function until (what: string, test: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
 
 describe('relay upkeep', () => {
   it('retries an unreachable relay with growing delays up to the cap, and reconnects when it is back', async () => {
@@ -46,11 +40,11 @@ describe('relay upkeep', () => {
       const seen: Array<{ at: number, status: RelayStatus }> = []
       node.services.mesh.addEventListener('relay:status', evt => { seen.push({ at: Date.now(), status: evt.detail }) })
       const state = (): string => node!.services.mesh.relayStatus()[0]!.state.status
-      await until('the first connection', () => state() === 'connected')
+      await until('the first connection', () => state() === 'connected', 20_000)
 
       await relay.stop()
       // Enough failed attempts to reach the cap (100, 200, 400, 400 ms before jitter).
-      await until('five retries', () => seen.filter(s => s.status.state.status === 'retrying').length >= 5)
+      await until('five retries', () => seen.filter(s => s.status.state.status === 'retrying').length >= 5, 20_000)
       const retries = seen.flatMap(s => s.status.state.status === 'retrying' ? [{ ...s.status.state, at: s.at }] : [])
       expect(retries[0]!.error).toBe('connection to relay closed')
       expect(retries.slice(1).every(r => r.error.length > 0)).toBe(true)
@@ -67,7 +61,7 @@ describe('relay upkeep', () => {
 
       // Same key and port: the same multiaddr is reachable again.
       relay = await startRelay({ host: '127.0.0.1', port, keyFile })
-      await until('reconnection', () => state() === 'connected')
+      await until('reconnection', () => state() === 'connected', 20_000)
     } finally {
       await node?.stop()
       await relay.stop()

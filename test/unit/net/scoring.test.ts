@@ -25,6 +25,7 @@ import { GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, TOPIC_JOBS } from '../../../src/n
 import {
   APP_SCORE_FAULTY, MAX_OUTVOTES_COUNTED, PeerPenalties, SCORE_THRESHOLDS, gossipScore, gossipScoring, refusalResult
 } from '../../../src/net/scoring.ts'
+import { until } from '../until.ts'
 
 type Node = Libp2p<{ pubsub: GossipSub }>
 let n = 0
@@ -50,13 +51,6 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map(async x => { await x.stop() }))
 })
 
-async function until (cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
 
 function job (identity: Identity, ts = Date.now()): Uint8Array {
   const h = sha256(new Uint8Array([1]))
@@ -81,8 +75,8 @@ async function pair (): Promise<{ observer: Node, sender: Node, senderId: Identi
   })
   sender.services.pubsub.subscribe(TOPIC_JOBS)
   await sender.dial(observer.getMultiaddrs()[0]!)
-  await until(() => sender.services.pubsub.getSubscribers(TOPIC_JOBS).some(p => p.equals(observer.peerId)), 'the observer\'s subscription')
-  await until(() => observer.services.pubsub.getSubscribers(TOPIC_JOBS).some(p => p.equals(sender.peerId)), 'the sender\'s subscription')
+  await until('the observer\'s subscription', () => sender.services.pubsub.getSubscribers(TOPIC_JOBS).some(p => p.equals(observer.peerId)))
+  await until('the sender\'s subscription', () => observer.services.pubsub.getSubscribers(TOPIC_JOBS).some(p => p.equals(sender.peerId)))
   return { observer, sender, senderId, heard, rejected }
 }
 
@@ -92,13 +86,13 @@ describe('gossipsub scoring on Essaim topics', () => {
     const score = (): number => gossipScore(observer.services.pubsub, sender.peerId.toString()) ?? 0
 
     await sender.services.pubsub.publish(TOPIC_JOBS, job(senderId))
-    await until(() => heard.length === 1, 'a valid job')
+    await until('a valid job', () => heard.length === 1)
     expect(score()).toBe(0)
 
     for (let i = 0; i < 3; i++) await sender.services.pubsub.publish(TOPIC_JOBS, Uint8Array.from([0xbf, 0xff, i]))
-    await until(() => rejected.length === 3, 'three rejections')
+    await until('three rejections', () => rejected.length === 3)
     // P4 = −10 × 3² = −90 (the cached score refreshes within a heartbeat).
-    await until(() => score() < SCORE_THRESHOLDS.graylistThreshold, 'a score below the graylist threshold', 5_000)
+    await until('a score below the graylist threshold', () => score() < SCORE_THRESHOLDS.graylistThreshold, 5_000)
     expect(score()).toBeLessThanOrEqual(-80)
 
     await sender.services.pubsub.publish(TOPIC_JOBS, job(senderId, Date.now() + 1))
@@ -110,7 +104,7 @@ describe('gossipsub scoring on Essaim topics', () => {
   it('does not score messages refused only for their signed time', async () => {
     const { observer, sender, senderId, rejected } = await pair()
     for (let i = 0; i < 5; i++) await sender.services.pubsub.publish(TOPIC_JOBS, job(senderId, Date.now() - JOB_MAX_AGE_MS - 60_000 - i))
-    await until(() => rejected.length === 5, 'five stale refusals')
+    await until('five stale refusals', () => rejected.length === 5)
     await new Promise(resolve => setTimeout(resolve, 1_100))
     expect(gossipScore(observer.services.pubsub, sender.peerId.toString())).toBe(0)
   })
@@ -125,9 +119,9 @@ describe('gossipsub scoring on Essaim topics', () => {
       await x.dial(observer.getMultiaddrs()[0]!)
     }
     observer.services.pubsub.subscribe(TOPIC_JOBS)
-    await until(() => observer.services.pubsub.getPeers().length === 2, 'both peers on gossipsub')
+    await until('both peers on gossipsub', () => observer.services.pubsub.getPeers().length === 2)
     penalties.fault(liar.peerId.toString(), 'failed-canary')
-    await until(() => gossipScore(observer.services.pubsub, liar.peerId.toString())! < SCORE_THRESHOLDS.graylistThreshold, 'the liar graylisted', 5_000)
+    await until('the liar graylisted', () => gossipScore(observer.services.pubsub, liar.peerId.toString())! < SCORE_THRESHOLDS.graylistThreshold, 5_000)
     expect(gossipScore(observer.services.pubsub, liar.peerId.toString())!).toBe(APP_SCORE_FAULTY * 10)
     expect(gossipScore(observer.services.pubsub, quiet.peerId.toString())).toBe(0)
   })

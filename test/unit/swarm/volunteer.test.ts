@@ -24,6 +24,7 @@ import type { WorkerReply, WorkerRequest } from '../../../src/compute/protocol.t
 import { JobStore } from '../../../src/store/job-store.ts'
 import { Volunteer, type ComputeGate, type VolunteerInit, type VolunteerStatus } from '../../../src/swarm/volunteer.ts'
 import { TestRequester } from '../core/log-fixtures.ts'
+import { until } from '../until.ts'
 
 /** A stand-in for the module Worker that answers `prepare` as told and records every request. */
 class ScriptedWorker {
@@ -102,13 +103,6 @@ async function setup (options: { prepareFails?: boolean } = {}): Promise<Setup> 
   return { volunteer, init, worker, gate, identity, store, statuses }
 }
 
-async function until (what: string, test: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
 
 const waitingFor = (v: Volunteer): string | undefined => v.status.kind === 'waiting' ? v.status.reason.code : undefined
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
