@@ -146,5 +146,12 @@ export const LOG_CATCH_UP_DELAY_MS = 1_500
 export const LOG_CATCH_UP_RETRY_MS = 3_000
 export const LOG_CATCH_UP_RETRY_MAX_MS = 60_000
 export const LOG_CATCH_UP_ATTEMPTS = 6
+/**
+ * Once its log stops growing, a requester announces the unchanged head this
+ * many more times, this far apart: past LOG_CATCH_UP_RETRY_MAX_MS, so an
+ * observer that gave up catching up on it tries again.
+ */
+export const HEAD_REPEATS = 3
+export const HEAD_REPEAT_MS = LOG_CATCH_UP_RETRY_MAX_MS + 5_000
 /** Pages fetched in one catch-up round before yielding to other requesters. */
 export const LOG_CATCH_UP_PAGES = 64

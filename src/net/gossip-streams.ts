@@ -102,7 +102,7 @@ export class GossipStreams implements Startable {
       return
     }
     this.components.events.addEventListener('connection:close', this.onClose)
-    this.interval = setInterval(() => { this.sweep() }, this.sweepMs)
+    this.interval = setInterval(() => { void this.sweep() }, this.sweepMs)
   }
 
   stop (): void {

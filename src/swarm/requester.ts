@@ -39,7 +39,7 @@ import type { Presence } from '../net/presence.ts'
 import type { PeerPenalties } from '../net/scoring.ts'
 import { publicKeyOf } from '../net/peer-keys.ts'
 import {
-  ANNOUNCE_ON_JOIN_MS, HEAD_BATCH_MS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
+  ANNOUNCE_ON_JOIN_MS, HEAD_BATCH_MS, HEAD_REPEAT_MS, HEAD_REPEATS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
   WORK_MAX_HELD, WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
 } from '../net/constants.ts'
 import type { JobStore, StoredDecision } from '../store/job-store.ts'
@@ -167,6 +167,8 @@ export interface RequesterInit {
   now?: () => number
   /** How often open jobs and the log's head are announced (default JOB_ANNOUNCE_MS; tests shorten it). */
   announceMs?: number
+  /** Spacing of an unchanged head's repeats (default HEAD_REPEAT_MS; tests shorten it). */
+  headRepeatMs?: number
 }
 
 export interface RequesterEvents {
@@ -190,8 +192,11 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** The claim of the latest signed head (stored), and that head once signed in this session. */
   private prevHead: HeadClaim | null = null
   private lastHead: Uint8Array | undefined
-  /** Size of the head last announced on its own (see {@link announceHead}). */
+  /** Size of the head last announced on its own (see {@link announceHead}), and when it was announced. */
   private announcedSize = 0
+  private announcedAt = 0
+  /** Repeats of an unchanged head still to make (see start()). */
+  private headRepeats = 0
   /** Leaves of the log known to be in IndexedDB: a head never covers more (see {@link record}). */
   private storedSize = 0
   /** Set when a write or a signature failed: the requester stops handing out and accepting work. */
@@ -255,10 +260,18 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     this.timers.push(setInterval(() => { this.handle(this.scheduler.expire(this.now())) }, 1_000))
     this.timers.push(setInterval(() => {
       void this.announce()
-      // Observers that missed receipts learn here that they are behind: while a job runs, and once
-      // more after the log last grew (a job's last receipts, if missed, would otherwise go unnoticed).
+      // Observers that missed receipts learn here that they are behind: while a job runs, and
+      // after the log last grew (a job's last receipts, if missed, would otherwise go unnoticed),
+      // then a few times more, far apart: an observer that gave up catching up ignores the same
+      // head for a while (LOG_CATCH_UP_RETRY_MAX_MS), and hearing it later tries again.
       const running = [...this.jobs.values()].some(j => j.stored.status === 'running')
-      if (running || (this.prevHead?.size ?? 0) > this.announcedSize) this.announceHead()
+      if (running || (this.prevHead?.size ?? 0) > this.announcedSize) {
+        this.headRepeats = HEAD_REPEATS
+        this.announceHead()
+      } else if (this.headRepeats > 0 && this.now() - this.announcedAt >= (this.init.headRepeatMs ?? HEAD_REPEAT_MS)) {
+        this.headRepeats--
+        this.announceHead()
+      }
     }, this.init.announceMs ?? JOB_ANNOUNCE_MS))
     this.init.pubsub.addEventListener('subscription-change', this.onSubscription)
     // Not while the page boots and the mesh forms: the Ledger page can wait a moment.
@@ -565,6 +578,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     void this.servingHead().then(async serving => {
       if (serving === undefined) return
       this.announcedSize = serving.size
+      this.announcedAt = this.now()
       await this.init.pubsub.publish(TOPIC_LOG, serving.head)
     }).catch(err => { this.log('announcing the tree head failed: %s', (err as Error).message) })
   }

@@ -25,7 +25,7 @@ import { Ledger } from '../../../src/core/ledger.ts'
 import { verifyBundle } from '../../../src/core/verify-bundle.ts'
 import { createEssaimNode, libp2pKey } from '../../../src/net/node.ts'
 import { presence } from '../../../src/net/presence.ts'
-import { TOPIC_LOG } from '../../../src/net/constants.ts'
+import { HEAD_REPEATS, TOPIC_LOG } from '../../../src/net/constants.ts'
 import type { PullHandler, PullReply, ShardResult, WorkService } from '../../../src/net/protocols/work.ts'
 import { JobStore } from '../../../src/store/job-store.ts'
 import { Requester } from '../../../src/swarm/requester.ts'
@@ -34,10 +34,10 @@ let db = 0
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() })
 
-interface Setup { requester: Requester, store: JobStore, pull: PullHandler, published: Array<{ topic: string, data: Uint8Array }> }
+interface Setup { requester: Requester, store: JobStore, pull: PullHandler, published: Array<{ topic: string, data: Uint8Array, at: number }> }
 
 /** A requester on its own node; `dbName` shared between two setups is a reload. */
-async function setup (identity: Identity, dbName: string, options: { announceMs?: number, heard?: boolean } = {}): Promise<Setup> {
+async function setup (identity: Identity, dbName: string, options: { announceMs?: number, headRepeatMs?: number, heard?: boolean } = {}): Promise<Setup> {
   const node = await createEssaimNode({
     identity,
     relays: [],
@@ -51,7 +51,7 @@ async function setup (identity: Identity, dbName: string, options: { announceMs?
   const published: Setup['published'] = []
   const pubsub = node.services.pubsub
   const publish = pubsub.publish.bind(pubsub)
-  pubsub.publish = async (topic: string, data?: Uint8Array) => { published.push({ topic, data: data ?? new Uint8Array(0) }); return await publish(topic, data) }
+  pubsub.publish = async (topic: string, data?: Uint8Array) => { published.push({ topic, data: data ?? new Uint8Array(0), at: Date.now() }); return await publish(topic, data) }
   // `heard`: as if a peer listened on the log topic (a requester signs heads and receipts only then).
   if (options.heard === true) {
     const subscribers = pubsub.getSubscribers.bind(pubsub)
@@ -59,7 +59,8 @@ async function setup (identity: Identity, dbName: string, options: { announceMs?
   }
   const requester = new Requester({
     identity, peerId: node.peerId, pubsub, work, logService: node.services.log,
-    presence: node.services.presence, store, ledger: new Ledger(), log: logger('essaim:test:requester'), announceMs: options.announceMs
+    presence: node.services.presence, store, ledger: new Ledger(), log: logger('essaim:test:requester'), announceMs: options.announceMs,
+    headRepeatMs: options.headRepeatMs
   })
   await requester.start()
   cleanups.push(async () => { requester.stop(); await node.stop() })
@@ -154,29 +155,33 @@ describe('the requester', () => {
     expect(verifyBundle({ receipts: [...bundle.receipts, ...again.receipts], heads: [...bundle.heads, ...again.heads] }, 'test').problems).toEqual([])
   })
 
-  it('announces its head on its own once its log has grown, after the last receipts of a job too (an observer that missed them learns of them), then stays quiet', async () => {
+  it('announces its head on its own once its log has grown, after the last receipts of a job too (an observer that missed them learns of them), repeats it a few times far apart (one that gave up tries again), then stays quiet', async () => {
     const identity = generateIdentity()
     const announceMs = 100
-    const { requester, pull, published } = await setup(identity, `essaim-requester-${++db}`, { announceMs, heard: true })
-    const heads = (): number[] => published.filter(p => p.topic === TOPIC_LOG).flatMap(p => {
+    const headRepeatMs = 600
+    const { requester, pull, published } = await setup(identity, `essaim-requester-${++db}`, { announceMs, headRepeatMs, heard: true })
+    const heads = (): Array<{ size: number, at: number }> => published.filter(p => p.topic === TOPIC_LOG).flatMap(p => {
       const o = open(p.data, { kinds: ['tree-head'] })
-      return o.ok ? [(o.envelope as Envelope<'tree-head'>).body.size] : []
+      return o.ok ? [{ size: (o.envelope as Envelope<'tree-head'>).body.size, at: p.at }] : []
     })
-    const idle = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 4 * announceMs)) }
+    const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
     // No log yet: nothing to announce.
-    await idle()
+    await sleep(4 * announceMs)
     expect(heads()).toEqual([])
     const { job } = await postJob(requester, 3)
     const vol = volunteer()
     const lease = await pull(vol.peerId, { job, capacity: 3, results: [] }, { signal })
     await pull(vol.peerId, { job, capacity: 0, results: await Promise.all(lease.assignments.map(async a => await result(vol, job, a))) }, { signal })
     await requester.flushed()
-    // The job is done: its final head (3 verdicts) is announced on its own after its receipts, then no more.
-    await expect.poll(() => published.filter(p => p.topic === TOPIC_LOG).length, { timeout: 5_000 }).toBeGreaterThan(3)
-    expect(heads()).toEqual([3])
-    const after = heads().length
-    await idle()
-    expect(heads()).toHaveLength(after)
+    // The job is done: its final head (3 verdicts) is announced on its own after its receipts…
+    await expect.poll(() => heads().length, { timeout: 5_000 }).toBe(1)
+    // …then HEAD_REPEATS times more, each at least headRepeatMs after the one before, then no more.
+    await sleep((HEAD_REPEATS + 1) * headRepeatMs + 4 * announceMs)
+    const seen = heads()
+    expect(seen.map(h => h.size)).toEqual(Array(1 + HEAD_REPEATS).fill(3))
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.at - seen[i - 1]!.at).toBeGreaterThanOrEqual(headRepeatMs - 20)
+    await sleep(2 * headRepeatMs)
+    expect(heads()).toHaveLength(1 + HEAD_REPEATS)
   })
 
   it('a job cancelled while its verdicts are still being written shows "cancelling" until they are stored, then "cancelled" with a count that stays', async () => {
