@@ -52,27 +52,39 @@ afterEach(async () => {
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const outbound = (x: Node, peer: PeerId): boolean => (x.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound.has(peer.toString())
 
-/** `a` and `b` subscribed to 't', connected twice, the first connection (the one gossipsub's streams run on) then aborted. */
-async function reconnected (heal: boolean, pings = true): Promise<{ a: Node, b: Node, heard: string[] }> {
-  const a = await node(heal, true, pings)
-  const b = await node(heal, true, pings)
-  a.services.pubsub.subscribe('t')
-  b.services.pubsub.subscribe('t')
-  const heard: string[] = []
-  b.services.pubsub.addEventListener('message', e => { heard.push(new TextDecoder().decode(e.detail.data)) })
+/** What each node heard on 't'. */
+interface Pair { a: Node, b: Node, first: Connection, heardByA: string[], heardByB: string[] }
+
+/** `a` and `b` (with the service as `heal` says), both subscribed to 't', connected once, gossiping both ways. */
+async function pair (heal: { a: boolean, b: boolean }, pings = true): Promise<Pair> {
+  const a = await node(heal.a, true, pings)
+  const b = await node(heal.b, true, pings)
+  const heardByA: string[] = []
+  const heardByB: string[] = []
+  for (const [x, heard] of [[a, heardByA], [b, heardByB]] as const) {
+    x.services.pubsub.subscribe('t')
+    x.services.pubsub.addEventListener('message', e => { heard.push(new TextDecoder().decode(e.detail.data)) })
+  }
   const first = await a.dial(b.getMultiaddrs()[0]!)
-  await until('gossip between a and b', () => outbound(a, b.peerId) && outbound(b, a.peerId) && a.services.pubsub.getSubscribers('t').length === 1)
-  await a.dial(b.getMultiaddrs()[0]!, { force: true })
+  await until('gossip between a and b', () => outbound(a, b.peerId) && outbound(b, a.peerId) &&
+    a.services.pubsub.getSubscribers('t').length === 1 && b.services.pubsub.getSubscribers('t').length === 1)
+  return { a, b, first, heardByA, heardByB }
+}
+
+/** A {@link pair} connected a second time, then the first connection (the one gossipsub's streams run on) aborted. */
+async function reconnected (heal: boolean, pings = true): Promise<Pair> {
+  const p = await pair({ a: heal, b: heal }, pings)
+  await p.a.dial(p.b.getMultiaddrs()[0]!, { force: true })
   await sleep(200)
-  first.abort(new Error('the old connection, found dead'))
-  await until('the first connection gone', () => a.getConnections(b.peerId).length === 1)
-  return { a, b, heard }
+  p.first.abort(new Error('the old connection, found dead'))
+  await until('the first connection gone', () => p.a.getConnections(p.b.peerId).length === 1)
+  return p
 }
 
 describe('gossip streams', () => {
   it('upstream, unhealed: after the stream-carrying connection goes, the pair stays connected but gossip stops', async () => {
     // If this starts failing, @libp2p/gossipsub re-opens streams itself: src/net/gossip-streams.ts may go.
-    const { a, b, heard } = await reconnected(false)
+    const { a, b, heardByB: heard } = await reconnected(false)
     await sleep(500)
     expect(a.getConnections(b.peerId)).toHaveLength(1)
     expect(outbound(a, b.peerId)).toBe(false)
@@ -82,7 +94,7 @@ describe('gossip streams', () => {
   })
 
   it('two connections, the first closed (crossed dials): both ends dropped each other; after a sweep gossip flows on the one left', async () => {
-    const { a, b, heard } = await reconnected(true)
+    const { a, b, heardByB: heard } = await reconnected(true)
     await a.services.heal!.sweep()
     await until('streams re-opened', () => outbound(a, b.peerId) && outbound(b, a.peerId))
     await a.services.pubsub.publish('t', new TextEncoder().encode('heard'))
@@ -94,14 +106,7 @@ describe('gossip streams', () => {
   })
 
   it('a reloaded peer that reconnected before its old connection closed: the stream is re-opened as that connection closes', async () => {
-    const a = await node(true)
-    const b = await node(false)
-    a.services.pubsub.subscribe('t')
-    b.services.pubsub.subscribe('t')
-    const heard: string[] = []
-    b.services.pubsub.addEventListener('message', e => { heard.push(new TextDecoder().decode(e.detail.data)) })
-    const old = await a.dial(b.getMultiaddrs()[0]!)
-    await until('gossip between a and b', () => outbound(a, b.peerId) && outbound(b, a.peerId))
+    const { a, b, first: old, heardByB: heard } = await pair({ a: true, b: false })
     // b comes back on a new connection, as a reloaded tab would (fresh gossipsub state: it opens its stream there);
     // a, whose old connection still looks open, keeps its outbound stream on it.
     const fresh = await a.dial(b.getMultiaddrs()[0]!, { force: true })
@@ -117,14 +122,7 @@ describe('gossip streams', () => {
   })
 
   it('a stream reset while its connection stays: the end that still lists the peer re-opens it on its sweep, and both are back', async () => {
-    const a = await node(false)
-    const b = await node(true)
-    a.services.pubsub.subscribe('t')
-    b.services.pubsub.subscribe('t')
-    const heard: string[] = []
-    a.services.pubsub.addEventListener('message', e => { heard.push(new TextDecoder().decode(e.detail.data)) })
-    await a.dial(b.getMultiaddrs()[0]!)
-    await until('a and b hear each other subscribe', () => b.services.pubsub.getSubscribers('t').length === 1 && a.services.pubsub.getSubscribers('t').length === 1)
+    const { a, b, heardByA: heard } = await pair({ a: false, b: true })
     // b's stream to a is reset: a's read of it fails, and gossipsub takes that for a disconnect (handlePeerReadStreamError).
     const streams = (b.services.pubsub as unknown as { streamsOutbound: Map<string, { rawStream: Stream }> }).streamsOutbound
     streams.get(a.peerId.toString())!.rawStream.abort(new Error('reset'))
