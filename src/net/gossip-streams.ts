@@ -34,10 +34,8 @@
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { GossipSub } from '@libp2p/gossipsub'
+import { PING_PROTOCOL } from '@libp2p/ping'
 import { GOSSIP_HEAL_AFTER_CLOSE_MS, GOSSIP_HEAL_PROBE_MS, GOSSIP_HEAL_SWEEP_MS } from './constants.ts'
-
-/** @libp2p/ping's protocol, served by every Essaim node and the relay. */
-const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 
 export interface GossipStreamsInit {
   sweepMs?: number
@@ -46,7 +44,7 @@ export interface GossipStreamsInit {
 }
 
 export interface GossipStreamsComponents {
-  connectionManager: Pick<ConnectionManager, 'getConnections'>
+  connectionManager: Pick<ConnectionManager, 'getConnections' | 'getConnectionsMap'>
   peerStore: Pick<PeerStore, 'get'>
   events: TypedEventTarget<Pick<Libp2pEvents, 'connection:close'>>
   logger: ComponentLogger
@@ -114,9 +112,8 @@ export class GossipStreams implements Startable {
 
   /** The periodic pass (tests await it): heals every connected peer that needs it. Never throws. */
   async sweep (): Promise<void> {
-    const peers = new Map<string, PeerId>()
-    for (const c of this.components.connectionManager.getConnections()) peers.set(c.remotePeer.toString(), c.remotePeer)
-    await Promise.all([...peers.values()].map(async peer => { await this.heal(peer) }))
+    const peers = [...this.components.connectionManager.getConnectionsMap().keys()]
+    await Promise.all(peers.map(async peer => { await this.heal(peer) }))
   }
 
   private onClose (evt: CustomEvent<Connection>): void {
