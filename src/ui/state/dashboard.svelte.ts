@@ -3,15 +3,23 @@
  * this session, a throughput series over the last ten minutes (in samples
  * when the shards' sample counts are known, src/ui/state/throughput.ts), and the job
  * and model last worked on. It follows the volunteer's own `done` list (new
- * entries after the last one seen, on every `volunteer:change`) and slides
- * the chart's window every few seconds, so an idle volunteer's chart decays
- * to zero instead of freezing.
+ * entries after the last one seen, on `volunteer:change`, at most every
+ * {@link COLLECT_MIN_GAP_MS}) and slides the chart's window every few
+ * seconds, so an idle volunteer's chart decays to zero instead of freezing.
  */
 import type { ShardDone, Volunteer } from '../../swarm/volunteer.ts'
 import { ThroughputMeter, type ThroughputBin, type ThroughputUnit } from './throughput.ts'
+import { Throttle } from './throttle.ts'
 
 /** How often the chart's window slides when nothing happens. */
 const SLIDE_MS = 5_000
+/**
+ * Shortest gap between two looks at the volunteer's work. It changes on
+ * every shard (dozens a second with a small model): redrawing the dashboard
+ * each time cost the volunteer's page about as much CPU as moving the
+ * shard's bytes, on the cores its worker computes on.
+ */
+const COLLECT_MIN_GAP_MS = 250
 
 export class DashboardState {
   /** Shards this tab computed since it booted. */
@@ -27,7 +35,8 @@ export class DashboardState {
   private volunteer: Volunteer | undefined
   private seen: ShardDone | undefined
   private timer?: ReturnType<typeof setInterval>
-  private readonly onChange = (): void => { this.collect() }
+  private readonly throttle = new Throttle(() => { this.collect() }, COLLECT_MIN_GAP_MS)
+  private readonly onChange = (): void => { this.throttle.request() }
 
   constructor (private readonly now: () => number = Date.now) {
     this.slide()
@@ -39,13 +48,14 @@ export class DashboardState {
     this.volunteer = volunteer
     volunteer.addEventListener('volunteer:change', this.onChange)
     this.timer = setInterval(() => { this.slide() }, SLIDE_MS)
-    this.collect()
+    this.throttle.runNow()
   }
 
   detach (): void {
     this.volunteer?.removeEventListener('volunteer:change', this.onChange)
     this.volunteer = undefined
     clearInterval(this.timer)
+    this.throttle.cancel()
   }
 
   private collect (): void {

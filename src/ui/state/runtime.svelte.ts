@@ -6,7 +6,7 @@
 import { getContext, setContext } from 'svelte'
 import { startRuntime, type Runtime } from '../../swarm/runtime.ts'
 import type { Peer } from '../../swarm/peer.ts'
-import type { ComputeGate, ShardDone, VolunteerProblem, VolunteerStatus } from '../../swarm/volunteer.ts'
+import type { ComputeGate, VolunteerProblem, VolunteerStatus } from '../../swarm/volunteer.ts'
 import type { JobView } from '../../swarm/requester.ts'
 import type { LedgerSnapshot } from '../../core/ledger.ts'
 import { errorInfo, type ErrorInfo } from '../../core/errors.ts'
@@ -21,7 +21,6 @@ export class RuntimeState {
   jobs = $state.raw<JobView[]>([])
   jobErrors = $state<Record<string, ErrorInfo>>({})
   status = $state<VolunteerStatus>({ kind: 'stopped' })
-  done = $state<ShardDone[]>([])
   /** Receipts crediting this browser (the list itself stays in the volunteer: it can be long). */
   credit = $state(0)
   ledger = $state<LedgerSnapshot | undefined>(undefined)
@@ -58,7 +57,6 @@ export class RuntimeState {
     if (r === undefined) return
     this.jobs = r.requester.list()
     this.status = r.volunteer.status
-    this.done = r.volunteer.done.slice(-200)
     this.credit = r.volunteer.receipts.length
     this.ledger = r.ledger.snapshot()
     this.lastError = r.volunteer.lastError
