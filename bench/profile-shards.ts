@@ -3,18 +3,22 @@
  * real Chromium run a digits job, and this prints the CPU each process spent
  * per shard (from /proc, so Chromium's browser, GPU and network processes
  * count too) and, with --profile, each page's CPU profile summed by source
- * file and package (through the build's source maps), self and inclusive.
+ * file and package (through the build's source maps), self and inclusive;
+ * with --trace, a Chromium trace of the job, every busy thread's time by
+ * trace event (self time: what the V8 profile calls "(program)", such as
+ * layout, paint, IndexedDB and WebRTC calls, named).
  *
  * Not a bench section: it measures nothing the table keeps. It is the tool
  * behind the "where it goes" paragraphs of bench/README.md, for whoever takes
  * the per-shard path on next. It serves dist/: `npm run bench:profile` builds
  * first; after a build, `npx tsx bench/profile-shards.ts` runs it alone.
  *
- *   npm run bench:profile -- [--per 8] [--shards 256] [--repeats 2] [--profile]
+ *   npm run bench:profile -- [--per 8] [--shards 256] [--repeats 2] [--profile] [--trace]
  *
- * Profiling costs the pages time of their own (about half again per shard):
- * compare runs with --profile against each other, and the per-process CPU of
- * runs without it against each other.
+ * Profiling and tracing cost the pages time of their own (about half again
+ * per shard): compare runs with --profile or --trace against each other, and
+ * the per-process CPU of runs without them against each other. Trace times
+ * are wall time inside each event (a thread waiting in a blocking call counts).
  */
 import '../scripts/node22-polyfills.ts'
 import { readFileSync, existsSync } from 'node:fs'
@@ -111,6 +115,45 @@ const per = Number(arg('per') ?? 8)
 const shards = Number(arg('shards') ?? 256)
 const repeats = Number(arg('repeats') ?? 2)
 const profile = process.argv.includes('--profile')
+const trace = process.argv.includes('--trace')
+/** What the trace records: Chromium's own timeline (the DevTools Performance panel's), and the blocking calls and IPC it does not show. */
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink', 'toplevel', 'webrtc', 'IndexedDB', 'base', 'mojom']
+
+interface TraceEvent { ph: string, name: string, pid: number, tid: number, ts: number, dur?: number, args?: { name?: string } }
+
+/**
+ * Per thread of the trace: its time inside top-level events, and each event
+ * name's self time (its duration less that of the events nested in it), in ms.
+ */
+function byThread (events: TraceEvent[]): Array<{ pid: number, thread: string, top: number, self: Map<string, number> }> {
+  const names = new Map<string, string>()
+  const spans = new Map<string, Array<[number, number, string]>>()
+  for (const e of events) {
+    const key = `${e.pid}:${e.tid}`
+    if (e.ph === 'M' && e.name === 'thread_name') names.set(key, e.args?.name ?? '')
+    if (e.ph === 'X' && e.dur !== undefined) {
+      const list = spans.get(key) ?? []
+      list.push([e.ts, e.ts + e.dur, e.name])
+      spans.set(key, list)
+    }
+  }
+  return [...spans].map(([key, list]) => {
+    list.sort((a, b) => a[0] - b[0] || b[1] - a[1])
+    const self = new Map<string, number>()
+    const open: Array<[number, number, string]> = []
+    let top = 0
+    for (const span of list) {
+      while (open.length > 0 && open.at(-1)![1] <= span[0]) open.pop()
+      const length = (span[1] - span[0]) / 1000
+      const parent = open.at(-1)
+      if (parent === undefined) top += length
+      else self.set(parent[2], (self.get(parent[2]) ?? 0) - length)
+      self.set(span[2], (self.get(span[2]) ?? 0) + length)
+      open.push(span)
+    }
+    return { pid: Number(key.split(':')[0]), thread: names.get(key) ?? key, top, self }
+  }).sort((a, b) => b.top - a.top)
+}
 
 const bb = await openBenchBrowser(4196)
 const relay = await startRelayProcess()
@@ -133,12 +176,14 @@ try {
         return s
       }))
       : []
+    if (trace) await bb.browser.startTracing(undefined, { categories: TRACE_CATEGORIES })
     const before = processCpu()
     const started = Date.now()
     await waitDone(requester.page, jobId)
     const seconds = (Date.now() - started) / 1000
     const cpu = cpuSince(before)
     const profiles = await Promise.all(sessions.map(async s => (await s.send('Profiler.stop')).profile as CpuProfile))
+    const traced = trace ? JSON.parse((await bb.browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] } : undefined
     const times = await jobTimes(requester.page, jobId, shards)
     const use = workerUse(times, (await attestedMs(requester.page)).get(volunteer.peerId) ?? new Map(), per)
     console.log(`\nrun ${r + 1}: ${shards} shards of ${per} images in ${seconds.toFixed(1)} s, ${steadySps(times, per).sps.toFixed(0)} images/s, worker busy ${use.busy.toFixed(2)}`)
@@ -155,6 +200,13 @@ try {
       printTop('self time by source', self, ms, shards)
       printTop('inclusive time by source', inclusive, ms, shards)
     })
+    if (traced !== undefined) {
+      console.log('  traced threads, ms per shard inside events (self time by event below)')
+      for (const t of byThread(traced.traceEvents).filter(t => t.top / shards >= 1)) {
+        console.log(`    ${(t.top / shards).toFixed(2).padStart(7)}  ${roles.get(t.pid) ?? before.get(t.pid)?.role ?? `pid ${t.pid}`} / ${t.thread}`)
+        for (const [name, ms] of [...t.self].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`        ${(ms / shards).toFixed(2).padStart(7)}  ${name}`)
+      }
+    }
   }
 } finally {
   await bb.close()
