@@ -16,8 +16,8 @@ const SLIDE_MS = 5_000
 /**
  * Shortest gap between two looks at the volunteer's work. It changes on
  * every shard (dozens a second with a small model): redrawing the dashboard
- * each time cost the volunteer's page about as much CPU as moving the
- * shard's bytes, on the cores its worker computes on.
+ * each time cost the volunteer's main thread ~4 ms per 256-image digits
+ * shard (bench/README.md, session 24), on the cores its worker computes on.
  */
 const COLLECT_MIN_GAP_MS = 250
 

@@ -1,7 +1,10 @@
 /**
  * The UI's view of the requester, volunteer and ledger of this tab. It is
  * refreshed on runtime events (at most every 200 ms) and once a second (for
- * throughput and ETA). Pages read it through `getRuntime()`.
+ * throughput and ETA). Pages read it through `getRuntime()`. The public
+ * ledger is not copied here: its snapshot goes over every receipt the tab has
+ * seen (~5 – 9 ms at 4,000 in Node), so the Ledger page takes it on each
+ * refresh (`tick`) while it is shown.
  */
 import { getContext, setContext } from 'svelte'
 import { startRuntime, type Runtime } from '../../swarm/runtime.ts'
@@ -20,11 +23,7 @@ export class RuntimeState {
   jobs = $state.raw<JobView[]>([])
   jobErrors = $state<Record<string, ErrorInfo>>({})
   status = $state<VolunteerStatus>({ kind: 'stopped' })
-  /**
-   * Receipts crediting this browser (the list itself stays in the volunteer: it can be long).
-   * The public ledger is not copied here: its snapshot goes over every receipt seen (~5 – 9 ms
-   * at 4,000 in Node), so the Ledger page takes it on each refresh while it is shown.
-   */
+  /** Receipts crediting this browser (the list itself stays in the volunteer: it can be long). */
   credit = $state(0)
   lastError = $state<VolunteerProblem | undefined>(undefined)
   /** Bumped on every refresh, so pages can re-read per-job details. */
