@@ -133,6 +133,32 @@ export function fileResults (meta: JobMeta, outputs: ReadonlyMap<number, Uint8Ar
   })
 }
 
+/**
+ * The outputs a page decodes to show at most `maxFiles` files: for digits,
+ * the first shards (in shard order) up to `maxFiles` images; every output
+ * for the other kinds (one file per shard). A large digits job's page used
+ * to decode every output as it came (once each, ~1 ms per 256-image shard
+ * on the requester's thread) for tiles it never drew; exports decode all.
+ */
+export function shownOutputs (meta: JobMeta, outputs: ReadonlyMap<number, Uint8Array>, maxFiles: number): ReadonlyMap<number, Uint8Array> {
+  if (meta.kind !== 'digits') return outputs
+  const shown = new Map<number, Uint8Array>()
+  let files = 0
+  for (const shard of [...outputs.keys()].sort((a, b) => a - b)) {
+    if (files >= maxFiles) break
+    shown.set(shard, outputs.get(shard)!)
+    files += shardFiles(meta, shard).length
+  }
+  return shown
+}
+
+/** How many files have a result among `outputs`, counted without decoding them (OCR: none, see fileResults). */
+export function resultCount (meta: JobMeta, outputs: ReadonlyMap<number, Uint8Array>): number {
+  let n = 0
+  for (const shard of outputs.keys()) n += shardFiles(meta, shard).length
+  return n
+}
+
 /** The files one shard was made of (none for OCR, whose shards are images and lines of its own). */
 export function shardFiles (meta: JobMeta, shard: number): string[] {
   if (meta.kind === 'ocr') return []
