@@ -235,6 +235,9 @@ test('phone on battery in a swarm with a job: no shard is computed until it is p
     const done = async (v: Volunteer): Promise<number> => Number(await v.page.getByTestId('shards-done').getAttribute('data-count'))
     // The job is live: the ordinary volunteer computes shard after shard...
     await expect.poll(async () => await done(desk), { timeout: 120_000 }).toBeGreaterThanOrEqual(shards)
+    // ...and its page, contributing, runs no endless animation (one redrew it 60 times a second, taking CPU from its worker).
+    await expect(desk.page.locator('[data-state="running"]')).toHaveCount(1)
+    expect(await desk.page.evaluate(() => document.getAnimations().filter(a => a.playState === 'running').map(a => (a as CSSAnimation).animationName ?? 'transition'))).toEqual([])
     // ...and the phone on battery, knowing the job, computes none, saying why; the desk, never
     // held back, never shows "paused" (it used to flash it before every look for work).
     const status = (v: Volunteer): ReturnType<Page['getByTestId']> => v.page.getByTestId('volunteer-status')
