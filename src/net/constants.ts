@@ -36,6 +36,10 @@ export const WORK_REPLY_TARGET_BYTES = 8 * 1024 * 1024
 export const WORK_MAX_STREAMS_PER_PEER = 4
 /** Deadline of one work exchange. */
 export const WORK_TIMEOUT_MS = 30_000
+/** A requester closes a volunteer's work stream silent this long between pulls. */
+export const WORK_STREAM_IDLE_MS = 60_000
+/** A volunteer closes a work stream it has not used for this long: well before the requester would. */
+export const WORK_STREAM_KEEP_MS = 10_000
 
 /** After a connection closes, gossipsub's streams to that peer are checked this long later (src/net/gossip-streams.ts). */
 export const GOSSIP_HEAL_AFTER_CLOSE_MS = 100

@@ -2,10 +2,13 @@
  * `/essaim/work/1`: how a volunteer pulls shards from a requester and hands
  * back results (DESIGN.md "Data flow of one job", step 2).
  *
- * One exchange = one stream: the volunteer writes one length-prefixed
- * canonical-CBOR {@link PullRequest} (the results it finished, and how many
- * more shards it can take), half-closes, and reads one {@link PullReply}
- * (new assignments with their input bytes, leases to drop, or "wait"/"done").
+ * One exchange = one request frame and one reply frame: the volunteer writes
+ * one length-prefixed canonical-CBOR {@link PullRequest} (the results it
+ * finished, and how many more shards it can take) and reads one
+ * {@link PullReply} (new assignments with their input bytes, leases to drop,
+ * or "wait"/"done"). A stream carries exchange after exchange while the
+ * volunteer keeps pulling (src/net/protocols/stream-pool.ts), one at a time;
+ * several streams carry the pulls a volunteer has in flight at once.
  * Results ride on the next pull, so a busy volunteer makes one round trip
  * per shard. Both frames are capped before they are read, and both are
  * checked field by field (unknown fields refused) before any other code sees
@@ -18,11 +21,15 @@ import { BYTE_CAPS } from '../../core/constants.ts'
 import { bool, bytes, int, list, nullable, record, str, type Check } from '../../core/validate.ts'
 import {
   PROTOCOL_WORK, WORK_MAX_BATCH, WORK_MAX_OUTPUT_BYTES, WORK_MAX_REPLY_BYTES, WORK_MAX_REQUEST_BYTES,
-  WORK_MAX_STREAMS_PER_PEER, WORK_SMALL_REQUEST_BYTES, WORK_TIMEOUT_MS
+  WORK_MAX_STREAMS_PER_PEER, WORK_SMALL_REQUEST_BYTES, WORK_STREAM_IDLE_MS, WORK_STREAM_KEEP_MS, WORK_TIMEOUT_MS
 } from '../constants.ts'
 import { WorkProtocolError } from '../errors.ts'
 import { deadline } from '../deadline.ts'
-import { replyOnce, requestReply } from './exchange.ts'
+import { encodeCanonical } from '../../core/cbor.ts'
+import { errorInfo } from '../../core/errors.ts'
+import { decodeFrame, type Decoded } from './exchange.ts'
+import { FrameReader, writeFrame, type Frame } from './frames.ts'
+import { StreamPool, type Channel } from './stream-pool.ts'
 
 /** A finished shard: its output and the volunteer's signed attestation, or why it failed. */
 export interface ShardResult {
@@ -93,7 +100,12 @@ export const checkPullReply: Check<PullReply> = record<PullReply>({
 export type PullHandler = (peer: PeerId, request: PullRequest, options: { signal: AbortSignal }) => Promise<PullReply>
 
 export interface WorkInit {
+  /** Deadline of one exchange (and of a stream's first request). */
   timeoutMs?: number
+  /** A volunteer's stream silent this long between requests is closed by the requester. */
+  idleMs?: number
+  /** A volunteer closes a stream it has not used for this long (well before the requester's `idleMs`). */
+  keepMs?: number
   maxStreamsPerPeer?: number
 }
 
@@ -111,16 +123,21 @@ export function refusal (error: string): PullReply {
 export class WorkService implements Startable {
   private readonly log: Logger
   private readonly timeoutMs: number
+  private readonly idleMs: number
   private readonly maxStreamsPerPeer: number
   private handler: PullHandler | undefined
   /** Peers with a stream reading a request of up to WORK_MAX_REQUEST_BYTES right now. */
   private readonly largeReads = new Set<string>()
+  /** Our streams to requesters, resting between pulls. */
+  private readonly pool: StreamPool
   readonly [Symbol.toStringTag] = 'essaim:work'
 
   constructor (private readonly components: WorkComponents, init: WorkInit = {}) {
     this.log = components.logger.forComponent('essaim:net:work')
     this.timeoutMs = init.timeoutMs ?? WORK_TIMEOUT_MS
+    this.idleMs = init.idleMs ?? WORK_STREAM_IDLE_MS
     this.maxStreamsPerPeer = init.maxStreamsPerPeer ?? WORK_MAX_STREAMS_PER_PEER
+    this.pool = new StreamPool({ keepMs: init.keepMs ?? WORK_STREAM_KEEP_MS, maxPerPeer: this.maxStreamsPerPeer })
     this.onStream = this.onStream.bind(this)
   }
 
@@ -132,6 +149,7 @@ export class WorkService implements Startable {
   }
 
   async stop (): Promise<void> {
+    this.pool.clear()
     await this.components.registrar.unhandle(PROTOCOL_WORK)
   }
 
@@ -140,59 +158,148 @@ export class WorkService implements Startable {
     this.handler = handler
   }
 
+  /** Our streams to `peer` resting between pulls. */
+  resting (peer: PeerId): number {
+    return this.pool.size(peer.toString())
+  }
+
   /**
-   * One exchange with a requester.
+   * One exchange with a requester, on a stream kept from an earlier one when
+   * there is one.
    * @throws {WorkProtocolError} the stream failed, or the reply was malformed or oversized.
    * @throws the signal's reason when aborted, or a TimeoutError after the service's timeout.
    */
   async pull (peer: PeerId, request: PullRequest, options: { signal?: AbortSignal } = {}): Promise<PullReply> {
-    return await requestReply(this.components.connectionManager, peer, PROTOCOL_WORK, request, {
-      maxReplyBytes: WORK_MAX_REPLY_BYTES,
-      check: checkPullReply,
-      signal: options.signal,
-      timeoutMs: this.timeoutMs,
-      protocolError: (reason, o) => new WorkProtocolError(peer.toString(), reason, o)
-    })
+    const id = peer.toString()
+    const limit = deadline(this.timeoutMs)
+    const signal = options.signal === undefined ? limit.signal : AbortSignal.any([options.signal, limit.signal])
+    const failed = (reason: string, o?: ErrorOptions): WorkProtocolError => new WorkProtocolError(id, reason, o)
+    try {
+      for (;;) {
+        const kept = this.pool.take(id)
+        let channel: Channel | undefined = kept
+        let frame: Frame | null
+        try {
+          if (channel === undefined) {
+            const stream = await this.components.connectionManager.openStream(peer, PROTOCOL_WORK, { signal, runOnLimitedConnection: false })
+            channel = { stream, reader: new FrameReader(stream, { admit: replyAdmission, slack: WORK_SMALL_REQUEST_BYTES }) }
+          }
+          await writeFrame(channel.stream, encodeCanonical(request), { signal })
+          frame = await channel.reader.next({ signal })
+        } catch (err) {
+          channel?.reader.stop()
+          channel?.stream.abort(err as Error)
+          if (signal.aborted) throw signal.reason
+          // Not always an Error (a data channel's error event): never "undefined" as the reason.
+          throw failed(errorInfo(err).message, { cause: err })
+        }
+        if (frame === null && kept !== undefined) {
+          // The requester closed this kept stream as we reused it (it had been
+          // idle too long): it read nothing of ours, so ask on a new stream.
+          this.discard(channel, 'closed by the requester before our pull')
+          continue
+        }
+        const reply = frame === null
+          ? { ok: false as const, reason: 'reply: the stream ended without one' }
+          : frame.ok ? decodeFrame(frame.bytes, checkPullReply, WORK_MAX_REPLY_BYTES, 'reply') : { ok: false as const, reason: `reply: ${frame.reason}` }
+        if (!reply.ok) {
+          const error = failed(reply.reason)
+          this.discard(channel, error)
+          throw error
+        }
+        this.pool.put(id, channel)
+        return reply.value
+      }
+    } finally {
+      limit.clear()
+    }
   }
 
+  /** Aborts a stream out of step (its last reply unreadable), or closes one the other side ended. */
+  private discard (channel: Channel, why: Error | string): void {
+    channel.reader.stop()
+    if (typeof why === 'string') channel.stream.close().catch((err: Error) => { channel.stream.abort(err) })
+    else channel.stream.abort(why)
+  }
+
+  /**
+   * Serves a volunteer's stream for as long as it pulls: request, reply,
+   * and again, until the volunteer closes its end, stays silent for
+   * `idleMs` between requests, or sends a frame that cannot be read (which
+   * gets a refusal naming why, and ends the stream: it is out of step).
+   */
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
     const id = peer.toString()
-    const limit = deadline(this.timeoutMs)
-    const signal = limit.signal
-    // Per-peer bound on request bytes held at once: one stream may read a
-    // full-size frame (results are large), the others only small ones. An
-    // honest volunteer has one pull in flight, so it never meets the bound.
-    let large = !this.largeReads.has(id)
-    if (large) this.largeReads.add(id)
-    const maxBytes = large ? WORK_MAX_REQUEST_BYTES : WORK_SMALL_REQUEST_BYTES
-    // Released once the request is read (or the stream failed); released only once, so a later
-    // stream's large read is never released by this one.
-    const readDone = (): void => { if (large) { this.largeReads.delete(id); large = false } }
+    // Per-peer bound on request bytes held at once: a frame over
+    // WORK_SMALL_REQUEST_BYTES is read only while no other stream of the
+    // peer reads one (results are large, a flood of them is not). An honest
+    // volunteer hands in large results one pull at a time, so it never meets
+    // the bound.
+    const reader = new FrameReader(stream, {
+      slack: WORK_SMALL_REQUEST_BYTES,
+      admit: length => {
+        if (length > WORK_MAX_REQUEST_BYTES) return `frame too long: ${length} bytes, at most ${WORK_MAX_REQUEST_BYTES}`
+        if (length <= WORK_SMALL_REQUEST_BYTES) return undefined
+        if (this.largeReads.has(id)) return `frame too long: ${length} bytes while another stream of this peer reads a large one, at most ${WORK_SMALL_REQUEST_BYTES}`
+        this.largeReads.add(id)
+        return undefined
+      },
+      release: length => { if (length > WORK_SMALL_REQUEST_BYTES) this.largeReads.delete(id) }
+    })
+    let served = 0
     try {
-      await replyOnce(stream, {
-        maxRequestBytes: maxBytes,
-        check: checkPullRequest,
-        signal,
-        answer: async request => {
-          readDone()
-          if (!request.ok) {
-            this.log('refused a malformed pull from %p: %s', peer, request.reason)
-            return refusal(request.reason)
-          }
-          // Not "done": a requester that is still starting (or reloading) has no handler yet.
-          if (this.handler === undefined) return refusal('this peer is not serving jobs right now')
-          return await this.handler(peer, request.value, { signal }).catch(err => refusal(`requester failed: ${(err as Error).message}`))
+      for (;;) {
+        const wait = deadline(served === 0 ? this.timeoutMs : this.idleMs)
+        let frame: Frame | null
+        try {
+          frame = await reader.next({ signal: wait.signal })
+        } catch (err) {
+          // Silent between requests for too long: close our end (a stream
+          // stalled inside a frame is aborted instead).
+          if (wait.signal.aborted && served > 0 && reader.idle) break
+          throw err
+        } finally {
+          wait.clear()
         }
-      })
+        if (frame === null && served > 0) break
+        const request: Decoded<PullRequest> = frame === null
+          ? { ok: false, reason: 'request: the stream ended before one' }
+          : frame.ok ? decodeFrame(frame.bytes, checkPullRequest, WORK_MAX_REQUEST_BYTES, 'request') : { ok: false, reason: `request: ${frame.reason}` }
+        const limit = deadline(this.timeoutMs)
+        try {
+          await writeFrame(stream, encodeCanonical(await this.answer(peer, request, limit.signal)), { signal: limit.signal })
+        } finally {
+          limit.clear()
+        }
+        served++
+        if (frame === null || !frame.ok) break
+      }
+      reader.stop()
+      const closing = deadline(this.timeoutMs)
+      try { await stream.close({ signal: closing.signal }) } finally { closing.clear() }
     } catch (err) {
       this.log('work stream from %p failed: %s', peer, (err as Error).message)
       stream.abort(err as Error)
     } finally {
-      readDone()
-      limit.clear()
+      reader.stop()
     }
   }
+
+  private async answer (peer: PeerId, request: Decoded<PullRequest>, signal: AbortSignal): Promise<PullReply> {
+    if (!request.ok) {
+      this.log('refused a malformed pull from %p: %s', peer, request.reason)
+      return refusal(request.reason)
+    }
+    // Not "done": a requester that is still starting (or reloading) has no handler yet.
+    if (this.handler === undefined) return refusal('this peer is not serving jobs right now')
+    return await this.handler(peer, request.value, { signal }).catch(err => refusal(`requester failed: ${(err as Error).message}`))
+  }
+}
+
+/** A pull reply's frame is read up to the reply cap. */
+function replyAdmission (length: number): string | undefined {
+  return length > WORK_MAX_REPLY_BYTES ? `frame too long: ${length} bytes, at most ${WORK_MAX_REPLY_BYTES}` : undefined
 }
 
 /** libp2p service factory: `services: { work: work() }`. */

@@ -1,8 +1,8 @@
 /**
  * `/essaim/work/1.0.0` between real libp2p nodes (in-memory transport,
  * Noise, Yamux): a pull round trip, hostile frames answered at once with a
- * refusal naming why (never a bare reset), and the per-peer bound on request
- * bytes read at once.
+ * refusal naming why (never a bare reset), the per-peer bound on request
+ * bytes read at once, and streams kept for pull after pull.
  */
 import '../../../scripts/node22-polyfills.ts'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
@@ -15,6 +15,8 @@ import { framed, rawExchange } from './raw-exchange.ts'
 import { checkPullReply, refusal, work, type PullReply, type WorkInit, type WorkService } from '../../../src/net/protocols/work.ts'
 import { PROTOCOL_WORK, WORK_MAX_REPLY_BYTES, WORK_SMALL_REQUEST_BYTES } from '../../../src/net/constants.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
+import { decodeFrame } from '../../../src/net/protocols/exchange.ts'
+import { lpStream } from '@libp2p/utils'
 
 type Node = Libp2p<{ work: WorkService }>
 let n = 0
@@ -166,6 +168,105 @@ describe('work protocol', () => {
       expect(reply.assignments[0]!.input.length).toBe(big)
     } finally {
       await other.stop()
+    }
+  })
+
+  it('keeps one stream for pull after pull, one more for each pull in flight at once, and closes them once unused', async () => {
+    const server = await node()
+    const client = await node({ keepMs: 300 })
+    let calls = 0
+    server.services.work.serve(async (_peer, request) => {
+      calls++
+      await new Promise(resolve => setTimeout(resolve, 20))
+      return { assignments: [], received: request.results.map(r => r.lease), cancel: [], waitMs: 0, done: false, error: null }
+    })
+    const workStreams = (n: Node, peer: Node): string[] =>
+      n.getConnections(peer.peerId).flatMap(c => c.streams).filter(st => st.protocol === PROTOCOL_WORK && st.status === 'open').map(st => st.id)
+    const pull = async (lease: number): Promise<PullReply> =>
+      await client.services.work.pull(server.peerId, { job: new Uint8Array(32), capacity: 1, results: [{ lease, output: new Uint8Array(8), attestation: null, error: null }] })
+    try {
+      await client.dial(server.getMultiaddrs()[0]!)
+      expect((await pull(1)).received).toEqual([1])
+      const first = workStreams(client, server)
+      expect(first).toHaveLength(1)
+      for (let lease = 2; lease <= 5; lease++) expect((await pull(lease)).received).toEqual([lease])
+      expect(workStreams(client, server)).toEqual(first)
+      // Two at once: the kept stream and one new; both kept afterwards.
+      const both = await Promise.all([pull(6), pull(7)])
+      expect(both.map(r => r.received)).toEqual([[6], [7]])
+      expect(calls).toBe(7)
+      expect(client.services.work.resting(server.peerId)).toBe(2)
+      expect(workStreams(client, server)).toHaveLength(2)
+      // Unused for keepMs: closed on both sides.
+      await new Promise(resolve => setTimeout(resolve, 500))
+      expect(client.services.work.resting(server.peerId)).toBe(0)
+      expect(workStreams(client, server)).toEqual([])
+      expect(workStreams(server, client)).toEqual([])
+    } finally {
+      await Promise.all([server.stop(), client.stop()])
+    }
+  })
+
+  it('the requester closes a stream silent past its idleMs; the volunteer then pulls on a new one', async () => {
+    const server = await node({ idleMs: 200 })
+    const client = await node()
+    server.services.work.serve(async () => ({ assignments: [], received: [], cancel: [], waitMs: 0, done: false, error: null }))
+    try {
+      await client.dial(server.getMultiaddrs()[0]!)
+      expect((await client.services.work.pull(server.peerId, { job: new Uint8Array(32), capacity: 1, results: [] })).error).toBeNull()
+      expect(client.services.work.resting(server.peerId)).toBe(1)
+      await new Promise(resolve => setTimeout(resolve, 400))
+      expect(client.services.work.resting(server.peerId)).toBe(0)
+      expect((await client.services.work.pull(server.peerId, { job: new Uint8Array(32), capacity: 1, results: [] })).error).toBeNull()
+    } finally {
+      await Promise.all([server.stop(), client.stop()])
+    }
+  })
+
+  it('a kept stream the requester ends without reading our pull: the pull goes again on a new stream', async () => {
+    const server = await node()
+    const client = await node()
+    // Each stream answers one pull, then ends at the next without reading it
+    // (what a requester closing an idle stream looks like when a pull crosses its close).
+    let streams = 0
+    await server.unhandle(PROTOCOL_WORK)
+    await server.handle(PROTOCOL_WORK, async stream => {
+      streams++
+      const lp = lpStream(stream)
+      await lp.read()
+      await lp.write(encodeCanonical(refusal('first on this stream')))
+      await lp.read()
+      await stream.close()
+    })
+    try {
+      await client.dial(server.getMultiaddrs()[0]!)
+      const ask = async (): Promise<PullReply> => await client.services.work.pull(server.peerId, { job: new Uint8Array(32), capacity: 1, results: [] })
+      expect((await ask()).error).toBe('first on this stream')
+      expect((await ask()).error).toBe('first on this stream')
+      expect(streams).toBe(2)
+    } finally {
+      await Promise.all([server.stop(), client.stop()])
+    }
+  })
+
+  it('a stream stays in step after a request that does not decode: the next one on it is answered', async () => {
+    const stream = await volunteer.dialProtocol(requester.peerId, PROTOCOL_WORK)
+    try {
+      const lp = lpStream(stream, { maxDataLength: WORK_MAX_REPLY_BYTES })
+      const read = async (): Promise<PullReply | string> => {
+        const decoded = decodeFrame((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray(), checkPullReply, WORK_MAX_REPLY_BYTES, 'reply')
+        return decoded.ok ? decoded.value : decoded.reason
+      }
+      stream.send(framed(Uint8Array.from([0xa3, 0x61, 0x61, 0xff])))
+      expect(((await read()) as PullReply).error).toMatch(/^request/)
+      stream.send(framed(encodeCanonical({ job: new Uint8Array(32), capacity: 1, results: [{ lease: 3, output: null, attestation: null, error: 'x' }] })))
+      expect(await read()).toMatchObject({ error: null, received: [3] })
+      // A frame that cannot be read ends it, after the refusal.
+      stream.send(framed(new Uint8Array(16), 2 ** 31))
+      expect(((await read()) as PullReply).error).toMatch(/^request: frame too long/)
+      expect(await lp.read({ signal: AbortSignal.timeout(5_000) }).catch((err: Error) => err.name)).toBe('UnexpectedEOFError')
+    } finally {
+      stream.abort(new Error('done'))
     }
   })
 
