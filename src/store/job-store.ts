@@ -184,8 +184,15 @@ export class JobStore {
     return await (await this.open()).getAll('log')
   }
 
-  async putReceipt (id: string, receipt: StoredReceipt): Promise<void> {
-    await this.write('a receipt', async db => { await db.put('receipts', receipt, id) })
+  /**
+   * Stores receipts (by id) in one transaction.
+   * @throws {StoreQuotaError}
+   */
+  async putReceipts (receipts: ReadonlyArray<readonly [string, StoredReceipt]>): Promise<void> {
+    await this.write(receipts.length === 1 ? 'a receipt' : `${receipts.length} receipts`, async db => {
+      const tx = db.transaction('receipts', 'readwrite')
+      await Promise.all([...receipts.map(async ([id, receipt]) => await tx.store.put(receipt, id)), tx.done])
+    })
   }
 
   async receipts (): Promise<StoredReceipt[]> {

@@ -178,6 +178,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   private readonly loaded = new Set<string>()
   /** Verdict leaf hash (hex) of every receipt in {@link receipts}: one receipt per verdict is kept, whatever head it is proven against. */
   private readonly held = new Set<string>()
+  /** Receipts waiting for the end of this turn to be stored together (storeReceipt). */
+  private receiptBatch: { entries: Array<[string, StoredReceipt]>, written: Promise<void> } | undefined
   private topics: SignedTopic[] = []
   private attest?: SignedTopic
   private controller?: AbortController
@@ -323,10 +325,31 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     const stored: StoredReceipt = { receipt: bytes, requester: toHex(added.receipt.requester), jobId: toHex(verdict.jobId), shard: verdict.shard, receivedAt: this.now() }
     this.receipts.push(stored)
     this.emitChange()
-    await this.init.store.putReceipt(id, stored).catch(err => {
-      this.lastError = { code: 'receipt-not-stored', error: errorInfo(err) }
-      this.emitChange()
-    })
+    await this.storeReceipt(id, stored)
+  }
+
+  /**
+   * Stores a receipt with the others that came in the same turn (a
+   * requester gossips a batch of verdicts' receipts at once): one IndexedDB
+   * transaction for them all, not one each. Resolves once it is stored (or
+   * its failure shown). A receipt lost with the tab before then is not lost:
+   * the requester's log still proves it (src/swarm/log-catch-up.ts).
+   */
+  private async storeReceipt (id: string, stored: StoredReceipt): Promise<void> {
+    let batch = this.receiptBatch
+    if (batch === undefined) {
+      const entries: Array<[string, StoredReceipt]> = []
+      const written = new Promise(resolve => setTimeout(resolve, 0)).then(async () => {
+        this.receiptBatch = undefined
+        await this.init.store.putReceipts(entries)
+      }).catch(err => {
+        this.lastError = { code: 'receipt-not-stored', error: errorInfo(err) }
+        this.emitChange()
+      })
+      batch = this.receiptBatch = { entries, written }
+    }
+    batch.entries.push([id, stored])
+    await batch.written
   }
 
   /** The job to work on next among those open, supported and with a reachable requester, by fair share (fair-share.ts). */

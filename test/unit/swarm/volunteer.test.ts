@@ -12,7 +12,7 @@
  */
 import '../../../scripts/node22-polyfills.ts'
 import 'fake-indexeddb/auto'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { logger } from '@libp2p/logger'
 import { generateIdentity, type Identity } from '../../../src/core/identity.ts'
 import { Ledger } from '../../../src/core/ledger.ts'
@@ -204,6 +204,25 @@ describe('Volunteer receipts', () => {
     expect(volunteer.credit).toBe(1)
     expect(volunteer.receipts[0]).toMatchObject({ receipt: mine, shard: 0 })
     expect((await store.receipts()).map(r => r.receipt)).toEqual([mine])
+  })
+
+  it('stores the receipts that come in one turn in one transaction, and says so when they could not be stored', async () => {
+    const { volunteer, identity, store } = await setup()
+    const requester = new TestRequester(generateIdentity())
+    for (let shard = 0; shard < 3; shard++) requester.verdict(shard, [identity])
+    requester.head()
+    const writes = vi.spyOn(store, 'putReceipts')
+    await Promise.all([0, 1, 2].map(async shard => { await volunteer.takeReceipt(requester.receipt(shard)) }))
+    expect(writes).toHaveBeenCalledTimes(1)
+    expect((await store.receipts()).map(r => r.shard).sort()).toEqual([0, 1, 2])
+    // The next turn's receipt goes in a transaction of its own.
+    requester.verdict(3, [identity])
+    requester.head()
+    writes.mockRejectedValueOnce(Object.assign(new Error('disk full'), { name: 'StoreQuotaError' }))
+    await volunteer.takeReceipt(requester.receipt(3))
+    expect(writes).toHaveBeenCalledTimes(2)
+    expect(volunteer.lastError).toMatchObject({ code: 'receipt-not-stored', error: { name: 'StoreQuotaError' } })
+    expect(volunteer.credit).toBe(4)
   })
 
   it('refuses a receipt whose bytes were tampered with, and keeps nothing', async () => {
