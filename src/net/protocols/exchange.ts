@@ -1,10 +1,12 @@
 /**
- * One request frame, one reply frame: the shape of the work and log
- * protocols (length-prefixed deterministic CBOR, each frame checked against
- * its schema and capped in bytes). Both sides of such an exchange, written
- * once: the client opens a stream, writes, half-closes and reads one reply;
- * the server reads one request (a frame it cannot read is answered with a
- * refusal naming why, rather than a reset stream), answers and closes.
+ * One request frame, one reply frame on a stream of its own: the shape of
+ * the log protocol (length-prefixed deterministic CBOR, each frame checked
+ * against its schema and capped in bytes). Both sides of such an exchange,
+ * written once: the client opens a stream, writes, half-closes and reads one
+ * reply; the server reads one request (a frame it cannot read is answered
+ * with a refusal naming why, rather than a reset stream), answers and
+ * closes. The work protocol carries many exchanges per stream
+ * (./work.ts, ./frames.ts) and shares only {@link decodeFrame}.
  */
 import { lpStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
@@ -72,9 +74,9 @@ export async function requestReply<Rep> (connectionManager: ConnectionManager, p
 /**
  * Length-prefixed frames of up to `maxBytes` on `stream`. lpStream reads
  * through a byte buffer capped at 4 MiB unless told otherwise, and aborts
- * the stream when a frame outgrows it: a pull handing in a few large outputs
- * (an OCR line's is ~2 MB), or a reply of several shards' inputs, was cut
- * off. The buffer holds one frame and its length prefix; it never shrinks
+ * the stream when a frame outgrows it (a page of receipts may be larger;
+ * work pulls over 4 MiB were cut off this way when they ran here). The
+ * buffer holds one frame and its length prefix; it never shrinks
  * below lpStream's default, so a frame over a small cap still arrives far
  * enough for its length to be read and refused with a reason.
  */
