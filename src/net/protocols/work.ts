@@ -26,6 +26,7 @@ import {
 import { WorkProtocolError } from '../errors.ts'
 import { deadline } from '../deadline.ts'
 import { encodeCanonical } from '../../core/cbor.ts'
+import { toHex } from '../../core/bytes.ts'
 import { errorInfo } from '../../core/errors.ts'
 import { decodeFrame, type Decoded } from './exchange.ts'
 import { FrameReader, writeFrame, type Frame } from './frames.ts'
@@ -248,6 +249,15 @@ export class WorkService implements Startable {
       release: length => { if (length > WORK_SMALL_REQUEST_BYTES) this.largeReads.delete(id) }
     })
     let served = 0
+    // A pull that hands nothing in and is answered with nothing ("ask again
+    // after waitMs"), twice in a row for the same job on this stream within
+    // waitMs: the next such pull waits out the rest of waitMs before it is
+    // answered. An honest volunteer never gets there: after one such answer
+    // it leaves the job for waitMs, or (holding shards) asks again only with
+    // results to hand in. A pull flood that ignores waitMs is slowed to one
+    // answer per waitMs a stream, which costs the requester a timer, not an
+    // answer.
+    let quiet: { job: string, until: number, strikes: number } | undefined
     try {
       for (;;) {
         const wait = deadline(served === 0 ? this.timeoutMs : this.idleMs)
@@ -268,7 +278,13 @@ export class WorkService implements Startable {
           : frame.ok ? decodeFrame(frame.bytes, checkPullRequest, WORK_MAX_REQUEST_BYTES, 'request') : { ok: false, reason: `request: ${frame.reason}` }
         const limit = deadline(this.timeoutMs)
         try {
-          await writeFrame(stream, encodeCanonical(await this.answer(peer, request, limit.signal)), { signal: limit.signal })
+          const job = request.ok && request.value.results.length === 0 ? toHex(request.value.job) : undefined
+          const streak = quiet !== undefined && quiet.job === job && Date.now() < quiet.until ? quiet : undefined
+          if (streak !== undefined && streak.strikes >= QUIET_AFTER) await rest(streak.until - Date.now(), limit.signal)
+          const reply = await this.answer(peer, request, limit.signal)
+          const empty = reply.assignments.length === 0 && !reply.done && reply.waitMs > 0
+          quiet = empty && job !== undefined ? { job, until: Date.now() + reply.waitMs, strikes: (streak?.strikes ?? 0) + 1 } : undefined
+          await writeFrame(stream, encodeCanonical(reply), { signal: limit.signal })
         } finally {
           limit.clear()
         }
@@ -295,6 +311,20 @@ export class WorkService implements Startable {
     if (this.handler === undefined) return refusal('this peer is not serving jobs right now')
     return await this.handler(peer, request.value, { signal }).catch(err => refusal(`requester failed: ${(err as Error).message}`))
   }
+}
+
+/** Empty-handed pulls answered with nothing, in a row within waitMs, after which the next one waits (see onStream). */
+const QUIET_AFTER = 2
+
+/** Resolves after `ms` (at once when it is not positive). @throws the signal's reason when it aborts first. */
+async function rest (ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return
+  signal.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => { clearTimeout(timer); reject(signal.reason) }
+    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 /** A pull reply's frame is read up to the reply cap. */

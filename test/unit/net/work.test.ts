@@ -12,7 +12,7 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { JUNK_BYTES } from '../vectors/junk.ts'
 import { framed, rawExchange } from './raw-exchange.ts'
-import { checkPullReply, refusal, work, type PullReply, type WorkInit, type WorkService } from '../../../src/net/protocols/work.ts'
+import { checkPullReply, refusal, work, type PullReply, type PullRequest, type WorkInit, type WorkService } from '../../../src/net/protocols/work.ts'
 import { PROTOCOL_WORK, WORK_MAX_REPLY_BYTES, WORK_SMALL_REQUEST_BYTES } from '../../../src/net/constants.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
 import { decodeFrame } from '../../../src/net/protocols/exchange.ts'
@@ -267,6 +267,42 @@ describe('work protocol', () => {
       expect(await lp.read({ signal: AbortSignal.timeout(5_000) }).catch((err: Error) => err.name)).toBe('UnexpectedEOFError')
     } finally {
       stream.abort(new Error('done'))
+    }
+  })
+
+  it('a third pull in a row that hands nothing in, for the same job, within "wait", is answered only once the wait is over', async () => {
+    const server = await node()
+    const client = await node()
+    const WAIT = 3_000
+    const answered: number[] = []
+    server.services.work.serve(async (_peer, request) => {
+      answered.push(Date.now())
+      return { assignments: [], received: request.results.map(r => r.lease), cancel: [], waitMs: WAIT, done: false, error: null }
+    })
+    const job = new Uint8Array(32)
+    const other = new Uint8Array(32).fill(1)
+    const pull = async (on: Uint8Array, results: PullRequest['results'] = []): Promise<number> => {
+      const started = Date.now()
+      await client.services.work.pull(server.peerId, { job: on, capacity: 4, results })
+      return Date.now() - started
+    }
+    const quick = WAIT / 2
+    try {
+      await client.dial(server.getMultiaddrs()[0]!)
+      // Two empty answers in a row, then neither a pull handing results in nor one for another job is held back.
+      expect(await pull(job)).toBeLessThan(quick)
+      expect(await pull(job)).toBeLessThan(quick)
+      expect(await pull(job, [{ lease: 1, output: new Uint8Array(4), attestation: null, error: null }])).toBeLessThan(quick)
+      expect(await pull(other)).toBeLessThan(quick)
+      expect(await pull(job)).toBeLessThan(quick)
+      expect(await pull(job)).toBeLessThan(quick)
+      // The third in a row is.
+      const before = answered.length
+      expect(await pull(job)).toBeGreaterThanOrEqual(WAIT - 100)
+      expect(answered.length).toBe(before + 1)
+      expect(answered.at(-1)! - answered.at(-2)!).toBeGreaterThanOrEqual(WAIT - 100)
+    } finally {
+      await Promise.all([server.stop(), client.stop()])
     }
   })
 
