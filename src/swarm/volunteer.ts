@@ -32,6 +32,7 @@ import type { Ledger } from '../core/ledger.ts'
 import { signedTopic, type SignedTopic } from '../net/signed-topic.ts'
 import { peerIdOf } from '../net/peer-keys.ts'
 import { isDirectWebRTC } from '../net/mesh.ts'
+import { sleep } from '../net/deadline.ts'
 import type { Assignment, PullReply, ShardResult } from '../net/protocols/work.ts'
 import {
   GOSSIP_MAX_FUTURE_MS, JOB_MAX_AGE_MS, LOG_MAX_AGE_MS, TOPIC_ATTEST, TOPIC_JOBS, TOPIC_LOG, WORK_MAX_BATCH, WORK_MAX_OUTPUT_BYTES
@@ -674,18 +675,6 @@ function takeResults (results: ShardResult[]): ShardResult[] {
 
 function describe (err: unknown): string {
   return errorLine(errorInfo(err))
-}
-
-/** Waits `ms`; `onWaker` receives a function that ends the wait early. Rejects on abort. */
-async function sleep (ms: number, signal: AbortSignal, onWaker?: (wake: () => void) => void): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason); return }
-    const done = (): void => { clearTimeout(t); signal.removeEventListener('abort', onAbort); resolve() }
-    const t = setTimeout(done, ms)
-    const onAbort = (): void => { clearTimeout(t); reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    onWaker?.(done)
-  })
 }
 
 /** How long an idle volunteer waits before looking for work again, unless woken. */

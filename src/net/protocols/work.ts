@@ -24,7 +24,7 @@ import {
   WORK_MAX_STREAMS_PER_PEER, WORK_SMALL_REQUEST_BYTES, WORK_STREAM_IDLE_MS, WORK_STREAM_KEEP_MS, WORK_TIMEOUT_MS
 } from '../constants.ts'
 import { WorkProtocolError } from '../errors.ts'
-import { deadline } from '../deadline.ts'
+import { deadline, sleep } from '../deadline.ts'
 import { encodeCanonical } from '../../core/cbor.ts'
 import { toHex } from '../../core/bytes.ts'
 import { errorInfo } from '../../core/errors.ts'
@@ -280,7 +280,7 @@ export class WorkService implements Startable {
         try {
           const job = request.ok && request.value.results.length === 0 ? toHex(request.value.job) : undefined
           const streak = quiet !== undefined && quiet.job === job && Date.now() < quiet.until ? quiet : undefined
-          if (streak !== undefined && streak.strikes >= QUIET_AFTER) await rest(streak.until - Date.now(), limit.signal)
+          if (streak !== undefined && streak.strikes >= QUIET_AFTER) await sleep(streak.until - Date.now(), limit.signal)
           const reply = await this.answer(peer, request, limit.signal)
           const empty = reply.assignments.length === 0 && !reply.done && reply.waitMs > 0
           quiet = empty && job !== undefined ? { job, until: Date.now() + reply.waitMs, strikes: (streak?.strikes ?? 0) + 1 } : undefined
@@ -315,17 +315,6 @@ export class WorkService implements Startable {
 
 /** Empty-handed pulls answered with nothing, in a row within waitMs, after which the next one waits (see onStream). */
 const QUIET_AFTER = 2
-
-/** Resolves after `ms` (at once when it is not positive). @throws the signal's reason when it aborts first. */
-async function rest (ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return
-  signal.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => { clearTimeout(timer); reject(signal.reason) }
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 /** A pull reply's frame is read up to the reply cap. */
 function replyAdmission (length: number): string | undefined {
