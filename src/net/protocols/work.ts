@@ -107,6 +107,7 @@ export interface WorkInit {
   idleMs?: number
   /** A volunteer closes a stream it has not used for this long (well before the requester's `idleMs`). */
   keepMs?: number
+  /** Work streams one peer may have open to us at once; also the most we keep resting to one requester. */
   maxStreamsPerPeer?: number
 }
 
@@ -197,7 +198,8 @@ export class WorkService implements Startable {
         if (frame === null && kept !== undefined) {
           // The requester closed this kept stream as we reused it (it had been
           // idle too long): it read nothing of ours, so ask on a new stream.
-          this.discard(channel, 'closed by the requester before our pull')
+          this.log('%s closed a kept work stream as we reused it: asking on a new one', id)
+          this.discard(channel)
           continue
         }
         const reply = frame === null
@@ -216,11 +218,11 @@ export class WorkService implements Startable {
     }
   }
 
-  /** Aborts a stream out of step (its last reply unreadable), or closes one the other side ended. */
-  private discard (channel: Channel, why: Error | string): void {
+  /** Aborts a stream out of step with `error` (its last reply unreadable), or, without one, closes a stream the other side ended. */
+  private discard (channel: Channel, error?: Error): void {
     channel.reader.stop()
-    if (typeof why === 'string') channel.stream.close().catch((err: Error) => { channel.stream.abort(err) })
-    else channel.stream.abort(why)
+    if (error !== undefined) channel.stream.abort(error)
+    else channel.stream.close().catch((err: Error) => { channel.stream.abort(err) })
   }
 
   /**
