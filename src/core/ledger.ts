@@ -59,12 +59,12 @@ export interface RequesterRow {
   dropped: number
 }
 
-/** What the UI renders. Sorted deterministically. */
+/** What the UI renders. Sorted deterministically. Read-only: one snapshot is handed to every caller until the ledger changes. */
 export interface LedgerSnapshot {
-  rows: LedgerRow[]
-  requesters: RequesterRow[]
-  forks: ForkEvidence[]
-  totals: { credit: number, flaggedCredit: number, verdicts: number, heads: number, dropped: number }
+  readonly rows: ReadonlyArray<Readonly<LedgerRow>>
+  readonly requesters: ReadonlyArray<Readonly<RequesterRow>>
+  readonly forks: readonly ForkEvidence[]
+  readonly totals: Readonly<{ credit: number, flaggedCredit: number, verdicts: number, heads: number, dropped: number }>
 }
 
 /** Result of feeding one message: `added` is false for a duplicate. */
@@ -110,6 +110,22 @@ interface RequesterState {
   indices: Set<number>
   firstMissing: number
   dropped: number
+  /** Bumped on every change to this state: its derived part is computed again only after one. */
+  version: number
+  derived: Derived | undefined
+}
+
+/** What one requester's state contributes to the snapshot, as of `version`. */
+interface Derived {
+  version: number
+  requester: RequesterRow
+  /** Each peer's counts from this requester's verdicts. */
+  rows: Map<string, LedgerRow>
+  /** Its fork evidence, capped. */
+  forks: ForkEvidence[]
+  credit: number
+  flaggedCredit: number
+  verdicts: number
 }
 
 /** A pending fork with its fork point, before capping. */
@@ -120,6 +136,9 @@ export class Ledger {
   private readonly requesters = new Map<string, RequesterState>()
   private readonly limits: LedgerLimits
   private droppedRequesters = 0
+  /** Bumped on every change: an unchanged ledger gives the same snapshot object again. */
+  private version = 0
+  private last: { version: number, snapshot: LedgerSnapshot } | undefined
   /** Verified heads shared by many receipts are checked once. */
   private readonly cache = new HeadCache()
 
@@ -154,14 +173,16 @@ export class Ledger {
     const rec: HeadRec = { envelope: head, bytes, id: toHex(head.id), linkOk }
     const have = state.heads.get(key)
     if (have !== undefined) {
-      if (rec.id < have.id) state.heads.set(key, rec)
+      if (rec.id < have.id) { state.heads.set(key, rec); this.changed(state) }
       return { ok: true, added: false }
     }
     if (state.heads.size >= this.limits.headsPerRequester) {
       state.dropped++
+      this.changed(state)
       return refuse(new InvalidEnvelopeError('ledger holds the maximum number of heads for this requester'))
     }
     state.heads.set(key, rec)
+    this.changed(state)
     return { ok: true, added: true }
   }
 
@@ -204,14 +225,16 @@ export class Ledger {
     const key = `${rec.index}:${rec.leaf}`
     const have = state.claims.get(key)
     if (have !== undefined) {
-      if (rec.id < have.id) state.claims.set(key, rec)
+      if (rec.id < have.id) { state.claims.set(key, rec); this.changed(state) }
       return { ok: true, added: false, receipt: v }
     }
     if (state.claims.size >= this.limits.receiptsPerRequester) {
       state.dropped++
+      this.changed(state)
       return refuse(new InvalidEnvelopeError('ledger holds the maximum number of receipts for this requester'))
     }
     state.claims.set(key, rec)
+    this.changed(state)
     state.indices.add(rec.index)
     while (state.indices.has(state.firstMissing)) state.firstMissing++
     return { ok: true, added: true, receipt: v }
@@ -232,46 +255,82 @@ export class Ledger {
     return out
   }
 
-  /** The ledger derived from everything fed so far. Pure: same inputs, same snapshot. */
+  /**
+   * The ledger derived from everything fed so far. Pure: same inputs, same
+   * snapshot. Cheap to ask for again (the Ledger page asks on every refresh):
+   * an unchanged ledger gives the same object back, and only the requesters
+   * fed something since the last snapshot are derived again.
+   */
   snapshot (): LedgerSnapshot {
+    if (this.last?.version === this.version) return this.last.snapshot
     const peers = new Map<string, LedgerRow>()
-    const row = (peer: string): LedgerRow => {
-      let r = peers.get(peer)
-      if (r === undefined) { r = { peer, credit: 0, verdicts: 0, rejected: 0, flaggedCredit: 0 }; peers.set(peer, r) }
-      return r
-    }
     const requesters: RequesterRow[] = []
     const forks: ForkEvidence[] = []
     const totals = { credit: 0, flaggedCredit: 0, verdicts: 0, heads: 0, dropped: this.droppedRequesters }
     for (const requester of [...this.requesters.keys()].sort()) {
       const state = this.requesters.get(requester)!
-      const found = findForks(fromHex(requester), state)
-      const forkAt = found.length === 0 ? null : Math.min(...found.map(f => f.at))
-      found.sort((a, b) => a.at - b.at || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
-      forks.push(...found.slice(0, this.limits.forksPerRequester).map(f => f.evidence))
-      const byIndex = new Map<number, ClaimRec[]>()
-      // The last leaf deciding each (job, shard): a re-verified shard's new verdict supersedes the old one,
-      // so a shard is credited once, to whoever the latest verdict credits.
-      const latest = new Map<string, number>()
-      for (const c of state.claims.values()) {
-        byIndex.set(c.index, [...(byIndex.get(c.index) ?? []), c])
-        if (forkAt === null || c.index < forkAt) latest.set(c.decision, Math.max(latest.get(c.decision) ?? -1, c.index))
+      let derived = state.derived
+      if (derived?.version !== state.version) {
+        derived = this.derive(requester, state)
+        state.derived = derived
       }
-      for (const [index, claims] of byIndex) {
-        const credited = new Set(claims.flatMap(c => c.credited))
-        if (forkAt !== null && index >= forkAt) {
-          for (const p of credited) { row(p).flaggedCredit++; totals.flaggedCredit++ }
-          continue
-        }
-        const only = claims[0]!
-        if (latest.get(only.decision) !== index) continue
-        totals.verdicts++
-        for (const p of only.credited) { const r = row(p); r.credit++; r.verdicts++; totals.credit++ }
-        for (const p of only.rejected) { const r = row(p); r.rejected++; r.verdicts++ }
+      for (const [peer, part] of derived.rows) {
+        const r = peers.get(peer)
+        if (r === undefined) { peers.set(peer, { ...part }); continue }
+        r.credit += part.credit
+        r.verdicts += part.verdicts
+        r.rejected += part.rejected
+        r.flaggedCredit += part.flaggedCredit
       }
-      totals.heads += state.heads.size
-      totals.dropped += state.dropped
-      requesters.push({
+      requesters.push(derived.requester)
+      forks.push(...derived.forks)
+      totals.credit += derived.credit
+      totals.flaggedCredit += derived.flaggedCredit
+      totals.verdicts += derived.verdicts
+      totals.heads += derived.requester.heads
+      totals.dropped += derived.requester.dropped
+    }
+    const rows = [...peers.values()].sort((a, b) => b.credit - a.credit || b.flaggedCredit - a.flaggedCredit || (a.peer < b.peer ? -1 : 1))
+    const snapshot = { rows, requesters, forks, totals }
+    this.last = { version: this.version, snapshot }
+    return snapshot
+  }
+
+  /** One requester's part of the snapshot. */
+  private derive (requester: string, state: RequesterState): Derived {
+    const rows = new Map<string, LedgerRow>()
+    const row = (peer: string): LedgerRow => {
+      let r = rows.get(peer)
+      if (r === undefined) { r = { peer, credit: 0, verdicts: 0, rejected: 0, flaggedCredit: 0 }; rows.set(peer, r) }
+      return r
+    }
+    const byIndex = claimsByIndex(state)
+    const found = findForks(fromHex(requester), state, byIndex)
+    const forkAt = found.length === 0 ? null : Math.min(...found.map(f => f.at))
+    found.sort((a, b) => a.at - b.at || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+    // The last leaf deciding each (job, shard): a re-verified shard's new verdict supersedes the old one,
+    // so a shard is credited once, to whoever the latest verdict credits.
+    const latest = new Map<string, number>()
+    for (const c of state.claims.values()) {
+      if (forkAt === null || c.index < forkAt) latest.set(c.decision, Math.max(latest.get(c.decision) ?? -1, c.index))
+    }
+    let credit = 0
+    let flaggedCredit = 0
+    let verdicts = 0
+    for (const [index, claims] of byIndex) {
+      if (forkAt !== null && index >= forkAt) {
+        for (const p of new Set(claims.flatMap(c => c.credited))) { row(p).flaggedCredit++; flaggedCredit++ }
+        continue
+      }
+      const only = claims[0]!
+      if (latest.get(only.decision) !== index) continue
+      verdicts++
+      for (const p of only.credited) { const r = row(p); r.credit++; r.verdicts++; credit++ }
+      for (const p of only.rejected) { const r = row(p); r.rejected++; r.verdicts++ }
+    }
+    return {
+      version: state.version,
+      requester: {
         requester,
         heads: state.heads.size,
         verdicts: byIndex.size,
@@ -279,17 +338,25 @@ export class Ledger {
         forked: forkAt !== null,
         forkAt,
         dropped: state.dropped
-      })
+      },
+      rows,
+      forks: found.slice(0, this.limits.forksPerRequester).map(f => f.evidence),
+      credit,
+      flaggedCredit,
+      verdicts
     }
-    const rows = [...peers.values()].sort((a, b) => b.credit - a.credit || b.flaggedCredit - a.flaggedCredit || (a.peer < b.peer ? -1 : 1))
-    return { rows, requesters, forks, totals }
+  }
+
+  private changed (state: RequesterState): void {
+    state.version++
+    this.version++
   }
 
   private state (requester: string): RequesterState | undefined {
     let s = this.requesters.get(requester)
     if (s === undefined) {
-      if (this.requesters.size >= this.limits.requesters) { this.droppedRequesters++; return undefined }
-      s = { heads: new Map(), claims: new Map(), indices: new Set(), firstMissing: 0, dropped: 0 }
+      if (this.requesters.size >= this.limits.requesters) { this.droppedRequesters++; this.version++; return undefined }
+      s = { heads: new Map(), claims: new Map(), indices: new Set(), firstMissing: 0, dropped: 0, version: 0, derived: undefined }
       this.requesters.set(requester, s)
     }
     return s
@@ -304,8 +371,19 @@ function headKey (head: Envelope<'tree-head'>, linkOk: boolean): string {
 
 const sizeOf = (node: string): number => Number(node.slice(0, node.indexOf(':')))
 
+/** A requester's claims grouped by leaf index (more than one at an index is a conflict). */
+function claimsByIndex (state: RequesterState): Map<number, ClaimRec[]> {
+  const byIndex = new Map<number, ClaimRec[]>()
+  for (const c of state.claims.values()) {
+    const at = byIndex.get(c.index)
+    if (at === undefined) byIndex.set(c.index, [c])
+    else at.push(c)
+  }
+  return byIndex
+}
+
 /** All fork evidence of one requester, each with its fork point. Deterministic in the stored sets. */
-function findForks (requester: Uint8Array, state: RequesterState): Found[] {
+function findForks (requester: Uint8Array, state: RequesterState, byIndex: Map<number, ClaimRec[]>): Found[] {
   const heads = [...state.heads.values()].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
   // The consistency graph: node "size:root" → predecessors proven by a verified link.
   const edges = new Map<string, Set<string>>()
@@ -358,11 +436,9 @@ function findForks (requester: Uint8Array, state: RequesterState): Found[] {
     const body = h.envelope.body
     found.push({ evidence: { kind: 'bad-consistency', requester, size: body.size, head: h.bytes }, at: common(claimKey(body), claimKey(body.prev!)), order: `b:${h.id}` })
   }
-  const byIndex = new Map<number, ClaimRec[]>()
-  for (const c of state.claims.values()) byIndex.set(c.index, [...(byIndex.get(c.index) ?? []), c])
   for (const [index, claims] of byIndex) {
     if (claims.length < 2) continue
-    const [a, b] = claims.sort((x, y) => x.leaf < y.leaf ? -1 : 1)
+    const [a, b] = [...claims].sort((x, y) => x.leaf < y.leaf ? -1 : 1)
     const part = (c: ClaimRec): { verdict: Uint8Array, proof: Uint8Array[], head: Uint8Array } => ({ verdict: c.verdict, proof: c.proof, head: c.head })
     found.push({
       evidence: { kind: 'leaf-conflict', requester, index, a: part(a!), b: part(b!) },

@@ -2,9 +2,10 @@
  * The UI's view of the requester, volunteer and ledger of this tab. It is
  * refreshed on runtime events (at most every 200 ms) and once a second (for
  * throughput and ETA). Pages read it through `getRuntime()`. The public
- * ledger is not copied here: its snapshot goes over every receipt the tab has
- * seen (~5 – 9 ms at 4,000 in Node), so the Ledger page takes it on each
- * refresh (`tick`) while it is shown.
+ * ledger is not copied here: the Ledger page asks for its snapshot on each
+ * refresh (`tick`) while it is shown. Deriving one goes over every receipt
+ * of a requester (~9 ms at 4,000 in Node), so the ledger keeps it and derives
+ * again only the requesters fed something since (core/ledger.ts).
  */
 import { getContext, setContext } from 'svelte'
 import { startRuntime, type Runtime } from '../../swarm/runtime.ts'

@@ -219,10 +219,13 @@ describe('bounds', () => {
     for (let i = 0; i < 5; i++) r.verdict(i, [alice])
     r.head()
     const ledger = new Ledger({ limits: { receiptsPerRequester: 3, headsPerRequester: 1, requesters: 1 } })
-    const results = [0, 1, 2, 3, 4].map(i => ledger.add(r.receipt(i)).ok)
-    expect(results).toEqual([true, true, true, false, false])
+    // A snapshot after every step: what is dropped shows in the next one.
+    const dropped = (): number[] => { const s = ledger.snapshot(); return [s.requesters[0]?.dropped ?? 0, s.totals.dropped] }
+    const results = [0, 1, 2, 3, 4].map(i => [ledger.add(r.receipt(i)).ok, ...dropped()])
+    expect(results).toEqual([[true, 0, 0], [true, 0, 0], [true, 0, 0], [false, 1, 1], [false, 2, 2]])
     r.verdict(5, [alice])
     expect(ledger.add(r.head()).ok).toBe(false)
+    expect(dropped()).toEqual([3, 3])
     const other = new TestRequester(who(41))
     other.verdict(0, [bob])
     expect(ledger.add(other.head()).ok).toBe(false)
@@ -271,9 +274,18 @@ describe('order independence (fast-check)', () => {
   const alt = main.fork()
   main.verdict(4, [alice]); main.verdict(5, [alice]); main.head()
   alt.verdict(4, [carol]); alt.verdict(5, [carol, bob]); alt.head()
+  // Two receipts of alt's leaf 4 against two heads of the same size (the same claim, signed twice):
+  // which one is kept (the smaller receipt id) is in the fork evidence.
+  const alt4 = alt.receipt(4)
+  alt.head()
+  // main's last head signed again (same size, root and link): which one is kept (the smaller id) is in the evidence too.
+  const again = main.fork(4)
+  for (const v of main.verdicts.slice(4, 6)) { again.verdicts.push(v); again.log.append(v) }
+  const mainHeadAgain = again.head()
+  const alt4b = alt.receipt(4)
   const items = [
     ...honest.heads, honest.receipt(0), honest.receipt(0, honest.heads[0]!), honest.receipt(1), honest.receipt(2, honest.heads[1]!), honest.receipt(3),
-    ...main.heads, ...alt.heads.slice(2), ...[0, 1, 2, 3, 4, 5].map(i => main.receipt(i)), alt.receipt(4), alt.receipt(5), alt.receipt(1),
+    ...main.heads, mainHeadAgain, ...alt.heads.slice(2), ...[0, 1, 2, 3, 4, 5].map(i => main.receipt(i)), alt4, alt4b, alt.receipt(5), alt.receipt(1),
     new Uint8Array([0xa0]), honest.verdicts[0]!
   ]
   const canonical = (s: LedgerSnapshot): string => JSON.stringify(s, (_k, v: unknown) => v instanceof Uint8Array ? toHex(v) : v)
@@ -291,6 +303,69 @@ describe('order independence (fast-check)', () => {
         for (const i of [...order, ...repeats]) ledger.add(items[i]!)
         expect(canonical(ledger.snapshot())).toBe(expected)
       }), { numRuns: 25 })
+  })
+
+  it('snapshots taken along the way (each requester derived again only once fed) equal a fresh ledger\'s at every point', () => {
+    const reference = new Ledger()
+    for (const b of items) reference.add(b)
+    const expected = canonical(reference.snapshot())
+    fc.assert(fc.property(
+      fc.shuffledSubarray(items.map((_, i) => i), { minLength: items.length, maxLength: items.length }),
+      fc.array(fc.boolean(), { minLength: items.length, maxLength: items.length }),
+      (order, looks) => {
+        const ledger = new Ledger()
+        order.forEach((i, k) => {
+          ledger.add(items[i]!)
+          if (!looks[k]!) return
+          const fresh = new Ledger()
+          for (const j of order.slice(0, k + 1)) fresh.add(items[j]!)
+          expect(canonical(ledger.snapshot())).toBe(canonical(fresh.snapshot()))
+        })
+        expect(canonical(ledger.snapshot())).toBe(expected)
+      }), { numRuns: 25 })
+  })
+
+  it('an unchanged ledger gives the same snapshot object; anything fed that changes it gives a new one', () => {
+    const ledger = new Ledger()
+    for (const b of items) ledger.add(b)
+    const first = ledger.snapshot()
+    expect(ledger.snapshot()).toBe(first)
+    // Duplicates and refused bytes change nothing.
+    ledger.add(items[0]!); ledger.add(new Uint8Array([0xa0]))
+    expect(ledger.snapshot()).toBe(first)
+    const later = new TestRequester(who(60))
+    later.verdict(0, [carol]); later.head()
+    ledger.add(later.receipt(0))
+    const second = ledger.snapshot()
+    expect(second).not.toBe(first)
+    expect(credit(second, carol).credit).toBe(credit(first, carol).credit + 1)
+    // The requesters not fed since keep their lines as they were.
+    expect(second.requesters.filter(r => r.requester !== hex(who(60)))).toEqual(first.requesters)
+  })
+
+  it('a head or receipt kept in place of the same claim\'s (a smaller id) is a change: the evidence shows the one kept', () => {
+    for (const [later, earlier] of [[main.heads[2]!, mainHeadAgain], [mainHeadAgain, main.heads[2]!]] as const) {
+      const ledger = new Ledger()
+      feed(ledger, [...alt.heads, earlier])
+      ledger.snapshot()
+      ledger.add(later)
+      const fresh = new Ledger()
+      feed(fresh, [...alt.heads, earlier])
+      fresh.add(later)
+      expect(canonical(ledger.snapshot())).toBe(canonical(fresh.snapshot()))
+    }
+    // Both heads known before: the receipt kept in place is the only change.
+    const main4 = main.receipt(4)
+    for (const [later, earlier] of [[alt4, alt4b], [alt4b, alt4]] as const) {
+      const ledger = new Ledger()
+      feed(ledger, [...main.heads, ...alt.heads, main4, earlier])
+      ledger.snapshot()
+      ledger.add(later)
+      const fresh = new Ledger()
+      feed(fresh, [...main.heads, ...alt.heads, main4, earlier])
+      fresh.add(later)
+      expect(canonical(ledger.snapshot())).toBe(canonical(fresh.snapshot()))
+    }
   })
 })
 
