@@ -71,7 +71,17 @@ export interface LedgerSnapshot {
 export type LedgerAddResult = { ok: true, added: boolean } | Refusal
 
 /** Result of feeding a receipt: also the verified receipt, so callers need not verify it again. */
-export type LedgerReceiptResult = { ok: true, added: boolean, receipt: VerifiedReceipt } | Refusal
+export type LedgerReceiptResult = {
+  ok: true
+  added: boolean
+  receipt: VerifiedReceipt
+  /**
+   * Why a receipt that verified is not in the ledger: a LEDGER_LIMITS bound
+   * of its requester was reached (counted as dropped). Still a valid receipt:
+   * a volunteer it credits keeps it.
+   */
+  dropped?: string
+} | Refusal
 
 /** The bounds a Ledger applies (defaults: LEDGER_LIMITS). */
 export type LedgerLimits = Record<keyof typeof LEDGER_LIMITS, number>
@@ -136,6 +146,9 @@ export class Ledger {
   private readonly requesters = new Map<string, RequesterState>()
   private readonly limits: LedgerLimits
   private droppedRequesters = 0
+  /** Heads and claims held, of all requesters (bounded by LEDGER_LIMITS.heads and .receipts). */
+  private heads = 0
+  private claims = 0
   /** Bumped on every change: an unchanged ledger gives the same snapshot object again. */
   private version = 0
   private last: { version: number, snapshot: LedgerSnapshot } | undefined
@@ -152,7 +165,8 @@ export class Ledger {
     if (!r.ok) return refuse(r.error)
     if (r.envelope.kind === 'tree-head') return this.recordHead(r.envelope, bytes)
     const added = this.addReceipt(bytes)
-    return added.ok ? { ok: true, added: added.added } : added
+    if (!added.ok) return added
+    return added.dropped !== undefined ? refuse(new InvalidEnvelopeError(added.dropped)) : { ok: true, added: added.added }
   }
 
   /**
@@ -176,12 +190,13 @@ export class Ledger {
       if (rec.id < have.id) { state.heads.set(key, rec); this.changed(state) }
       return { ok: true, added: false }
     }
-    if (state.heads.size >= this.limits.headsPerRequester) {
+    if (state.heads.size >= this.limits.headsPerRequester || this.heads >= this.limits.heads) {
       state.dropped++
       this.changed(state)
-      return refuse(new InvalidEnvelopeError('ledger holds the maximum number of heads for this requester'))
+      return refuse(new InvalidEnvelopeError(`ledger holds the maximum number of heads ${state.heads.size >= this.limits.headsPerRequester ? 'for this requester' : 'it keeps'}`))
     }
     state.heads.set(key, rec)
+    this.heads++
     this.changed(state)
     return { ok: true, added: true }
   }
@@ -205,11 +220,12 @@ export class Ledger {
   /**
    * Feeds a receipt that verifyReceipt() has just checked (a requester adds
    * the receipts it issues, checked when sealed, without opening them again).
+   * Beyond a bound it is not kept, and says why (`dropped`).
    */
   addVerified (v: VerifiedReceipt): LedgerReceiptResult {
     this.recordHead(v.head, v.receipt.body.head)
     const state = this.state(toHex(v.requester))
-    if (state === undefined) return refuse(new InvalidEnvelopeError('ledger holds the maximum number of requesters'))
+    if (state === undefined) return { ok: true, added: false, receipt: v, dropped: 'ledger holds the maximum number of requesters' }
     const rec: ClaimRec = {
       index: v.index,
       leaf: toHex(v.leaf),
@@ -228,12 +244,13 @@ export class Ledger {
       if (rec.id < have.id) { state.claims.set(key, rec); this.changed(state) }
       return { ok: true, added: false, receipt: v }
     }
-    if (state.claims.size >= this.limits.receiptsPerRequester) {
+    if (state.claims.size >= this.limits.receiptsPerRequester || this.claims >= this.limits.receipts) {
       state.dropped++
       this.changed(state)
-      return refuse(new InvalidEnvelopeError('ledger holds the maximum number of receipts for this requester'))
+      return { ok: true, added: false, receipt: v, dropped: `ledger holds the maximum number of receipts ${state.claims.size >= this.limits.receiptsPerRequester ? 'for this requester' : 'it keeps'}` }
     }
     state.claims.set(key, rec)
+    this.claims++
     this.changed(state)
     state.indices.add(rec.index)
     while (state.indices.has(state.firstMissing)) state.firstMissing++
@@ -244,11 +261,11 @@ export class Ledger {
    * Leaf indices below `size` of `requester`'s log (public key, hex) for
    * which no verdict is held, ascending, at most `max`: what a peer that saw
    * a head of that size should catch up on. Empty once the requester's
-   * receipt bound is reached (nothing more would be kept).
+   * receipt bound or the ledger's is reached (nothing more would be kept).
    */
   missingLeaves (requester: string, size: number, max: number): number[] {
     const state = this.requesters.get(requester)
-    if (state !== undefined && state.claims.size >= this.limits.receiptsPerRequester) return []
+    if ((state !== undefined && state.claims.size >= this.limits.receiptsPerRequester) || this.claims >= this.limits.receipts) return []
     // Called for every head seen (each gossiped receipt carries one): from the first gap, not from 0.
     const out: number[] = []
     for (let i = state?.firstMissing ?? 0; i < size && out.length < max; i++) if (state?.indices.has(i) !== true) out.push(i)

@@ -79,7 +79,8 @@ export interface BundleReport {
 /** Verifies parsed bundle bytes. Never throws. */
 export function verifyBundle (bundle: ReceiptBundle, format: string, options: VerifyOptions = {}): BundleReport {
   // The file's own size bounds memory here, so the ledger's per-requester caps are lifted to the bundle's.
-  const ledger = new Ledger({ limits: { requesters: BUNDLE_LIMITS.receipts + BUNDLE_LIMITS.heads, headsPerRequester: BUNDLE_LIMITS.receipts + BUNDLE_LIMITS.heads, receiptsPerRequester: BUNDLE_LIMITS.receipts } })
+  const every = BUNDLE_LIMITS.receipts + BUNDLE_LIMITS.heads
+  const ledger = new Ledger({ limits: { requesters: every, headsPerRequester: every, heads: every, receiptsPerRequester: BUNDLE_LIMITS.receipts, receipts: BUNDLE_LIMITS.receipts } })
   const problems: string[] = []
   const heads = bundle.heads.map((bytes, position): HeadReport => {
     const h = verifyTreeHead(bytes, options)

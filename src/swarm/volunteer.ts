@@ -315,6 +315,8 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   async takeReceipt (bytes: Uint8Array, opened?: Envelope<'receipt'>): Promise<void> {
     const added = this.init.ledger.addReceipt(bytes, opened)
     if (!added.ok) { this.log('refused a receipt: %s', added.reason); return }
+    // Valid, but past the public ledger's bound for its requester: ours is kept all the same.
+    if (added.dropped !== undefined) this.log('the ledger did not keep a receipt: %s', added.dropped)
     this.safeDispatchEvent('log:head', { detail: { requester: toHex(added.receipt.requester), size: added.receipt.head.body.size } })
     const me = this.init.peer.identity.publicKey
     const verdict = added.receipt.verdict.body

@@ -214,6 +214,27 @@ describe('forks', () => {
 })
 
 describe('bounds', () => {
+  it('bounds the heads and receipts of all requesters together: many requester keys cannot fill memory', () => {
+    const ledger = new Ledger({ limits: { receipts: 4, heads: 3 } })
+    const keys = [40, 41, 42].map(n => new TestRequester(who(n)))
+    for (const r of keys) { r.verdict(0, [alice]); r.verdict(1, [bob]); r.head() }
+    // Two receipts each: the first two requesters fill the four, the third's are verified but not kept.
+    const results = keys.flatMap(r => [0, 1].map(i => ledger.addReceipt(r.receipt(i))))
+    expect(results.map(r => r.ok && r.dropped === undefined)).toEqual([true, true, true, true, false, false])
+    expect(results.map(r => r.ok)).toEqual([true, true, true, true, true, true])
+    expect(results[5]).toMatchObject({ ok: true, added: false, dropped: 'ledger holds the maximum number of receipts it keeps' })
+    expect(ledger.add(keys[2]!.receipt(0))).toMatchObject({ ok: false, reason: expect.stringMatching(/maximum number of receipts it keeps/) })
+    const s = ledger.snapshot()
+    expect(credit(s, alice).credit).toBe(2)
+    expect(s.totals.verdicts).toBe(4)
+    expect(s.totals.dropped).toBe(3)
+    // Nothing more would be kept: nothing to catch up on.
+    expect(ledger.missingLeaves(hex(who(42)), 2, 10)).toEqual([])
+    // The head bound: three heads kept, a fourth refused.
+    keys[0]!.verdict(2, [alice])
+    expect(ledger.addTreeHead(keys[0]!.head())).toMatchObject({ ok: false, reason: expect.stringMatching(/maximum number of heads it keeps/) })
+  })
+
   it('refuses beyond the per-requester and requester caps and counts what it dropped', () => {
     const r = new TestRequester(who(40))
     for (let i = 0; i < 5; i++) r.verdict(i, [alice])

@@ -70,7 +70,7 @@ afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() 
 
 interface Setup { volunteer: Volunteer, init: VolunteerInit, worker: ScriptedWorker, gate: Gate, identity: Identity, store: JobStore, statuses: VolunteerStatus[] }
 
-async function setup (options: { prepareFails?: boolean } = {}): Promise<Setup> {
+async function setup (options: { prepareFails?: boolean, ledger?: Ledger } = {}): Promise<Setup> {
   const identity = generateIdentity()
   const node = await createEssaimNode({
     identity,
@@ -87,7 +87,7 @@ async function setup (options: { prepareFails?: boolean } = {}): Promise<Setup> 
   const init: VolunteerInit = {
     peer: { node, identity, loadModel: unreachable, loadForeignModel: unreachable },
     store,
-    ledger: new Ledger(),
+    ledger: options.ledger ?? new Ledger(),
     catalog: bundledCatalog(),
     client,
     gate,
@@ -204,6 +204,26 @@ describe('Volunteer receipts', () => {
     expect(volunteer.credit).toBe(1)
     expect(volunteer.receipts[0]).toMatchObject({ receipt: mine, shard: 0 })
     expect((await store.receipts()).map(r => r.receipt)).toEqual([mine])
+  })
+
+  it('keeps a receipt that credits it when the public ledger is full for that requester (a long-lived requester\'s log outgrows the bound)', async () => {
+    const ledger = new Ledger({ limits: { receiptsPerRequester: 2 } })
+    const { volunteer, identity, store } = await setup({ ledger })
+    const other = generateIdentity()
+    const requester = new TestRequester(generateIdentity())
+    for (let shard = 0; shard < 4; shard++) requester.verdict(shard, [shard === 3 ? identity : other])
+    requester.head()
+    for (let shard = 0; shard < 4; shard++) await volunteer.takeReceipt(requester.receipt(shard))
+    expect(volunteer.credit).toBe(1)
+    expect((await store.receipts()).map(r => r.shard)).toEqual([3])
+    // The ledger kept its bound and counted what it could not keep.
+    expect(ledger.snapshot().totals.verdicts).toBe(2)
+    expect(ledger.snapshot().totals.dropped).toBe(2)
+    // A receipt that does not verify is still refused outright.
+    const forged = requester.receipt(3)
+    forged[forged.length - 3]! ^= 1
+    await volunteer.takeReceipt(forged)
+    expect(volunteer.credit).toBe(1)
   })
 
   it('stores the receipts that come in one turn in one transaction, and says so when they could not be stored', async () => {
