@@ -21,7 +21,11 @@
  *   links), 0 if none. Its verdicts at leaf index ≥ F are flagged: shown as
  *   `flaggedCredit`, not counted. Verdicts below F are in a prefix both
  *   branches share, so they still count.
- * - Memory is bounded per requester (LEDGER_LIMITS); see constants.ts.
+ * - Memory is bounded per requester and in all (LEDGER_LIMITS); see constants.ts.
+ * - Cost: a snapshot is kept until something changes, and a requester
+ *   without a sign of a fork is counted as its receipts come (Tally), so a
+ *   snapshot does not go over every receipt again; a forked requester is
+ *   derived whole.
  */
 import { fromHex, toHex } from './bytes.ts'
 import { LEDGER_LIMITS } from './constants.ts'
@@ -120,6 +124,10 @@ interface RequesterState {
   indices: Set<number>
   firstMissing: number
   dropped: number
+  /** Largest log size a kept head claims. */
+  largestSize: number
+  /** Its counts, kept up to date as claims come while it shows no sign of a fork. */
+  tally: Tally
   /** Bumped on every change to this state: its derived part is computed again only after one. */
   version: number
   derived: Derived | undefined
@@ -129,13 +137,82 @@ interface RequesterState {
 interface Derived {
   version: number
   requester: RequesterRow
-  /** Each peer's counts from this requester's verdicts. */
-  rows: Map<string, LedgerRow>
+  /** Each peer's counts from this requester's verdicts (the tally's own, read only). */
+  rows: ReadonlyMap<string, Readonly<LedgerRow>>
   /** Its fork evidence, capped. */
   forks: ForkEvidence[]
   credit: number
   flaggedCredit: number
   verdicts: number
+}
+
+/**
+ * One requester's counts, kept as its claims and heads arrive while it shows
+ * no sign of a fork (two roots for one log size, a failed consistency link,
+ * two verdicts at one leaf index): then its part of the snapshot is read off
+ * here instead of going over every claim again. The first such sign ends it
+ * (`forked`), and from then on its part is derived whole: forks are rare,
+ * and a fork point is a matter of all the claims.
+ */
+class Tally {
+  forked = false
+  readonly rows = new Map<string, LedgerRow>()
+  credit = 0
+  /** Counted verdicts: the last leaf of each decision. */
+  verdicts = 0
+  /** The root (hex) each log size has, by the heads kept. */
+  private roots = new Map<number, string>()
+  /** The claim at each leaf index. */
+  private at = new Map<number, ClaimRec>()
+  /** The last leaf index of each decision (job, shard). */
+  private latest = new Map<string, number>()
+
+  head (head: HeadRec): void {
+    if (this.forked) return
+    if (!head.linkOk) { this.fork(); return }
+    for (const c of headClaims(head.envelope)) {
+      const root = toHex(c.root)
+      const had = this.roots.get(c.size)
+      if (had === undefined) this.roots.set(c.size, root)
+      else if (had !== root) { this.fork(); return }
+    }
+  }
+
+  claim (c: ClaimRec): void {
+    if (this.forked) return
+    if (this.at.has(c.index)) { this.fork(); return }
+    this.at.set(c.index, c)
+    const last = this.latest.get(c.decision)
+    // A later leaf of the same decision (a re-verification) supersedes this one, and this one an earlier.
+    if (last !== undefined && last > c.index) return
+    if (last !== undefined) this.count(this.at.get(last)!, -1)
+    this.latest.set(c.decision, c.index)
+    this.count(c, 1)
+  }
+
+  private count (c: ClaimRec, by: 1 | -1): void {
+    this.verdicts += by
+    for (const p of c.credited) { const r = this.row(p); r.credit += by; r.verdicts += by; this.credit += by; this.prune(r) }
+    for (const p of c.rejected) { const r = this.row(p); r.rejected += by; r.verdicts += by; this.prune(r) }
+  }
+
+  private row (peer: string): LedgerRow {
+    let r = this.rows.get(peer)
+    if (r === undefined) { r = { peer, credit: 0, verdicts: 0, rejected: 0, flaggedCredit: 0 }; this.rows.set(peer, r) }
+    return r
+  }
+
+  /** A peer no counted verdict names has no row (as when derived whole). */
+  private prune (r: LedgerRow): void {
+    if (r.verdicts === 0) this.rows.delete(r.peer)
+  }
+
+  private fork (): void {
+    this.forked = true
+    this.roots = new Map()
+    this.at = new Map()
+    this.latest = new Map()
+  }
 }
 
 /** A pending fork with its fork point, before capping. */
@@ -197,6 +274,8 @@ export class Ledger {
     }
     state.heads.set(key, rec)
     this.heads++
+    state.largestSize = Math.max(state.largestSize, head.body.size)
+    state.tally.head(rec)
     this.changed(state)
     return { ok: true, added: true }
   }
@@ -251,6 +330,7 @@ export class Ledger {
     }
     state.claims.set(key, rec)
     this.claims++
+    state.tally.claim(rec)
     this.changed(state)
     state.indices.add(rec.index)
     while (state.indices.has(state.firstMissing)) state.firstMissing++
@@ -313,8 +393,15 @@ export class Ledger {
     return snapshot
   }
 
-  /** One requester's part of the snapshot. */
+  /** One requester's part of the snapshot: read off its tally, or derived whole once it shows a fork. */
   private derive (requester: string, state: RequesterState): Derived {
+    const line = (forkAt: number | null): RequesterRow => ({
+      requester, heads: state.heads.size, verdicts: state.indices.size, largestSize: state.largestSize, forked: forkAt !== null, forkAt, dropped: state.dropped
+    })
+    const tally = state.tally
+    if (!tally.forked) {
+      return { version: state.version, requester: line(null), rows: tally.rows, forks: [], credit: tally.credit, flaggedCredit: 0, verdicts: tally.verdicts }
+    }
     const rows = new Map<string, LedgerRow>()
     const row = (peer: string): LedgerRow => {
       let r = rows.get(peer)
@@ -347,15 +434,7 @@ export class Ledger {
     }
     return {
       version: state.version,
-      requester: {
-        requester,
-        heads: state.heads.size,
-        verdicts: byIndex.size,
-        largestSize: Math.max(0, ...[...state.heads.values()].map(h => h.envelope.body.size)),
-        forked: forkAt !== null,
-        forkAt,
-        dropped: state.dropped
-      },
+      requester: line(forkAt),
       rows,
       forks: found.slice(0, this.limits.forksPerRequester).map(f => f.evidence),
       credit,
@@ -373,7 +452,7 @@ export class Ledger {
     let s = this.requesters.get(requester)
     if (s === undefined) {
       if (this.requesters.size >= this.limits.requesters) { this.droppedRequesters++; this.version++; return undefined }
-      s = { heads: new Map(), claims: new Map(), indices: new Set(), firstMissing: 0, dropped: 0, version: 0, derived: undefined }
+      s = { heads: new Map(), claims: new Map(), indices: new Set(), firstMissing: 0, dropped: 0, largestSize: 0, tally: new Tally(), version: 0, derived: undefined }
       this.requesters.set(requester, s)
     }
     return s

@@ -3,9 +3,8 @@
  * refreshed on runtime events (at most every 200 ms) and once a second (for
  * throughput and ETA). Pages read it through `getRuntime()`. The public
  * ledger is not copied here: the Ledger page asks for its snapshot on each
- * refresh (`tick`) while it is shown. Deriving one goes over every receipt
- * of a requester (~9 ms at 4,000 in Node), so the ledger keeps it and derives
- * again only the requesters fed something since (core/ledger.ts).
+ * refresh (`tick`) while it is shown (cheap: the ledger keeps its counts as
+ * receipts come, and the same snapshot while nothing changed; core/ledger.ts).
  */
 import { getContext, setContext } from 'svelte'
 import { startRuntime, type Runtime } from '../../swarm/runtime.ts'

@@ -13,6 +13,7 @@ import { seal, open, type Envelope } from '../../../src/core/envelope.ts'
 import { toHex } from '../../../src/core/bytes.ts'
 import { verifyReceipt } from '../../../src/core/receipt.ts'
 import { who } from './fixtures.ts'
+import { seededRng } from '../../../src/core/rng.ts'
 import { TS, TestRequester, hash } from './log-fixtures.ts'
 
 const [alice, bob, carol] = [who(1), who(2), who(3)]
@@ -122,6 +123,59 @@ describe('credit', () => {
   })
 })
 
+describe('credit kept as receipts come (fast-check)', () => {
+  // One honest requester's log: 24 verdicts on 6 shards (so most shards are re-verified, some twice or more),
+  // each crediting and rejecting some of four peers.
+  const peers = [alice, bob, carol, who(4)]
+  const r = new TestRequester(who(45))
+  const rng = seededRng(7)
+  const bodies = Array.from({ length: 24 }, () => {
+    const shard = Math.floor(rng.next() * 6)
+    const roles = peers.map(() => Math.floor(rng.next() * 3))
+    const body = { shard, credited: peers.filter((_p, i) => roles[i] === 1), rejected: peers.filter((_p, i) => roles[i] === 2) }
+    r.verdict(body.shard, body.credited, body.rejected)
+    return body
+  })
+  r.head()
+  const receipts = bodies.map((_b, i) => r.receipt(i))
+
+  /** What the ledger must show for the receipts of `fed` leaves: each shard's last verdict fed counts. */
+  function expected (fed: number[]): Map<string, { credit: number, verdicts: number, rejected: number }> {
+    const last = new Map<number, number>()
+    for (const i of fed) last.set(bodies[i]!.shard, Math.max(last.get(bodies[i]!.shard) ?? -1, i))
+    const out = new Map<string, { credit: number, verdicts: number, rejected: number }>()
+    const at = (p: { publicKey: Uint8Array }): { credit: number, verdicts: number, rejected: number } => {
+      const k = hex(p)
+      if (!out.has(k)) out.set(k, { credit: 0, verdicts: 0, rejected: 0 })
+      return out.get(k)!
+    }
+    for (const i of last.values()) {
+      for (const p of bodies[i]!.credited) { at(p).credit++; at(p).verdicts++ }
+      for (const p of bodies[i]!.rejected) { at(p).rejected++; at(p).verdicts++ }
+    }
+    return out
+  }
+
+  it('after every receipt, in any order and with repeats, each peer\'s counts are those of the last verdict of each shard fed so far', () => {
+    expect(new Set(bodies.map(b => b.shard)).size).toBeLessThan(bodies.length)
+    fc.assert(fc.property(
+      fc.array(fc.nat({ max: receipts.length - 1 }), { minLength: 1, maxLength: 40 }),
+      order => {
+        const ledger = new Ledger()
+        const fed: number[] = []
+        for (const i of order) {
+          ledger.addReceipt(receipts[i]!)
+          fed.push(i)
+          const s = ledger.snapshot()
+          const want = expected(fed)
+          expect(new Map(s.rows.map(row => [row.peer, { credit: row.credit, verdicts: row.verdicts, rejected: row.rejected }]))).toEqual(want)
+          expect(s.totals.verdicts).toBe(new Set(fed.map(j => bodies[j]!.shard)).size)
+          expect(s.requesters[0]).toMatchObject({ verdicts: new Set(fed).size, forked: false, largestSize: receipts.length })
+        }
+      }), { numRuns: 60 })
+  })
+})
+
 describe('forks', () => {
   /** An honest prefix of 4 leaves with heads at 2 and 4, then two branches that both extend it to 6. */
   function forkedAt4 (): { main: TestRequester, alt: TestRequester } {
@@ -133,6 +187,22 @@ describe('forks', () => {
     alt.verdict(4, [carol]); alt.verdict(5, [carol]); alt.head()
     return { main, alt }
   }
+
+  it('two verdicts at one leaf index, under heads of different sizes (no two roots for one size): a fork, its claims flagged', () => {
+    const { main } = forkedAt4()
+    // A branch from 4 whose only head has 7 leaves (linked to 4): no size has two roots among these heads.
+    const alt = main.fork(4)
+    alt.verdict(4, [carol]); alt.verdict(5, [carol]); alt.verdict(6, [carol]); alt.head()
+    const ledger = new Ledger()
+    feed(ledger, [main.receipt(4), main.receipt(5)])
+    expect(ledger.snapshot().requesters[0]!.forked).toBe(false)
+    feed(ledger, [alt.receipt(4)])
+    const s = ledger.snapshot()
+    expect(s.forks.map(f => f.kind)).toEqual(['leaf-conflict'])
+    expect(s.requesters[0]).toMatchObject({ forked: true, forkAt: 4 })
+    expect(credit(s, alice)).toMatchObject({ credit: 0, flaggedCredit: 2 })
+    expect(credit(s, carol)).toMatchObject({ credit: 0, flaggedCredit: 1 })
+  })
 
   it('two roots for one size: evidence kept, re-checkable, fork point at the shared prefix, later claims flagged', () => {
     const { main, alt } = forkedAt4()
