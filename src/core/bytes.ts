@@ -6,9 +6,25 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js'
 
-/** Lowercase hex of `bytes`. */
+/** Whether the platform has `Uint8Array.prototype.toHex` (Chromium does; Node 20 does not). */
+const HEX_BUILTIN = typeof (Uint8Array.prototype as { toHex?: unknown }).toHex === 'function'
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef')
+const ASCII = new TextDecoder('latin1')
+
+/**
+ * Lowercase hex of `bytes`. Without the platform's own, a flat string made
+ * in one piece: noble's fallback appends two characters at a time, and V8
+ * keeps such a string as a chain of ~30 pieces, ~1 KiB for a 32-byte hash
+ * held in a map (as the ledger holds thousands).
+ */
 export function toHex (bytes: Uint8Array): string {
-  return bytesToHex(bytes)
+  if (HEX_BUILTIN) return bytesToHex(bytes)
+  const out = new Uint8Array(bytes.length * 2)
+  for (let i = 0; i < bytes.length; i++) {
+    out[2 * i] = HEX_DIGITS[bytes[i]! >> 4]!
+    out[2 * i + 1] = HEX_DIGITS[bytes[i]! & 15]!
+  }
+  return ASCII.decode(out)
 }
 
 /**

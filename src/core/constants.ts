@@ -51,14 +51,16 @@ export const BYTE_CAPS: Readonly<Record<Kind, number>> = {
 export const MAX_ENVELOPE_BYTES = Math.max(...Object.values(BYTE_CAPS))
 
 /**
- * Memory bounds of the credit ledger (ledger.ts). What is stored per
- * receipt is its verdict bytes and inclusion proof (~1 KiB typical, ≤ 6 KiB),
- * so one requester costs at most ~16 MiB typical, and the whole ledger at
- * most ~128 MiB typical (anyone can make requester keys and gossip receipts
- * they signed: the per-requester bounds alone would let such keys fill a
- * tab's memory). Beyond a bound, new input of that requester is refused and
- * counted as dropped (a volunteer still keeps a valid receipt that credits
- * it); the derivation is order-independent only while no bound is reached.
+ * Memory bounds of the credit ledger (ledger.ts). A receipt held costs ~2 KiB
+ * (its verdict bytes and inclusion proof, ~0.75 KiB, and the keys and
+ * indices it is found by; measured in Node with 8,000 receipts of a
+ * 13-level log), so one requester costs at most ~32 MiB and the whole
+ * ledger ~128 MiB, plus the heads (~1 – 2 KiB each). Anyone can make
+ * requester keys and gossip receipts they signed: the per-requester bounds
+ * alone would let such keys fill a tab's memory. Beyond a bound, new input
+ * of that requester is refused and counted as dropped (a volunteer still
+ * keeps a valid receipt that credits it); the derivation is
+ * order-independent only while no bound is reached.
  */
 export const LEDGER_LIMITS = {
   /** Distinct requesters tracked. */
@@ -66,11 +68,11 @@ export const LEDGER_LIMITS = {
   /** Distinct signed tree heads kept per requester. */
   headsPerRequester: 4096,
   /** Distinct signed tree heads kept in all. */
-  heads: 32_768,
+  heads: 16_384,
   /** Distinct (leaf index, verdict) claims kept per requester. */
   receiptsPerRequester: 16_384,
   /** Distinct (leaf index, verdict) claims kept in all. */
-  receipts: 131_072,
+  receipts: 65_536,
   /** Fork evidence kept (and shown) per requester; the fork point uses all of it. */
   forksPerRequester: 8
 } as const

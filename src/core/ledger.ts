@@ -27,7 +27,7 @@
  *   snapshot does not go over every receipt again; a forked requester is
  *   derived whole.
  */
-import { fromHex, toHex } from './bytes.ts'
+import { concat, fromHex, toHex } from './bytes.ts'
 import { LEDGER_LIMITS } from './constants.ts'
 import { InvalidEnvelopeError } from './errors.ts'
 import { open, type Envelope } from './envelope.ts'
@@ -108,9 +108,15 @@ interface ClaimRec {
   /** Receipt id: the smallest is kept, so the representative does not depend on order. */
   id: string
   verdict: Uint8Array
-  proof: Uint8Array[]
-  head: Uint8Array
-  headNode: string
+  /** The inclusion path, its hashes end to end (one array: each costs more than its 32 bytes). */
+  proof: Uint8Array
+  /**
+   * The head it is proven against: the key of a head kept in `heads` (the
+   * same size and root: its bytes are looked up when evidence needs them,
+   * not kept per receipt), or the bytes and claim key of one past the heads
+   * bound.
+   */
+  head: string | { bytes: Uint8Array, node: string }
   credited: string[]
   rejected: string[]
   /** `<jobId hex>/<shard>`: a later verdict of the same decision (a re-verification) supersedes this one. */
@@ -257,27 +263,32 @@ export class Ledger {
   }
 
   private recordHead (head: Envelope<'tree-head'>, bytes: Uint8Array): LedgerAddResult {
+    return this.keepHead(head, bytes).result
+  }
+
+  /** Records a head; `key` is its key in its requester's `heads` if it (or one making the same claims) is kept there. */
+  private keepHead (head: Envelope<'tree-head'>, bytes: Uint8Array): { result: LedgerAddResult, key?: string } {
     const state = this.state(toHex(head.signer))
-    if (state === undefined) return refuse(new InvalidEnvelopeError('ledger holds the maximum number of requesters'))
+    if (state === undefined) return { result: refuse(new InvalidEnvelopeError('ledger holds the maximum number of requesters')) }
     const linkOk = headLinkHolds(head)
     const key = headKey(head, linkOk)
     const rec: HeadRec = { envelope: head, bytes, id: toHex(head.id), linkOk }
     const have = state.heads.get(key)
     if (have !== undefined) {
       if (rec.id < have.id) { state.heads.set(key, rec); this.changed(state) }
-      return { ok: true, added: false }
+      return { result: { ok: true, added: false }, key }
     }
     if (state.heads.size >= this.limits.headsPerRequester || this.heads >= this.limits.heads) {
       state.dropped++
       this.changed(state)
-      return refuse(new InvalidEnvelopeError(`ledger holds the maximum number of heads ${state.heads.size >= this.limits.headsPerRequester ? 'for this requester' : 'it keeps'}`))
+      return { result: refuse(new InvalidEnvelopeError(`ledger holds the maximum number of heads ${state.heads.size >= this.limits.headsPerRequester ? 'for this requester' : 'it keeps'}`)) }
     }
     state.heads.set(key, rec)
     this.heads++
     state.largestSize = Math.max(state.largestSize, head.body.size)
     state.tally.head(rec)
     this.changed(state)
-    return { ok: true, added: true }
+    return { result: { ok: true, added: true }, key }
   }
 
   /**
@@ -302,7 +313,7 @@ export class Ledger {
    * Beyond a bound it is not kept, and says why (`dropped`).
    */
   addVerified (v: VerifiedReceipt): LedgerReceiptResult {
-    this.recordHead(v.head, v.receipt.body.head)
+    const head = this.keepHead(v.head, v.receipt.body.head).key ?? { bytes: v.receipt.body.head, node: claimKey(v.head.body) }
     const state = this.state(toHex(v.requester))
     if (state === undefined) return { ok: true, added: false, receipt: v, dropped: 'ledger holds the maximum number of requesters' }
     const rec: ClaimRec = {
@@ -310,9 +321,8 @@ export class Ledger {
       leaf: toHex(v.leaf),
       id: toHex(v.receipt.id),
       verdict: v.receipt.body.verdict,
-      proof: v.receipt.body.proof,
-      head: v.receipt.body.head,
-      headNode: claimKey(v.head.body),
+      proof: concat(...v.receipt.body.proof),
+      head,
       credited: v.verdict.body.credited.map(toHex),
       rejected: v.verdict.body.rejected.map(toHex),
       decision: `${toHex(v.verdict.body.jobId)}/${v.verdict.body.shard}`
@@ -467,6 +477,11 @@ function headKey (head: Envelope<'tree-head'>, linkOk: boolean): string {
 
 const sizeOf = (node: string): number => Number(node.slice(0, node.indexOf(':')))
 
+/** The claim key ("size:root") of the head a claim is proven against: a kept head's key up to its link. */
+function headNode (c: ClaimRec): string {
+  return typeof c.head === 'string' ? c.head.split('<')[0]! : c.head.node
+}
+
 /** A requester's claims grouped by leaf index (more than one at an index is a conflict). */
 function claimsByIndex (state: RequesterState): Map<number, ClaimRec[]> {
   const byIndex = new Map<number, ClaimRec[]>()
@@ -535,10 +550,14 @@ function findForks (requester: Uint8Array, state: RequesterState, byIndex: Map<n
   for (const [index, claims] of byIndex) {
     if (claims.length < 2) continue
     const [a, b] = [...claims].sort((x, y) => x.leaf < y.leaf ? -1 : 1)
-    const part = (c: ClaimRec): { verdict: Uint8Array, proof: Uint8Array[], head: Uint8Array } => ({ verdict: c.verdict, proof: c.proof, head: c.head })
+    const part = (c: ClaimRec): { verdict: Uint8Array, proof: Uint8Array[], head: Uint8Array } => ({
+      verdict: c.verdict,
+      proof: Array.from({ length: c.proof.length / 32 }, (_x, i) => c.proof.slice(32 * i, 32 * (i + 1))),
+      head: typeof c.head === 'string' ? state.heads.get(c.head)!.bytes : c.head.bytes
+    })
     found.push({
       evidence: { kind: 'leaf-conflict', requester, index, a: part(a!), b: part(b!) },
-      at: Math.min(index, common(a!.headNode, b!.headNode)),
+      at: Math.min(index, common(headNode(a!), headNode(b!))),
       order: `c:${String(index).padStart(16, '0')}`
     })
   }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { sha256, sha256Async, sha256Hex, toHex } from '../../../src/core/bytes.ts'
+import { fromHex, sha256, sha256Async, sha256Hex, toHex } from '../../../src/core/bytes.ts'
 
 const ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
 
@@ -46,5 +46,17 @@ describe('sha256Async', () => {
     vi.stubGlobal('crypto', undefined)
     expect(globalThis.crypto).toBeUndefined()
     expect(toHex(await sha256Async(new TextEncoder().encode('abc')))).toBe(ABC)
+  })
+})
+
+describe('toHex', () => {
+  it('gives two lowercase digits per byte for every byte value, and fromHex takes them back', () => {
+    const all = Uint8Array.from({ length: 256 }, (_x, i) => i)
+    const hex = toHex(all)
+    expect(hex).toBe([...all].map(b => b.toString(16).padStart(2, '0')).join(''))
+    expect(fromHex(hex)).toEqual(all)
+    expect(toHex(new Uint8Array(0))).toBe('')
+    // A view into a larger buffer: only its own bytes.
+    expect(toHex(all.subarray(254))).toBe('feff')
   })
 })
