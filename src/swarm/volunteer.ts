@@ -126,6 +126,11 @@ export interface KnownJob {
   unsent: ShardResult[]
 }
 
+/** The verdict leaf (hex) a receipt proves: its key among the receipts a volunteer keeps. */
+function leafOf (receipt: Uint8Array): string {
+  return toHex(receiptLeaf(receipt) ?? sha256(receipt))
+}
+
 /** A shard this peer computed; `samples` is what it held (images, lines, audio windows) when the model's unit is known. */
 export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string, samples?: ShardSamples }
 
@@ -169,16 +174,21 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
   /** Models that failed to load for good this session, by sha256, with why. */
   readonly refusedModels = new Map<string, Unsupported & { code: 'refused' }>()
   runForeignModels: boolean
-  /** Receipts crediting this peer, in the order they came (appended to, never copied: a long-running volunteer holds many). */
-  readonly receipts: StoredReceipt[] = []
   status: VolunteerStatus = { kind: 'stopped' }
   lastError: VolunteerProblem | undefined
   private readonly seq: Sequencer
   private readonly now: () => number
   private readonly log: Logger
   private readonly loaded = new Set<string>()
-  /** Verdict leaf hash (hex) of every receipt in {@link receipts}: one receipt per verdict is kept, whatever head it is proven against. */
+  /**
+   * Verdict leaf hash (hex) of every receipt crediting this peer that it
+   * keeps: one per verdict, whatever head it is proven against. The receipts
+   * themselves are in IndexedDB, not here: a long-running volunteer earns
+   * hundreds of thousands (~1.5 KiB each), and this is ~0.1 KiB a receipt.
+   */
   private readonly held = new Set<string>()
+  /** Receipts kept but not (yet) stored, by id: waiting for their turn's write, or whose write failed. Exports include them. */
+  private readonly unstored = new Map<string, StoredReceipt>()
   /** Receipts waiting for the end of this turn to be stored together (storeReceipt). */
   private receiptBatch: { entries: Array<[string, StoredReceipt]>, written: Promise<void> } | undefined
   private topics: SignedTopic[] = []
@@ -216,8 +226,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
 
   /** Listens to jobs and receipts (observing costs nothing; computing starts with {@link contribute}). */
   async start (): Promise<void> {
-    for (const r of await this.init.store.receipts()) this.receipts.push(r)
-    for (const r of this.receipts) this.held.add(toHex(receiptLeaf(r.receipt) ?? sha256(r.receipt)))
+    for (const r of await this.init.store.receipts()) this.held.add(leafOf(r.receipt))
     const pubsub = this.init.peer.node.services.pubsub
     this.topics.push(signedTopic(pubsub, {
       topic: TOPIC_JOBS, kinds: ['job'], maxAgeMs: JOB_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
@@ -265,7 +274,18 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
 
   /** Credit from receipts this peer holds (one per verdict naming it). */
   get credit (): number {
-    return this.receipts.length
+    return this.held.size
+  }
+
+  /**
+   * The receipts crediting this peer, oldest first, to export: those stored
+   * and those not (yet), one per verdict.
+   */
+  async myReceipts (): Promise<Uint8Array[]> {
+    const stored = await this.init.store.receipts()
+    const pending = [...this.unstored.values()]
+    const leaves = new Set(pending.map(r => leafOf(r.receipt)))
+    return [...stored.filter(r => !leaves.has(leafOf(r.receipt))), ...pending].sort((a, b) => a.receivedAt - b.receivedAt).map(r => r.receipt)
   }
 
   /** A new direct connection may be to a requester whose job we know but could not reach. */
@@ -326,7 +346,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     if (this.held.has(key)) return
     this.held.add(key)
     const stored: StoredReceipt = { receipt: bytes, requester: toHex(added.receipt.requester), jobId: toHex(verdict.jobId), shard: verdict.shard, receivedAt: this.now() }
-    this.receipts.push(stored)
+    this.unstored.set(id, stored)
     this.emitChange()
     await this.storeReceipt(id, stored)
   }
@@ -345,6 +365,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
       const written = new Promise(resolve => setTimeout(resolve, 0)).then(async () => {
         this.receiptBatch = undefined
         await this.init.store.putReceipts(entries)
+        for (const [storedId] of entries) this.unstored.delete(storedId)
       }).catch(err => {
         this.lastError = { code: 'receipt-not-stored', error: errorInfo(err) }
         this.emitChange()

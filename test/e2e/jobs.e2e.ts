@@ -57,15 +57,21 @@ test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts 
     expect(shown).toHaveLength(IMAGES)
     for (const [file, digit] of shown) expect(digit, file).toBe(expected.get(file))
 
-    // Each volunteer holds receipts, and essaim-verify accepts them.
+    // Each volunteer holds receipts, one per credit, and essaim-verify accepts them.
     for (const [i, v] of volunteers.entries()) {
       await expect.poll(async () => Number(await v.page.getByTestId('my-credit').getAttribute('data-credit')), { timeout: 30_000 }).toBeGreaterThan(0)
+      const credit = Number(await v.page.getByTestId('my-credit').getAttribute('data-credit'))
       const download = v.page.waitForEvent('download')
       await v.page.getByTestId('export-my-receipts').click()
       const path = testInfo.outputPath(`receipts-${i}.json`)
       await (await download).saveAs(path)
       const { stdout } = await run(process.execPath, ['scripts/essaim-verify.js', path])
       expect(stdout).toMatch(/verified/i)
+      // (Receipts may still be arriving: the count lies between the credit shown before the click and after.)
+      const after = Number(await v.page.getByTestId('my-credit').getAttribute('data-credit'))
+      const checked = verifyBundleText(readFileSync(path, 'utf8'))
+      const exported = checked.ok ? checked.report.receipts.length : -1
+      expect(exported >= credit && exported <= after, `volunteer ${i} exported ${exported} receipts with credit ${credit} → ${after}`).toBe(true)
     }
 
     // The ledger is the same on every page, and credits exactly 2 replicas × the shards volunteers computed.

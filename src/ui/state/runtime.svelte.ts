@@ -58,7 +58,7 @@ export class RuntimeState {
     if (r === undefined) return
     this.jobs = r.requester.list()
     this.status = r.volunteer.status
-    this.credit = r.volunteer.receipts.length
+    this.credit = r.volunteer.credit
     this.lastError = r.volunteer.lastError
     this.tick++
   }

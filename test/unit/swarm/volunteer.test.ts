@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { logger } from '@libp2p/logger'
 import { generateIdentity, type Identity } from '../../../src/core/identity.ts'
 import { Ledger } from '../../../src/core/ledger.ts'
+import { toHex } from '../../../src/core/bytes.ts'
 import { createEssaimNode } from '../../../src/net/node.ts'
 import { presence } from '../../../src/net/presence.ts'
 import { ComputeClient } from '../../../src/compute/client.ts'
@@ -192,7 +193,7 @@ describe('Volunteer receipts', () => {
     volunteer.addEventListener('log:head', evt => { heads.push(evt.detail.size) })
 
     await volunteer.takeReceipt(requester.receipt(1))
-    expect(volunteer.receipts).toEqual([])
+    expect(await volunteer.myReceipts()).toEqual([])
     expect(heads).toEqual([2])
 
     await volunteer.takeReceipt(mine)
@@ -202,7 +203,7 @@ describe('Volunteer receipts', () => {
     await volunteer.takeReceipt(requester.receipt(0))
     await volunteer.takeReceipt(mine)
     expect(volunteer.credit).toBe(1)
-    expect(volunteer.receipts[0]).toMatchObject({ receipt: mine, shard: 0 })
+    expect(await volunteer.myReceipts()).toEqual([mine])
     expect((await store.receipts()).map(r => r.receipt)).toEqual([mine])
   })
 
@@ -232,17 +233,22 @@ describe('Volunteer receipts', () => {
     for (let shard = 0; shard < 3; shard++) requester.verdict(shard, [identity])
     requester.head()
     const writes = vi.spyOn(store, 'putReceipts')
-    await Promise.all([0, 1, 2].map(async shard => { await volunteer.takeReceipt(requester.receipt(shard)) }))
+    const receipts = [0, 1, 2].map(shard => requester.receipt(shard))
+    await Promise.all(receipts.map(async receipt => { await volunteer.takeReceipt(receipt) }))
     expect(writes).toHaveBeenCalledTimes(1)
     expect((await store.receipts()).map(r => r.shard).sort()).toEqual([0, 1, 2])
     // The next turn's receipt goes in a transaction of its own.
     requester.verdict(3, [identity])
     requester.head()
     writes.mockRejectedValueOnce(Object.assign(new Error('disk full'), { name: 'StoreQuotaError' }))
-    await volunteer.takeReceipt(requester.receipt(3))
+    receipts.push(requester.receipt(3))
+    await volunteer.takeReceipt(receipts[3]!)
     expect(writes).toHaveBeenCalledTimes(2)
     expect(volunteer.lastError).toMatchObject({ code: 'receipt-not-stored', error: { name: 'StoreQuotaError' } })
     expect(volunteer.credit).toBe(4)
+    // The one not stored is still exported (it is held in memory until stored), with the three stored, once each.
+    const hexes = (list: Uint8Array[]): string[] => list.map(toHex).sort()
+    expect(hexes(await volunteer.myReceipts())).toEqual(hexes(receipts))
   })
 
   it('refuses a receipt whose bytes were tampered with, and keeps nothing', async () => {
