@@ -283,7 +283,9 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
    */
   async myReceipts (): Promise<Uint8Array[]> {
     const stored = await this.init.store.receipts()
+    if (this.unstored.size === 0) return stored.map(r => r.receipt)
     const pending = [...this.unstored.values()]
+    // One written while we read is in both.
     const leaves = new Set(pending.map(r => leafOf(r.receipt)))
     return [...stored.filter(r => !leaves.has(leafOf(r.receipt))), ...pending].sort((a, b) => a.receivedAt - b.receivedAt).map(r => r.receipt)
   }
