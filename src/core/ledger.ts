@@ -34,6 +34,7 @@ import { open, type Envelope } from './envelope.ts'
 import type { ForkEvidence } from './fork.ts'
 import { verifyOpenedReceipt, verifyReceipt, type VerifiedReceipt } from './receipt.ts'
 import { HeadCache, claimKey, headClaims, headLinkHolds, refuse, type Refusal } from './tree-head.ts'
+import { HASH_BYTES } from './merkle.ts'
 
 /** One volunteer's line in the ledger. */
 export interface LedgerRow {
@@ -552,7 +553,7 @@ function findForks (requester: Uint8Array, state: RequesterState, byIndex: Map<n
     const [a, b] = [...claims].sort((x, y) => x.leaf < y.leaf ? -1 : 1)
     const part = (c: ClaimRec): { verdict: Uint8Array, proof: Uint8Array[], head: Uint8Array } => ({
       verdict: c.verdict,
-      proof: Array.from({ length: c.proof.length / 32 }, (_x, i) => c.proof.slice(32 * i, 32 * (i + 1))),
+      proof: Array.from({ length: c.proof.length / HASH_BYTES }, (_x, i) => c.proof.slice(HASH_BYTES * i, HASH_BYTES * (i + 1))),
       head: typeof c.head === 'string' ? state.heads.get(c.head)!.bytes : c.head.bytes
     })
     found.push({
