@@ -127,8 +127,8 @@ interface ClaimRec {
 interface RequesterState {
   heads: Map<string, HeadRec>
   claims: Map<string, ClaimRec>
-  /** Leaf indices some held claim is at, and the lowest index none is at (for {@link Ledger.missingLeaves}). */
-  indices: Set<number>
+  /** The first claim held at each leaf index (a second one is a fork), and the lowest index none is at (for {@link Ledger.missingLeaves}). */
+  atIndex: Map<number, ClaimRec>
   firstMissing: number
   dropped: number
   /** Largest log size a kept head claims. */
@@ -169,8 +169,6 @@ class Tally {
   verdicts = 0
   /** The root (hex) each log size has, by the heads kept. */
   private roots = new Map<number, string>()
-  /** The claim at each leaf index. */
-  private at = new Map<number, ClaimRec>()
   /** The last leaf index of each decision (job, shard). */
   private latest = new Map<string, number>()
 
@@ -185,14 +183,18 @@ class Tally {
     }
   }
 
-  claim (c: ClaimRec): void {
+  /**
+   * Counts a claim just held. `clash`: another claim was already held at its
+   * index; `atIndex`: the requester's first claim at each index (while no
+   * fork, the only one).
+   */
+  claim (c: ClaimRec, clash: boolean, atIndex: ReadonlyMap<number, ClaimRec>): void {
     if (this.forked) return
-    if (this.at.has(c.index)) { this.fork(); return }
-    this.at.set(c.index, c)
+    if (clash) { this.fork(); return }
     const last = this.latest.get(c.decision)
     // A later leaf of the same decision (a re-verification) supersedes this one, and this one an earlier.
     if (last !== undefined && last > c.index) return
-    if (last !== undefined) this.count(this.at.get(last)!, -1)
+    if (last !== undefined) this.count(atIndex.get(last)!, -1)
     this.latest.set(c.decision, c.index)
     this.count(c, 1)
   }
@@ -217,7 +219,6 @@ class Tally {
   private fork (): void {
     this.forked = true
     this.roots = new Map()
-    this.at = new Map()
     this.latest = new Map()
   }
 }
@@ -341,10 +342,11 @@ export class Ledger {
     }
     state.claims.set(key, rec)
     this.claims++
-    state.tally.claim(rec)
+    const clash = state.atIndex.has(rec.index)
+    if (!clash) state.atIndex.set(rec.index, rec)
+    state.tally.claim(rec, clash, state.atIndex)
     this.changed(state)
-    state.indices.add(rec.index)
-    while (state.indices.has(state.firstMissing)) state.firstMissing++
+    while (state.atIndex.has(state.firstMissing)) state.firstMissing++
     return { ok: true, added: true, receipt: v }
   }
 
@@ -359,7 +361,7 @@ export class Ledger {
     if ((state !== undefined && state.claims.size >= this.limits.receiptsPerRequester) || this.claims >= this.limits.receipts) return []
     // Called for every head seen (each gossiped receipt carries one): from the first gap, not from 0.
     const out: number[] = []
-    for (let i = state?.firstMissing ?? 0; i < size && out.length < max; i++) if (state?.indices.has(i) !== true) out.push(i)
+    for (let i = state?.firstMissing ?? 0; i < size && out.length < max; i++) if (state?.atIndex.has(i) !== true) out.push(i)
     return out
   }
 
@@ -407,7 +409,7 @@ export class Ledger {
   /** One requester's part of the snapshot: read off its tally, or derived whole once it shows a fork. */
   private derive (requester: string, state: RequesterState): Derived {
     const line = (forkAt: number | null): RequesterRow => ({
-      requester, heads: state.heads.size, verdicts: state.indices.size, largestSize: state.largestSize, forked: forkAt !== null, forkAt, dropped: state.dropped
+      requester, heads: state.heads.size, verdicts: state.atIndex.size, largestSize: state.largestSize, forked: forkAt !== null, forkAt, dropped: state.dropped
     })
     const tally = state.tally
     if (!tally.forked) {
@@ -463,7 +465,7 @@ export class Ledger {
     let s = this.requesters.get(requester)
     if (s === undefined) {
       if (this.requesters.size >= this.limits.requesters) { this.droppedRequesters++; this.version++; return undefined }
-      s = { heads: new Map(), claims: new Map(), indices: new Set(), firstMissing: 0, dropped: 0, largestSize: 0, tally: new Tally(), version: 0, derived: undefined }
+      s = { heads: new Map(), claims: new Map(), atIndex: new Map(), firstMissing: 0, dropped: 0, largestSize: 0, tally: new Tally(), version: 0, derived: undefined }
       this.requesters.set(requester, s)
     }
     return s
