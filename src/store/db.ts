@@ -7,6 +7,8 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb'
 import type { Reverifying, ShardFailure } from '../core/scheduler-types.ts'
+import { receiptLeaf } from '../core/receipt.ts'
+import { sha256, toHex } from '../core/bytes.ts'
 
 export const DB_NAME = 'essaim'
 
@@ -25,7 +27,11 @@ export interface EssaimDB extends DBSchema {
   outputs: { key: [string, number], value: StoredOutput }
   /** Requester: this profile's transparency log, verdict envelope bytes by leaf index. */
   log: { key: number, value: Uint8Array }
-  /** Volunteer: receipts this profile earned, by content id hex. */
+  /**
+   * Volunteer: receipts this profile earned, one per verdict, by the
+   * verdict's leaf hash hex ({@link receiptKey}): the keys alone say which
+   * verdicts it holds (until version 4, by the receipt's id).
+   */
   receipts: { key: string, value: StoredReceipt }
 }
 
@@ -84,6 +90,11 @@ export interface StoredReceipt {
   receivedAt: number
 }
 
+/** The key a receipt is stored under: its verdict's leaf hash, hex (the hash of the bytes if they do not decode, which is never stored). */
+export function receiptKey (receipt: Uint8Array): string {
+  return toHex(receiptLeaf(receipt) ?? sha256(receipt))
+}
+
 type Migration = (db: IDBPDatabase<EssaimDB>, tx: IDBPTransaction<EssaimDB, Array<StoreNames<EssaimDB>>, 'versionchange'>) => void
 
 /** Step N upgrades a version N-1 database to version N. */
@@ -102,6 +113,23 @@ const migrations: Migration[] = [
   },
   (_db, tx) => {
     tx.objectStore('models').createIndex('by-size', 'size')
+  },
+  (_db, tx) => {
+    // Receipts by their verdict's leaf, not their id: a volunteer's start
+    // read and hashed every receipt to learn the verdicts it holds. Of two
+    // receipts of one verdict (proven against two heads), the first received
+    // stays. Everything here is IndexedDB requests, so the upgrade
+    // transaction stays open through it; a failure aborts it (and the open).
+    const receipts = tx.objectStore('receipts')
+    receipts.getAll().then(async all => {
+      const byLeaf = new Map<string, StoredReceipt>()
+      for (const r of all.sort((a, b) => a.receivedAt - b.receivedAt)) {
+        const key = receiptKey(r.receipt)
+        if (!byLeaf.has(key)) byLeaf.set(key, r)
+      }
+      await receipts.clear()
+      await Promise.all([...byLeaf].map(async ([key, r]) => await receipts.put(r, key)))
+    }).catch(() => { tx.abort() })
   }
 ]
 

@@ -185,7 +185,7 @@ export class JobStore {
   }
 
   /**
-   * Stores receipts (by id) in one transaction.
+   * Stores receipts, each under its {@link receiptKey}, in one transaction.
    * @throws {StoreQuotaError}
    */
   async putReceipts (receipts: ReadonlyArray<readonly [string, StoredReceipt]>): Promise<void> {
@@ -195,9 +195,17 @@ export class JobStore {
     })
   }
 
-  async receipts (): Promise<StoredReceipt[]> {
-    const all = await (await this.open()).getAll('receipts')
-    return all.sort((a, b) => a.receivedAt - b.receivedAt)
+  /** The key of every stored receipt: its verdict's leaf hash hex. Reads no receipt. */
+  async receiptKeys (): Promise<string[]> {
+    return await (await this.open()).getAllKeys('receipts')
+  }
+
+  /** Every stored receipt with its key, oldest first. */
+  async receipts (): Promise<Array<[string, StoredReceipt]>> {
+    const tx = (await this.open()).transaction('receipts')
+    // One transaction: the keys and the values in the same (key) order.
+    const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done])
+    return keys.map((key, i): [string, StoredReceipt] => [key, values[i]!]).sort((a, b) => a[1].receivedAt - b[1].receivedAt)
   }
 
   async getKv<T> (key: string): Promise<T | undefined> {

@@ -23,9 +23,8 @@ import { TypedEventEmitter } from 'main-event'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Logger } from '@libp2p/interface'
 import { sealAsync, type Envelope } from '../core/envelope.ts'
-import { bytesEqual, sha256, sha256Async, toHex } from '../core/bytes.ts'
+import { bytesEqual, sha256Async, toHex } from '../core/bytes.ts'
 import { largestShardBytes } from '../core/schemas.ts'
-import { receiptLeaf } from '../core/receipt.ts'
 import { errorInfo, errorLine, type ErrorInfo } from '../core/errors.ts'
 import { ReplayWindow } from '../core/replay.ts'
 import type { Ledger } from '../core/ledger.ts'
@@ -126,10 +125,6 @@ export interface KnownJob {
   unsent: ShardResult[]
 }
 
-/** The verdict leaf (hex) a receipt proves: its key among the receipts a volunteer keeps. */
-function leafOf (receipt: Uint8Array): string {
-  return toHex(receiptLeaf(receipt) ?? sha256(receipt))
-}
 
 /** A shard this peer computed; `samples` is what it held (images, lines, audio windows) when the model's unit is known. */
 export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string, samples?: ShardSamples }
@@ -187,7 +182,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
    * hundreds of thousands (~1.5 KiB each), and this is ~0.1 KiB a receipt.
    */
   private readonly held = new Set<string>()
-  /** Receipts kept but not (yet) stored, by id: waiting for their turn's write, or whose write failed. Exports include them. */
+  /** Receipts kept but not (yet) stored, by leaf hash hex: waiting for their turn's write, or whose write failed. Exports include them. */
   private readonly unstored = new Map<string, StoredReceipt>()
   /** Receipts waiting for the end of this turn to be stored together (storeReceipt). */
   private receiptBatch: { entries: Array<[string, StoredReceipt]>, written: Promise<void> } | undefined
@@ -226,7 +221,7 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
 
   /** Listens to jobs and receipts (observing costs nothing; computing starts with {@link contribute}). */
   async start (): Promise<void> {
-    for (const r of await this.init.store.receipts()) this.held.add(leafOf(r.receipt))
+    for (const key of await this.init.store.receiptKeys()) this.held.add(key)
     const pubsub = this.init.peer.node.services.pubsub
     this.topics.push(signedTopic(pubsub, {
       topic: TOPIC_JOBS, kinds: ['job'], maxAgeMs: JOB_MAX_AGE_MS, maxFutureMs: GOSSIP_MAX_FUTURE_MS, log: this.log,
@@ -283,11 +278,10 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
    */
   async myReceipts (): Promise<Uint8Array[]> {
     const stored = await this.init.store.receipts()
-    if (this.unstored.size === 0) return stored.map(r => r.receipt)
-    const pending = [...this.unstored.values()]
+    if (this.unstored.size === 0) return stored.map(([, r]) => r.receipt)
     // One written while we read is in both.
-    const leaves = new Set(pending.map(r => leafOf(r.receipt)))
-    return [...stored.filter(r => !leaves.has(leafOf(r.receipt))), ...pending].sort((a, b) => a.receivedAt - b.receivedAt).map(r => r.receipt)
+    const kept = stored.filter(([key]) => !this.unstored.has(key)).map(([, r]) => r)
+    return [...kept, ...this.unstored.values()].sort((a, b) => a.receivedAt - b.receivedAt).map(r => r.receipt)
   }
 
   /** A new direct connection may be to a requester whose job we know but could not reach. */
@@ -343,14 +337,13 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
     const me = this.init.peer.identity.publicKey
     const verdict = added.receipt.verdict.body
     if (!verdict.credited.some(k => bytesEqual(k, me))) { this.emitChange(); return }
-    const id = toHex(added.receipt.receipt.id)
     const key = toHex(added.receipt.leaf)
     if (this.held.has(key)) return
     this.held.add(key)
     const stored: StoredReceipt = { receipt: bytes, requester: toHex(added.receipt.requester), jobId: toHex(verdict.jobId), shard: verdict.shard, receivedAt: this.now() }
-    this.unstored.set(id, stored)
+    this.unstored.set(key, stored)
     this.emitChange()
-    await this.storeReceipt(id, stored)
+    await this.storeReceipt(key, stored)
   }
 
   /**
@@ -360,21 +353,21 @@ export class Volunteer extends TypedEventEmitter<VolunteerEvents> {
    * its failure shown). A receipt lost with the tab before then is not lost:
    * the requester's log still proves it (src/swarm/log-catch-up.ts).
    */
-  private async storeReceipt (id: string, stored: StoredReceipt): Promise<void> {
+  private async storeReceipt (key: string, stored: StoredReceipt): Promise<void> {
     let batch = this.receiptBatch
     if (batch === undefined) {
       const entries: Array<[string, StoredReceipt]> = []
       const written = new Promise(resolve => setTimeout(resolve, 0)).then(async () => {
         this.receiptBatch = undefined
         await this.init.store.putReceipts(entries)
-        for (const [storedId] of entries) this.unstored.delete(storedId)
+        for (const [storedKey] of entries) this.unstored.delete(storedKey)
       }).catch(err => {
         this.lastError = { code: 'receipt-not-stored', error: errorInfo(err) }
         this.emitChange()
       })
       batch = this.receiptBatch = { entries, written }
     }
-    batch.entries.push([id, stored])
+    batch.entries.push([key, stored])
     await batch.written
   }
 

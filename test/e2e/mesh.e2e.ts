@@ -9,6 +9,8 @@
 import { test, expect, type Browser, type Page } from '@playwright/test'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { generateIdentity, identityFromSeed } from '../../src/core/identity.ts'
+import { TestRequester } from '../unit/core/log-fixtures.ts'
 import { fullMesh, openVolunteer, ownSeq, peerRows, startRelayProcess, type Volunteer } from './support/swarm.ts'
 
 test('five volunteers form a full direct WebRTC mesh and gossip survives the relay', async ({ browser }) => {
@@ -119,6 +121,49 @@ test('a reload keeps the peer id; the key is held by the browser, not extractabl
     await other.context.close()
   } finally {
     await v.context.close()
+    await relay.kill()
+  }
+})
+
+test('a profile from an older version (database version 3, receipts kept by id) opens with the credit it had', async ({ browser }) => {
+  const relay = await startRelayProcess()
+  const context = await browser.newContext()
+  try {
+    // The profile's key (as an older version kept it) and three receipts crediting it, two of one verdict.
+    const seed = new Uint8Array(32).fill(7)
+    const me = identityFromSeed(seed)
+    const requester = new TestRequester(generateIdentity())
+    requester.verdict(0, [me])
+    requester.verdict(1, [me])
+    requester.head()
+    const receipts = [requester.receipt(0), requester.receipt(1)]
+    requester.verdict(2, [generateIdentity()])
+    requester.head()
+    receipts.push(requester.receipt(0))
+    // Written on the app's origin before the app ever opens its database there.
+    const page = await context.newPage()
+    await page.goto('/essaim.config.json')
+    await page.evaluate(async ({ seed, receipts }) => await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open('essaim', 3)
+      open.onupgradeneeded = () => {
+        for (const store of ['identity', 'models', 'kv', 'jobs', 'inputs', 'outputs', 'log', 'receipts']) open.result.createObjectStore(store)
+        const tx = open.transaction!
+        tx.objectStore('models').createIndex('by-size', 'size')
+        tx.objectStore('identity').put({ seed: new Uint8Array(seed), createdAt: 1 }, 'self')
+        receipts.forEach((r, i) => tx.objectStore('receipts').put({ receipt: new Uint8Array(r), requester: 'r', jobId: 'j', shard: i % 2, receivedAt: i }, `id-${i}`))
+      }
+      open.onsuccess = () => { open.result.close(); resolve() }
+      open.onerror = () => { reject(open.error) }
+    }), { seed: [...seed], receipts: receipts.map(r => [...r]) })
+    await page.goto(`/?relay=${encodeURIComponent(relay.addr)}#/volunteer`)
+    await expect(page.getByTestId('own-peer-id')).toHaveText(peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed)).toString())
+    // One credit per verdict; the database was moved to the current version.
+    await expect(page.getByTestId('my-credit')).toHaveAttribute('data-credit', '2')
+    expect(await page.evaluate(async () => (await indexedDB.databases()).find(d => d.name === 'essaim')?.version)).toBeGreaterThan(3)
+    await page.reload()
+    await expect(page.getByTestId('my-credit')).toHaveAttribute('data-credit', '2')
+  } finally {
+    await context.close()
     await relay.kill()
   }
 })

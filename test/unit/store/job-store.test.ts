@@ -6,7 +6,11 @@
 import 'fake-indexeddb/auto'
 import { describe, it, expect } from 'vitest'
 import { JobStore, type StoredDecision } from '../../../src/store/job-store.ts'
-import type { StoredJob, StoredOutput } from '../../../src/store/db.ts'
+import { receiptKey, type StoredJob, type StoredOutput, type StoredReceipt } from '../../../src/store/db.ts'
+import { generateIdentity } from '../../../src/core/identity.ts'
+import { leafHash } from '../../../src/core/merkle.ts'
+import { toHex } from '../../../src/core/bytes.ts'
+import { TestRequester } from '../core/log-fixtures.ts'
 
 let n = 0
 const fresh = (): JobStore => new JobStore(`essaim-job-store-${++n}`)
@@ -123,5 +127,51 @@ describe('JobStore', () => {
     const store = fresh()
     const unmarked = { kind: 'reopen', jobId: 'j', shard: 0, output: output(0, 0) } as unknown as StoredDecision
     await expect(store.putDecisions([unmarked])).rejects.toThrow(TypeError)
+  })
+
+  it('keeps receipts by their verdict\'s leaf, whose keys say which verdicts are held without reading a receipt', async () => {
+    const requester = new TestRequester(generateIdentity())
+    for (let shard = 0; shard < 3; shard++) requester.verdict(shard, [])
+    requester.head()
+    const stored = (shard: number, at: number): StoredReceipt =>
+      ({ receipt: requester.receipt(shard), requester: 'r', jobId: 'j', shard, receivedAt: at })
+    const store = fresh()
+    const entries = [stored(2, 5), stored(0, 7)]
+    await store.putReceipts(entries.map(r => [receiptKey(r.receipt), r]))
+    const leaves = [2, 0].map(i => toHex(leafHash(requester.verdicts[i]!)))
+    expect(entries.map(r => receiptKey(r.receipt))).toEqual(leaves)
+    expect((await store.receiptKeys()).sort()).toEqual([...leaves].sort())
+    expect(await store.receipts()).toEqual([[leaves[0], entries[0]], [leaves[1], entries[1]]])
+  })
+
+  it('a profile from before receipts were kept by leaf (database version 3) keeps each verdict\'s first receipt, under its leaf', async () => {
+    const requester = new TestRequester(generateIdentity())
+    for (let shard = 0; shard < 2; shard++) requester.verdict(shard, [])
+    requester.head()
+    const first = requester.receipt(0)
+    requester.verdict(2, [])
+    requester.head()
+    // Shard 0's verdict proven again against the later head, received later: the first one stays.
+    const again = requester.receipt(0)
+    const rows: Array<[string, StoredReceipt]> = [
+      ['id-a', { receipt: again, requester: 'r', jobId: 'j', shard: 0, receivedAt: 9 }],
+      ['id-b', { receipt: first, requester: 'r', jobId: 'j', shard: 0, receivedAt: 3 }],
+      ['id-c', { receipt: requester.receipt(1), requester: 'r', jobId: 'j', shard: 1, receivedAt: 4 }]
+    ]
+    const name = `essaim-job-store-${++n}`
+    await new Promise<void>((resolve, reject) => {
+      const req = indexedDB.open(name, 3)
+      req.onupgradeneeded = () => {
+        for (const store of ['identity', 'models', 'kv', 'jobs', 'inputs', 'outputs', 'log', 'receipts']) req.result.createObjectStore(store)
+        req.transaction!.objectStore('models').createIndex('by-size', 'size')
+        for (const [id, row] of rows) req.transaction!.objectStore('receipts').put(row, id)
+      }
+      req.onsuccess = () => { req.result.close(); resolve() }
+      req.onerror = () => { reject(req.error) }
+    })
+    const store = new JobStore(name)
+    const leaf = (i: number): string => toHex(leafHash(requester.verdicts[i]!))
+    expect((await store.receiptKeys()).sort()).toEqual([leaf(0), leaf(1)].sort())
+    expect(await store.receipts()).toEqual([[leaf(0), rows[1]![1]], [leaf(1), rows[2]![1]]])
   })
 })

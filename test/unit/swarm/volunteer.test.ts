@@ -204,7 +204,7 @@ describe('Volunteer receipts', () => {
     await volunteer.takeReceipt(mine)
     expect(volunteer.credit).toBe(1)
     expect(await volunteer.myReceipts()).toEqual([mine])
-    expect((await store.receipts()).map(r => r.receipt)).toEqual([mine])
+    expect((await store.receipts()).map(([, r]) => r.receipt)).toEqual([mine])
   })
 
   it('keeps a receipt that credits it when the public ledger is full for that requester (a long-lived requester\'s log outgrows the bound)', async () => {
@@ -216,7 +216,7 @@ describe('Volunteer receipts', () => {
     requester.head()
     for (let shard = 0; shard < 4; shard++) await volunteer.takeReceipt(requester.receipt(shard))
     expect(volunteer.credit).toBe(1)
-    expect((await store.receipts()).map(r => r.shard)).toEqual([3])
+    expect((await store.receipts()).map(([, r]) => r.shard)).toEqual([3])
     // The ledger kept its bound and counted what it could not keep.
     expect(ledger.snapshot().totals.verdicts).toBe(2)
     expect(ledger.snapshot().totals.dropped).toBe(2)
@@ -236,7 +236,7 @@ describe('Volunteer receipts', () => {
     const receipts = [0, 1, 2].map(shard => requester.receipt(shard))
     await Promise.all(receipts.map(async receipt => { await volunteer.takeReceipt(receipt) }))
     expect(writes).toHaveBeenCalledTimes(1)
-    expect((await store.receipts()).map(r => r.shard).sort()).toEqual([0, 1, 2])
+    expect((await store.receipts()).map(([, r]) => r.shard).sort()).toEqual([0, 1, 2])
     // The next turn's receipt goes in a transaction of its own.
     requester.verdict(3, [identity])
     requester.head()
