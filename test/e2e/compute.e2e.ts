@@ -15,7 +15,7 @@ import { parseCatalog, type Catalog } from '../../src/compute/catalog.ts'
 import type { CompareRule } from '../../src/core/schemas.ts'
 import { vadShardInput } from '../../src/compute/shard-task.ts'
 import { wavTo16k } from '../../src/compute/models/vad.ts'
-import { startRelayProcess, volunteerUrl } from './support/swarm.ts'
+import { cspViolations, startRelayProcess, volunteerUrl, watchCsp } from './support/swarm.ts'
 import { digitsFixture as digitFiles, postDigits } from './support/digits.ts'
 
 const parsed = parseCatalog(JSON.parse(await readFile('models/catalog.json', 'utf8')))
@@ -26,6 +26,7 @@ const rule = (id: string): CompareRule => catalog.models.find(m => m.id === id)!
 async function openModels (page: Page): Promise<void> {
   const errors: string[] = []
   page.on('pageerror', e => errors.push(e.message))
+  await watchCsp(page.context())
   await page.goto('/#/models')
   await expect(page.getByTestId('model-table')).toBeVisible()
   expect(errors).toEqual([])
@@ -53,6 +54,8 @@ test('OCR of the fixture image matches the onnxruntime-node reference', async ({
   await expect(page.locator('[data-testid=model-row][data-model=ocr-det]')).toContainText('wasm × 2', { timeout: 120_000 })
   await expect(lines).toHaveCount(reference.lines.length)
   expect(await lines.evaluateAll(els => els.map(e => e.getAttribute('data-text')))).toEqual(reference.lines.map(l => l.text))
+  // The boxes over the image are placed by style properties, which the strict CSP lets through.
+  expect(await cspViolations(page)).toEqual([])
 })
 
 test('VAD segments of the fixture WAV match the reference; frame probabilities agree under the catalog rule', async ({ page }) => {
@@ -70,6 +73,7 @@ test('VAD segments of the fixture WAV match the reference; frame probabilities a
   expect(verdict).toEqual({ equal: true })
   // The worker's warm-up on zeros is refused by this model (its STFT cannot pad 32 samples): quietly.
   expect(ortErrors).toEqual([])
+  expect(await cspViolations(page)).toEqual([])
 })
 
 test('a VAD shard computed whole in the worker gives the reference frame probabilities; a cancelled one leaves the worker ready', async ({ page }) => {
@@ -206,6 +210,7 @@ test('the Models page recognises a drawn digit', async ({ page }) => {
   await page.mouse.up()
   await page.getByTestId('digits-run').click()
   await expect(page.getByTestId('digits-result')).toHaveAttribute('data-digit', '1', { timeout: 60_000 })
+  expect(await cspViolations(page)).toEqual([])
 })
 
 test('OCR model outputs in the browser agree with onnxruntime-node under the catalog rule (det map and rec probabilities)', async ({ page }) => {

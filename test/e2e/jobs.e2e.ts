@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { verifyBundleText } from '../../src/core/verify-bundle.ts'
 import { digitsFixture, postDigits, startContributing, verified, FIXTURE_DIGITS as IMAGES, type DigitFile } from './support/digits.ts'
-import { fullMesh, openSwarm, openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
+import { cspViolations, fullMesh, openSwarm, openVolunteer, startRelayProcess, type RelayProcess, type Volunteer } from './support/swarm.ts'
 import { grayPng } from './support/png.ts'
 
 const run = promisify(execFile)
@@ -81,6 +81,8 @@ test('1 requester + 3 volunteers: 200 digits verified with 2 replicas, receipts 
     }, { timeout: 30_000 }).toBe(1)
     const ledger = await ledgerOf(requester.page)
     expect(ledger.map(([peer]) => peer).sort()).toEqual(volunteers.map(v => v.peerId).sort())
+    // Nothing any page drew (job progress, dashboards, ledgers) ran into the strict CSP.
+    for (const p of pages) expect(await cspViolations(p.page)).toEqual([])
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()
@@ -326,6 +328,7 @@ test('a voice-activity job returns the speech segments of the fixture WAV', asyn
     for (const segments of await results.evaluateAll(els => els.map(e => e.getAttribute('data-segments') ?? ''))) {
       expect(JSON.parse(segments)).toEqual(reference.segments)
     }
+    expect(await cspViolations(requester.page)).toEqual([])
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()

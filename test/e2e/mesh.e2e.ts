@@ -198,6 +198,8 @@ test('the served build has the isolation headers, a strict CSP and its config fi
   expect(csp.get('default-src')).toEqual(["'self'"])
   // Scripts only from our origin; WebAssembly may compile, nothing may eval.
   expect(csp.get('script-src')).toEqual(["'self'", "'wasm-unsafe-eval'"])
+  // Styles only from our stylesheets: no inline style attribute or element applies.
+  expect(csp.get('style-src')).toEqual(["'self'"])
   expect(csp.get('object-src')).toEqual(["'none'"])
   expect(csp.get('base-uri')).toEqual(["'none'"])
   expect(csp.get('frame-ancestors')).toEqual(["'none'"])

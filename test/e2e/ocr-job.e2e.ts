@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { setPolicy, startContributing, type DigitsPolicy } from './support/digits.ts'
 import { grayPng } from './support/png.ts'
-import { fullMesh, openSwarm, openVolunteer, startRelayProcess, type Volunteer } from './support/swarm.ts'
+import { cspViolations, fullMesh, openSwarm, openVolunteer, startRelayProcess, type Volunteer } from './support/swarm.ts'
 import { Adversary, GIVE_UP_ERROR } from '../adversary/peer.ts'
 
 const run = promisify(execFile)
@@ -174,6 +174,8 @@ test('an OCR job: 2 volunteers find and read the lines of 3 images, both stages 
     const canaries = rows.filter(([, s]) => s === 'canary').length
     // One receipt per verdict: every shard of both stages but the canaries.
     expect(stdout).toContain(`${3 + lines - canaries}/${3 + lines - canaries} receipts OK`)
+    // The boxes drawn over the images are placed by style properties, which the strict CSP lets through.
+    for (const p of pages) expect(await cspViolations(p.page)).toEqual([])
   } finally {
     await Promise.all(pages.map(async v => { await v.context.close().catch(() => {}) }))
     await relay.kill()

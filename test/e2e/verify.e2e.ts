@@ -11,6 +11,7 @@ import { encodeBundle } from '../../src/core/receipt-bundle.ts'
 import { toHex } from '../../src/core/bytes.ts'
 import { who } from '../unit/core/fixtures.ts'
 import { TestRequester } from '../unit/core/log-fixtures.ts'
+import { cspViolations, watchCsp } from './support/swarm.ts'
 
 const [alice, bob] = [who(1), who(2)]
 const r = new TestRequester(who(40))
@@ -27,6 +28,7 @@ const forked = encodeBundle({ receipts: [...receipts, alt.receipt(2)], heads: r.
 async function openVerify (page: Page): Promise<string[]> {
   const errors: string[] = []
   page.on('pageerror', err => { errors.push(err.message) })
+  await watchCsp(page.context())
   await page.goto('/#/verify')
   await expect(page.getByTestId('verify-drop')).toBeVisible()
   return errors
@@ -69,6 +71,7 @@ test('a good bundle verifies; a tampered one and a forked requester do not, with
   await expect(page.getByTestId('verify-forks')).toContainText('signed two different roots for size 3')
   await expect(page.locator('[data-testid="receipt-row"][data-flagged="true"]')).toHaveCount(2)
   expect(errors).toEqual([])
+  expect(await cspViolations(page)).toEqual([])
 })
 
 test('a non-JSON or wrong-format file gives a clear error, and the page keeps working', async ({ page }) => {

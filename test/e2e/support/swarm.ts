@@ -48,6 +48,23 @@ export function volunteerUrl (relays: string[], hash = '#/volunteer'): string {
 }
 
 /**
+ * Records every Content-Security-Policy violation of the context's pages
+ * (read with {@link cspViolations}): an inline style or script the policy
+ * blocks fails no test by itself, it just silently does not apply.
+ */
+export async function watchCsp (context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const seen: string[] = (window as unknown as { essaimCspViolations: string[] }).essaimCspViolations = []
+    document.addEventListener('securitypolicyviolation', e => { seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`) })
+  })
+}
+
+/** The CSP violations the page saw so far (its context watched by {@link watchCsp}). */
+export async function cspViolations (page: Page): Promise<string[]> {
+  return await page.evaluate(() => (window as unknown as { essaimCspViolations?: string[] }).essaimCspViolations ?? ['not watched'])
+}
+
+/**
  * Opens the app in a fresh browser context and waits (up to `startTimeoutMs`)
  * for its peer id. `ESSAIM_E2E_DEBUG=essaim:*,libp2p:connection-monitor` sets
  * the page's debug namespaces and prints its console lines, and main-thread
@@ -55,6 +72,7 @@ export function volunteerUrl (relays: string[], hash = '#/volunteer'): string {
  */
 export async function openVolunteer (browser: Browser, relays: string[], hash = '#/volunteer', contextOptions: BrowserContextOptions = {}, startTimeoutMs = 30_000): Promise<Volunteer> {
   const context = await browser.newContext(contextOptions)
+  await watchCsp(context)
   const debug = process.env.ESSAIM_E2E_DEBUG ?? ''
   if (debug !== '') {
     await context.addInitScript(d => {
