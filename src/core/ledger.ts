@@ -351,14 +351,26 @@ export class Ledger {
   }
 
   /**
+   * Whether a bound keeps this ledger from holding another receipt of
+   * `requester` (public key, hex): its own, all requesters' receipts, or the
+   * number of requesters. Receipts crediting this peer are then caught up on
+   * by asking for them alone (src/swarm/log-catch-up.ts).
+   */
+  full (requester: string): boolean {
+    const state = this.requesters.get(requester)
+    if (state === undefined) return this.claims >= this.limits.receipts || this.requesters.size >= this.limits.requesters
+    return state.claims.size >= this.limits.receiptsPerRequester || this.claims >= this.limits.receipts
+  }
+
+  /**
    * Leaf indices below `size` of `requester`'s log (public key, hex) for
    * which no verdict is held, ascending, at most `max`: what a peer that saw
    * a head of that size should catch up on. Empty once the requester's
    * receipt bound or the ledger's is reached (nothing more would be kept).
    */
   missingLeaves (requester: string, size: number, max: number): number[] {
+    if (this.full(requester)) return []
     const state = this.requesters.get(requester)
-    if ((state !== undefined && state.claims.size >= this.limits.receiptsPerRequester) || this.claims >= this.limits.receipts) return []
     // Called for every head seen (each gossiped receipt carries one): from the first gap, not from 0.
     const out: number[] = []
     for (let i = state?.firstMissing ?? 0; i < size && out.length < max; i++) if (state?.atIndex.has(i) !== true) out.push(i)

@@ -143,8 +143,24 @@ export function verifyOpenedReceipt (receipt: Envelope<'receipt'>, options: Veri
  * even decode.
  */
 export function receiptLeaf (bytes: Uint8Array): Uint8Array | undefined {
+  const body = envelopeBody(bytes)
+  return body?.verdict instanceof Uint8Array ? leafHash(body.verdict) : undefined
+}
+
+/**
+ * The keys a verdict envelope credits, without checking its signature: for
+ * verdicts that were verified before, or that this peer sealed. Empty if
+ * the bytes do not decode as one.
+ */
+export function verdictCredited (bytes: Uint8Array): Uint8Array[] {
+  const credited = envelopeBody(bytes)?.credited
+  return Array.isArray(credited) ? credited.filter((k): k is Uint8Array => k instanceof Uint8Array) : []
+}
+
+/** An envelope's body fields, decoded only (nothing checked), if the bytes decode to one. */
+function envelopeBody (bytes: Uint8Array): Record<string, unknown> | undefined {
   const decoded = decodeCanonical(bytes, MAX_ENVELOPE_BYTES)
   if (!decoded.ok) return undefined
-  const body = (decoded.value as { body?: { verdict?: unknown } } | null)?.body
-  return body?.verdict instanceof Uint8Array ? leafHash(body.verdict) : undefined
+  const body = (decoded.value as { body?: unknown } | null)?.body
+  return typeof body === 'object' && body !== null ? body as Record<string, unknown> : undefined
 }

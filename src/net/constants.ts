@@ -159,3 +159,11 @@ export const HEAD_REPEATS = 3
 export const HEAD_REPEAT_MS = LOG_CATCH_UP_RETRY_MAX_MS + 5_000
 /** Pages fetched in one catch-up round before yielding to other requesters. */
 export const LOG_CATCH_UP_PAGES = 64
+/**
+ * A peer whose ledger is full for a requester asks it for the receipts
+ * crediting itself instead (it cannot tell which it lacks), at most this
+ * often while that requester's log grows: each round fetches again the
+ * ones gossip brought since the last. The last repeat of a finished log's
+ * head (HEAD_REPEAT_MS apart) comes after it, so nothing is left out.
+ */
+export const LOG_OWN_CATCH_UP_MS = LOG_CATCH_UP_RETRY_MAX_MS

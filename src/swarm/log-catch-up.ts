@@ -19,6 +19,13 @@
  * `retryMaxMs` for receipts it could fetch now. State is bounded: at most
  * `maxRequesters` requesters are tracked (and as many given up on), and one
  * exchange runs at a time.
+ *
+ * When the ledger is full for a requester (Ledger.full: it keeps no more of
+ * its receipts), it cannot say which leaves it lacks; this then asks that
+ * requester for the receipts crediting this peer (`fetchCredited`), from the
+ * first leaf not yet asked about, at most every `ownIntervalMs` while its
+ * log grows: a volunteer keeps every receipt crediting it, and one that
+ * missed the gossip of some would otherwise never get them.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -29,15 +36,20 @@ import { peerIdOf } from '../net/peer-keys.ts'
 import { backoffDelay } from '../net/mesh.ts'
 import {
   LOG_CATCH_UP_ATTEMPTS, LOG_CATCH_UP_DELAY_MS, LOG_CATCH_UP_PAGES, LOG_CATCH_UP_RETRY_MAX_MS, LOG_CATCH_UP_RETRY_MS,
-  LOG_MAX_PAGE
+  LOG_MAX_PAGE, LOG_OWN_CATCH_UP_MS
 } from '../net/constants.ts'
 
 /** What catching up needs from the log protocol (`LogService.fetchReceipts`, which gives up after LOG_TIMEOUT_MS). */
 export type FetchReceipts = (peer: PeerId, indices: number[], options: { signal: AbortSignal }) => Promise<CaughtUpReceipt[]>
 
+/** The receipts crediting this peer at leaf `from` or later, LOG_MAX_PAGE at most (`LogService.fetchCredited` with this peer's key). */
+export type FetchCredited = (peer: PeerId, from: number, options: { signal: AbortSignal }) => Promise<CaughtUpReceipt[]>
+
 export interface LogCatchUpInit {
   ledger: Ledger
   fetchReceipts: FetchReceipts
+  /** Without it, nothing is caught up on from a requester the ledger is full for. */
+  fetchCredited?: FetchCredited
   /** Feeds one verified receipt to the peer's intake (ledger, and the volunteer's own receipts). */
   take: (bytes: Uint8Array) => Promise<void>
   /** This peer's public key (hex): its own log is never asked for. */
@@ -49,6 +61,7 @@ export interface LogCatchUpInit {
   attempts?: number
   pagesPerRound?: number
   maxRequesters?: number
+  ownIntervalMs?: number
   now?: () => number
   random?: () => number
 }
@@ -62,10 +75,20 @@ interface Behind {
   running: boolean
 }
 
+/** Catching up on the receipts crediting this peer from a requester the ledger is full for. */
+interface Own {
+  /** Every receipt crediting this peer below this leaf was asked for. */
+  from: number
+  /** When the last round started. */
+  at: number
+  running: boolean
+}
+
 export class LogCatchUp {
   private readonly behind = new Map<string, Behind>()
   /** Head size per requester at which we gave up, and when: only a larger head, or the same one heard after `retryMaxMs`, starts over. */
   private readonly gaveUp = new Map<string, { size: number, at: number }>()
+  private readonly own = new Map<string, Own>()
   private readonly controller = new AbortController()
   /** One exchange at a time, whoever it is with. */
   private queue: Promise<void> = Promise.resolve()
@@ -75,6 +98,7 @@ export class LogCatchUp {
   private readonly attempts: number
   private readonly pagesPerRound: number
   private readonly maxRequesters: number
+  private readonly ownIntervalMs: number
   private readonly now: () => number
   private readonly random: () => number
 
@@ -85,6 +109,7 @@ export class LogCatchUp {
     this.attempts = init.attempts ?? LOG_CATCH_UP_ATTEMPTS
     this.pagesPerRound = init.pagesPerRound ?? LOG_CATCH_UP_PAGES
     this.maxRequesters = init.maxRequesters ?? 64
+    this.ownIntervalMs = init.ownIntervalMs ?? LOG_OWN_CATCH_UP_MS
     this.now = init.now ?? Date.now
     this.random = init.random ?? Math.random
   }
@@ -92,6 +117,7 @@ export class LogCatchUp {
   /** A signed head of `size` leaves from `requester` (public key, hex) was accepted. */
   seen (requester: string, size: number): void {
     if (this.controller.signal.aborted || requester === this.init.self) return
+    if (this.init.ledger.full(requester)) { this.seenFull(requester, size); return }
     const gaveUp = this.gaveUp.get(requester)
     if (gaveUp !== undefined) {
       if (size <= gaveUp.size && this.now() - gaveUp.at < this.retryMaxMs) return
@@ -111,6 +137,50 @@ export class LogCatchUp {
     if (entry.timer === undefined && !entry.running) this.schedule(requester, entry, this.delayMs)
   }
 
+  /** {@link seen}, for a requester the ledger is full for. */
+  private seenFull (requester: string, size: number): void {
+    if (this.init.fetchCredited === undefined) return
+    let own = this.own.get(requester)
+    if (own === undefined) {
+      if (this.own.size >= this.maxRequesters) return
+      own = { from: 0, at: -Infinity, running: false }
+      this.own.set(requester, own)
+    }
+    if (own.running || size <= own.from || this.now() - own.at < this.ownIntervalMs) return
+    own.running = true
+    own.at = this.now()
+    setTimeout(() => {
+      this.queue = this.queue.then(async () => await this.ownRound(requester, own, size)).finally(() => { own.running = false })
+    }, this.delayMs)
+  }
+
+  /** Fetches the receipts crediting this peer from `own.from` on, a page at a time, up to the end of the log. Never throws. */
+  private async ownRound (requester: string, own: Own, size: number): Promise<void> {
+    const signal = this.controller.signal
+    let peer: PeerId
+    try {
+      peer = peerIdFromString(peerIdOf(fromHex(requester)))
+    } catch {
+      this.own.delete(requester)
+      return
+    }
+    for (let page = 0; page < this.pagesPerRound && !signal.aborted; page++) {
+      let receipts: CaughtUpReceipt[]
+      try {
+        receipts = await this.init.fetchCredited!(peer, own.from, { signal })
+        for (const r of receipts) await this.init.take(r.bytes)
+      } catch (err) {
+        // Asked again with a later head, once ownIntervalMs has passed.
+        this.init.log('catching up on receipts crediting us from %s failed: %s', peer, (err as Error).message)
+        return
+      }
+      const last = receipts.reduce((m, r) => Math.max(m, r.receipt.index), own.from - 1)
+      if (receipts.length < LOG_MAX_PAGE) { own.from = Math.max(size, last + 1); return }
+      own.from = last + 1
+    }
+    own.at = -Infinity // more to fetch: the next head goes on at once
+  }
+
   /** Requesters we are behind on, with the head size we are catching up to (UI, tests). */
   pending (): Array<{ requester: string, size: number }> {
     return [...this.behind.entries()].map(([requester, b]) => ({ requester, size: b.size }))
@@ -121,6 +191,7 @@ export class LogCatchUp {
     for (const b of this.behind.values()) clearTimeout(b.timer)
     this.behind.clear()
     this.gaveUp.clear()
+    this.own.clear()
   }
 
   private schedule (requester: string, entry: Behind, ms: number): void {

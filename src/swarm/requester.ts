@@ -30,7 +30,7 @@ import { MerkleLog } from '../core/merkle-log.ts'
 import { Lru } from '../core/lru.ts'
 import { sealTreeHeadAsync, type HeadClaim } from '../core/tree-head.ts'
 import { packShardInput } from '../core/packed-input.ts'
-import { issueReceiptAsync } from '../core/receipt.ts'
+import { issueReceiptAsync, verdictCredited } from '../core/receipt.ts'
 import type { Ledger } from '../core/ledger.ts'
 import { refusal, type PullReply, type PullRequest, type ShardResult } from '../net/protocols/work.ts'
 import type { WorkService } from '../net/protocols/work.ts'
@@ -39,7 +39,7 @@ import type { Presence } from '../net/presence.ts'
 import type { PeerPenalties } from '../net/scoring.ts'
 import { publicKeyOf } from '../net/peer-keys.ts'
 import {
-  ANNOUNCE_ON_JOIN_MS, HEAD_BATCH_MS, HEAD_REPEAT_MS, HEAD_REPEATS, JOB_ANNOUNCE_MS, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
+  ANNOUNCE_ON_JOIN_MS, HEAD_BATCH_MS, HEAD_REPEAT_MS, HEAD_REPEATS, JOB_ANNOUNCE_MS, LOG_MAX_PAGE, TOPIC_JOBS, TOPIC_LOG, WORK_IDLE_WAIT_MS,
   WORK_MAX_HELD, WORK_MAX_OUTPUT_BYTES, WORK_REPLY_TARGET_BYTES
 } from '../net/constants.ts'
 import type { JobStore, StoredDecision } from '../store/job-store.ts'
@@ -181,6 +181,12 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   private readonly scheduler: Scheduler<TensorMap>
   private readonly merkle = new MerkleLog()
   private readonly leaves: Uint8Array[] = []
+  /**
+   * The leaves whose verdict credits each key (public key hex), ascending:
+   * made on the first catch-up request that names a key (see
+   * {@link creditedLeaves}), then kept up as verdicts are appended.
+   */
+  private credits: Map<string, number[]> | undefined
   private readonly seq: Sequencer
   private readonly now: () => number
   private readonly log: Logger
@@ -255,7 +261,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       await this.resume(stored)
     }
     this.init.work.serve(async (peer, request) => await this.onPull(peer, request))
-    this.init.logService.serve(async (_peer, indices) => await this.receiptsFor(indices))
+    this.init.logService.serve(async (_peer, request) =>
+      await this.receiptsFor('indices' in request ? request.indices : this.creditedLeaves(toHex(request.credited), request.from, LOG_MAX_PAGE)))
     this.init.presence.addEventListener('presence:lost', this.onLost)
     this.timers.push(setInterval(() => { this.handle(this.scheduler.expire(this.now())) }, 1_000))
     this.timers.push(setInterval(() => {
@@ -627,6 +634,29 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     }
   }
 
+  /** The first `max` leaves from `from` on whose verdict credits `key` (public key hex), ascending. */
+  private creditedLeaves (key: string, from: number, max: number): number[] {
+    if (this.credits === undefined) {
+      this.credits = new Map()
+      this.leaves.forEach((verdict, leaf) => { this.noteCredits(leaf, verdict) })
+    }
+    const leaves = this.credits.get(key) ?? []
+    let lo = 0
+    let hi = leaves.length
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (leaves[mid]! < from) lo = mid + 1; else hi = mid }
+    return leaves.slice(lo, lo + max)
+  }
+
+  private noteCredits (leaf: number, verdict: Uint8Array): void {
+    if (this.credits === undefined) return
+    for (const key of verdictCredited(verdict)) {
+      const hex = toHex(key)
+      const leaves = this.credits.get(hex)
+      if (leaves === undefined) this.credits.set(hex, [leaf])
+      else leaves.push(leaf)
+    }
+  }
+
   /** Receipts for a catch-up request: each asked leaf under the latest signed head, proven against it. */
   private async receiptsFor (indices: number[]): Promise<Uint8Array[]> {
     const serving = await this.servingHead()
@@ -822,6 +852,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       job.signing--
       const leaf = this.merkle.append(verdict)
       this.leaves.push(verdict)
+      this.noteCredits(leaf, verdict)
       const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
       job.outputs.set(shard, stored)
       job.unsaved.set(shard, (job.unsaved.get(shard) ?? 0) + 1)

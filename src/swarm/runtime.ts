@@ -67,6 +67,7 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
   const catchUp = new LogCatchUp({
     ledger,
     fetchReceipts: async (from, indices, options) => await logService.fetchReceipts(from, indices, options),
+    fetchCredited: async (from, leaf, options) => await logService.fetchCredited(from, peer.identity.publicKey, leaf, options),
     take: async bytes => { await volunteer.takeReceipt(bytes) },
     self: toHex(peer.identity.publicKey),
     log: logger('essaim:swarm:catch-up')

@@ -13,11 +13,18 @@
  * beyond it are left out), or a refusal naming why. Both frames are capped
  * before they are read and checked field by field.
  *
+ * A request may instead name a peer's public key and a first leaf: the
+ * receipts of the first LOG_MAX_PAGE verdicts at or after that leaf that
+ * credit that key. A peer whose ledger is full for a requester (it keeps
+ * no more of its receipts, see Ledger.full) cannot say which leaves it
+ * lacks, yet must not lose receipts crediting itself: it asks for those.
+ *
  * Every receipt returned is checked exactly as a gossiped one is: the outer
  * envelope against the gossip clock limits (a stale or future-dated one is
  * only dropped, as gossip IGNOREs it), then signatures, the head's
  * consistency link and the inclusion proof. It must also be signed by the
- * peer asked and answer an index that was asked, once. Anything else is a
+ * peer asked and answer an index that was asked, once (or, asked by key,
+ * credit that key at or after the leaf asked from). Anything else is a
  * forgery: the whole reply is refused and the peer is penalised like other
  * protocol abuse (graylisted by gossipsub scoring). Consistency with heads
  * already held is the ledger's job: it keeps every validly signed head, so a
@@ -35,7 +42,8 @@ import { BYTE_CAPS } from '../../core/constants.ts'
 import { openAsync, type Envelope } from '../../core/envelope.ts'
 import { verifyOpenedReceipt, type VerifiedReceipt } from '../../core/receipt.ts'
 import { HeadCache } from '../../core/tree-head.ts'
-import { bytes, int, list, nullable, record, refine, str, type Check } from '../../core/validate.ts'
+import { bytes, int, isPlainObject, list, nullable, record, refine, str, type Check } from '../../core/validate.ts'
+import { PUBLIC_KEY_BYTES } from '../../core/identity.ts'
 import {
   GOSSIP_MAX_FUTURE_MS, LOG_MAX_AGE_MS, LOG_MAX_PAGE, LOG_MAX_REPLY_BYTES, LOG_MAX_REQUEST_BYTES, LOG_MAX_SERVES_TOTAL,
   LOG_MAX_STREAMS_PER_PEER, LOG_MAX_TRACKED_PEERS, LOG_SERVE_BURST, LOG_SERVE_REFILL_MS, LOG_TIMEOUT_MS, PROTOCOL_LOG
@@ -46,10 +54,20 @@ import { isTimingRefusal, type PeerPenalties } from '../scoring.ts'
 import { replyOnce, requestReply } from './exchange.ts'
 import { deadline } from '../deadline.ts'
 
-export interface LogRequest {
+/** Receipts of these leaves. */
+export interface LeavesRequest {
   /** Leaf indices of the server's log, strictly ascending, 1..LOG_MAX_PAGE of them. */
   indices: number[]
 }
+
+/** Receipts of the first LOG_MAX_PAGE verdicts at leaf `from` or later that credit `credited`. */
+export interface CreditedRequest {
+  /** A peer's Ed25519 public key. */
+  credited: Uint8Array
+  from: number
+}
+
+export type LogRequest = LeavesRequest | CreditedRequest
 
 export interface LogReply {
   /** One `receipt` envelope per asked index the server can prove, in any order. */
@@ -66,14 +84,20 @@ export interface CaughtUpReceipt {
 
 const leafIndex = int(0, Number.MAX_SAFE_INTEGER)
 
-export const checkLogRequest: Check<LogRequest> = refine(
-  record<LogRequest>({ indices: list(leafIndex, LOG_MAX_PAGE) }),
+const checkLeavesRequest: Check<LeavesRequest> = refine(
+  record<LeavesRequest>({ indices: list(leafIndex, LOG_MAX_PAGE) }),
   (v, path) => {
     if (v.indices.length === 0) return `${path}.indices: empty`
     for (let i = 1; i < v.indices.length; i++) if (v.indices[i]! <= v.indices[i - 1]!) return `${path}.indices: not strictly ascending`
     return undefined
   }
 )
+
+const checkCreditedRequest: Check<CreditedRequest> = record<CreditedRequest>({ credited: bytes(PUBLIC_KEY_BYTES), from: leafIndex })
+
+/** A request names leaves or a credited key (the field `credited` tells which). */
+export const checkLogRequest: Check<LogRequest> = (v, path) =>
+  isPlainObject(v) && Object.hasOwn(v, 'credited') ? checkCreditedRequest(v, path) : checkLeavesRequest(v, path)
 
 export const checkLogReply: Check<LogReply> = record<LogReply>({
   receipts: list(bytes({ max: BYTE_CAPS.receipt }), LOG_MAX_PAGE),
@@ -86,15 +110,23 @@ export function logRefusal (error: string): LogReply {
 }
 
 /**
- * Checks the receipts of a reply from `requester` (its public key) to a
- * request for `indices`, signatures on native Ed25519 (openAsync). Never
- * rejects. Receipts refused only for their signed time are dropped (`stale`
- * counts them); any other failure refuses the whole reply with the reason.
+ * Checks the receipts of a reply from `requester` (its public key) to
+ * `request`, signatures on native Ed25519 (openAsync). Never rejects.
+ * Receipts refused only for their signed time are dropped (`stale` counts
+ * them); any other failure refuses the whole reply with the reason.
  */
-export async function verifyLogReply (requester: Uint8Array, indices: readonly number[], receipts: readonly Uint8Array[], options: { now?: number } = {}):
+export async function verifyLogReply (requester: Uint8Array, request: LogRequest, receipts: readonly Uint8Array[], options: { now?: number } = {}):
 Promise<{ ok: true, receipts: CaughtUpReceipt[], stale: number } | { ok: false, reason: string }> {
-  if (receipts.length > indices.length) return { ok: false, reason: `${receipts.length} receipts for ${indices.length} indices` }
-  const asked = new Set(indices)
+  const most = 'indices' in request ? request.indices.length : LOG_MAX_PAGE
+  if (receipts.length > most) return { ok: false, reason: `${receipts.length} receipts for a request of at most ${most}` }
+  const asked = 'indices' in request ? new Set(request.indices) : undefined
+  /** Why a receipt does not answer the request, if it does not. */
+  const unasked = (v: VerifiedReceipt): string | undefined => {
+    if (asked !== undefined) return asked.has(v.index) ? undefined : `is for leaf ${v.index}, which was not asked for`
+    const { credited, from } = request as CreditedRequest
+    if (v.index < from) return `is for leaf ${v.index}, before leaf ${from} asked from`
+    return v.verdict.body.credited.some(k => bytesEqual(k, credited)) ? undefined : 'does not credit the key asked for'
+  }
   const answered = new Set<number>()
   const cache = new HeadCache()
   const now = options.now ?? Date.now()
@@ -111,7 +143,8 @@ Promise<{ ok: true, receipts: CaughtUpReceipt[], stale: number } | { ok: false, 
     const v = verifyOpenedReceipt(outer.envelope as Envelope<'receipt'>, { cache })
     if (!v.ok) return { ok: false, reason: `receipt ${i}: ${v.reason}` }
     if (!bytesEqual(v.requester, requester)) return { ok: false, reason: `receipt ${i} is signed by another requester than the peer asked` }
-    if (!asked.has(v.index)) return { ok: false, reason: `receipt ${i} is for leaf ${v.index}, which was not asked for` }
+    const wrong = unasked(v)
+    if (wrong !== undefined) return { ok: false, reason: `receipt ${i} ${wrong}` }
     if (answered.has(v.index)) return { ok: false, reason: `leaf ${v.index} answered twice` }
     answered.add(v.index)
     out.push({ bytes, receipt: v })
@@ -119,8 +152,8 @@ Promise<{ ok: true, receipts: CaughtUpReceipt[], stale: number } | { ok: false, 
   return { ok: true, receipts: out, stale }
 }
 
-/** What a requester plugs in: receipts for the asked leaf indices it can prove now. */
-export type LogHandler = (peer: PeerId, indices: number[], options: { signal: AbortSignal }) => Promise<Uint8Array[]>
+/** What a requester plugs in: receipts answering the request that it can prove now (at most LOG_MAX_PAGE; one per asked leaf). */
+export type LogHandler = (peer: PeerId, request: LogRequest, options: { signal: AbortSignal }) => Promise<Uint8Array[]>
 
 export interface LogInit {
   timeoutMs?: number
@@ -196,8 +229,21 @@ export class LogService implements Startable {
    * @throws the signal's reason when aborted, or a TimeoutError after the service's timeout.
    */
   async fetchReceipts (peer: PeerId, indices: number[], options: { signal?: AbortSignal } = {}): Promise<CaughtUpReceipt[]> {
-    const request: LogRequest = { indices }
-    const bad = checkLogRequest(request, 'indices')
+    return await this.exchange(peer, { indices }, options)
+  }
+
+  /**
+   * Asks `peer` for the receipts of the first LOG_MAX_PAGE verdicts of its
+   * log at leaf `from` or later that credit `credited` (a public key), and
+   * verifies them; as {@link fetchReceipts} otherwise. Fewer than
+   * LOG_MAX_PAGE: there are no more under the peer's latest head.
+   */
+  async fetchCredited (peer: PeerId, credited: Uint8Array, from: number, options: { signal?: AbortSignal } = {}): Promise<CaughtUpReceipt[]> {
+    return await this.exchange(peer, { credited, from }, options)
+  }
+
+  private async exchange (peer: PeerId, request: LogRequest, options: { signal?: AbortSignal }): Promise<CaughtUpReceipt[]> {
+    const bad = checkLogRequest(request, 'request')
     if (bad !== undefined) throw new RangeError(bad)
     const remote = peer.toString()
     const key = publicKeyOf(remote)
@@ -210,7 +256,7 @@ export class LogService implements Startable {
       protocolError: (reason, o) => new LogProtocolError(remote, reason, o)
     })
     if (reply.error !== null) throw new LogRefusedError(remote, reply.error)
-    const checked = await verifyLogReply(key, indices, reply.receipts, { now: this.now() })
+    const checked = await verifyLogReply(key, request, reply.receipts, { now: this.now() })
     if (!checked.ok) {
       this.log('refused a forged log reply from %p: %s', peer, checked.reason)
       this.penalties?.fault(remote, 'forged-log')
@@ -257,9 +303,9 @@ export class LogService implements Startable {
           if (!this.spend(peer.toString())) return logRefusal('asked too often; try later')
           serving = true
           this.servingTotal++
-          const { indices } = request.value
-          return await this.handler(peer, indices, { signal }).then(
-            receipts => ({ receipts: receipts.slice(0, indices.length), error: null }),
+          const most = 'indices' in request.value ? request.value.indices.length : LOG_MAX_PAGE
+          return await this.handler(peer, request.value, { signal }).then(
+            receipts => ({ receipts: receipts.slice(0, most), error: null }),
             err => logRefusal(`the log failed to answer: ${(err as Error).message}`.slice(0, 512))
           )
         }

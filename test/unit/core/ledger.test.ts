@@ -298,8 +298,9 @@ describe('bounds', () => {
     expect(credit(s, alice).credit).toBe(2)
     expect(s.totals.verdicts).toBe(4)
     expect(s.totals.dropped).toBe(3)
-    // Nothing more would be kept: nothing to catch up on.
+    // Nothing more would be kept: nothing to catch up on; the ledger is full for every requester, known or not.
     expect(ledger.missingLeaves(hex(who(42)), 2, 10)).toEqual([])
+    expect([40, 42, 43].map(n => ledger.full(hex(who(n))))).toEqual([true, true, true])
     // The head bound: three heads kept, a fourth refused.
     keys[0]!.verdict(2, [alice])
     expect(ledger.addTreeHead(keys[0]!.head())).toMatchObject({ ok: false, reason: expect.stringMatching(/maximum number of heads it keeps/) })
@@ -494,7 +495,21 @@ describe('missingLeaves (what log catch-up asks for)', () => {
     for (let i = 0; i < 4; i++) r.verdict(i, [alice])
     r.head()
     const ledger = new Ledger({ limits: { receiptsPerRequester: 2 } })
-    feed(ledger, [r.receipt(0), r.receipt(1)])
+    feed(ledger, [r.receipt(0)])
+    expect(ledger.full(hex(r.identity))).toBe(false)
+    feed(ledger, [r.receipt(1)])
+    expect(ledger.full(hex(r.identity))).toBe(true)
+    expect(ledger.full(hex(who(7)))).toBe(false)
     expect(ledger.missingLeaves(hex(r.identity), 4, 10)).toEqual([])
+  })
+
+  it('is empty, and the ledger full, for a requester past the bound on requesters', () => {
+    const ledger = new Ledger({ limits: { requesters: 1 } })
+    const [a, b] = [new TestRequester(who(5)), new TestRequester(who(6))]
+    for (const r of [a, b]) { r.verdict(0, [alice]); r.head() }
+    feed(ledger, [a.receipt(0)])
+    expect(ledger.full(hex(b.identity))).toBe(true)
+    expect(ledger.missingLeaves(hex(b.identity), 1, 10)).toEqual([])
+    expect(ledger.full(hex(a.identity))).toBe(false)
   })
 })

@@ -20,7 +20,8 @@ import { framed, rawExchange } from './raw-exchange.ts'
 import { TestRequester, TS } from '../core/log-fixtures.ts'
 import { generateIdentity, type Identity } from '../../../src/core/identity.ts'
 import { encodeCanonical } from '../../../src/core/cbor.ts'
-import { toHex } from '../../../src/core/bytes.ts'
+import { bytesEqual, toHex } from '../../../src/core/bytes.ts'
+import { verdictCredited } from '../../../src/core/receipt.ts'
 import { Ledger } from '../../../src/core/ledger.ts'
 import { open, seal } from '../../../src/core/envelope.ts'
 import {
@@ -46,9 +47,14 @@ async function node (identity: Identity, init: LogInit = {}): Promise<Node> {
   })
 }
 
-/** The app's handler shape: a receipt per asked index under the latest head. */
+/** The app's handler shape: a receipt per asked index under the latest head, or the first page of those crediting the key asked. */
 function serving (r: TestRequester): LogHandler {
-  return async (_peer, indices) => indices.filter(i => i < r.log.size).map(i => r.receipt(i))
+  return async (_peer, request) => {
+    const leaves = 'indices' in request
+      ? request.indices
+      : r.verdicts.map((_, i) => i).filter(i => i >= request.from && verdictCredited(r.verdicts[i]!).some(k => bytesEqual(k, request.credited))).slice(0, LOG_MAX_PAGE)
+    return leaves.filter(i => i < r.log.size).map(i => r.receipt(i))
+  }
 }
 
 const NOW = TS + 60_000
@@ -215,7 +221,10 @@ describe('log protocol', () => {
       ['indices repeated', framed(encodeCanonical({ indices: [1, 1] }))],
       ['too many indices', framed(encodeCanonical({ indices: Array.from({ length: LOG_MAX_PAGE + 1 }, (_, i) => i) }))],
       ['a negative index', framed(encodeCanonical({ indices: [-1] }))],
-      ['an extra field', framed(encodeCanonical({ indices: [1], more: true }))]
+      ['an extra field', framed(encodeCanonical({ indices: [1], more: true }))],
+      ['a credited key of 31 bytes', framed(encodeCanonical({ credited: new Uint8Array(31), from: 0 }))],
+      ['a credited key and indices', framed(encodeCanonical({ credited: new Uint8Array(32), from: 0, indices: [1] }))],
+      ['a credited key from a negative leaf', framed(encodeCanonical({ credited: new Uint8Array(32), from: -1 }))]
     ]
     for (const [why, bytes] of hostile) {
       const reply = await rawRequest(bytes)
@@ -225,6 +234,77 @@ describe('log protocol', () => {
     expect((await observer.services.log.fetchReceipts(requester.peerId, [1])).length).toBe(1)
   })
 
+  describe('receipts crediting a key', () => {
+    const me = generateIdentity()
+    const someone = generateIdentity()
+    const mixed = new TestRequester(requesterId)
+    // 200 verdicts; `me` is credited by the even ones (100: more than a page), `someone` by the rest.
+    for (let i = 0; i < 200; i++) mixed.verdict(i, [i % 2 === 0 ? me : someone])
+    mixed.head()
+
+    it('answers them a page at a time from the leaf asked, each verified as crediting the key', async () => {
+      requester.services.log.serve(serving(mixed))
+      try {
+        const first = await observer.services.log.fetchCredited(requester.peerId, me.publicKey, 0)
+        expect(first.map(g => g.receipt.index)).toEqual(Array.from({ length: LOG_MAX_PAGE }, (_, i) => 2 * i))
+        const rest = await observer.services.log.fetchCredited(requester.peerId, me.publicKey, 2 * LOG_MAX_PAGE - 1)
+        expect(rest.map(g => g.receipt.index)).toEqual(Array.from({ length: 100 - LOG_MAX_PAGE }, (_, i) => 2 * (LOG_MAX_PAGE + i)))
+        expect((await observer.services.log.fetchCredited(requester.peerId, someone.publicKey, 195)).map(g => g.receipt.index)).toEqual([195, 197, 199])
+        expect(await observer.services.log.fetchCredited(requester.peerId, observerId.publicKey, 0)).toEqual([])
+        expect(penalties.reason(requester.peerId.toString())).toBeUndefined()
+      } finally {
+        requester.services.log.serve(serving(r))
+      }
+    })
+
+    const forgeries: Array<[string, LogHandler]> = [
+      ['a receipt that credits another key', async () => [mixed.receipt(2), mixed.receipt(3)]],
+      ['a receipt before the leaf asked from', async () => [mixed.receipt(0), mixed.receipt(2)]]
+    ]
+    for (const [why, handler] of forgeries) {
+      it(`refuses ${why} and penalises the requester`, async () => {
+        requester.services.log.serve(handler)
+        try {
+          const err = await observer.services.log.fetchCredited(requester.peerId, me.publicKey, 2).catch((e: Error) => e)
+          expect((err as Error).name, why).toBe('LogProtocolError')
+          expect(penalties.reason(requester.peerId.toString()), why).toBe('forged-log')
+        } finally {
+          requester.services.log.serve(serving(r))
+        }
+      })
+    }
+
+    it('lets a peer whose ledger is full for the requester catch up on all of them (LogCatchUp), a page at a time', async () => {
+      requester.services.log.serve(serving(mixed))
+      const ledger = new Ledger({ limits: { receiptsPerRequester: 1 } })
+      ledger.addReceipt(mixed.receipt(1))
+      const kept: number[] = []
+      const catchUp = new LogCatchUp({
+        ledger,
+        fetchReceipts: async (peer, indices, options) => await observer.services.log.fetchReceipts(peer, indices, options),
+        fetchCredited: async (peer, from, options) => await observer.services.log.fetchCredited(peer, me.publicKey, from, options),
+        // As the volunteer does: the ledger keeps none of them, the peer keeps those crediting it.
+        take: async bytes => { const added = ledger.addReceipt(bytes); if (added.ok) kept.push(added.receipt.index) },
+        self: toHex(me.publicKey),
+        log: logger('test:catch-up'),
+        delayMs: 0
+      })
+      try {
+        catchUp.seen(toHex(requesterId.publicKey), 200)
+        await expect.poll(() => kept.length, { timeout: 20_000 }).toBe(100)
+        expect(kept).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i))
+        expect(ledger.snapshot().totals.verdicts).toBe(1)
+      } finally {
+        catchUp.stop()
+        requester.services.log.serve(serving(r))
+      }
+    })
+
+    it('refuses a key that is not 32 bytes locally', async () => {
+      await expect(observer.services.log.fetchCredited(requester.peerId, new Uint8Array(31), 0)).rejects.toThrow(RangeError)
+    })
+  })
+
   it('refuses bad requests locally before any stream', async () => {
     for (const indices of [[], [2, 1], Array.from({ length: LOG_MAX_PAGE + 1 }, (_, i) => i)]) {
       await expect(observer.services.log.fetchReceipts(requester.peerId, indices)).rejects.toThrow(RangeError)
@@ -232,7 +312,7 @@ describe('log protocol', () => {
   })
 
   it('verifyLogReply refuses more receipts than indices', async () => {
-    const checked = await verifyLogReply(requesterId.publicKey, [1], [r.receipt(1), r.receipt(2)], { now: NOW })
+    const checked = await verifyLogReply(requesterId.publicKey, { indices: [1] }, [r.receipt(1), r.receipt(2)], { now: NOW })
     expect(checked).toMatchObject({ ok: false })
   })
 
@@ -272,7 +352,7 @@ describe('log protocol server caps', () => {
     let release!: () => void
     const gate = new Promise<void>(resolve => { release = resolve })
     try {
-      server.services.log.serve(async (_peer, indices) => { await gate; return indices.map(i => r.receipt(i)) })
+      server.services.log.serve(async (_peer, request) => { await gate; return 'indices' in request ? request.indices.map(i => r.receipt(i)) : [] })
       await client.dial(server.getMultiaddrs()[0]!)
       const first = client.services.log.fetchReceipts(server.peerId, [0])
       await new Promise(resolve => setTimeout(resolve, 100))

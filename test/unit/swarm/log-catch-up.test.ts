@@ -8,10 +8,12 @@
 import { describe, it, expect, vi } from 'vitest'
 import { logger } from '@libp2p/logger'
 import { TestRequester } from '../core/log-fixtures.ts'
-import { generateIdentity } from '../../../src/core/identity.ts'
+import { generateIdentity, type Identity } from '../../../src/core/identity.ts'
 import { toHex } from '../../../src/core/bytes.ts'
 import { Ledger } from '../../../src/core/ledger.ts'
-import { verifyReceipt } from '../../../src/core/receipt.ts'
+import { verdictCredited, verifyReceipt } from '../../../src/core/receipt.ts'
+import { bytesEqual } from '../../../src/core/bytes.ts'
+import { LOG_MAX_PAGE } from '../../../src/net/constants.ts'
 import { peerIdOf } from '../../../src/net/peer-keys.ts'
 import { LogCatchUp, type FetchReceipts, type LogCatchUpInit } from '../../../src/swarm/log-catch-up.ts'
 
@@ -137,5 +139,78 @@ describe('LogCatchUp', () => {
     expect(catchUp.pending()).toHaveLength(2)
     catchUp.stop()
     expect(catchUp.pending()).toEqual([])
+  })
+
+  describe('from a requester the ledger is full for', () => {
+    /** A requester of `size` verdicts, those at `mine` crediting this peer; a ledger that holds 4 of its receipts (0 – 3, fed). */
+    function full (size: number, mine: (leaf: number) => boolean, init: Partial<LogCatchUpInit> = {}): {
+      r: TestRequester, me: Identity, key: string, catchUp: LogCatchUp, taken: number[], credited: number[]
+    } {
+      const me = generateIdentity()
+      const r = new TestRequester(generateIdentity())
+      for (let i = 0; i < size; i++) r.verdict(i, mine(i) ? [me] : [])
+      r.head()
+      const ledger = new Ledger({ limits: { receiptsPerRequester: 4 } })
+      for (let i = 0; i < 4; i++) ledger.addReceipt(r.receipt(i))
+      const taken: number[] = []
+      const credited: number[] = []
+      const catchUp = new LogCatchUp({
+        ledger,
+        fetchReceipts: async () => { throw new Error('no leaf can be asked for: the ledger keeps no more') },
+        fetchCredited: async (_peer, from) => {
+          credited.push(from)
+          const leaves = r.verdicts.map((_, i) => i).filter(i => i >= from && verdictCredited(r.verdicts[i]!).some(k => bytesEqual(k, me.publicKey)))
+          return leaves.slice(0, LOG_MAX_PAGE).map(i => { const b = r.receipt(i); const v = verifyReceipt(b); if (!v.ok) throw new Error(v.reason); return { bytes: b, receipt: v } })
+        },
+        take: async b => { const v = verifyReceipt(b); if (v.ok) taken.push(v.index) },
+        self: toHex(me.publicKey),
+        log: logger('test:catch-up'),
+        delayMs: 5,
+        ...init
+      })
+      return { r, me, key: toHex(r.identity.publicKey), catchUp, taken, credited }
+    }
+
+    it('asks for the receipts crediting this peer, then only for later ones, at most every ownIntervalMs', async () => {
+      let now = 1_000_000
+      const mine = [2, 6, 7, 9, 11]
+      const { r, me, key, catchUp, taken, credited } = full(10, i => mine.includes(i), { ownIntervalMs: 1_000, now: () => now })
+      catchUp.seen(key, 10)
+      await expect.poll(() => taken).toEqual([2, 6, 7, 9])
+      expect(credited).toEqual([0])
+      // Leaves are never asked for one by one (fetchReceipts would fail, and the requester be tracked as behind).
+      expect(catchUp.pending()).toEqual([])
+      // The log grows: not asked again before the interval, then from where the last round ended.
+      for (let i = 10; i < 13; i++) r.verdict(i, mine.includes(i) ? [me] : [])
+      r.head()
+      catchUp.seen(key, 13)
+      await sleep(50)
+      expect(credited).toEqual([0])
+      now += 1_000
+      catchUp.seen(key, 13)
+      await expect.poll(() => taken).toEqual([2, 6, 7, 9, 11])
+      expect(credited).toEqual([0, 10])
+      // A head no larger than what was asked about asks nothing, whenever it comes.
+      now += 1_000
+      catchUp.seen(key, 13)
+      await sleep(50)
+      expect(credited).toEqual([0, 10])
+      catchUp.stop()
+    })
+
+    it('pages through more than a page of them in one round', async () => {
+      const { key, catchUp, taken, credited } = full(150, () => true)
+      catchUp.seen(key, 150)
+      await expect.poll(() => taken.length).toBe(150)
+      expect(credited).toEqual([0, LOG_MAX_PAGE, 2 * LOG_MAX_PAGE])
+      catchUp.stop()
+    })
+
+    it('asks nothing without a way to ask for them', async () => {
+      const { key, catchUp, taken, credited } = full(10, () => true, { fetchCredited: undefined })
+      catchUp.seen(key, 10)
+      await sleep(50)
+      expect([taken, credited, catchUp.pending()]).toEqual([[], [], []])
+    })
   })
 })

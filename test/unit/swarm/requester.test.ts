@@ -19,7 +19,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { generateIdentity, generatePlatformIdentity, type Identity } from '../../../src/core/identity.ts'
 import { sealAsync, open, type Envelope } from '../../../src/core/envelope.ts'
-import { sha256 } from '../../../src/core/bytes.ts'
+import { sha256, toHex } from '../../../src/core/bytes.ts'
+import { verifyReceipt } from '../../../src/core/receipt.ts'
 import { encodeTensors } from '../../../src/core/tensors.ts'
 import { Ledger } from '../../../src/core/ledger.ts'
 import { verifyBundle } from '../../../src/core/verify-bundle.ts'
@@ -27,6 +28,7 @@ import { createEssaimNode, libp2pKey } from '../../../src/net/node.ts'
 import { presence } from '../../../src/net/presence.ts'
 import { HEAD_REPEATS, TOPIC_LOG } from '../../../src/net/constants.ts'
 import type { PullHandler, PullReply, ShardResult, WorkService } from '../../../src/net/protocols/work.ts'
+import type { LogHandler } from '../../../src/net/protocols/log.ts'
 import { JobStore } from '../../../src/store/job-store.ts'
 import { Requester } from '../../../src/swarm/requester.ts'
 
@@ -34,7 +36,7 @@ let db = 0
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() })
 
-interface Setup { requester: Requester, store: JobStore, pull: PullHandler, published: Array<{ topic: string, data: Uint8Array, at: number }> }
+interface Setup { requester: Requester, store: JobStore, pull: PullHandler, published: Array<{ topic: string, data: Uint8Array, at: number }>, serveLog: () => LogHandler }
 
 /** A requester on its own node; `dbName` shared between two setups is a reload. */
 async function setup (identity: Identity, dbName: string, options: { announceMs?: number, headRepeatMs?: number, heard?: boolean } = {}): Promise<Setup> {
@@ -57,6 +59,10 @@ async function setup (identity: Identity, dbName: string, options: { announceMs?
     const subscribers = pubsub.getSubscribers.bind(pubsub)
     pubsub.getSubscribers = topic => topic === TOPIC_LOG ? [peerIdFromPrivateKey(libp2pKey(generateIdentity()))] : subscribers(topic)
   }
+  // The catch-up handler it serves its log with, called directly here (the protocol has its own tests).
+  let logHandler: LogHandler | undefined
+  const serve = node.services.log.serve.bind(node.services.log)
+  node.services.log.serve = h => { logHandler = h; serve(h) }
   const requester = new Requester({
     identity, peerId: node.peerId, pubsub, work, logService: node.services.log,
     presence: node.services.presence, store, ledger: new Ledger(), log: logger('essaim:test:requester'), announceMs: options.announceMs,
@@ -64,7 +70,7 @@ async function setup (identity: Identity, dbName: string, options: { announceMs?
   })
   await requester.start()
   cleanups.push(async () => { requester.stop(); await node.stop() })
-  return { requester, store, published, pull: async (peer, request, options) => await handler!(peer, request, options) }
+  return { requester, store, published, pull: async (peer, request, options) => await handler!(peer, request, options), serveLog: () => logHandler! }
 }
 
 /** A volunteer: its peer id and what it signs. */
@@ -153,6 +159,49 @@ describe('the requester', () => {
     expect(second.requester.results(jobId)).toEqual(results)
     const again = await second.requester.receiptBundle(jobId)
     expect(verifyBundle({ receipts: [...bundle.receipts, ...again.receipts], heads: [...bundle.heads, ...again.heads] }, 'test').problems).toEqual([])
+  })
+
+  it('serves the receipts crediting a key from a leaf on, also after a reload and for verdicts decided since', async () => {
+    const identity = generateIdentity()
+    const dbName = `essaim-requester-${++db}`
+    const first = await setup(identity, dbName, { heard: true })
+    const [a, b] = [volunteer(), volunteer()]
+    /** Posts a job of 4 shards; `a` computes the first two and `b` the rest. */
+    const run = async (s: Setup): Promise<void> => {
+      const { job } = await postJob(s.requester, 4)
+      for (const vol of [a, b]) {
+        const lease = await s.pull(vol.peerId, { job, capacity: 2, results: [] }, { signal })
+        await s.pull(vol.peerId, { job, capacity: 0, results: await Promise.all(lease.assignments.map(async x => await result(vol, job, x))) }, { signal })
+      }
+      await s.requester.flushed()
+    }
+    /** The leaves of the receipts served for `vol` from `from` on, each checked to verify and to credit it. */
+    const served = async (s: Setup, vol: Vol, from: number): Promise<number[]> => {
+      const receipts = await s.serveLog()(a.peerId, { credited: vol.identity.publicKey, from }, { signal })
+      return receipts.map(bytes => {
+        const v = verifyReceipt(bytes)
+        if (!v.ok) throw new Error(v.reason)
+        expect(v.verdict.body.credited.map(toHex)).toEqual([toHex(vol.identity.publicKey)])
+        return v.index
+      })
+    }
+    await run(first)
+    // Once a head is signed over them (a short batching delay).
+    await expect.poll(async () => (await served(first, a, 0)).length).toBe(2)
+    const ofA = await served(first, a, 0)
+    const ofB = await served(first, b, 0)
+    expect([...ofA, ...ofB].sort()).toEqual([0, 1, 2, 3])
+    expect(await served(first, a, ofA[1]!)).toEqual([ofA[1]])
+    expect(await served(first, a, 4)).toEqual([])
+    // Verdicts decided after the first such request are found too.
+    await run(first)
+    await expect.poll(async () => (await served(first, a, 4)).length).toBe(2)
+    const laterB = await served(first, b, 4)
+    expect(laterB).toHaveLength(2)
+    // After a reload, from the stored log.
+    first.requester.stop()
+    const second = await setup(identity, dbName)
+    expect(await served(second, b, 0)).toEqual([...ofB, ...laterB])
   })
 
   it('announces its head on its own once its log has grown, after the last receipts of a job too (an observer that missed them learns of them), repeats it a few times far apart (one that gave up tries again), then stays quiet', async () => {
