@@ -56,6 +56,8 @@ const FAULTY_KEY = 'requester:faulty'
 const OWN_RECEIPTS_BATCH = 256
 /** How long after start they are signed. */
 const OWN_RECEIPTS_DELAY_MS = 2_000
+/** Verdicts read at a time (~20 µs each) when indexing the log by credited key, between which the thread is yielded. */
+const CREDIT_INDEX_SLICE = 2_000
 
 /** A peer caught failing a canary: which job and canary shard, and when. */
 interface FaultyPeer { peer: string, jobId: string, shard: number, at: number }
@@ -176,6 +178,16 @@ export interface RequesterEvents {
   'job:error': CustomEvent<{ jobId: string, error: ErrorInfo }>
 }
 
+/** Notes `leaf` under each key its verdict credits (public key hex). */
+function addCredits (index: Map<string, number[]>, leaf: number, verdict: Uint8Array): void {
+  for (const key of verdictCredited(verdict)) {
+    const hex = toHex(key)
+    const leaves = index.get(hex)
+    if (leaves === undefined) index.set(hex, [leaf])
+    else leaves.push(leaf)
+  }
+}
+
 export class Requester extends TypedEventEmitter<RequesterEvents> {
   private readonly jobs = new Map<string, RunningJob>()
   private readonly scheduler: Scheduler<TensorMap>
@@ -187,6 +199,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
    * {@link creditedLeaves}), then kept up as verdicts are appended.
    */
   private credits: Map<string, number[]> | undefined
+  private creditsMade: Promise<Map<string, number[]>> | undefined
   private readonly seq: Sequencer
   private readonly now: () => number
   private readonly log: Logger
@@ -262,7 +275,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     }
     this.init.work.serve(async (peer, request) => await this.onPull(peer, request))
     this.init.logService.serve(async (_peer, request) =>
-      await this.receiptsFor('indices' in request ? request.indices : this.creditedLeaves(toHex(request.credited), request.from, LOG_MAX_PAGE)))
+      await this.receiptsFor('indices' in request ? request.indices : await this.creditedLeaves(toHex(request.credited), request.from, LOG_MAX_PAGE)))
     this.init.presence.addEventListener('presence:lost', this.onLost)
     this.timers.push(setInterval(() => { this.handle(this.scheduler.expire(this.now())) }, 1_000))
     this.timers.push(setInterval(() => {
@@ -635,26 +648,27 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   }
 
   /** The first `max` leaves from `from` on whose verdict credits `key` (public key hex), ascending. */
-  private creditedLeaves (key: string, from: number, max: number): number[] {
-    if (this.credits === undefined) {
-      this.credits = new Map()
-      this.leaves.forEach((verdict, leaf) => { this.noteCredits(leaf, verdict) })
-    }
-    const leaves = this.credits.get(key) ?? []
+  private async creditedLeaves (key: string, from: number, max: number): Promise<number[]> {
+    const leaves = (this.credits ?? await this.creditIndex()).get(key) ?? []
     let lo = 0
     let hi = leaves.length
     while (lo < hi) { const mid = (lo + hi) >>> 1; if (leaves[mid]! < from) lo = mid + 1; else hi = mid }
     return leaves.slice(lo, lo + max)
   }
 
-  private noteCredits (leaf: number, verdict: Uint8Array): void {
-    if (this.credits === undefined) return
-    for (const key of verdictCredited(verdict)) {
-      const hex = toHex(key)
-      const leaves = this.credits.get(hex)
-      if (leaves === undefined) this.credits.set(hex, [leaf])
-      else leaves.push(leaf)
-    }
+  /** Makes {@link credits} from the log, a slice at a time (verdicts appended meanwhile are read too, in order). */
+  private async creditIndex (): Promise<Map<string, number[]>> {
+    this.creditsMade ??= (async () => {
+      const index = new Map<string, number[]>()
+      for (let leaf = 0; leaf < this.leaves.length;) {
+        for (const end = Math.min(this.leaves.length, leaf + CREDIT_INDEX_SLICE); leaf < end; leaf++) addCredits(index, leaf, this.leaves[leaf]!)
+        if (leaf < this.leaves.length) await new Promise(resolve => setTimeout(resolve, 0))
+      }
+      // Set in the same turn as the last slice: from now on appends add to it.
+      this.credits = index
+      return index
+    })()
+    return await this.creditsMade
   }
 
   /** Receipts for a catch-up request: each asked leaf under the latest signed head, proven against it. */
@@ -852,7 +866,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       job.signing--
       const leaf = this.merkle.append(verdict)
       this.leaves.push(verdict)
-      this.noteCredits(leaf, verdict)
+      if (this.credits !== undefined) addCredits(this.credits, leaf, verdict)
       const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
       job.outputs.set(shard, stored)
       job.unsaved.set(shard, (job.unsaved.get(shard) ?? 0) + 1)
