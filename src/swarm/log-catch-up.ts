@@ -157,13 +157,8 @@ export class LogCatchUp {
   /** Fetches the receipts crediting this peer from `own.from` on, a page at a time, up to the end of the log. Never throws. */
   private async ownRound (requester: string, own: Own, size: number): Promise<void> {
     const signal = this.controller.signal
-    let peer: PeerId
-    try {
-      peer = peerIdFromString(peerIdOf(fromHex(requester)))
-    } catch {
-      this.own.delete(requester)
-      return
-    }
+    const peer = peerOf(requester)
+    if (peer === undefined) { this.own.delete(requester); return }
     for (let page = 0; page < this.pagesPerRound && !signal.aborted; page++) {
       let receipts: CaughtUpReceipt[]
       try {
@@ -206,13 +201,8 @@ export class LogCatchUp {
   private async round (requester: string, entry: Behind): Promise<void> {
     const signal = this.controller.signal
     if (signal.aborted) return
-    let peer: PeerId
-    try {
-      peer = peerIdFromString(peerIdOf(fromHex(requester)))
-    } catch {
-      this.behind.delete(requester)
-      return
-    }
+    const peer = peerOf(requester)
+    if (peer === undefined) { this.behind.delete(requester); return }
     let problem: string | undefined
     for (let page = 0; page < this.pagesPerRound && !signal.aborted; page++) {
       const missing = this.init.ledger.missingLeaves(requester, entry.size, LOG_MAX_PAGE)
@@ -240,5 +230,14 @@ export class LogCatchUp {
       return
     }
     this.schedule(requester, entry, backoffDelay(entry.failures, this.retryMs, this.retryMaxMs, this.random))
+  }
+}
+
+/** The peer id of a requester's public key (hex), or undefined if it is not one. */
+function peerOf (requester: string): PeerId | undefined {
+  try {
+    return peerIdFromString(peerIdOf(fromHex(requester)))
+  } catch {
+    return undefined
   }
 }
