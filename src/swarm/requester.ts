@@ -148,7 +148,10 @@ interface RunningJob {
   leases: Map<number, { shard: number, peer: string, since: number }>
   /** Bytes of the job's largest shard input (how many fit in one pull reply). */
   largestShard: number
-  verifiedAt: number[]
+  /** When the job's first verdict of this session was decided. */
+  firstVerifiedAt: number | undefined
+  /** When its verdicts of the last THROUGHPUT_WINDOW_MS were decided, oldest first (older ones are dropped as new ones come). */
+  recentVerifiedAt: number[]
   faulty: Set<string>
   failed: Map<number, ShardFailure>
 }
@@ -176,6 +179,27 @@ export interface RequesterInit {
 export interface RequesterEvents {
   'job:update': CustomEvent<string>
   'job:error': CustomEvent<{ jobId: string, error: ErrorInfo }>
+}
+
+/** The window a job's throughput (and so its ETA) is measured over. */
+const THROUGHPUT_WINDOW_MS = 60_000
+
+/** Notes a verdict of `job` decided at `now`, forgetting those out of the throughput window. */
+function noteVerified (job: RunningJob, now: number): void {
+  job.firstVerifiedAt ??= now
+  const times = job.recentVerifiedAt
+  times.push(now)
+  const stale = firstAfter(times, now - THROUGHPUT_WINDOW_MS)
+  // Dropped in bulk, not one at a time: a busy job decides hundreds of verdicts a second.
+  if (stale > 1_000 || stale > times.length / 2) times.splice(0, stale)
+}
+
+/** The index of the first of the ascending `values` greater than `v` (their length if none). */
+function firstAfter (values: readonly number[], v: number): number {
+  let lo = 0
+  let hi = values.length
+  while (lo < hi) { const mid = (lo + hi) >>> 1; if (values[mid]! <= v) lo = mid + 1; else hi = mid }
+  return lo
 }
 
 /** Notes `leaf` under each key its verdict credits (public key hex). */
@@ -358,7 +382,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
     const verified = job.outputs.size - job.unsaved.size + job.canaries.size
     const inFlight = busyShards(job).size
     const now = this.now()
-    const recent = job.verifiedAt.filter(t => t > now - 60_000)
+    const recent = job.recentVerifiedAt.slice(firstAfter(job.recentVerifiedAt, now - THROUGHPUT_WINDOW_MS))
     const span = recent.length > 1 ? (recent.at(-1)! - recent[0]!) / 1000 : 0
     const throughput = span > 0 ? (recent.length - 1) / span : 0
     const remaining = total - verified - job.failed.size
@@ -379,7 +403,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       peers: [...new Set([...job.leases.values()].map(l => l.peer))].sort(),
       throughput,
       etaMs: throughput > 0 && remaining > 0 ? remaining / throughput * 1000 : undefined,
-      firstVerifiedAt: job.verifiedAt[0],
+      firstVerifiedAt: job.firstVerifiedAt,
       faulty: [...job.faulty].sort()
     }
   }
@@ -541,7 +565,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       candidates: new Map(),
       leases: new Map(),
       largestShard: largestShardBytes(manifest.body),
-      verifiedAt: [],
+      firstVerifiedAt: undefined,
+      recentVerifiedAt: [],
       faulty: new Set([...this.faultyPeers.values()].filter(f => f.jobId === stored.jobId).map(f => f.peer)),
       failed
     }
@@ -650,10 +675,8 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
   /** The first `max` leaves from `from` on whose verdict credits `key` (public key hex), ascending. */
   private async creditedLeaves (key: string, from: number, max: number): Promise<number[]> {
     const leaves = (this.credits ?? await this.creditIndex()).get(key) ?? []
-    let lo = 0
-    let hi = leaves.length
-    while (lo < hi) { const mid = (lo + hi) >>> 1; if (leaves[mid]! < from) lo = mid + 1; else hi = mid }
-    return leaves.slice(lo, lo + max)
+    const first = firstAfter(leaves, from - 1)
+    return leaves.slice(first, first + max)
   }
 
   /** Makes {@link credits} from the log, a slice at a time (verdicts appended meanwhile are read too, in order). */
@@ -870,7 +893,7 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       const stored: StoredOutput = { output, outputHash, leaf, credited, rejected, revision }
       job.outputs.set(shard, stored)
       job.unsaved.set(shard, (job.unsaved.get(shard) ?? 0) + 1)
-      job.verifiedAt.push(this.now())
+      noteVerified(job, this.now())
       this.record({ kind: 'verdict', jobId: job.stored.jobId, shard, leaf, verdict, output: stored })
       this.update(job.stored.jobId)
     }, job.stored.jobId)

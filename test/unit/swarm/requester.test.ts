@@ -39,7 +39,7 @@ afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() 
 interface Setup { requester: Requester, store: JobStore, pull: PullHandler, published: Array<{ topic: string, data: Uint8Array, at: number }>, serveLog: () => LogHandler }
 
 /** A requester on its own node; `dbName` shared between two setups is a reload. */
-async function setup (identity: Identity, dbName: string, options: { announceMs?: number, headRepeatMs?: number, heard?: boolean } = {}): Promise<Setup> {
+async function setup (identity: Identity, dbName: string, options: { announceMs?: number, headRepeatMs?: number, heard?: boolean, now?: () => number } = {}): Promise<Setup> {
   const node = await createEssaimNode({
     identity,
     relays: [],
@@ -66,7 +66,7 @@ async function setup (identity: Identity, dbName: string, options: { announceMs?
   const requester = new Requester({
     identity, peerId: node.peerId, pubsub, work, logService: node.services.log,
     presence: node.services.presence, store, ledger: new Ledger(), log: logger('essaim:test:requester'), announceMs: options.announceMs,
-    headRepeatMs: options.headRepeatMs
+    headRepeatMs: options.headRepeatMs, now: options.now
   })
   await requester.start()
   cleanups.push(async () => { requester.stop(); await node.stop() })
@@ -202,6 +202,28 @@ describe('the requester', () => {
     first.requester.stop()
     const second = await setup(identity, dbName)
     expect(await served(second, b, 0)).toEqual([...ofB, ...laterB])
+  })
+
+  it('measures a job\'s throughput over its verdicts of the last minute, and remembers when the first came', async () => {
+    const t0 = Date.now()
+    let now = t0
+    const { requester, pull } = await setup(generateIdentity(), `essaim-requester-${++db}`, { now: () => now })
+    const { jobId, job } = await postJob(requester, 6)
+    const vol = volunteer()
+    const lease = await pull(vol.peerId, { job, capacity: 6, results: [] }, { signal })
+    const handIn = async (at: number, shards: Array<PullReply['assignments'][number]>): Promise<void> => {
+      now = t0 + at
+      await pull(vol.peerId, { job, capacity: 0, results: await Promise.all(shards.map(async a => await result(vol, job, a))) }, { signal })
+      await requester.flushed()
+    }
+    await handIn(0, lease.assignments.slice(0, 2))
+    await handIn(30_000, lease.assignments.slice(2, 4))
+    expect(requester.view(jobId)).toMatchObject({ firstVerifiedAt: t0, throughput: 3 / 30 })
+    // At 70 s the first two are out of the minute: 4 verdicts over the 40 s from 30 s to 70 s.
+    await handIn(70_000, lease.assignments.slice(4, 5))
+    expect(requester.view(jobId)).toMatchObject({ firstVerifiedAt: t0, throughput: 2 / 40 })
+    now = t0 + 95_000
+    expect(requester.view(jobId)?.throughput).toBe(0)
   })
 
   it('announces its head on its own once its log has grown, after the last receipts of a job too (an observer that missed them learns of them), repeats it a few times far apart (one that gave up tries again), then stays quiet', async () => {
