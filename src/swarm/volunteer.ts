@@ -125,7 +125,6 @@ export interface KnownJob {
   unsent: ShardResult[]
 }
 
-
 /** A shard this peer computed; `samples` is what it held (images, lines, audio windows) when the model's unit is known. */
 export interface ShardDone { jobId: string, shard: number, ms: number, at: number, model: string, samples?: ShardSamples }
 
