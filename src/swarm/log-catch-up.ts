@@ -25,7 +25,9 @@
  * requester for the receipts crediting this peer (`fetchCredited`), from the
  * first leaf not yet asked about, at most every `ownIntervalMs` while its
  * log grows: a volunteer keeps every receipt crediting it, and one that
- * missed the gossip of some would otherwise never get them.
+ * missed the gossip of some would otherwise never get them. How far it got
+ * with each requester is kept across sessions (`ownFrom`, `onOwnFrom`), so a
+ * reload does not have a busy requester sign them all again.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -50,6 +52,10 @@ export interface LogCatchUpInit {
   fetchReceipts: FetchReceipts
   /** Without it, nothing is caught up on from a requester the ledger is full for. */
   fetchCredited?: FetchCredited
+  /** Per requester (public key hex), the leaf below which every receipt crediting this peer was asked for in an earlier session. */
+  ownFrom?: ReadonlyMap<string, number>
+  /** Told when that leaf moves on (to keep it for the next session). */
+  onOwnFrom?: (requester: string, from: number) => void
   /** Feeds one verified receipt to the peer's intake (ledger, and the volunteer's own receipts). */
   take: (bytes: Uint8Array) => Promise<void>
   /** This peer's public key (hex): its own log is never asked for. */
@@ -143,7 +149,7 @@ export class LogCatchUp {
     let own = this.own.get(requester)
     if (own === undefined) {
       if (this.own.size >= this.maxRequesters) return
-      own = { from: 0, at: -Infinity, running: false }
+      own = { from: this.init.ownFrom?.get(requester) ?? 0, at: -Infinity, running: false }
       this.own.set(requester, own)
     }
     if (own.running || size <= own.from || this.now() - own.at < this.ownIntervalMs) return
@@ -159,21 +165,26 @@ export class LogCatchUp {
     const signal = this.controller.signal
     const peer = peerOf(requester)
     if (peer === undefined) { this.own.delete(requester); return }
-    for (let page = 0; page < this.pagesPerRound && !signal.aborted; page++) {
-      let receipts: CaughtUpReceipt[]
-      try {
-        receipts = await this.init.fetchCredited!(peer, own.from, { signal })
-        for (const r of receipts) await this.init.take(r.bytes)
-      } catch (err) {
-        // Asked again with a later head, once ownIntervalMs has passed.
-        this.init.log('catching up on receipts crediting us from %s failed: %s', peer, (err as Error).message)
-        return
+    const start = own.from
+    try {
+      for (let page = 0; page < this.pagesPerRound && !signal.aborted; page++) {
+        let receipts: CaughtUpReceipt[]
+        try {
+          receipts = await this.init.fetchCredited!(peer, own.from, { signal })
+          for (const r of receipts) await this.init.take(r.bytes)
+        } catch (err) {
+          // Asked again with a later head, once ownIntervalMs has passed.
+          this.init.log('catching up on receipts crediting us from %s failed: %s', peer, (err as Error).message)
+          return
+        }
+        const last = receipts.reduce((m, r) => Math.max(m, r.receipt.index), own.from - 1)
+        if (receipts.length < LOG_MAX_PAGE) { own.from = Math.max(size, last + 1); return }
+        own.from = last + 1
       }
-      const last = receipts.reduce((m, r) => Math.max(m, r.receipt.index), own.from - 1)
-      if (receipts.length < LOG_MAX_PAGE) { own.from = Math.max(size, last + 1); return }
-      own.from = last + 1
+      own.at = -Infinity // more to fetch: the next head goes on at once
+    } finally {
+      if (own.from !== start) this.init.onOwnFrom?.(requester, own.from)
     }
-    own.at = -Infinity // more to fetch: the next head goes on at once
   }
 
   /** Requesters we are behind on, with the head size we are catching up to (UI, tests). */
@@ -240,4 +251,17 @@ function peerOf (requester: string): PeerId | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Requesters whose catching-up progress ({@link LogCatchUpInit.ownFrom}) is kept, at most; the oldest is forgotten. */
+export const OWN_FROM_KEPT = 256
+
+/** `ownFrom` as kept (a record of public key hex → leaf), its malformed entries left out: storage is read, not trusted. */
+export function ownFromStored (stored: unknown): Map<string, number> {
+  const out = new Map<string, number>()
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return out
+  for (const [key, from] of Object.entries(stored)) {
+    if (/^[0-9a-f]{64}$/.test(key) && Number.isSafeInteger(from) && (from as number) >= 0 && out.size < OWN_FROM_KEPT) out.set(key, from as number)
+  }
+  return out
 }

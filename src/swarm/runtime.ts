@@ -19,7 +19,10 @@ import { isOcrJobMeta } from './ocr-job.ts'
 import { modelFreedBy, storedModels, type StoredModel } from './stored-models.ts'
 import { Volunteer, type ComputeGate } from './volunteer.ts'
 import { loadVolunteerSettings } from './volunteer-settings.ts'
-import { LogCatchUp } from './log-catch-up.ts'
+import { LogCatchUp, OWN_FROM_KEPT, ownFromStored } from './log-catch-up.ts'
+
+/** The kv entry keeping how far catching up on the receipts crediting this peer got, per requester. */
+const OWN_FROM_KEY = 'catch-up:own'
 
 export interface Runtime {
   requester: Requester
@@ -64,13 +67,22 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
     peer, store, ledger, catalog: bundledCatalog(), client, gate: init.gate, log: logger('essaim:swarm:volunteer'),
     runForeignModels: loadVolunteerSettings().runForeignModels
   })
+  const ownFrom = ownFromStored(await store.getKv<unknown>(OWN_FROM_KEY).catch(() => undefined))
+  const catchUpLog = logger('essaim:swarm:catch-up')
   const catchUp = new LogCatchUp({
     ledger,
+    ownFrom,
+    onOwnFrom: (requester, from) => {
+      ownFrom.delete(requester) // re-inserted last: the oldest is forgotten first
+      ownFrom.set(requester, from)
+      if (ownFrom.size > OWN_FROM_KEPT) ownFrom.delete(ownFrom.keys().next().value!)
+      store.setKv(OWN_FROM_KEY, Object.fromEntries(ownFrom)).catch(err => { catchUpLog('keeping catch-up progress failed: %s', (err as Error).message) })
+    },
     fetchReceipts: async (from, indices, options) => await logService.fetchReceipts(from, indices, options),
     fetchCredited: async (from, leaf, options) => await logService.fetchCredited(from, peer.identity.publicKey, leaf, options),
     take: async bytes => { await volunteer.takeReceipt(bytes) },
     self: toHex(peer.identity.publicKey),
-    log: logger('essaim:swarm:catch-up')
+    log: catchUpLog
   })
   volunteer.addEventListener('log:head', evt => { catchUp.seen(evt.detail.requester, evt.detail.size) })
   await requester.start()

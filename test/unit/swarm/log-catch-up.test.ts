@@ -15,7 +15,7 @@ import { verdictCredited, verifyReceipt } from '../../../src/core/receipt.ts'
 import { bytesEqual } from '../../../src/core/bytes.ts'
 import { LOG_MAX_PAGE } from '../../../src/net/constants.ts'
 import { peerIdOf } from '../../../src/net/peer-keys.ts'
-import { LogCatchUp, type FetchReceipts, type LogCatchUpInit } from '../../../src/swarm/log-catch-up.ts'
+import { LogCatchUp, OWN_FROM_KEPT, ownFromStored, type FetchReceipts, type LogCatchUpInit } from '../../../src/swarm/log-catch-up.ts'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
@@ -143,7 +143,7 @@ describe('LogCatchUp', () => {
 
   describe('from a requester the ledger is full for', () => {
     /** A requester of `size` verdicts, those at `mine` crediting this peer; a ledger that holds 4 of its receipts (0 – 3, fed). */
-    function full (size: number, mine: (leaf: number) => boolean, init: Partial<LogCatchUpInit> = {}): {
+    function full (size: number, mine: (leaf: number) => boolean, init: Partial<LogCatchUpInit> | ((key: string) => Partial<LogCatchUpInit>) = {}): {
       r: TestRequester, me: Identity, key: string, catchUp: LogCatchUp, taken: number[], credited: number[]
     } {
       const me = generateIdentity()
@@ -166,7 +166,7 @@ describe('LogCatchUp', () => {
         self: toHex(me.publicKey),
         log: logger('test:catch-up'),
         delayMs: 5,
-        ...init
+        ...(typeof init === 'function' ? init(toHex(r.identity.publicKey)) : init)
       })
       return { r, me, key: toHex(r.identity.publicKey), catchUp, taken, credited }
     }
@@ -204,6 +204,28 @@ describe('LogCatchUp', () => {
       await expect.poll(() => taken.length).toBe(150)
       expect(credited).toEqual([0, LOG_MAX_PAGE, 2 * LOG_MAX_PAGE])
       catchUp.stop()
+    })
+
+    it('goes on from where an earlier session got to, and says how far it got', async () => {
+      const progress: Array<[string, number]> = []
+      // A first session asked about leaves 0 – 5; a receipt crediting us below that is not asked for again.
+      const { key, catchUp, taken, credited } = full(10, i => [2, 6, 9].includes(i), key => ({
+        ownFrom: new Map([['ab'.repeat(32), 3], [key, 6]]),
+        onOwnFrom: (requester, from) => { progress.push([requester, from]) }
+      }))
+      catchUp.seen(key, 10)
+      await expect.poll(() => taken).toEqual([6, 9])
+      expect(credited).toEqual([6])
+      await expect.poll(() => progress).toEqual([[key, 10]])
+      catchUp.stop()
+    })
+
+    it('keeps only well-formed progress from storage, and a bounded amount of it', () => {
+      const k = (n: number): string => n.toString(16).padStart(64, '0')
+      expect(ownFromStored({ [k(1)]: 5, [k(2)]: -1, [k(3)]: 1.5, [k(4)]: '7', XYZ: 3, [k(0xabc).toUpperCase()]: 2 })).toEqual(new Map([[k(1), 5]]))
+      for (const junk of [undefined, null, 7, 'x', [k(1), 5]]) expect(ownFromStored(junk)).toEqual(new Map())
+      const many = Object.fromEntries(Array.from({ length: OWN_FROM_KEPT + 10 }, (_, i) => [k(i), i]))
+      expect(ownFromStored(many).size).toBe(OWN_FROM_KEPT)
     })
 
     it('asks nothing without a way to ask for them', async () => {
