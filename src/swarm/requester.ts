@@ -109,7 +109,6 @@ export interface JobView {
   /** Verified shards per second over the last minute. */
   throughput: number
   etaMs: number | undefined
-  firstVerifiedAt: number | undefined
   faulty: string[]
 }
 
@@ -148,9 +147,7 @@ interface RunningJob {
   leases: Map<number, { shard: number, peer: string, since: number }>
   /** Bytes of the job's largest shard input (how many fit in one pull reply). */
   largestShard: number
-  /** When the job's first verdict of this session was decided. */
-  firstVerifiedAt: number | undefined
-  /** When its verdicts of the last THROUGHPUT_WINDOW_MS were decided, oldest first (older ones are dropped as new ones come). */
+  /** When the job's verdicts of the last THROUGHPUT_WINDOW_MS were decided, oldest first (older ones are dropped as new ones come). */
   recentVerifiedAt: number[]
   faulty: Set<string>
   failed: Map<number, ShardFailure>
@@ -186,7 +183,6 @@ const THROUGHPUT_WINDOW_MS = 60_000
 
 /** Notes a verdict of `job` decided at `now`, forgetting those out of the throughput window. */
 function noteVerified (job: RunningJob, now: number): void {
-  job.firstVerifiedAt ??= now
   const times = job.recentVerifiedAt
   times.push(now)
   const stale = firstAfter(times, now - THROUGHPUT_WINDOW_MS)
@@ -403,7 +399,6 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       peers: [...new Set([...job.leases.values()].map(l => l.peer))].sort(),
       throughput,
       etaMs: throughput > 0 && remaining > 0 ? remaining / throughput * 1000 : undefined,
-      firstVerifiedAt: job.firstVerifiedAt,
       faulty: [...job.faulty].sort()
     }
   }
@@ -565,7 +560,6 @@ export class Requester extends TypedEventEmitter<RequesterEvents> {
       candidates: new Map(),
       leases: new Map(),
       largestShard: largestShardBytes(manifest.body),
-      firstVerifiedAt: undefined,
       recentVerifiedAt: [],
       faulty: new Set([...this.faultyPeers.values()].filter(f => f.jobId === stored.jobId).map(f => f.peer)),
       failed

@@ -204,7 +204,7 @@ describe('the requester', () => {
     expect(await served(second, b, 0)).toEqual([...ofB, ...laterB])
   })
 
-  it('measures a job\'s throughput over its verdicts of the last minute, and remembers when the first came', async () => {
+  it('measures a job\'s throughput over its verdicts of the last minute', async () => {
     const t0 = Date.now()
     let now = t0
     const { requester, pull } = await setup(generateIdentity(), `essaim-requester-${++db}`, { now: () => now })
@@ -218,10 +218,10 @@ describe('the requester', () => {
     }
     await handIn(0, lease.assignments.slice(0, 2))
     await handIn(30_000, lease.assignments.slice(2, 4))
-    expect(requester.view(jobId)).toMatchObject({ firstVerifiedAt: t0, throughput: 3 / 30 })
+    expect(requester.view(jobId)?.throughput).toBe(3 / 30)
     // At 70 s the first two are out of the minute: 4 verdicts over the 40 s from 30 s to 70 s.
     await handIn(70_000, lease.assignments.slice(4, 5))
-    expect(requester.view(jobId)).toMatchObject({ firstVerifiedAt: t0, throughput: 2 / 40 })
+    expect(requester.view(jobId)?.throughput).toBe(2 / 40)
     now = t0 + 95_000
     expect(requester.view(jobId)?.throughput).toBe(0)
   })
