@@ -11,7 +11,7 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { generateIdentity, identityFromSeed } from '../../src/core/identity.ts'
 import { TestRequester } from '../unit/core/log-fixtures.ts'
-import { fullMesh, openVolunteer, ownSeq, peerRows, startRelayProcess, type Volunteer } from './support/swarm.ts'
+import { cspViolations, fullMesh, openVolunteer, ownSeq, peerRows, startRelayProcess, watchCsp, type Volunteer } from './support/swarm.ts'
 
 test('five volunteers form a full direct WebRTC mesh and gossip survives the relay', async ({ browser }) => {
   const relay = await startRelayProcess()
@@ -209,17 +209,16 @@ test('the served build has the isolation headers, a strict CSP and its config fi
   expect(config.allowPrivateAddresses).toBe(true)
 
   const context = await browser.newContext()
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', e => { console.error(`csp violation: ${e.violatedDirective} ${e.blockedURI}`) })
-  })
+  await watchCsp(context)
   const page = await context.newPage()
   const problems: string[] = []
-  page.on('console', m => { if (/csp violation|Content Security Policy/i.test(m.text())) problems.push(m.text()) })
+  page.on('console', m => { if (/Content Security Policy/i.test(m.text())) problems.push(m.text()) })
   page.on('pageerror', err => problems.push(err.message))
   try {
     await page.goto('/#/volunteer')
     await expect(page.getByTestId('own-peer-id')).toHaveText(/^12D3KooW/)
     expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true)
+    expect(await cspViolations(page)).toEqual([])
     expect(problems).toEqual([])
   } finally {
     await context.close()
