@@ -135,6 +135,19 @@ const migrations: Migration[] = [
 
 export const DB_VERSION = migrations.length
 
+/**
+ * Fires `replaced` once a newer version of the app, in another tab, upgrades
+ * the database: this tab's connections close (so the upgrade can run), and
+ * it has no storage until it reloads into that version.
+ */
+export const databaseEvents = new EventTarget()
+let replaced = false
+
+/** Whether a newer version took this profile's database (see {@link databaseEvents}). */
+export function databaseReplaced (): boolean {
+  return replaced
+}
+
 export async function openEssaimDB (name = DB_NAME): Promise<IDBPDatabase<EssaimDB>> {
   return await openDB<EssaimDB>(name, DB_VERSION, {
     upgrade (db, oldVersion, _newVersion, tx) {
@@ -143,6 +156,7 @@ export async function openEssaimDB (name = DB_NAME): Promise<IDBPDatabase<Essaim
     blocking (_current, _blocked, event) {
       // A newer tab wants to upgrade: let it, this connection closes.
       (event.target as IDBDatabase).close()
+      if (!replaced) { replaced = true; databaseEvents.dispatchEvent(new Event('replaced')) }
     }
   })
 }

@@ -3,6 +3,8 @@
  * production builds, and runs the update flow: when a new version has
  * installed and is waiting, `updates` fires `update:ready`; `applyUpdate()`
  * tells it to take over, and the page reloads once it controls the page.
+ * When another tab did that first, the new version already controls this
+ * one: the prompt stays, and its Reload just reloads.
  */
 import { TypedEventEmitter } from 'main-event'
 import { logger } from '@libp2p/logger'
@@ -19,14 +21,17 @@ export const updates = new TypedEventEmitter<{ 'update:ready': CustomEvent<void>
 
 let waiting: ServiceWorker | undefined
 let reloadOnChange = false
+/** A newer version took control of this page (another tab applied it): this page runs the older one. */
+let overtaken = false
 
-/** A new version is installed and waiting for the page's go-ahead. */
+/** A new version is installed and waiting for the page's go-ahead, or already took over from another tab. */
 export function updateReady (): boolean {
-  return waiting !== undefined
+  return waiting !== undefined || overtaken
 }
 
-/** Activates the waiting version; the page reloads when it has taken control. */
+/** Activates the waiting version; the page reloads when it has taken control (at once, if it already has). */
 export function applyUpdate (): void {
+  if (overtaken || (waiting !== undefined && waiting.state !== 'installed')) { window.location.reload(); return }
   if (waiting === undefined) return
   reloadOnChange = true
   const msg: SwMessage = { type: 'skip-waiting' }
@@ -52,8 +57,13 @@ async function register (): Promise<void> {
   try {
     const container = navigator.serviceWorker
     const reg = await container.register(`${import.meta.env.BASE_URL}sw.js`)
+    // The first install takes control too (clients.claim): only a change from an earlier controller is a new version.
+    let controlled = container.controller !== null
     container.addEventListener('controllerchange', () => {
-      if (reloadOnChange) { reloadOnChange = false; window.location.reload() }
+      if (reloadOnChange) { reloadOnChange = false; window.location.reload(); return }
+      if (!controlled) { controlled = true; return }
+      overtaken = true
+      updates.safeDispatchEvent('update:ready')
     })
     // Only an update waits while an older version controls the page; the first install just activates.
     if (reg.waiting !== null && container.controller !== null) setWaiting(reg.waiting)

@@ -119,8 +119,8 @@ test('after a first visit the app reloads offline from the service worker, still
   }
 })
 
-test('a new version waits for the user: "A new version is ready — Reload" activates it', async ({ browser }) => {
-  // A deployment of our own (a copy of dist/ on another port), so the test can publish a "next version".
+/** A deployment of our own (a copy of dist/ on another port, without the models), so a test can publish a "next version". */
+async function ownDeployment (): Promise<{ dir: string, origin: string, close: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'essaim-pwa-'))
   await cp('dist', dir, { recursive: true, filter: src => !src.includes('/models/') && !src.endsWith('.map') })
   const server = await preview({
@@ -129,7 +129,18 @@ test('a new version waits for the user: "A new version is ready — Reload" acti
     build: { outDir: dir },
     preview: { host: '127.0.0.1', port: 0, headers: isolationHeaders({ csp: true }) }
   })
-  const origin = server.resolvedUrls?.local[0] ?? ''
+  return {
+    dir,
+    origin: server.resolvedUrls?.local[0] ?? '',
+    close: async () => {
+      await new Promise<void>((resolve, reject) => { server.httpServer.close(err => { if (err !== undefined) reject(err); else resolve() }) })
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+test('a new version waits for the user: "A new version is ready — Reload" activates it', async ({ browser }) => {
+  const { dir, origin, close } = await ownDeployment()
   const context = await browser.newContext()
   try {
     const page = await context.newPage()
@@ -153,8 +164,49 @@ test('a new version waits for the user: "A new version is ready — Reload" acti
     expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true)
   } finally {
     await context.close()
-    await new Promise<void>((resolve, reject) => { server.httpServer.close(err => { if (err !== undefined) reject(err); else resolve() }) })
-    await rm(dir, { recursive: true, force: true })
+    await close()
+  }
+})
+
+test('with two tabs open, Reload in the second still reloads it once the first took the new version; a newer version taking the storage tells every tab to reload', async ({ browser }) => {
+  const { dir, origin, close } = await ownDeployment()
+  const context = await browser.newContext()
+  try {
+    const [first, second] = [await context.newPage(), await context.newPage()]
+    for (const page of [first, second]) { await page.goto(`${origin}#/volunteer`); await controlled(page) }
+    await appendFile(join(dir, 'sw.js'), '\n// next version\n')
+    await first.evaluate(async () => { await (await navigator.serviceWorker.getRegistration())?.update() })
+    for (const page of [first, second]) await expect(page.getByTestId('update-prompt')).toBeVisible()
+    let reloaded = first.waitForEvent('load')
+    await first.getByTestId('update-reload').click()
+    await reloaded
+    // The second tab now runs the old version under the new one: its prompt stays, and Reload reloads it.
+    await expect(second.getByTestId('update-prompt')).toBeVisible()
+    reloaded = second.waitForEvent('load')
+    await second.getByTestId('update-reload').click()
+    await reloaded
+    for (const page of [first, second]) {
+      await controlled(page)
+      await expect(page.getByTestId('update-prompt')).toHaveCount(0)
+      await expect(page.getByTestId('own-peer-id')).toHaveText(/^12D3KooW/)
+    }
+
+    // A next version upgrades the database (as one with a new store would): the tabs let it, and say they must reload.
+    await expect(first.getByTestId('storage-replaced')).toHaveCount(0)
+    await second.evaluate(async () => await new Promise<void>((resolve, reject) => {
+      void indexedDB.databases().then(dbs => {
+        const open = indexedDB.open('essaim', (dbs.find(d => d.name === 'essaim')?.version ?? 0) + 1)
+        open.onsuccess = () => { open.result.close(); resolve() }
+        open.onerror = () => { reject(open.error) }
+      })
+    }))
+    for (const page of [first, second]) {
+      await expect(page.getByTestId('storage-replaced')).toContainText('took over this browser\'s storage')
+      await expect(page.getByTestId('storage-replaced')).toHaveAttribute('role', 'alert')
+    }
+  } finally {
+    await context.close()
+    await close()
   }
 })
 
