@@ -236,7 +236,9 @@ export class LogService implements Startable {
    * Asks `peer` for the receipts of the first LOG_MAX_PAGE verdicts of its
    * log at leaf `from` or later that credit `credited` (a public key), and
    * verifies them; as {@link fetchReceipts} otherwise. Fewer than
-   * LOG_MAX_PAGE: there are no more under the peer's latest head.
+   * LOG_MAX_PAGE: there are no more under the peer's latest head. So none
+   * may be left out: a receipt refused for its signed time (clocks apart)
+   * fails the whole page with a LogProtocolError, without penalty.
    */
   async fetchCredited (peer: PeerId, credited: Uint8Array, from: number, options: { signal?: AbortSignal } = {}): Promise<CaughtUpReceipt[]> {
     return await this.exchange(peer, { credited, from }, options)
@@ -262,7 +264,10 @@ export class LogService implements Startable {
       this.penalties?.fault(remote, 'forged-log')
       throw new LogProtocolError(remote, checked.reason)
     }
-    if (checked.stale > 0) this.log('dropped %d receipts from %p for their signed time', checked.stale, peer)
+    if (checked.stale > 0) {
+      this.log('dropped %d receipts from %p for their signed time', checked.stale, peer)
+      if ('credited' in request) throw new LogProtocolError(remote, `${checked.stale} of the receipts were refused for their signed time (is a clock wrong?)`)
+    }
     return checked.receipts
   }
 

@@ -300,6 +300,21 @@ describe('log protocol', () => {
       }
     })
 
+    it('fails a page with a receipt refused for its signed time, without penalty (the page would otherwise read as the last)', async () => {
+      requester.services.log.serve(serving(mixed))
+      const late = await node(observerId, { now: () => TS + 3 * 24 * 3600_000, penalties })
+      try {
+        await late.dial(requester.getMultiaddrs()[0]!)
+        const err = await late.services.log.fetchCredited(requester.peerId, me.publicKey, 0).catch((e: Error) => e)
+        expect((err as Error).name).toBe('LogProtocolError')
+        expect((err as Error).message).toMatch(/refused for their signed time/)
+        expect(penalties.reason(requester.peerId.toString())).toBeUndefined()
+      } finally {
+        await late.stop()
+        requester.services.log.serve(serving(r))
+      }
+    })
+
     it('refuses a key that is not 32 bytes locally', async () => {
       await expect(observer.services.log.fetchCredited(requester.peerId, new Uint8Array(31), 0)).rejects.toThrow(RangeError)
     })
