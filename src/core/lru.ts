@@ -17,6 +17,9 @@ export class Lru<K, V> {
   /** The values, least recently used first (reading them changes no order). */
   values (): MapIterator<V> { return this.entries.values() }
 
+  /** The entries, least recently used first (reading them changes no order). */
+  list (): MapIterator<[K, V]> { return this.entries.entries() }
+
   /** The entry for `key`, now the most recently used; undefined if absent. */
   get (key: K): V | undefined {
     const value = this.entries.get(key)

@@ -53,7 +53,7 @@ export interface LogCatchUpInit {
   /** Without it, nothing is caught up on from a requester the ledger is full for. */
   fetchCredited?: FetchCredited
   /** Per requester (public key hex), the leaf below which every receipt crediting this peer was asked for in an earlier session. */
-  ownFrom?: ReadonlyMap<string, number>
+  ownFrom?: { get: (requester: string) => number | undefined }
   /** Told when that leaf moves on (to keep it for the next session). */
   onOwnFrom?: (requester: string, from: number) => void
   /** Feeds one verified receipt to the peer's intake (ledger, and the volunteer's own receipts). */

@@ -8,6 +8,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { Ledger } from '../core/ledger.ts'
+import { Lru } from '../core/lru.ts'
 import { toHex } from '../core/bytes.ts'
 import { bundledCatalog } from '../compute/bundled-catalog.ts'
 import { ComputeClient } from '../compute/client.ts'
@@ -67,16 +68,15 @@ export async function startRuntime (init: RuntimeInit): Promise<Runtime> {
     peer, store, ledger, catalog: bundledCatalog(), client, gate: init.gate, log: logger('essaim:swarm:volunteer'),
     runForeignModels: loadVolunteerSettings().runForeignModels
   })
-  const ownFrom = ownFromStored(await store.getKv<unknown>(OWN_FROM_KEY).catch(() => undefined))
+  const ownFrom = new Lru<string, number>(OWN_FROM_KEPT)
+  for (const [requester, from] of ownFromStored(await store.getKv<unknown>(OWN_FROM_KEY).catch(() => undefined))) ownFrom.set(requester, from)
   const catchUpLog = logger('essaim:swarm:catch-up')
   const catchUp = new LogCatchUp({
     ledger,
     ownFrom,
     onOwnFrom: (requester, from) => {
-      ownFrom.delete(requester) // re-inserted last: the oldest is forgotten first
       ownFrom.set(requester, from)
-      if (ownFrom.size > OWN_FROM_KEPT) ownFrom.delete(ownFrom.keys().next().value!)
-      store.setKv(OWN_FROM_KEY, Object.fromEntries(ownFrom)).catch(err => { catchUpLog('keeping catch-up progress failed: %s', (err as Error).message) })
+      store.setKv(OWN_FROM_KEY, Object.fromEntries(ownFrom.list())).catch(err => { catchUpLog('keeping catch-up progress failed: %s', (err as Error).message) })
     },
     fetchReceipts: async (from, indices, options) => await logService.fetchReceipts(from, indices, options),
     fetchCredited: async (from, leaf, options) => await logService.fetchCredited(from, peer.identity.publicKey, leaf, options),

@@ -31,6 +31,8 @@ describe('Lru', () => {
     lru.get('a')
     expect([...lru.values()]).toEqual([2, 3, 1])
     expect([...lru.values()]).toEqual([2, 3, 1])
+    expect([...lru.list()]).toEqual([['b', 2], ['c', 3], ['a', 1]])
+    expect([...lru.values()]).toEqual([2, 3, 1])
   })
 
   it('a miss changes nothing', () => {
